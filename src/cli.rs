@@ -1,0 +1,139 @@
+//! Command-line definitions (clap). Only the shape of the command line lives
+//! here; what each command does is in its own module.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The default keepalived configuration path.
+pub const DEFAULT_CONFIG: &str = "/etc/keepalived/keepalived.conf";
+/// The default control socket path.
+pub const DEFAULT_SOCKET: &str = "/run/lvstop/lvstop.sock";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lvstop",
+    version,
+    about = "Console and director engine for Linux Virtual Server (IPVS) with keepalived-compatible configuration",
+    long_about = None,
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonOptions,
+
+    /// Print the IPVS table (like `ipvsadm -Ln`), VRRP and checks, then exit.
+    #[arg(long)]
+    pub once: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options every command understands.
+#[derive(Debug, Args, Clone)]
+pub struct CommonOptions {
+    /// keepalived configuration file.
+    #[arg(short = 'f', long = "config", global = true, value_name = "FILE", default_value = DEFAULT_CONFIG)]
+    pub config: PathBuf,
+
+    /// Control socket of a running lvstop daemon.
+    #[arg(long, global = true, value_name = "PATH", env = "LVSTOP_SOCKET", default_value = DEFAULT_SOCKET)]
+    pub socket: PathBuf,
+
+    /// Which dataplane the engine programs.
+    #[arg(long, global = true, value_enum, default_value_t = DataplaneChoice::Auto)]
+    pub dataplane: DataplaneChoice,
+
+    /// Where the console and --once read state from.
+    #[arg(long, global = true, value_enum, default_value_t = SourceChoice::Auto)]
+    pub source: SourceChoice,
+
+    /// Disable every action that changes the director.
+    #[arg(long, global = true)]
+    pub read_only: bool,
+
+    /// Console colour theme.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub theme: Option<String>,
+
+    /// Console keymap.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub keymap: Option<String>,
+
+    /// Console refresh interval in seconds.
+    #[arg(short = 'd', long, global = true, value_name = "SECS")]
+    pub delay: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DataplaneChoice {
+    Auto,
+    Kernel,
+    Userspace,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SourceChoice {
+    Auto,
+    Daemon,
+    Kernel,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a configuration (exit codes as keepalived --config-test).
+    Check(CheckArgs),
+    /// Run the director engine headless.
+    Daemon,
+    /// Scriptable operator actions against the running engine.
+    Ctl {
+        /// The action and its arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Self-contained demo on loopback; needs no root.
+    Demo,
+    /// Set up or tear down a direct-routing real server.
+    Realserver {
+        /// start, stop or status.
+        action: String,
+        /// Virtual IP address(es), comma separated.
+        #[arg(long, value_name = "IP[,IP...]")]
+        vip: Option<String>,
+        /// Interface that holds the VIP.
+        #[arg(long, default_value = "lo")]
+        dev: String,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CheckArgs {
+    /// Configuration id for `@id` conditional lines (default: the first label
+    /// of the host name).
+    #[arg(short = 'i', long = "config-id", value_name = "ID")]
+    pub config_id: Option<String>,
+
+    /// Output format of the diagnostics.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+
+    /// Print the normalized configuration in canonical keepalived syntax.
+    #[arg(long)]
+    pub dump: bool,
+
+    /// Interpret keywords the way operators usually meant them where
+    /// keepalived ignores them (e.g. `nb_get_retry` inside TCP_CHECK becomes
+    /// `retry`).
+    #[arg(long)]
+    pub compat: bool,
+
+    /// Show notes ("parsed, not acted on") as well as warnings and errors.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}

@@ -1,0 +1,14 @@
+//! The keepalived.conf language: reading, preprocessing, parsing into the
+//! typed model, validating, rendering and diffing configurations.
+//!
+//! Pipeline: files → [`preprocess`] (includes, `@id` conditionals, `$PARAM`s,
+//! `~SEQ`/`~LST`) → [`lexer`] → [`tree`] (statements and blocks) → parse
+//! (keywords into the typed model) → validate. Every stage reports through
+//! [`diagnostic::Diagnostics`] with source locations and never panics on bad
+//! input.
+
+pub mod diagnostic;
+pub mod lexer;
+pub mod source;
+pub mod token;
+pub mod tree;

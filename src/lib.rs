@@ -1,0 +1,8 @@
+//! lvstop: a console and director engine for Linux Virtual Server.
+//!
+//! The binary (`src/main.rs`) is a thin shell over this library. The
+//! configuration language lives in [`config`]; the command line in [`cli`].
+
+pub mod check;
+pub mod cli;
+pub mod config;

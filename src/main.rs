@@ -1,0 +1,24 @@
+//! The `lvstop` binary: parses the command line and hands over to the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use lvstop::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match (&cli.command, cli.once) {
+        (Some(Command::Check(args)), _) => lvstop::check::run(&cli.common, args),
+        (None, true) => not_built("lvstop --once"),
+        (None, false) => not_built("the console"),
+        (Some(Command::Daemon), _) => not_built("lvstop daemon"),
+        (Some(Command::Ctl { .. }), _) => not_built("lvstop ctl"),
+        (Some(Command::Demo), _) => not_built("lvstop demo"),
+        (Some(Command::Realserver { .. }), _) => not_built("lvstop realserver"),
+    }
+}
+
+fn not_built(what: &str) -> ExitCode {
+    eprintln!("lvstop: {what} is not built yet; this version provides `lvstop check` only");
+    ExitCode::from(2)
+}
