@@ -9,6 +9,7 @@
 
 pub mod diagnostic;
 pub mod lexer;
+pub mod preprocess;
 pub mod source;
 pub mod token;
 pub mod tree;

@@ -1,0 +1,2 @@
+//! Placeholder: the preprocessor is being written (includes, conditionals,
+//! parameters, sequences).
