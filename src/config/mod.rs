@@ -9,7 +9,11 @@
 
 pub mod diagnostic;
 pub mod lexer;
+pub mod model;
+pub mod parse;
 pub mod preprocess;
+pub mod render;
 pub mod source;
 pub mod token;
 pub mod tree;
+pub mod validate;

@@ -1,0 +1,147 @@
+//! Rendering the model back to canonical keepalived syntax
+//! (`lvstop check --dump`). Parsing the output gives the same model.
+//!
+//! Canonical means: modern keyword names, one statement per line, four-space
+//! indentation, values quoted only when they must be. This module never
+//! changes what the configuration means.
+
+mod global;
+mod lvs;
+mod vrrp;
+
+use std::borrow::Cow;
+
+use crate::config::model::{Config, RawSetting};
+
+/// Renders a whole configuration.
+pub fn render(config: &Config) -> String {
+    let mut writer = Writer::default();
+    global::render(&mut writer, &config.global);
+    vrrp::render(&mut writer, &config.vrrp);
+    lvs::render(&mut writer, &config.lvs);
+    for setting in &config.other {
+        writer.raw(setting);
+    }
+    writer.finish()
+}
+
+/// Builds indented keepalived text.
+#[derive(Debug, Default)]
+pub struct Writer {
+    out: String,
+    depth: usize,
+}
+
+impl Writer {
+    /// One statement: words joined by spaces, each quoted if needed.
+    pub fn line<S: AsRef<str>>(&mut self, words: &[S]) {
+        self.indent();
+        self.words(words);
+        self.out.push('\n');
+    }
+
+    /// A statement that opens a block.
+    pub fn open<S: AsRef<str>>(&mut self, words: &[S]) {
+        self.indent();
+        self.words(words);
+        if !words.is_empty() {
+            self.out.push(' ');
+        }
+        self.out.push_str("{\n");
+        self.depth += 1;
+    }
+
+    /// Closes the innermost block.
+    pub fn close(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+        self.indent();
+        self.out.push_str("}\n");
+    }
+
+    /// An empty line between top-level blocks.
+    pub fn blank(&mut self) {
+        if !self.out.is_empty() && !self.out.ends_with("\n\n") {
+            self.out.push('\n');
+        }
+    }
+
+    /// A kept-but-not-acted-on setting, with its block.
+    pub fn raw(&mut self, setting: &RawSetting) {
+        let mut words: Vec<&str> = vec![setting.keyword.value.as_str()];
+        words.extend(setting.args.iter().map(String::as_str));
+        match &setting.block {
+            Some(children) => {
+                self.open(&words);
+                for child in children {
+                    self.raw(child);
+                }
+                self.close();
+            }
+            None => self.line(&words),
+        }
+    }
+
+    pub fn finish(self) -> String {
+        self.out
+    }
+
+    fn indent(&mut self) {
+        for _ in 0..self.depth {
+            self.out.push_str("    ");
+        }
+    }
+
+    fn words<S: AsRef<str>>(&mut self, words: &[S]) {
+        for (i, word) in words.iter().enumerate() {
+            if i > 0 {
+                self.out.push(' ');
+            }
+            self.out.push_str(&quote(word.as_ref()));
+        }
+    }
+}
+
+/// Quotes a word when the lexer would otherwise split or alter it.
+pub fn quote(word: &str) -> Cow<'_, str> {
+    let plain = !word.is_empty()
+        && !word.chars().any(|c| {
+            c.is_whitespace()
+                || c.is_control()
+                || matches!(
+                    c,
+                    '"' | '\'' | '!' | '#' | '{' | '}' | '\\' | '$' | '~' | '@'
+                )
+        });
+    if plain {
+        return Cow::Borrowed(word);
+    }
+    let mut quoted = String::with_capacity(word.len() + 2);
+    quoted.push('"');
+    for c in word.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            '\n' => quoted.push_str("\\n"),
+            '\t' => quoted.push_str("\\t"),
+            '\r' => quoted.push_str("\\r"),
+            c if c.is_control() => quoted.push_str(&format!("\\x{:02x}", u32::from(c))),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    Cow::Owned(quoted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_only_when_needed() {
+        assert_eq!(quote("plain"), "plain");
+        assert_eq!(quote("a b"), "\"a b\"");
+        assert_eq!(quote("a\"b"), "\"a\\\"b\"");
+        assert_eq!(quote(""), "\"\"");
+        assert_eq!(quote("p#ss"), "\"p#ss\"");
+    }
+}
