@@ -1,0 +1,36 @@
+//! Helpers shared by the integration tests: tier gating, network-namespace
+//! guards and the virtme-ng VM runner.
+//!
+//! Privileged tiers run only when `LVSTOP_TEST_PRIVILEGED=1`; otherwise each
+//! test prints that it was skipped and passes. `.ci/run` sets the variable, so
+//! in CI they are mandatory.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod netns;
+pub mod vm;
+
+/// Whether the privileged tiers (network namespaces, VM) should run.
+pub fn privileged() -> bool {
+    std::env::var("LVSTOP_TEST_PRIVILEGED").is_ok_and(|v| v == "1")
+}
+
+/// Returns true (after printing why) when a privileged test must be skipped.
+pub fn skip_unless_privileged(test: &str) -> bool {
+    if privileged() {
+        return false;
+    }
+    eprintln!("skipped {test}: set LVSTOP_TEST_PRIVILEGED=1 (root) to run the privileged tier");
+    true
+}
+
+/// A name unique to this process and call, short enough for an interface
+/// name (15 bytes max).
+pub fn unique_name(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let pid = std::process::id() % 100_000;
+    let name = format!("{prefix}{pid}x{n}");
+    name.chars().take(15).collect()
+}
