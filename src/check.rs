@@ -1,11 +1,184 @@
-//! `lvstop check`: validate a configuration and report like keepalived
-//! `--config-test`.
+//! `lvstop check`: validate a configuration the way `keepalived
+//! --config-test` does, with better diagnostics.
+//!
+//! Exit codes follow keepalived 2.2.7's `--config-test` (measured against
+//! the real binary):
+//!
+//! | code | meaning | keepalived -t |
+//! |------|---------|---------------|
+//! | 0 | no errors, no warnings | 0 |
+//! | 5 | errors or warnings (keepalived counts both as configuration errors) | 5 |
+//! | 6 | only problem: scripts configured without `enable_script_security` | 6 |
+//! | 7 | the main file is missing or unreadable | 0 (keepalived only logs "Config files missing") |
+//! | 2 | bad command line | — |
+//!
+//! Notes ("parsed, not acted on") never change the exit code.
 
+use std::io::Write;
 use std::process::ExitCode;
 
-use crate::cli::{CheckArgs, CommonOptions};
+use serde::Serialize;
 
-pub fn run(_common: &CommonOptions, _args: &CheckArgs) -> ExitCode {
-    eprintln!("lvstop check: not wired yet");
-    ExitCode::from(2)
+use crate::cli::{CheckArgs, CommonOptions, OutputFormat};
+use crate::config::diagnostic::{render_text, Diagnostics, JsonDiagnostic, Severity};
+use crate::config::load::{self, Options, Outcome};
+use crate::config::parse::ParseOptions;
+use crate::config::preprocess::LoadOptions;
+use crate::config::render;
+
+/// Exit codes of `lvstop check` (see the module documentation).
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const CONFIG_ERRORS: u8 = 5;
+    pub const SCRIPT_SECURITY: u8 = 6;
+    pub const NO_CONFIG: u8 = 7;
+}
+
+/// The diagnostic code the validator uses for scripts configured without
+/// script security; on its own it maps to exit code 6.
+pub const SCRIPT_SECURITY_CODE: &str = "script-security";
+
+pub fn run(common: &CommonOptions, args: &CheckArgs) -> ExitCode {
+    let mut preprocess = LoadOptions::default();
+    if let Some(id) = &args.config_id {
+        preprocess.config_id = id.clone();
+    }
+    let options = Options {
+        preprocess,
+        parse: ParseOptions {
+            compat: args.compat,
+        },
+    };
+    let outcome = match load::load_file(&common.config, &options) {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            match args.format {
+                OutputFormat::Text => eprintln!("lvstop check: error: {error}"),
+                OutputFormat::Json => {
+                    print_json(&JsonReport::failed(&common.config, &error.to_string()))
+                }
+            }
+            return ExitCode::from(exit::NO_CONFIG);
+        }
+    };
+    let code = exit_code(&outcome.diagnostics);
+    match args.format {
+        OutputFormat::Text => print_text(&outcome, args, common, code),
+        OutputFormat::Json => print_json(&JsonReport::new(&common.config, &outcome, args, code)),
+    }
+    ExitCode::from(code)
+}
+
+/// keepalived's `--config-test` exit code for a set of diagnostics.
+pub fn exit_code(diagnostics: &Diagnostics) -> u8 {
+    let problems = diagnostics
+        .iter()
+        .filter(|d| d.severity >= Severity::Warning);
+    let mut security = false;
+    for diagnostic in problems {
+        if diagnostic.code == SCRIPT_SECURITY_CODE {
+            security = true;
+        } else {
+            return exit::CONFIG_ERRORS;
+        }
+    }
+    if security {
+        exit::SCRIPT_SECURITY
+    } else {
+        exit::OK
+    }
+}
+
+fn print_text(outcome: &Outcome, args: &CheckArgs, common: &CommonOptions, code: u8) {
+    let stderr = std::io::stderr();
+    let mut err = stderr.lock();
+    for diagnostic in &outcome.diagnostics {
+        if diagnostic.severity == Severity::Note && !args.verbose {
+            continue;
+        }
+        let _ = writeln!(err, "{}", render_text(&outcome.sources, diagnostic));
+    }
+    let d = &outcome.diagnostics;
+    let notes = d.count(Severity::Note);
+    let hint = if notes > 0 && !args.verbose {
+        " (-v shows notes)"
+    } else {
+        ""
+    };
+    let verdict = if code == exit::OK {
+        "configuration OK"
+    } else {
+        "configuration has problems"
+    };
+    let _ = writeln!(
+        err,
+        "{}: {verdict}: {} error(s), {} warning(s), {notes} note(s){hint}",
+        common.config.display(),
+        d.count(Severity::Error),
+        d.count(Severity::Warning),
+    );
+    if args.dump {
+        let stdout = std::io::stdout();
+        let _ = stdout
+            .lock()
+            .write_all(render::render(&outcome.config).as_bytes());
+    }
+}
+
+/// `lvstop check --format json` output. Stable field names; documented in
+/// the README.
+#[derive(Debug, Serialize)]
+struct JsonReport {
+    file: String,
+    valid: bool,
+    exit_code: u8,
+    errors: usize,
+    warnings: usize,
+    notes: usize,
+    diagnostics: Vec<JsonDiagnostic>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dump: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    load_error: Option<String>,
+}
+
+impl JsonReport {
+    fn new(path: &std::path::Path, outcome: &Outcome, args: &CheckArgs, code: u8) -> Self {
+        let d = &outcome.diagnostics;
+        Self {
+            file: path.display().to_string(),
+            valid: code == exit::OK,
+            exit_code: code,
+            errors: d.count(Severity::Error),
+            warnings: d.count(Severity::Warning),
+            notes: d.count(Severity::Note),
+            diagnostics: d
+                .iter()
+                .map(|x| JsonDiagnostic::from_diagnostic(&outcome.sources, x))
+                .collect(),
+            dump: args.dump.then(|| render::render(&outcome.config)),
+            load_error: None,
+        }
+    }
+
+    fn failed(path: &std::path::Path, error: &str) -> Self {
+        Self {
+            file: path.display().to_string(),
+            valid: false,
+            exit_code: exit::NO_CONFIG,
+            errors: 1,
+            warnings: 0,
+            notes: 0,
+            diagnostics: Vec::new(),
+            dump: None,
+            load_error: Some(error.to_string()),
+        }
+    }
+}
+
+fn print_json(report: &JsonReport) {
+    match serde_json::to_string_pretty(report) {
+        Ok(text) => println!("{text}"),
+        Err(error) => eprintln!("lvstop check: cannot encode JSON: {error}"),
+    }
 }

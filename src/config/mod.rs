@@ -9,6 +9,7 @@
 
 pub mod diagnostic;
 pub mod lexer;
+pub mod load;
 pub mod model;
 pub mod parse;
 pub mod preprocess;
