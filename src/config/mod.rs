@@ -8,6 +8,7 @@
 //! input.
 
 pub mod diagnostic;
+pub mod generate;
 pub mod lexer;
 pub mod load;
 pub mod model;

@@ -1,0 +1,145 @@
+//! `lvstop check` as an operator runs it: exit codes (keepalived's
+//! `--config-test` mapping), text and JSON reports, `--dump`, `--compat`, and
+//! the subcommands that are not built yet.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn lvstop(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lvstop"))
+        .args(args)
+        .env_remove("LVSTOP_SOCKET")
+        .output()
+        .expect("run lvstop")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+const SEED: &str = "examples/seed/keepalived.conf";
+
+#[test]
+fn seed_config_warns_about_nb_get_retry_at_each_place_and_exits_5() {
+    let out = lvstop(&["check", "-f", SEED]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let text = stderr(&out);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("warning:") && l.contains("nb_get_retry"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[0].starts_with("examples/seed/keepalived.conf:49:9: warning:"),
+        "{text}"
+    );
+    assert!(
+        lines[1].starts_with("examples/seed/keepalived.conf:58:9: warning:"),
+        "{text}"
+    );
+    assert!(text.contains("retry"), "{text}");
+}
+
+#[test]
+fn compat_reads_nb_get_retry_as_retry() {
+    let out = lvstop(&["check", "--compat", "-f", SEED, "--dump"]);
+    let dump = String::from_utf8_lossy(&out.stdout);
+    assert!(dump.contains("retry 3"), "{dump}\n{}", stderr(&out));
+    assert!(!dump.contains("nb_get_retry"), "{dump}");
+}
+
+#[test]
+fn clean_config_exits_0() {
+    let out = lvstop(&["check", "-f", "examples/seed/clean.conf"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("configuration OK"));
+}
+
+#[test]
+fn missing_file_exits_7_with_the_path() {
+    let out = lvstop(&["check", "-f", "/nonexistent/keepalived.conf"]);
+    assert_eq!(out.status.code(), Some(7));
+    assert!(
+        stderr(&out).contains("'/nonexistent/keepalived.conf'"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn json_report_has_locations_and_codes() {
+    let out = lvstop(&[
+        "check",
+        "--format",
+        "json",
+        "-f",
+        "tests/fixtures/invalid/vrid-out-of-range.conf",
+    ]);
+    assert_eq!(out.status.code(), Some(5));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["exit_code"], 5);
+    let first = report["diagnostics"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|d| d["severity"] == "error")
+        .expect("an error");
+    assert_eq!(first["line"], 4);
+    assert_eq!(first["code"], "value-range");
+    assert!(first["message"]
+        .as_str()
+        .expect("message")
+        .contains("'300'"));
+}
+
+#[test]
+fn dump_reparses_to_the_same_report() {
+    let out = lvstop(&["check", "-f", "examples/seed/clean.conf", "--dump"]);
+    let dump = String::from_utf8_lossy(&out.stdout).into_owned();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("dumped.conf");
+    std::fs::write(&path, &dump).expect("write");
+    let again = lvstop(&["check", "-f", path.to_str().expect("utf8"), "--dump"]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert_eq!(String::from_utf8_lossy(&again.stdout), dump);
+}
+
+#[test]
+fn config_id_selects_conditional_lines() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("k.conf");
+    std::fs::write(
+        &path,
+        "global_defs {\n    @main router_id MAIN\n    @^main router_id OTHER\n}\n",
+    )
+    .expect("write");
+    let p = path.to_str().expect("utf8");
+    let main = lvstop(&["check", "-f", p, "--config-id", "main", "--dump"]);
+    assert!(String::from_utf8_lossy(&main.stdout).contains("router_id MAIN"));
+    let other = lvstop(&["check", "-f", p, "-i", "backup", "--dump"]);
+    assert!(String::from_utf8_lossy(&other.stdout).contains("router_id OTHER"));
+}
+
+#[test]
+fn unbuilt_commands_say_so_and_fail() {
+    for args in [&["daemon"][..], &["demo"], &["--once"], &["ctl", "drain"]] {
+        let out = lvstop(args);
+        assert_ne!(out.status.code(), Some(0), "{args:?}");
+        assert!(
+            stderr(&out).contains("not built yet"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn help_lists_every_subcommand() {
+    let out = lvstop(&["--help"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for command in ["check", "daemon", "ctl", "demo", "realserver"] {
+        assert!(text.contains(command), "{command} missing from --help");
+    }
+    assert!(Path::new(SEED).exists());
+}
