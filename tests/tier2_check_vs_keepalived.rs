@@ -1,0 +1,94 @@
+//! `lvstop check` against the real `keepalived --config-test` (Debian's
+//! keepalived 2.2.7) on the same files: where keepalived rejects a
+//! configuration, lvstop must reject it too, and the seed's clean config
+//! passes both. lvstop is deliberately stricter on a few files keepalived
+//! accepts silently; those are listed here.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// Malformed fixtures keepalived 2.2.7 accepts without a word (lvstop
+/// reports them; keepalived fixes them up or ignores them at run time).
+const KEEPALIVED_ACCEPTS: &[&str] = &[
+    "duplicate-virtual-server.conf",
+    "undefined-vs-group.conf",
+    "weight-out-of-range.conf",
+];
+
+fn exit_code(program: &str, args: &[&str]) -> i32 {
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
+        .status
+        .code()
+        .unwrap_or(-1)
+}
+
+fn keepalived_test(path: &Path) -> i32 {
+    exit_code(
+        "keepalived",
+        &["--config-test", "-f", path.to_str().expect("utf8")],
+    )
+}
+
+fn lvstop_check(path: &Path) -> i32 {
+    exit_code(
+        env!("CARGO_BIN_EXE_lvstop"),
+        &["check", "-f", path.to_str().expect("utf8")],
+    )
+}
+
+#[test]
+fn lvstop_rejects_whatever_keepalived_rejects() {
+    if support::skip_unless_privileged("lvstop_rejects_whatever_keepalived_rejects") {
+        return;
+    }
+    let mut entries: Vec<_> = std::fs::read_dir("tests/fixtures/invalid")
+        .expect("fixtures")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "conf"))
+        .collect();
+    entries.sort();
+    let mut mismatches = Vec::new();
+    for path in entries {
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let keepalived = keepalived_test(&path);
+        let lvstop = lvstop_check(&path);
+        let expected_keepalived_ok = KEEPALIVED_ACCEPTS.contains(&name.as_str());
+        if expected_keepalived_ok != (keepalived == 0) {
+            mismatches.push(format!(
+                "{name}: keepalived exit {keepalived}, expected it to {}",
+                if expected_keepalived_ok {
+                    "accept"
+                } else {
+                    "reject"
+                }
+            ));
+        }
+        if lvstop == 0 {
+            mismatches.push(format!("{name}: lvstop check accepted a malformed file"));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+#[test]
+fn both_accept_the_clean_seed_and_both_flag_the_original() {
+    if support::skip_unless_privileged("both_accept_the_clean_seed_and_both_flag_the_original") {
+        return;
+    }
+    let clean = Path::new("examples/seed/clean.conf");
+    assert_eq!(keepalived_test(clean), 0);
+    assert_eq!(lvstop_check(clean), 0);
+    let seed = Path::new("examples/seed/keepalived.conf");
+    assert_eq!(keepalived_test(seed), 5);
+    assert_eq!(lvstop_check(seed), 5);
+}
