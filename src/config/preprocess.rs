@@ -1,2 +1,0 @@
-//! Placeholder: the preprocessor is being written (includes, conditionals,
-//! parameters, sequences).
