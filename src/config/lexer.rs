@@ -17,6 +17,7 @@ use super::token::{SourceLine, Token};
 pub fn tokenize(line: &SourceLine, out: &mut Vec<Token>, diagnostics: &mut Diagnostics) {
     let text = line.text.as_str();
     let bytes = text.as_bytes();
+    let columns = Columns::of(line);
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
@@ -28,11 +29,31 @@ pub fn tokenize(line: &SourceLine, out: &mut Vec<Token>, diagnostics: &mut Diagn
             return;
         }
         if b == b'{' || b == b'}' {
-            out.push(make_token(line, b_str(b), i, i + 1, false));
+            out.push(make_token(line, columns, b_str(b), i, i + 1, false));
             i += 1;
             continue;
         }
-        i = read_word(line, i, out, diagnostics);
+        // Fast path: a plain word (no quotes, braces or escapes) is a slice.
+        let end = i + bytes[i..]
+            .iter()
+            .position(|&c| {
+                c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b'{' | b'}' | b'!' | b'#')
+            })
+            .unwrap_or(bytes.len() - i);
+        let stop = bytes.get(end).copied();
+        if stop.is_none_or(|c| c.is_ascii_whitespace() || c == b'!' || c == b'#' || c == b'}') {
+            out.push(make_token(
+                line,
+                columns,
+                text.get(i..end).unwrap_or(""),
+                i,
+                end,
+                false,
+            ));
+            i = end;
+            continue;
+        }
+        i = read_word(line, columns, i, out, diagnostics);
     }
 }
 
@@ -44,10 +65,42 @@ fn b_str(b: u8) -> &'static str {
     }
 }
 
+/// How to turn byte offsets into columns for one line: directly when the
+/// line is a single verbatim ASCII run (the common case), else through the
+/// line's segments.
+#[derive(Debug, Clone, Copy)]
+enum Columns {
+    Direct(crate::config::source::Location),
+    Segments,
+}
+
+impl Columns {
+    fn of(line: &SourceLine) -> Self {
+        match line.segments.as_slice() {
+            [only] if !only.expanded && line.text.is_ascii() => Columns::Direct(only.origin),
+            _ => Columns::Segments,
+        }
+    }
+
+    fn at(self, line: &SourceLine, offset: usize) -> crate::config::source::Location {
+        match self {
+            Columns::Direct(origin) => {
+                let mut at = origin;
+                at.column = at
+                    .column
+                    .saturating_add(u32::try_from(offset).unwrap_or(u32::MAX));
+                at
+            }
+            Columns::Segments => line.location_of(offset),
+        }
+    }
+}
+
 /// Reads one word starting at `start`; returns the offset after it. May push
 /// a trailing brace token as well (`VI_1{`).
 fn read_word(
     line: &SourceLine,
+    columns: Columns,
     start: usize,
     out: &mut Vec<Token>,
     diagnostics: &mut Diagnostics,
@@ -100,11 +153,11 @@ fn read_word(
         }
     }
     let end = trailing_brace.unwrap_or(i);
-    let mut token = make_token(line, "", start, end, quoted);
+    let mut token = make_token(line, columns, "", start, end, quoted);
     token.text = value;
     out.push(token);
     if let Some(at) = trailing_brace {
-        out.push(make_token(line, "{", at, at + 1, false));
+        out.push(make_token(line, columns, "{", at, at + 1, false));
     }
     i
 }
@@ -226,9 +279,16 @@ fn utf8_len(first: u8) -> usize {
     }
 }
 
-fn make_token(line: &SourceLine, text: &str, start: usize, end: usize, quoted: bool) -> Token {
-    let at = line.location_of(start);
-    let end_at = line.location_of(end);
+fn make_token(
+    line: &SourceLine,
+    columns: Columns,
+    text: &str,
+    start: usize,
+    end: usize,
+    quoted: bool,
+) -> Token {
+    let at = columns.at(line, start);
+    let end_at = columns.at(line, end);
     let width = if end_at.line == at.line && end_at.file == at.file && end_at.column > at.column {
         end_at.column - at.column
     } else {
