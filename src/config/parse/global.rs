@@ -1,9 +1,399 @@
-//! `global_defs`. (Being written.)
+//! Parses `global_defs` into [`GlobalDefs`]: typed fields for what lvstop
+//! acts on, every other documented keyword kept raw. Never validates across
+//! blocks.
 
+use super::keywords::{acted, alias, unacted, Keyword};
 use super::Parser;
-use crate::config::model::global::GlobalDefs;
+use crate::config::model::global::{Fifo, GlobalDefs, LvsSyncDaemon, LvsTimeouts, SmtpServer};
+use crate::config::source::Spanned;
 use crate::config::tree::Node;
 
+const BLOCK: &str = "global_defs";
+
+/// keepalived.conf(5) "Global definitions".
+pub const GLOBAL_KEYWORDS: &[Keyword] = &[
+    acted("router_id"),
+    acted("notification_email"),
+    acted("notification_email_from"),
+    acted("smtp_server"),
+    acted("smtp_helo_name"),
+    acted("smtp_connect_timeout"),
+    acted("smtp_alert"),
+    acted("smtp_alert_vrrp"),
+    acted("smtp_alert_checker"),
+    acted("enable_script_security"),
+    acted("script_user"),
+    acted("vrrp_version"),
+    acted("vrrp_mcast_group4"),
+    acted("vrrp_mcast_group6"),
+    acted("vrrp_garp_master_delay"),
+    acted("vrrp_garp_master_repeat"),
+    acted("vrrp_garp_lower_prio_delay"),
+    acted("vrrp_garp_lower_prio_repeat"),
+    acted("vrrp_garp_master_refresh"),
+    acted("vrrp_garp_master_refresh_repeat"),
+    acted("vrrp_garp_interval"),
+    acted("vrrp_gna_interval"),
+    acted("vrrp_min_garp"),
+    acted("vrrp_check_unicast_src"),
+    acted("vrrp_skip_check_adv_addr"),
+    acted("vrrp_strict"),
+    acted("vrrp_priority"),
+    acted("checker_priority"),
+    acted("lvs_sync_daemon"),
+    acted("lvs_timeouts"),
+    acted("lvs_flush"),
+    acted("notify_fifo"),
+    acted("notify_fifo_script"),
+    acted("vrrp_notify_fifo"),
+    acted("vrrp_notify_fifo_script"),
+    acted("lvs_notify_fifo"),
+    acted("lvs_notify_fifo_script"),
+    acted("dynamic_interfaces"),
+    acted("random_seed"),
+    acted("include_check"),
+    unacted("tmp_config_directory"),
+    unacted("config_save_dir"),
+    unacted("process_names"),
+    unacted("process_name"),
+    unacted("vrrp_process_name"),
+    unacted("checker_process_name"),
+    unacted("bfd_process_name"),
+    unacted("startup_script"),
+    unacted("startup_script_timeout"),
+    unacted("shutdown_script"),
+    unacted("shutdown_script_timeout"),
+    unacted("checker_log_all_failures"),
+    unacted("no_email_faults"),
+    unacted("default_interface"),
+    unacted("lvs_flush_on_stop"),
+    alias("lvs_flush_onstop", "lvs_flush_on_stop"),
+    unacted("vrrp_down_timer_adverts"),
+    unacted("vrrp_garp_extra_if"),
+    unacted("vrrp_lower_prio_no_advert"),
+    unacted("vrrp_higher_prio_send_advert"),
+    unacted("nftables"),
+    unacted("nftables_priority"),
+    unacted("nftables_counters"),
+    unacted("nftables_ifindex"),
+    unacted("nftables_ipvs"),
+    unacted("nftables_ipvs_priority"),
+    unacted("nftables_ipvs_start_fwmark"),
+    unacted("vrrp_iptables"),
+    unacted("vrrp_ipsets"),
+    unacted("disable_local_igmp"),
+    unacted("vrrp_notify_priority_changes"),
+    unacted("max_auto_priority"),
+    unacted("min_auto_priority_delay"),
+    unacted("bfd_priority"),
+    unacted("vrrp_no_swap"),
+    unacted("checker_no_swap"),
+    unacted("bfd_no_swap"),
+    unacted("vrrp_cpu_affinity"),
+    unacted("checker_cpu_affinity"),
+    unacted("bfd_cpu_affinity"),
+    unacted("vrrp_rt_priority"),
+    unacted("checker_rt_priority"),
+    unacted("bfd_rt_priority"),
+    unacted("vrrp_rlimit_rttime"),
+    alias("vrrp_rlimit_rtime", "vrrp_rlimit_rttime"),
+    unacted("checker_rlimit_rttime"),
+    unacted("bfd_rlimit_rttime"),
+    unacted("snmp_socket"),
+    unacted("enable_snmp_vrrp"),
+    alias("enable_snmp_keepalived", "enable_snmp_vrrp"),
+    unacted("enable_snmp_checker"),
+    unacted("enable_snmp_rfc"),
+    unacted("enable_snmp_rfcv2"),
+    unacted("enable_snmp_rfcv3"),
+    unacted("enable_traps"),
+    unacted("enable_dbus"),
+    unacted("dbus_service_name"),
+    unacted("fifo_write_vrrp_states_on_reload"),
+    unacted("vrrp_netlink_cmd_rcv_bufs"),
+    unacted("vrrp_netlink_cmd_rcv_bufs_force"),
+    unacted("vrrp_netlink_monitor_rcv_bufs"),
+    unacted("vrrp_netlink_monitor_rcv_bufs_force"),
+    unacted("lvs_netlink_cmd_rcv_bufs"),
+    unacted("lvs_netlink_cmd_rcv_bufs_force"),
+    unacted("lvs_netlink_monitor_rcv_bufs"),
+    unacted("lvs_netlink_monitor_rcv_bufs_force"),
+    unacted("process_monitor_rcv_bufs"),
+    unacted("process_monitor_rcv_bufs_force"),
+    unacted("vrrp_rx_bufs_policy"),
+    unacted("vrrp_rx_bufs_multiplier"),
+    unacted("rs_init_notifies"),
+    unacted("no_checker_emails"),
+    unacted("umask"),
+    unacted("vrrp_startup_delay"),
+    unacted("log_unknown_vrids"),
+    unacted("vmac_prefix"),
+    unacted("vmac_addr_prefix"),
+    unacted("reload_check_config"),
+    unacted("reload_time_file"),
+    unacted("reload_repeat"),
+    unacted("reload_file"),
+    unacted("data_use_instance"),
+    unacted("net_namespace"),
+    unacted("net_namespace_ipvs"),
+    unacted("namespace_with_ipsets"),
+    unacted("instance"),
+    unacted("use_pid_dir"),
+    unacted("linkbeat_use_polling"),
+    unacted("child_wait_time"),
+];
+
 pub fn global_defs(parser: &mut Parser<'_>, node: &Node, global: &mut GlobalDefs) {
-    parser.keep(node, &mut global.other);
+    if !parser.need_block(node) {
+        return;
+    }
+    for child in node.children() {
+        let Some(keyword) = parser.keyword(child, GLOBAL_KEYWORDS, BLOCK) else {
+            continue;
+        };
+        setting(parser, child, keyword, global);
+    }
+}
+
+fn setting(parser: &mut Parser<'_>, child: &Node, keyword: &str, global: &mut GlobalDefs) {
+    match keyword {
+        "router_id" => set(&mut global.router_id, parser.string(child)),
+        "notification_email" => {
+            for item in parser.list_items(child) {
+                let at = item.keyword.at;
+                global
+                    .notification_email
+                    .push(Spanned::new(item.name().to_string(), at));
+                parser.extra_args(item, 0);
+            }
+        }
+        "notification_email_from" => set(&mut global.notification_email_from, parser.rest(child)),
+        "smtp_server" => {
+            parser.no_block(child);
+            if let Some(host) = parser.arg(child, 0, "a host name or address") {
+                let host = Spanned::new(host.text.clone(), host.at);
+                let port = match child.args.get(1) {
+                    Some(token) => parser
+                        .number_token(child, token, 1u16, 65535)
+                        .map(|p| p.value),
+                    None => None,
+                };
+                parser.extra_args(child, 2);
+                global.smtp_server = Some(SmtpServer { host, port });
+            }
+        }
+        "smtp_helo_name" => set(&mut global.smtp_helo_name, parser.string(child)),
+        "smtp_connect_timeout" => set(
+            &mut global.smtp_connect_timeout,
+            parser.number(child, 1u32, 86400),
+        ),
+        "smtp_alert" => global.smtp_alert = Some(parser.boolean(child)),
+        "smtp_alert_vrrp" => global.smtp_alert_vrrp = Some(parser.boolean(child)),
+        "smtp_alert_checker" => global.smtp_alert_checker = Some(parser.boolean(child)),
+        "enable_script_security" => {
+            parser.no_block(child);
+            parser.extra_args(child, 0);
+            global.enable_script_security = true;
+        }
+        "script_user" => {
+            if let Some(user) = parser.arg(child, 0, "a user name") {
+                global.script_user = Some(Spanned::new(user.text.clone(), user.at));
+                global.script_group = child.args.get(1).map(|g| g.text.clone());
+                parser.extra_args(child, 2);
+            }
+        }
+        "vrrp_version" => set(&mut global.vrrp_version, parser.number(child, 2u8, 3)),
+        "vrrp_mcast_group4" => set(&mut global.vrrp_mcast_group4, parser.ip(child)),
+        "vrrp_mcast_group6" => set(&mut global.vrrp_mcast_group6, parser.ip(child)),
+        "vrrp_garp_master_delay" => garp(parser, child, &mut global.vrrp_garp_master_delay, 0),
+        "vrrp_garp_master_repeat" => garp(parser, child, &mut global.vrrp_garp_master_repeat, 1),
+        "vrrp_garp_lower_prio_delay" => {
+            garp(parser, child, &mut global.vrrp_garp_lower_prio_delay, 0)
+        }
+        "vrrp_garp_lower_prio_repeat" => {
+            garp(parser, child, &mut global.vrrp_garp_lower_prio_repeat, 1)
+        }
+        "vrrp_garp_master_refresh" => garp(parser, child, &mut global.vrrp_garp_master_refresh, 0),
+        "vrrp_garp_master_refresh_repeat" => garp(
+            parser,
+            child,
+            &mut global.vrrp_garp_master_refresh_repeat,
+            1,
+        ),
+        // keepalived: "number '0' outside range [0.000001, 4294.967295]".
+        "vrrp_garp_interval" => set(
+            &mut global.vrrp_garp_interval,
+            parser.timer(child, 0.000_001, 4_294.967_295),
+        ),
+        "vrrp_gna_interval" => set(
+            &mut global.vrrp_gna_interval,
+            parser.timer(child, 0.000_001, 4_294.967_295),
+        ),
+        "vrrp_min_garp" => global.vrrp_min_garp = Some(parser.boolean(child)),
+        "vrrp_check_unicast_src" => global.vrrp_check_unicast_src = flag(parser, child),
+        "vrrp_skip_check_adv_addr" => global.vrrp_skip_check_adv_addr = flag(parser, child),
+        "vrrp_strict" => global.vrrp_strict = flag(parser, child),
+        "vrrp_priority" => set(&mut global.vrrp_priority, parser.number(child, -20i8, 19)),
+        "checker_priority" => set(
+            &mut global.checker_priority,
+            parser.number(child, -20i8, 19),
+        ),
+        "lvs_sync_daemon" => global.lvs_sync_daemon = lvs_sync_daemon(parser, child),
+        "lvs_timeouts" => global.lvs_timeouts = lvs_timeouts(parser, child),
+        "lvs_flush" => global.lvs_flush = flag(parser, child),
+        "notify_fifo" => set(&mut global.notify_fifo.fifo, fifo(parser, child)),
+        "notify_fifo_script" => set(&mut global.notify_fifo.script, parser.script(child)),
+        "vrrp_notify_fifo" => set(&mut global.vrrp_notify_fifo.fifo, fifo(parser, child)),
+        "vrrp_notify_fifo_script" => set(&mut global.vrrp_notify_fifo.script, parser.script(child)),
+        "lvs_notify_fifo" => set(&mut global.lvs_notify_fifo.fifo, fifo(parser, child)),
+        "lvs_notify_fifo_script" => set(&mut global.lvs_notify_fifo.script, parser.script(child)),
+        "dynamic_interfaces" => {
+            parser.no_block(child);
+            let allow = match child.args.first() {
+                Some(token) if token.text == "allow_if_changes" => true,
+                Some(token) => {
+                    let message = format!(
+                        "dynamic_interfaces '{}' is not allow_if_changes",
+                        token.text
+                    );
+                    parser.warning(token, "value-choice", message);
+                    false
+                }
+                None => false,
+            };
+            parser.extra_args(child, 1);
+            global.dynamic_interfaces = Some(allow);
+        }
+        "random_seed" => set(
+            &mut global.random_seed,
+            parser.number(child, 0u32, u32::MAX),
+        ),
+        "include_check" => {
+            parser.no_block(child);
+            global.include_check = Some(child.args.iter().map(|t| t.text.clone()).collect());
+        }
+        _ => parser.keep(child, &mut global.other),
+    }
+}
+
+/// Stores a parsed value; a value that failed to parse leaves the field as
+/// it was (the error is already reported).
+pub(super) fn set<T>(field: &mut Option<T>, value: Option<T>) {
+    if value.is_some() {
+        *field = value;
+    }
+}
+
+/// A keyword that takes no value.
+pub(super) fn flag(parser: &mut Parser<'_>, child: &Node) -> bool {
+    parser.no_block(child);
+    parser.extra_args(child, 0);
+    true
+}
+
+/// GARP delays and repeats: keepalived caps delays at one day and, for
+/// repeat counts, rejects 0 ("must be greater than 0, setting to 1").
+pub(super) fn garp(
+    parser: &mut Parser<'_>,
+    child: &Node,
+    field: &mut Option<Spanned<u32>>,
+    min: u32,
+) {
+    set(field, parser.number(child, min, 86400));
+}
+
+fn fifo(parser: &mut Parser<'_>, child: &Node) -> Option<Fifo> {
+    parser.no_block(child);
+    let path = parser.arg(child, 0, "a FIFO path")?;
+    parser.extra_args(child, 3);
+    Some(Fifo {
+        path: Spanned::new(path.text.clone(), path.at),
+        user: child.args.get(1).map(|t| t.text.clone()),
+        group: child.args.get(2).map(|t| t.text.clone()),
+    })
+}
+
+fn lvs_sync_daemon(parser: &mut Parser<'_>, child: &Node) -> Option<LvsSyncDaemon> {
+    parser.no_block(child);
+    let interface = parser.arg(child, 0, "an interface name")?;
+    let mut daemon = LvsSyncDaemon {
+        interface: Spanned::new(interface.text.clone(), interface.at),
+        instance: None,
+        id: None,
+        maxlen: None,
+        port: None,
+        ttl: None,
+        group: None,
+    };
+    let mut words = child.args.iter().skip(1).peekable();
+    while let Some(word) = words.next() {
+        let option = word.text.as_str();
+        let takes_value = matches!(option, "inst" | "id" | "maxlen" | "port" | "ttl" | "group");
+        let value = if takes_value { words.next() } else { None };
+        match (option, value) {
+            ("inst", Some(v)) => daemon.instance = Some(Spanned::new(v.text.clone(), v.at)),
+            ("id", Some(v)) => daemon.id = parser.number_token(child, v, 0u8, 255).map(|n| n.value),
+            ("maxlen", Some(v)) => {
+                daemon.maxlen = parser.number_token(child, v, 1u16, 65507).map(|n| n.value)
+            }
+            ("port", Some(v)) => {
+                daemon.port = parser.number_token(child, v, 1u16, 65535).map(|n| n.value)
+            }
+            ("ttl", Some(v)) => {
+                daemon.ttl = parser.number_token(child, v, 1u8, 255).map(|n| n.value)
+            }
+            ("group", Some(v)) => daemon.group = parser.ip_token(child, v).map(|a| a.value),
+            (_, None) if takes_value => {
+                let message = format!("lvs_sync_daemon '{option}' needs a value");
+                parser.error(word, "missing-value", message);
+            }
+            // The instance name may be given without `inst` (backward
+            // compatible form), but only as the second word.
+            _ if daemon.instance.is_none() && daemon.id.is_none() => {
+                daemon.instance = Some(Spanned::new(word.text.clone(), word.at));
+            }
+            _ => {
+                let message = format!("unknown lvs_sync_daemon option '{option}'; it is ignored");
+                parser.warning(word, "unknown-option", message);
+            }
+        }
+    }
+    Some(daemon)
+}
+
+fn lvs_timeouts(parser: &mut Parser<'_>, child: &Node) -> Option<LvsTimeouts> {
+    parser.no_block(child);
+    let mut timeouts = LvsTimeouts::default();
+    let mut words = child.args.iter();
+    while let Some(word) = words.next() {
+        let Some(value) = words.next() else {
+            let message = format!("lvs_timeouts '{}' needs a number of seconds", word.text);
+            parser.error(word, "missing-value", message);
+            break;
+        };
+        let seconds = parser
+            .number_token(child, value, 1u32, 86400 * 31)
+            .map(|n| n.value);
+        match word.text.as_str() {
+            "tcp" => timeouts.tcp = seconds,
+            "tcpfin" => timeouts.tcpfin = seconds,
+            "udp" => timeouts.udp = seconds,
+            other => {
+                let message = format!("unknown lvs_timeouts protocol '{other}'; it is ignored");
+                parser.warning(word, "unknown-option", message);
+            }
+        }
+    }
+    if timeouts == LvsTimeouts::default() {
+        parser.push(
+            crate::config::diagnostic::Diagnostic::warning(
+                "missing-value",
+                "lvs_timeouts sets nothing; it is ignored",
+            )
+            .spanning(child.keyword.at, child.keyword.width as usize)
+            .with_help("write e.g. 'lvs_timeouts tcp 900 tcpfin 120 udp 300'"),
+        );
+        return None;
+    }
+    Some(timeouts)
 }

@@ -1,0 +1,332 @@
+//! Address, route and rule lines (`virtual_ipaddress`, `static_routes`,
+//! `virtual_rules`, …) in keepalived's `ip address/route/rule` vocabulary.
+//! keepalived skips a line it cannot read (with a warning), so this does too.
+
+use std::net::IpAddr;
+
+use super::super::Parser;
+use crate::config::diagnostic::Diagnostic;
+use crate::config::model::vrrp::{Route, Rule, VirtualAddress};
+use crate::config::source::Spanned;
+use crate::config::token::Token;
+use crate::config::tree::Node;
+
+/// All words of a list line: the keyword position holds the first word.
+fn words(item: &Node) -> impl Iterator<Item = &Token> {
+    std::iter::once(&item.keyword).chain(item.args.iter())
+}
+
+fn skip_line(parser: &mut Parser<'_>, token: &Token, message: String) {
+    parser.push(
+        Diagnostic::warning("invalid-address", message)
+            .spanning(token.at, token.width as usize)
+            .with_help("keepalived skips this line; fix the address or remove the line"),
+    );
+}
+
+/// Splits `ADDR[/LEN]`.
+fn address_prefix(text: &str) -> Option<(IpAddr, Option<u8>)> {
+    let (address, prefix) = match text.split_once('/') {
+        Some((address, prefix)) => (address, Some(prefix)),
+        None => (text, None),
+    };
+    let address: IpAddr = address.parse().ok()?;
+    let max = if address.is_ipv4() { 32 } else { 128 };
+    let prefix = match prefix {
+        Some(p) => Some(p.parse::<u8>().ok().filter(|p| *p <= max)?),
+        None => None,
+    };
+    Some((address, prefix))
+}
+
+/// The lines of an address block.
+pub fn addresses(parser: &mut Parser<'_>, node: &Node, into: &mut Vec<VirtualAddress>) {
+    for item in parser.list_items(node) {
+        if let Some(address) = address_line(parser, item) {
+            into.push(address);
+        }
+    }
+}
+
+fn address_line(parser: &mut Parser<'_>, item: &Node) -> Option<VirtualAddress> {
+    parser.no_block(item);
+    let mut words = words(item).peekable();
+    let first = words.next()?;
+    let Some((ip, prefix)) = address_prefix(&first.text) else {
+        skip_line(
+            parser,
+            first,
+            format!("'{}' is not an IP address", first.text),
+        );
+        return None;
+    };
+    let mut vip = VirtualAddress::new(Spanned::new(ip, first.at));
+    vip.prefix = prefix;
+    while let Some(word) = words.next() {
+        let option = word.text.as_str();
+        let mut value = |parser: &mut Parser<'_>| -> Option<String> {
+            let found = words.next().map(|t| t.text.clone());
+            if found.is_none() {
+                parser.error(word, "missing-value", format!("'{option}' needs a value"));
+            }
+            found
+        };
+        match option {
+            "brd" | "broadcast" => vip.broadcast = value(parser),
+            "dev" => {
+                let at = word.at;
+                vip.dev = value(parser).map(|dev| Spanned::new(dev, at));
+            }
+            "scope" => vip.scope = value(parser),
+            "label" => vip.label = value(parser),
+            "peer" => vip.peer = value(parser),
+            "track_group" => vip.track_group = value(parser),
+            "preferred_lft" => vip.preferred_lft = value(parser),
+            "home" => vip.home = true,
+            "-nodad" | "nodad" => vip.nodad = true,
+            "mngtmpaddr" => vip.mngtmpaddr = true,
+            "noprefixroute" => vip.noprefixroute = true,
+            "autojoin" => vip.autojoin = true,
+            "no_track" => vip.no_track = true,
+            "use_vmac" => {
+                let name = words
+                    .next_if(|t| !is_address_option(&t.text))
+                    .map(|t| t.text.clone());
+                vip.use_vmac = Some(name);
+            }
+            _ => {
+                let message = format!("unknown address option '{option}'; it is ignored");
+                parser.warning(word, "unknown-option", message);
+            }
+        }
+    }
+    Some(vip)
+}
+
+fn is_address_option(word: &str) -> bool {
+    matches!(
+        word,
+        "brd"
+            | "broadcast"
+            | "dev"
+            | "scope"
+            | "label"
+            | "peer"
+            | "track_group"
+            | "preferred_lft"
+            | "home"
+            | "-nodad"
+            | "nodad"
+            | "mngtmpaddr"
+            | "noprefixroute"
+            | "autojoin"
+            | "no_track"
+            | "use_vmac"
+    )
+}
+
+const ROUTE_TYPES: &[&str] = &[
+    "unicast",
+    "blackhole",
+    "unreachable",
+    "prohibit",
+    "throw",
+    "local",
+    "broadcast",
+    "multicast",
+    "anycast",
+    "nat",
+];
+
+/// The lines of a route block.
+pub fn routes(parser: &mut Parser<'_>, node: &Node, into: &mut Vec<Route>) {
+    for item in parser.list_items(node) {
+        if let Some(route) = route_line(parser, item) {
+            into.push(route);
+        }
+    }
+}
+
+fn route_line(parser: &mut Parser<'_>, item: &Node) -> Option<Route> {
+    parser.no_block(item);
+    let mut words = words(item).peekable();
+    let mut route_type = None;
+    let mut src = None;
+    // Legacy form: `src ADDR [to] DEST …`.
+    let destination = loop {
+        let word = words.next()?;
+        match word.text.as_str() {
+            "src" => src = Some(route_ip(parser, word, words.next())?),
+            "to" => {}
+            "inet6" => {}
+            text if ROUTE_TYPES.contains(&text) && route_type.is_none() => {
+                route_type = Some(text.to_string());
+            }
+            text => break Spanned::new(text.to_string(), word.at),
+        }
+    };
+    if destination.value != "default" && address_prefix(&destination.value).is_none() {
+        let token = Token {
+            text: destination.value.clone(),
+            at: destination.at,
+            width: u32::try_from(destination.value.chars().count()).unwrap_or(1),
+            quoted: false,
+        };
+        skip_line(
+            parser,
+            &token,
+            format!(
+                "route destination '{}' is not an address",
+                destination.value
+            ),
+        );
+        return None;
+    }
+    let mut route = Route {
+        route_type,
+        destination,
+        src,
+        via: None,
+        dev: None,
+        table: None,
+        metric: None,
+        scope: None,
+        no_track: false,
+        track_group: None,
+        options: Vec::new(),
+    };
+    while let Some(word) = words.next() {
+        match word.text.as_str() {
+            // Everything after the first `nexthop` describes the nexthops.
+            "nexthop" => {
+                route.options.push(word.text.clone());
+                route.options.extend(words.by_ref().map(|t| t.text.clone()));
+            }
+            "src" => route.src = Some(route_ip(parser, word, words.next())?),
+            "via" => route.via = Some(route_ip(parser, word, words.next())?),
+            "gw" => {
+                parser.push(
+                    Diagnostic::warning(
+                        "deprecated-keyword",
+                        "'gw' for routes is deprecated; the modern form is 'via'",
+                    )
+                    .spanning(word.at, word.width as usize)
+                    .with_help("write 'via' instead"),
+                );
+                route.via = Some(route_ip(parser, word, words.next())?);
+            }
+            "dev" | "oif" => route.dev = words.next().map(|t| t.text.clone()),
+            "table" => route.table = words.next().map(|t| t.text.clone()),
+            "scope" => route.scope = words.next().map(|t| t.text.clone()),
+            "metric" | "priority" | "preference" => {
+                route.metric = match words.next() {
+                    Some(value) => parser
+                        .number_token(item, value, 0u32, u32::MAX)
+                        .map(|n| n.value),
+                    None => None,
+                }
+            }
+            "no_track" => route.no_track = true,
+            "track_group" => route.track_group = words.next().map(|t| t.text.clone()),
+            "or" => {
+                parser.push(
+                    Diagnostic::warning(
+                        "deprecated-keyword",
+                        "'or' for routes is deprecated; the modern form is 'nexthop'",
+                    )
+                    .spanning(word.at, word.width as usize)
+                    .with_help("write 'nexthop via ADDR' for each gateway"),
+                );
+                route.options.push(word.text.clone());
+            }
+            other => route.options.push(other.to_string()),
+        }
+    }
+    Some(route)
+}
+
+fn route_ip(parser: &mut Parser<'_>, keyword: &Token, value: Option<&Token>) -> Option<IpAddr> {
+    let Some(value) = value else {
+        let message = format!("'{}' needs an address", keyword.text);
+        parser.error(keyword, "missing-value", message);
+        return None;
+    };
+    match value.text.parse() {
+        Ok(ip) => Some(ip),
+        Err(_) => {
+            skip_line(
+                parser,
+                value,
+                format!("'{}' is not an IP address", value.text),
+            );
+            None
+        }
+    }
+}
+
+/// The lines of a rule block.
+pub fn rules(parser: &mut Parser<'_>, node: &Node, into: &mut Vec<Rule>) {
+    for item in parser.list_items(node) {
+        if let Some(rule) = rule_line(parser, item) {
+            into.push(rule);
+        }
+    }
+}
+
+fn rule_line(parser: &mut Parser<'_>, item: &Node) -> Option<Rule> {
+    parser.no_block(item);
+    let mut rule = Rule {
+        from: None,
+        to: None,
+        table: None,
+        preference: None,
+        no_track: false,
+        track_group: None,
+        options: Vec::new(),
+        at: Spanned::new((), item.keyword.at),
+    };
+    let mut words = words(item);
+    while let Some(word) = words.next() {
+        match word.text.as_str() {
+            "from" | "to" => {
+                let value = words.next()?;
+                if value.text != "all" && address_prefix(&value.text).is_none() {
+                    let message = format!("invalid rule {} address '{}'", word.text, value.text);
+                    skip_line(parser, value, message);
+                    return None;
+                }
+                let field = if word.text == "from" {
+                    &mut rule.from
+                } else {
+                    &mut rule.to
+                };
+                *field = Some(value.text.clone());
+            }
+            "table" | "lookup" => rule.table = words.next().map(|t| t.text.clone()),
+            "preference" | "priority" | "pref" => {
+                rule.preference = match words.next() {
+                    Some(value) => parser
+                        .number_token(item, value, 0u32, u32::MAX)
+                        .map(|n| n.value),
+                    None => None,
+                }
+            }
+            "no_track" => rule.no_track = true,
+            "track_group" => rule.track_group = words.next().map(|t| t.text.clone()),
+            other => rule.options.push(other.to_string()),
+        }
+    }
+    if rule.preference.is_none() {
+        // keepalived: "Rule has no preference specified - setting to 16384.
+        // This is probably not what you want."
+        parser.push(
+            Diagnostic::warning(
+                "rule-no-preference",
+                "rule has no preference; keepalived assigns one",
+            )
+            .spanning(item.keyword.at, item.keyword.width as usize)
+            .with_help("add 'preference N' so the rule order does not depend on transitions"),
+        );
+    }
+    Some(rule)
+}

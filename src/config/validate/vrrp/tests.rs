@@ -1,0 +1,86 @@
+use crate::config::diagnostic::{Diagnostic, Diagnostics};
+use crate::config::parse::{parse, ParseOptions};
+use crate::config::tree::build_str;
+
+fn check(text: &str) -> Vec<Diagnostic> {
+    let mut diagnostics = Diagnostics::new();
+    let nodes = build_str(text, &mut diagnostics);
+    let config = parse(&nodes, ParseOptions::default(), &mut diagnostics);
+    let mut found = Diagnostics::new();
+    super::validate(&config, &mut found);
+    found.into_vec()
+}
+
+fn codes(text: &str) -> Vec<&'static str> {
+    check(text).iter().map(|d| d.code).collect()
+}
+
+const BASE: &str = "vrrp_instance A {\n interface eth0\n virtual_router_id 10\n virtual_ipaddress { 10.0.0.1 }\n}\n";
+
+#[test]
+fn a_complete_instance_is_clean() {
+    assert!(codes(BASE).is_empty(), "{:?}", check(BASE));
+}
+
+#[test]
+fn duplicate_vrid_on_one_interface_and_family() {
+    let text = format!("{BASE}vrrp_instance B {{\n interface eth0\n virtual_router_id 10\n virtual_ipaddress {{ 10.0.0.2 }}\n}}\n");
+    let found = check(&text);
+    assert_eq!(found[0].code, "duplicate-vrid");
+    assert_eq!(found[0].location.map(|l| (l.line, l.column)), Some((8, 20)));
+}
+
+#[test]
+fn same_vrid_is_fine_for_the_other_family_or_unicast() {
+    let text = format!("{BASE}vrrp_instance B {{\n interface eth0\n virtual_router_id 10\n virtual_ipaddress {{ fe80::2 }}\n}}\nvrrp_instance C {{\n interface eth0\n virtual_router_id 10\n virtual_ipaddress {{ 10.0.0.3 }}\n unicast_peer {{ 10.0.0.9 }}\n}}\n");
+    assert!(codes(&text).is_empty(), "{:?}", check(&text));
+}
+
+#[test]
+fn duplicate_names_and_missing_vrid_and_interface() {
+    let text = format!("{BASE}vrrp_instance A {{\n virtual_ipaddress {{ 10.0.0.2 }}\n}}\n");
+    let found = codes(&text);
+    assert!(found.contains(&"duplicate-name"));
+    assert!(found.contains(&"vrid-missing"));
+    assert!(found.contains(&"interface-missing"));
+}
+
+#[test]
+fn undefined_references_and_group_membership() {
+    let text = format!(
+        "{BASE}vrrp_sync_group G {{ group {{ A X }} }}\nvrrp_sync_group H {{ group {{ A }} track_script {{ s }} }}\n"
+    );
+    let found = codes(&text);
+    assert_eq!(
+        found,
+        [
+            "undefined-instance",
+            "instance-in-two-groups",
+            "undefined-reference"
+        ]
+    );
+}
+
+#[test]
+fn script_without_command_and_track_file_reference() {
+    let text = "vrrp_script s { interval 2 }\nvrrp_instance A {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress { 10.0.0.1 }\n track_script { s }\n track_file { f }\n}\n";
+    assert_eq!(codes(text), ["script-missing", "undefined-reference"]);
+}
+
+#[test]
+fn family_mixing_and_peer_family() {
+    let text = "vrrp_instance A {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n 10.0.0.1\n fe80::1\n }\n unicast_peer { fe80::5 }\n}\n";
+    assert_eq!(codes(text), ["vip-family-mix", "peer-family-mismatch"]);
+}
+
+#[test]
+fn owner_backup_and_nopreempt_master() {
+    let text = "vrrp_instance A {\n state BACKUP\n priority 255\n interface eth0\n virtual_router_id 1\n virtual_ipaddress { 10.0.0.1 }\n}\nvrrp_instance B {\n state MASTER\n nopreempt\n interface eth0\n virtual_router_id 2\n virtual_ipaddress { 10.0.0.2 }\n}\n";
+    let found = check(text);
+    assert_eq!(found[0].code, "owner-not-master");
+    assert_eq!(found[1].code, "nopreempt-master");
+    assert!(found[1]
+        .help
+        .as_deref()
+        .is_some_and(|h| h.contains("BACKUP")));
+}
