@@ -240,26 +240,35 @@ impl<'d> Parser<'d> {
         T: FromStr + PartialOrd + Copy + std::fmt::Display,
     {
         let parsed = parse_integer::<T>(&token.text);
-        match parsed {
-            Some(value) if value >= min && value <= max => Some(Spanned::new(value, token.at)),
-            Some(_) | None => {
-                let message = if parsed.is_some() {
-                    format!(
-                        "{} '{}' is out of range {min}-{max}",
-                        node.name(),
-                        token.text
-                    )
-                } else {
-                    format!("{} '{}' is not a number", node.name(), token.text)
-                };
-                self.diagnostics.push(
-                    Diagnostic::error("value-range", message)
-                        .spanning(token.at, token.width as usize)
-                        .with_help(format!("use a whole number between {min} and {max}")),
-                );
-                None
+        if let Some(value) = parsed {
+            if value >= min && value <= max {
+                return Some(Spanned::new(value, token.at));
             }
         }
+        // A number that does not even fit the type is out of range too, not
+        // "not a number".
+        let is_number = parsed.is_some() || parse_integer::<i128>(&token.text).is_some();
+        let (code, message) = if is_number {
+            (
+                "value-range",
+                format!(
+                    "{} '{}' is out of range {min}-{max}",
+                    node.name(),
+                    token.text
+                ),
+            )
+        } else {
+            (
+                "value-number",
+                format!("{} '{}' is not a number", node.name(), token.text),
+            )
+        };
+        self.diagnostics.push(
+            Diagnostic::error(code, message)
+                .spanning(token.at, token.width as usize)
+                .with_help(format!("use a whole number between {min} and {max}")),
+        );
+        None
     }
 
     /// A `<TIMER>` (seconds, fractional allowed, microsecond resolution) in
