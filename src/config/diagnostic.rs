@@ -38,7 +38,8 @@ pub struct Diagnostic {
     pub code: &'static str,
     pub message: String,
     pub location: Option<Location>,
-    /// How many characters the caret underline covers (at least 1).
+    /// How many characters the caret underline covers; 0 means "the word
+    /// that starts at the location" (measured from the source when shown).
     pub width: u32,
     pub help: Option<String>,
 }
@@ -67,8 +68,10 @@ impl Diagnostic {
         Self::new(Severity::Note, code, message)
     }
 
+    /// Points at the word that starts at `location`.
     pub fn at(mut self, location: Location) -> Self {
         self.location = Some(location);
+        self.width = 0;
         self
     }
 
@@ -183,7 +186,7 @@ pub fn render_text(map: &SourceMap, diagnostic: &Diagnostic) -> String {
             let pad = " ".repeat(gutter_width);
             let shown = line.replace('\t', " ");
             let indent = " ".repeat(location.column.saturating_sub(1) as usize);
-            let carets = "^".repeat(diagnostic.width.max(1) as usize);
+            let carets = "^".repeat(caret_width(map, diagnostic) as usize);
             out.push_str(&format!(
                 "{pad} |\n{number} | {shown}\n{pad} | {indent}{carets}\n"
             ));
@@ -209,6 +212,24 @@ pub fn render_text(map: &SourceMap, diagnostic: &Diagnostic) -> String {
         out.push_str(&format!("{} = help: {}\n", " ".repeat(gutter_width), help));
     }
     out
+}
+
+/// The caret width of a diagnostic: its own, or for width 0 the length of
+/// the word at its location in the source (at least 1).
+pub fn caret_width(map: &SourceMap, diagnostic: &Diagnostic) -> u32 {
+    if diagnostic.width > 0 {
+        return diagnostic.width;
+    }
+    let Some(location) = diagnostic.location else {
+        return 1;
+    };
+    let word = map.line_text(location).map_or(0, |line| {
+        line.chars()
+            .skip(location.column.saturating_sub(1) as usize)
+            .take_while(|c| !c.is_whitespace() && *c != '{' && *c != '}')
+            .count()
+    });
+    u32::try_from(word.max(1)).unwrap_or(1)
 }
 
 /// Renders every diagnostic followed by a one-line summary.
@@ -247,7 +268,7 @@ impl JsonDiagnostic {
                 .map(|p| p.display().to_string()),
             line: location.map(|l| l.line),
             column: location.map(|l| l.column),
-            width: diagnostic.width,
+            width: caret_width(map, diagnostic),
             source_line: location.and_then(|l| map.line_text(l)).map(str::to_string),
             help: diagnostic.help.clone(),
         }

@@ -167,10 +167,10 @@ impl VrrpInstance {
             .map_or(Duration::from_secs(1), |interval| interval.value);
         if self.effective_version(global_version) == 2 {
             let secs = (written.as_millis() + 500) / 1000;
-            Duration::from_secs(u64::try_from(secs.max(1)).unwrap_or(255))
+            Duration::from_secs(u64::try_from(secs.clamp(1, 255)).unwrap_or(255))
         } else {
             let centis = (written.as_micros() + 5_000) / 10_000;
-            Duration::from_millis(u64::try_from(centis.max(1)).unwrap_or(4095) * 10)
+            Duration::from_millis(u64::try_from(centis.clamp(1, 4095)).unwrap_or(4095) * 10)
         }
     }
 

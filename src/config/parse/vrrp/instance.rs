@@ -124,8 +124,9 @@ fn setting(parser: &mut Parser<'_>, child: &Node, keyword: &str, vi: &mut VrrpIn
         // keepalived accepts 0.01-255 s here and rounds per version later
         // (see `effective_advert_int`).
         "advert_int" => {
+            // Rounding to the version's unit is checked in validate, once
+            // the version is known.
             set(&mut vi.advert_int, parser.timer(child, 0.01, 255.0));
-            advert_int_note(parser, child);
         }
         "version" => set(&mut vi.version, parser.number(child, 2u8, 3)),
         "authentication" => vi.authentication = Some(authentication(parser, child)),
@@ -200,26 +201,6 @@ fn priority_or_vrid(parser: &mut Parser<'_>, child: &Node, what: &str) -> Option
         }
     }
     value
-}
-
-/// Notes (but accepts) a fractional VRRPv2-looking interval: keepalived
-/// rounds it once the version is known.
-fn advert_int_note(parser: &mut Parser<'_>, child: &Node) {
-    let Some(token) = child.args.first() else {
-        return;
-    };
-    if token.text.contains('.') && !token.text.trim_end_matches('0').ends_with('.') {
-        parser.push(
-            Diagnostic::note(
-                "advert-int-fraction",
-                format!(
-                    "advert_int '{}' has a fraction: VRRPv2 rounds it to whole seconds, VRRPv3 to 10 ms",
-                    token.text
-                ),
-            )
-            .spanning(token.at, token.width as usize),
-        );
-    }
 }
 
 fn authentication(parser: &mut Parser<'_>, node: &Node) -> Authentication {

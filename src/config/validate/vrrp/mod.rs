@@ -84,6 +84,7 @@ pub fn validate(config: &Config, diagnostics: &mut Diagnostics) {
     let mut vrids: HashMap<(String, bool, Option<IpAddr>, u8), &VrrpInstance> = HashMap::new();
     for vi in &vrrp.instances {
         instance_rules(vi, strict, diagnostics);
+        advert_interval_rules(vi, config.global.vrrp_version.map(|v| v.value), diagnostics);
         references(&vi.track_scripts, &scripts, "vrrp_script", diagnostics);
         references(&vi.track_files, &files, "track_file", diagnostics);
         // keepalived: "A and B both use VRID 10 with IPv4 on interface eth0".
@@ -109,11 +110,53 @@ pub fn validate(config: &Config, diagnostics: &mut Diagnostics) {
                     "vrrp_instance '{}' and '{}' both use virtual_router_id {} with {family} on interface {}",
                     first.name.value, vi.name.value, vrid.value, interface.value
                 ))
-                .spanning(vrid.at, 1)
+                .at(vrid.at)
                 .with_help("give each virtual router on an interface its own virtual_router_id"),
             );
         }
     }
+}
+
+/// RFC 3768 §5.3.7: a VRRPv2 advertisement interval is a whole number of
+/// seconds (8 bits). RFC 5798 §5.2.7: VRRPv3 counts centiseconds in 12 bits,
+/// so at most 40.95 s. keepalived rounds or clamps and warns; so does lvstop.
+fn advert_interval_rules(
+    vi: &VrrpInstance,
+    global_version: Option<u8>,
+    diagnostics: &mut Diagnostics,
+) {
+    let Some(written) = vi.advert_int else {
+        return;
+    };
+    let effective = vi.effective_advert_int(global_version);
+    let version = vi.effective_version(global_version);
+    let seconds = written.value.as_secs_f64();
+    let message = if version == 2 && written.value.subsec_micros() != 0 {
+        format!(
+            "advert_int {seconds} is not a whole number of seconds, as VRRPv2 requires; keepalived uses {} s",
+            effective.as_secs()
+        )
+    } else if version == 3 && written.value > std::time::Duration::from_millis(40_950) {
+        format!(
+            "advert_int {seconds} is longer than VRRPv3 allows (40.95 s); keepalived uses 40.95 s"
+        )
+    } else if version == 3 && written.value.as_micros() % 10_000 != 0 {
+        format!(
+            "advert_int {seconds} is not a whole number of centiseconds, as VRRPv3 requires; keepalived uses {:.2} s",
+            effective.as_secs_f64()
+        )
+    } else {
+        return;
+    };
+    diagnostics.push(
+        Diagnostic::warning("advert-int-rounded", message)
+            .at(written.at)
+            .with_help(if version == 2 {
+                "use whole seconds with VRRPv2, or 'version 3' for sub-second intervals"
+            } else {
+                "use a multiple of 0.01 s between 0.01 and 40.95"
+            }),
+    );
 }
 
 fn instance_rules(vi: &VrrpInstance, strict: bool, diagnostics: &mut Diagnostics) {
@@ -159,7 +202,7 @@ fn instance_rules(vi: &VrrpInstance, strict: bool, diagnostics: &mut Diagnostics
                         "virtual_ipaddress {} is not of the instance's family; keepalived ignores it",
                         vip.address.value
                     ))
-                    .spanning(vip.address.at, 1)
+                    .at(vip.address.at)
                     .with_help("put addresses of the other family in virtual_ipaddress_excluded"),
                 );
             }
@@ -178,7 +221,7 @@ fn instance_rules(vi: &VrrpInstance, strict: bool, diagnostics: &mut Diagnostics
                         peer.address.value
                     ),
                 )
-                .spanning(peer.address.at, 1),
+                .at(peer.address.at),
             );
         }
     }
@@ -192,7 +235,7 @@ fn instance_rules(vi: &VrrpInstance, strict: bool, diagnostics: &mut Diagnostics
                         "vrrp_instance '{name}' has priority 255 (address owner) but state BACKUP"
                     ),
                 )
-                .spanning(priority.at, 3)
+                .at(priority.at)
                 .with_help("use 'state MASTER' for the address owner, or a priority below 255"),
             );
         }
@@ -222,7 +265,7 @@ fn instance_rules(vi: &VrrpInstance, strict: bool, diagnostics: &mut Diagnostics
                     "vrrp_strict does not allow authentication; keepalived ignores it in '{name}'"
                 ),
                 )
-                .spanning(at, 1),
+                .at(at),
             );
         }
     }
