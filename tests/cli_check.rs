@@ -143,3 +143,73 @@ fn help_lists_every_subcommand() {
     }
     assert!(Path::new(SEED).exists());
 }
+
+#[test]
+fn a_directory_is_not_a_config_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = lvstop(&["check", "-f", dir.path().to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(7));
+    assert!(
+        stderr(&out).contains("is not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn include_problems_point_at_the_include_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let main = dir.path().join("keepalived.conf");
+    std::fs::write(
+        &main,
+        "includea conf.d/*.conf\ninclude missing.conf\nincludea keepalived.conf\n",
+    )
+    .expect("write");
+    let out = lvstop(&["check", "-f", main.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(5));
+    let text = stderr(&out);
+    assert!(
+        text.contains("keepalived.conf:1:10: error: no file matches"),
+        "{text}"
+    );
+    assert!(text.contains("keepalived.conf:2:9: warning:"), "{text}");
+    assert!(text.contains("keepalived.conf:3:10: error:"), "{text}");
+    assert!(
+        text.to_lowercase().contains("cycle") || text.contains("includes itself"),
+        "{text}"
+    );
+}
+
+#[path = "support/mod.rs"]
+mod support;
+
+#[test]
+fn an_unreadable_file_is_reported_with_the_reason() {
+    if support::skip_unless_privileged("an_unreadable_file_is_reported_with_the_reason") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod dir");
+    let file = dir.path().join("secret.conf");
+    std::fs::write(&file, "global_defs {\n}\n").expect("write");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    // Run as nobody: root reads everything.
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            env!("CARGO_BIN_EXE_lvstop"),
+        ])
+        .args(["check", "-f", file.to_str().expect("utf8")])
+        .output()
+        .expect("setpriv");
+    assert_eq!(out.status.code(), Some(7), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("ermission denied"),
+        "{}",
+        stderr(&out)
+    );
+}
