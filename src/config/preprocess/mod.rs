@@ -23,6 +23,7 @@
 //! It never tokenizes (that is the lexer's job) and never interprets
 //! keywords other than `include*`, `include_check` and `random_seed`.
 
+mod conditional;
 mod driver;
 mod generate;
 mod include;

@@ -587,9 +587,22 @@ fn large_plain_config_timing() {
             i % 250
         ));
     }
-    let start = std::time::Instant::now();
-    let (l, _) = load(&text, "m");
-    eprintln!("{} lines in {:?}", l.lines.len(), start.elapsed());
+    for _ in 0..3 {
+        let start = std::time::Instant::now();
+        let (l, _) = load(&text, "m");
+        eprintln!("{} lines in {:?}", l.lines.len(), start.elapsed());
+        let start = std::time::Instant::now();
+        let floor: Vec<SourceLine> = text
+            .lines()
+            .enumerate()
+            .map(|(i, t)| SourceLine::verbatim(t, FileId(0), i as u32))
+            .collect();
+        eprintln!(
+            "allocation floor: {} lines in {:?}",
+            floor.len(),
+            start.elapsed()
+        );
+    }
 }
 
 proptest! {
