@@ -1,9 +1,11 @@
 //! Behaviour of the whole preprocessor: what lines come out, and where
-//! each token says it came from. Include tests build real directory trees.
+//! each token says it came from. Include tests live in [`include`].
 
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
+
+mod include;
 
 use super::*;
 use crate::config::diagnostic::Severity;
@@ -381,171 +383,6 @@ fn runaway_generators_stop_with_an_error() {
     assert_eq!(codes(&d), [("expansion-limit", Severity::Error)]);
     let (_, d) = load("~SEQ(A,1,5000) ~SEQ(B,1,5000) $Z=1\n", "m");
     assert_eq!(codes(&d), [("expansion-limit", Severity::Error)]);
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).unwrap();
-    }
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn load_path(path: &Path, id: &str) -> (Loaded, Diagnostics) {
-    let mut diags = Diagnostics::new();
-    let loaded = load_file(path, &opts(id), &mut diags).unwrap();
-    (loaded, diags)
-}
-
-#[test]
-fn includes_follow_globs_braces_and_relative_dirs() {
-    let dir = tempfile::tempdir().unwrap();
-    let main = write(
-        dir.path(),
-        "keepalived.conf",
-        "top\n  include conf.d/*.conf\ninclude {one,two}.inc\ninclude sub/nested.conf\nend\n",
-    );
-    write(dir.path(), "conf.d/b.conf", "b1\n");
-    write(dir.path(), "conf.d/a.conf", "a1\na2 ${_PWD}\n");
-    write(dir.path(), "conf.d/.hidden.conf", "hidden\n");
-    write(dir.path(), "one.inc", "one\n");
-    write(dir.path(), "two.inc", "two\n");
-    write(dir.path(), "sub/nested.conf", "include leaf.conf\n");
-    write(dir.path(), "sub/leaf.conf", "  leaf\n");
-    let (l, d) = load_path(&main, "m");
-    let conf_d = std::fs::canonicalize(dir.path().join("conf.d")).unwrap();
-    assert_eq!(
-        texts(&l),
-        [
-            "top",
-            "a1",
-            &format!("a2 {}", conf_d.display()),
-            "b1",
-            "one",
-            "two",
-            "leaf",
-            "end"
-        ]
-    );
-    assert!(d.is_empty(), "{d:?}");
-    assert_eq!(where_is(&l, 6, "leaf"), ("leaf.conf".into(), 1, 3));
-    let leaf_file = l.lines[6].start().file;
-    let nested_site = l.sources.file(leaf_file).unwrap().included_from.unwrap();
-    assert_eq!((nested_site.line, nested_site.column), (1, 1));
-    let nested = l.sources.file(nested_site.file).unwrap();
-    assert!(nested.path.ends_with("sub/nested.conf"));
-    let a_site = l
-        .sources
-        .file(l.lines[1].start().file)
-        .unwrap()
-        .included_from
-        .unwrap();
-    assert_eq!((a_site.file, a_site.line, a_site.column), (FileId(0), 2, 3));
-}
-
-#[test]
-fn each_include_variant_reports_missing_files_its_way() {
-    let dir = tempfile::tempdir().unwrap();
-    let cases: [(&str, &[(&str, Severity)]); 9] = [
-        (
-            "include missing.conf",
-            &[("include-missing", Severity::Warning)],
-        ),
-        ("include nomatch*.conf", &[]),
-        (
-            "includer missing.conf",
-            &[("include-missing", Severity::Error)],
-        ),
-        (
-            "includem missing.conf",
-            &[("include-missing", Severity::Error)],
-        ),
-        ("includem nomatch*.conf", &[]),
-        (
-            "includew nomatch*.conf",
-            &[("include-no-match", Severity::Error)],
-        ),
-        (
-            "includeb {x,y}*.conf",
-            &[
-                ("include-no-match", Severity::Error),
-                ("include-no-match", Severity::Error),
-            ],
-        ),
-        (
-            "includea {x,y}.conf",
-            &[
-                ("include-missing", Severity::Error),
-                ("include-missing", Severity::Error),
-            ],
-        ),
-        ("include", &[("include-syntax", Severity::Error)]),
-    ];
-    for (line, expected) in cases {
-        let main = write(dir.path(), "main.conf", &format!("{line}\n"));
-        let (l, d) = load_path(&main, "m");
-        assert!(l.lines.is_empty(), "{line}");
-        assert_eq!(codes(&d), expected, "{line}");
-    }
-    let main = write(dir.path(), "main.conf", "include conf.d\n");
-    std::fs::create_dir_all(dir.path().join("conf.d")).unwrap();
-    let (_, d) = load_path(&main, "m");
-    assert_eq!(codes(&d), [("include-unreadable", Severity::Warning)]);
-}
-
-#[test]
-fn include_check_is_saved_per_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let main = write(
-        dir.path(),
-        "main.conf",
-        "global_defs {\n include_check readable\n}\ninclude child.conf\ninclude gone1.conf\n",
-    );
-    write(
-        dir.path(),
-        "child.conf",
-        "include_check -readable\ninclude gone2.conf\n",
-    );
-    let (l, d) = load_path(&main, "m");
-    assert_eq!(
-        texts(&l),
-        [
-            "global_defs {",
-            "include_check readable",
-            "}",
-            "include_check -readable"
-        ]
-    );
-    let found: Vec<_> = d
-        .iter()
-        .map(|d| (d.code, d.severity, d.message.contains("gone1")))
-        .collect();
-    assert_eq!(
-        found,
-        [
-            ("include-missing", Severity::Warning, false),
-            ("include-missing", Severity::Error, true),
-        ]
-    );
-}
-
-#[test]
-fn include_cycles_are_reported_with_the_chain() {
-    let dir = tempfile::tempdir().unwrap();
-    let main = write(dir.path(), "a.conf", "a\ninclude b.conf\n");
-    write(
-        dir.path(),
-        "b.conf",
-        "b\ninclude ./a.conf\ninclude b.conf\n",
-    );
-    let (l, d) = load_path(&main, "m");
-    assert_eq!(texts(&l), ["a", "b"]);
-    let messages: Vec<_> = d.iter().map(|d| (d.code, d.message.clone())).collect();
-    assert_eq!(messages.len(), 2);
-    assert_eq!(messages[0].0, "include-cycle");
-    assert!(messages[0].1.contains("a.conf -> ") && messages[0].1.contains("b.conf -> "));
-    assert!(messages[1].1.ends_with("b.conf"));
 }
 
 #[test]
