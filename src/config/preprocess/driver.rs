@@ -78,6 +78,8 @@ pub struct Driver<'a> {
     frames: Vec<Frame>,
     budget: u64,
     exhausted: bool,
+    /// Runaway recursion is reported once, not once per dropped line.
+    too_deep_reported: bool,
 }
 
 impl<'a> Driver<'a> {
@@ -96,6 +98,7 @@ impl<'a> Driver<'a> {
             frames: Vec::new(),
             budget: MAX_GENERATED_LINES,
             exhausted: false,
+            too_deep_reported: false,
         }
     }
 
@@ -397,6 +400,9 @@ impl<'a> Driver<'a> {
             return;
         }
         if depth > MAX_EXPANSION_DEPTH {
+            if std::mem::replace(&mut self.too_deep_reported, true) {
+                return;
+            }
             self.diagnostics.push(
                 Diagnostic::error(
                     "param-recursion",
@@ -484,7 +490,10 @@ impl<'a> Driver<'a> {
                 self.diagnostics.push(
                     Diagnostic::error(
                         "param-too-long",
-                        "parameter substitution makes this line longer than 1 MiB; the line is dropped",
+                        format!(
+                            "parameter substitution makes this line longer than {} KiB; the line is dropped",
+                            params::MAX_LINE_BYTES / 1024
+                        ),
                     )
                     .at(line.location_of(at)),
                 );

@@ -20,10 +20,11 @@ use std::collections::HashMap;
 use super::text::{copy_segments, param_name_len, without_comment};
 use crate::config::token::{Segment, SourceLine};
 
-/// Longest line substitution may produce.
-const MAX_LINE_BYTES: usize = 1 << 20;
+/// Longest line substitution may produce (keepalived's own line buffer is
+/// far smaller); with [`MAX_REPLACEMENTS`] it bounds the work per line.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
 /// Most replacements in one line before giving up.
-const MAX_REPLACEMENTS: usize = 100_000;
+const MAX_REPLACEMENTS: usize = 10_000;
 
 /// Defined parameters.
 #[derive(Debug, Default)]
