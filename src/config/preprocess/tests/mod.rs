@@ -75,6 +75,14 @@ fn continuation_joins_lines_and_keeps_their_columns() {
 }
 
 #[test]
+fn a_line_of_only_a_backslash_joins_cleanly() {
+    let (l, _) = load("\\\n=\n", "main");
+    assert_eq!(texts(&l), ["="]);
+    assert_eq!(l.lines[0].segments.len(), 1);
+    assert_eq!(where_is(&l, 0, "="), ("keepalived.conf".into(), 2, 1));
+}
+
+#[test]
 fn conditionals_follow_the_config_id() {
     let text = "@main   router_id main_router\n@backup router_id backup_router\n\
                 @^main 1.2.3.4\n@^backup 1.2.3.5\n@main\n@main$P=1\n";
