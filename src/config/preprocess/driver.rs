@@ -10,17 +10,18 @@
 
 use std::path::{Path, PathBuf};
 
+use super::conditional::{conditional, Cond};
 use super::generate::{self, Head};
 use super::include::{self, Checks, IncludeLine};
 use super::params::{self, Context, LazyRandom, Params, Substituted};
 use super::text::{
-    append_verbatim, copy_segments, first_word, indent, is_blank_or_comment, split_lines, sub_line,
+    append_verbatim, first_word, indent, is_blank_or_comment, split_lines, sub_line,
     trailing_backslash, without_comment,
 };
 use super::{LoadOptions, Loaded, MAX_INCLUDE_DEPTH};
 use crate::config::diagnostic::{Diagnostic, Diagnostics};
 use crate::config::source::{FileId, Location, SourceMap};
-use crate::config::token::{Segment, SourceLine};
+use crate::config::token::SourceLine;
 
 /// Most lines expansion (parameters, generators) may produce in one load.
 /// keepalived.conf(5)'s largest example makes about a million.
@@ -52,39 +53,6 @@ struct Multiline {
     keep: bool,
 }
 
-/// The outcome of an `@id` prefix.
-enum Cond {
-    Plain,
-    Rejected,
-    /// Kept; the body starts at this offset.
-    Kept(usize),
-}
-
-fn conditional(text: &str, config_id: &str) -> Cond {
-    let start = indent(text);
-    let Some(rest) = text.get(start..).and_then(|r| r.strip_prefix('@')) else {
-        return Cond::Plain;
-    };
-    let word_len = rest
-        .find(|c: char| c.is_ascii_whitespace())
-        .unwrap_or(rest.len());
-    let word = rest.get(..word_len).unwrap_or("");
-    let (negated, id) = match word.strip_prefix('^') {
-        Some(id) => (true, id),
-        None => (false, word),
-    };
-    if (id == config_id) == negated {
-        return Cond::Rejected;
-    }
-    let after = start + 1 + word_len;
-    let body = after + indent(text.get(after..).unwrap_or(""));
-    if body >= text.len() {
-        Cond::Rejected
-    } else {
-        Cond::Kept(body)
-    }
-}
-
 /// Lines without any of these characters, and not starting with an
 /// include or `random_seed` keyword, pass through untouched.
 fn is_plain(raw: &str) -> bool {
@@ -110,6 +78,8 @@ pub struct Driver<'a> {
     frames: Vec<Frame>,
     budget: u64,
     exhausted: bool,
+    /// Runaway recursion is reported once, not once per dropped line.
+    too_deep_reported: bool,
 }
 
 impl<'a> Driver<'a> {
@@ -128,6 +98,7 @@ impl<'a> Driver<'a> {
             frames: Vec::new(),
             budget: MAX_GENERATED_LINES,
             exhausted: false,
+            too_deep_reported: false,
         }
     }
 
@@ -429,6 +400,9 @@ impl<'a> Driver<'a> {
             return;
         }
         if depth > MAX_EXPANSION_DEPTH {
+            if std::mem::replace(&mut self.too_deep_reported, true) {
+                return;
+            }
             self.diagnostics.push(
                 Diagnostic::error(
                     "param-recursion",
@@ -481,7 +455,7 @@ impl<'a> Driver<'a> {
             }
             return self.emit(line);
         }
-        let expanded = rebuild(&line, done);
+        let expanded = done.into_line(&line);
         if expanded.text.contains('\n') {
             for piece in split_lines(&expanded) {
                 self.process(piece, depth + 1);
@@ -516,7 +490,10 @@ impl<'a> Driver<'a> {
                 self.diagnostics.push(
                     Diagnostic::error(
                         "param-too-long",
-                        "parameter substitution makes this line longer than 1 MiB; the line is dropped",
+                        format!(
+                            "parameter substitution makes this line longer than {} KiB; the line is dropped",
+                            params::MAX_LINE_BYTES / 1024
+                        ),
                     )
                     .at(line.location_of(at)),
                 );
@@ -604,37 +581,5 @@ impl<'a> Driver<'a> {
             }
         }
         self.lines.push(line);
-    }
-}
-
-/// The substituted line, with each replacement mapped to the reference it
-/// replaced and the surrounding text to its own columns.
-fn rebuild(src: &SourceLine, done: Substituted) -> SourceLine {
-    let mut segments = Vec::with_capacity(done.spans.len() * 2 + 1);
-    let mut orig = 0;
-    let mut out = 0;
-    for span in &done.spans {
-        copy_segments(src, orig, span.orig_start, out, &mut segments);
-        if span.out_end > span.out_start {
-            segments.push(Segment {
-                offset: span.out_start,
-                origin: src.location_of(span.orig_start),
-                expanded: true,
-            });
-        }
-        orig = span.orig_end;
-        out = span.out_end;
-    }
-    copy_segments(src, orig, src.text.len(), out, &mut segments);
-    if segments.is_empty() {
-        segments.push(Segment {
-            offset: 0,
-            origin: src.start(),
-            expanded: false,
-        });
-    }
-    SourceLine {
-        text: done.text,
-        segments,
     }
 }

@@ -12,6 +12,8 @@ use super::text::{first_word, without_comment};
 
 /// Most patterns one brace expression may expand to.
 const MAX_BRACE_EXPANSIONS: usize = 4096;
+/// Most brace groups expanded within one another or in a row.
+const MAX_BRACE_DEPTH: usize = 64;
 
 /// The `include_check` settings (keepalived.conf(5), global_defs).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -150,29 +152,34 @@ pub fn include_line(text: &str) -> Option<IncludeLine<'_>> {
 /// are kept as written. Errors when the expansion grows too large.
 pub fn expand_braces(pattern: &str) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
-    expand_into(pattern, &mut out)?;
+    expand_into(pattern, 0, &mut out)?;
     Ok(out)
 }
 
-fn expand_into(pattern: &str, out: &mut Vec<String>) -> Result<(), String> {
+fn expand_into(pattern: &str, depth: usize, out: &mut Vec<String>) -> Result<(), String> {
+    if depth > MAX_BRACE_DEPTH {
+        return Err(format!(
+            "more than {MAX_BRACE_DEPTH} brace expressions in one pattern"
+        ));
+    }
     let bytes = pattern.as_bytes();
     let mut search = 0;
     while let Some(open) = pattern.get(search..).and_then(|s| s.find('{')) {
         let open = search + open;
-        let mut depth = 0usize;
+        let mut level = 0usize;
         let mut commas = Vec::new();
         let mut close = None;
         for (i, &b) in bytes.iter().enumerate().skip(open) {
             match b {
-                b'{' => depth += 1,
+                b'{' => level += 1,
                 b'}' => {
-                    depth -= 1;
-                    if depth == 0 {
+                    level -= 1;
+                    if level == 0 {
                         close = Some(i);
                         break;
                     }
                 }
-                b',' if depth == 1 => commas.push(i),
+                b',' if level == 1 => commas.push(i),
                 _ => {}
             }
         }
@@ -187,7 +194,7 @@ fn expand_into(pattern: &str, out: &mut Vec<String>) -> Result<(), String> {
         commas.push(close);
         for end in commas {
             let alternative = pattern.get(start..end).unwrap_or("");
-            expand_into(&format!("{prefix}{alternative}{suffix}"), out)?;
+            expand_into(&format!("{prefix}{alternative}{suffix}"), depth + 1, out)?;
             if out.len() > MAX_BRACE_EXPANSIONS {
                 return Err(format!(
                     "brace expression expands to more than {MAX_BRACE_EXPANSIONS} patterns"
@@ -305,6 +312,8 @@ mod tests {
         );
         assert_eq!(expand_braces("a{b}c{").unwrap(), ["a{b}c{"]);
         assert!(expand_braces(&"{a,b,c,d}".repeat(8)).is_err());
+        assert!(expand_braces(&"{a,b}".repeat(10_000)).is_err());
+        assert!(expand_braces(&format!("{}x{}", "{a,".repeat(100), "}".repeat(100))).is_err());
     }
 
     #[test]

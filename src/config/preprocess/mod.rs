@@ -20,9 +20,16 @@
 //! - Files that are not UTF-8 are decoded lossily, with a `not-utf8`
 //!   warning.
 //!
+//! Kept as keepalived 2.2.7 does it, although the man page reads otherwise:
+//! a blank line ends a multiline definition (the man page's `$RS`/`$VS`
+//! example has blank lines inside its definitions and is cut short by
+//! keepalived too), and the variable of a `~SEQ`/`~LST` keeps its last
+//! value after the line.
+//!
 //! It never tokenizes (that is the lexer's job) and never interprets
 //! keywords other than `include*`, `include_check` and `random_seed`.
 
+mod conditional;
 mod driver;
 mod generate;
 mod include;

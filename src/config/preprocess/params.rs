@@ -17,12 +17,14 @@
 
 use std::collections::HashMap;
 
-use super::text::{param_name_len, without_comment};
+use super::text::{copy_segments, param_name_len, without_comment};
+use crate::config::token::{Segment, SourceLine};
 
-/// Longest line substitution may produce.
-const MAX_LINE_BYTES: usize = 1 << 20;
+/// Longest line substitution may produce (keepalived's own line buffer is
+/// far smaller); with [`MAX_REPLACEMENTS`] it bounds the work per line.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
 /// Most replacements in one line before giving up.
-const MAX_REPLACEMENTS: usize = 100_000;
+const MAX_REPLACEMENTS: usize = 10_000;
 
 /// Defined parameters.
 #[derive(Debug, Default)]
@@ -377,6 +379,41 @@ impl SplitMix64 {
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
+    }
+}
+
+impl Substituted {
+    /// The substituted line, with each replacement mapped to the reference
+    /// it replaced and the surrounding text to its own columns.
+    pub fn into_line(self, src: &SourceLine) -> SourceLine {
+        let done = self;
+        let mut segments = Vec::with_capacity(done.spans.len() * 2 + 1);
+        let mut orig = 0;
+        let mut out = 0;
+        for span in &done.spans {
+            copy_segments(src, orig, span.orig_start, out, &mut segments);
+            if span.out_end > span.out_start {
+                segments.push(Segment {
+                    offset: span.out_start,
+                    origin: src.location_of(span.orig_start),
+                    expanded: true,
+                });
+            }
+            orig = span.orig_end;
+            out = span.out_end;
+        }
+        copy_segments(src, orig, src.text.len(), out, &mut segments);
+        if segments.is_empty() {
+            segments.push(Segment {
+                offset: 0,
+                origin: src.start(),
+                expanded: false,
+            });
+        }
+        SourceLine {
+            text: done.text,
+            segments,
+        }
     }
 }
 

@@ -178,11 +178,17 @@ pub fn append_verbatim(line: &mut SourceLine, text: &str, origin: Location) {
     if text.is_empty() {
         return;
     }
-    line.segments.push(Segment {
+    let segment = Segment {
         offset: line.text.len(),
         origin,
         expanded: false,
-    });
+    };
+    // A run that ended up empty (a line that was only a backslash) is replaced,
+    // keeping offsets strictly increasing.
+    match line.segments.last_mut() {
+        Some(last) if last.offset == segment.offset => *last = segment,
+        _ => line.segments.push(segment),
+    }
     line.text.push_str(text);
 }
 
