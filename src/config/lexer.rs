@@ -25,7 +25,7 @@ pub fn tokenize(line: &SourceLine, out: &mut Vec<Token>, diagnostics: &mut Diagn
             i += 1;
             continue;
         }
-        if b == b'!' || b == b'#' {
+        if is_comment(line, columns, i) {
             return;
         }
         if b == b'{' || b == b'}' {
@@ -41,7 +41,12 @@ pub fn tokenize(line: &SourceLine, out: &mut Vec<Token>, diagnostics: &mut Diagn
             })
             .unwrap_or(bytes.len() - i);
         let stop = bytes.get(end).copied();
-        if stop.is_none_or(|c| c.is_ascii_whitespace() || c == b'!' || c == b'#' || c == b'}') {
+        let ends_plainly = match stop {
+            None => true,
+            Some(b'!' | b'#') => is_comment(line, columns, end),
+            Some(c) => c.is_ascii_whitespace() || c == b'}',
+        };
+        if ends_plainly {
             out.push(make_token(
                 line,
                 columns,
@@ -55,6 +60,13 @@ pub fn tokenize(line: &SourceLine, out: &mut Vec<Token>, diagnostics: &mut Diagn
         }
         i = read_word(line, columns, i, out, diagnostics);
     }
+}
+
+/// Whether the byte at `offset` starts a comment: an unquoted `!` or `#`
+/// written in the source (not produced by `${_HASH}` / `${_BANG}`).
+fn is_comment(line: &SourceLine, columns: Columns, offset: usize) -> bool {
+    matches!(line.text.as_bytes().get(offset), Some(b'!' | b'#'))
+        && (matches!(columns, Columns::Direct(_)) || !line.is_expanded(offset))
 }
 
 fn b_str(b: u8) -> &'static str {
@@ -114,7 +126,7 @@ fn read_word(
     let mut trailing_brace: Option<usize> = None;
     while i < bytes.len() {
         let b = bytes[i];
-        if b.is_ascii_whitespace() || b == b'!' || b == b'#' {
+        if b.is_ascii_whitespace() || is_comment(line, columns, i) {
             break;
         }
         match b {
@@ -124,8 +136,8 @@ fn read_word(
             }
             b'{' => {
                 let next = bytes.get(i + 1).copied();
-                let ends_word =
-                    next.is_none_or(|n| n.is_ascii_whitespace() || n == b'!' || n == b'#');
+                let ends_word = next.is_none_or(|n| n.is_ascii_whitespace())
+                    || is_comment(line, columns, i + 1);
                 if ends_word {
                     trailing_brace = Some(i);
                     i += 1;
@@ -363,6 +375,23 @@ mod tests {
         tokenize(&line, &mut out, &mut Diagnostics::new());
         assert_eq!((out[0].at.line, out[0].at.column, out[0].width), (7, 3, 6));
         assert_eq!((out[1].at.column, out[1].width), (11, 1));
+    }
+
+    #[test]
+    fn hash_and_bang_from_expansion_are_text_not_comments() {
+        let mut diagnostics = Diagnostics::new();
+        let loaded = crate::config::preprocess::load_str(
+            std::path::Path::new("x.conf"),
+            "auth_pass a${_HASH}b${_BANG}c # real comment\n",
+            &crate::config::preprocess::LoadOptions::with_config_id("x"),
+            &mut diagnostics,
+        );
+        let mut out = Vec::new();
+        for line in &loaded.lines {
+            tokenize(line, &mut out, &mut diagnostics);
+        }
+        let texts: Vec<&str> = out.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(texts, ["auth_pass", "a#b!c"]);
     }
 
     #[test]

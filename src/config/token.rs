@@ -98,6 +98,16 @@ impl SourceLine {
         at
     }
 
+    /// Whether the byte at `offset` was produced by expansion. A `#` or `!`
+    /// produced by `${_HASH}` / `${_BANG}` is text, not a comment.
+    pub fn is_expanded(&self, offset: usize) -> bool {
+        let index = self
+            .segments
+            .partition_point(|s| s.offset <= offset)
+            .saturating_sub(1);
+        self.segments.get(index).is_some_and(|s| s.expanded)
+    }
+
     /// Location of the first byte.
     pub fn start(&self) -> Location {
         self.location_of(0)
