@@ -18,12 +18,19 @@ pub struct RawSetting {
 /// A command keepalived runs (notify, tracking and checker scripts):
 /// the words of the command line split as keepalived splits them (unquoted
 /// spaces separate arguments), plus the optional user and group to run as.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// Equality ignores `at`, like [`Spanned`].
+#[derive(Debug, Clone, Eq, Default)]
 pub struct Script {
     pub argv: Vec<String>,
     pub user: Option<String>,
     pub group: Option<String>,
     pub at: Location,
+}
+
+impl PartialEq for Script {
+    fn eq(&self, other: &Self) -> bool {
+        self.argv == other.argv && self.user == other.user && self.group == other.group
+    }
 }
 
 /// A timer in keepalived's `<TIMER>` syntax: seconds with a fractional part,
