@@ -129,6 +129,12 @@ pub fn virtual_server(parser: &mut Parser<'_>, node: &Node, lvs: &mut LvsConfig)
         ..VirtualServer::default()
     };
     if parser.need_block(node) {
+        let real_servers = node
+            .children()
+            .iter()
+            .filter(|c| c.name() == "real_server")
+            .count();
+        vs.real_servers.reserve_exact(real_servers);
         for child in node.children() {
             virtual_server_keyword(parser, child, &mut vs);
         }
@@ -267,6 +273,13 @@ fn real_server(parser: &mut Parser<'_>, node: &Node, vs: &mut VirtualServer) {
         endpoint,
         ..RealServer::default()
     };
+    // Checker blocks are the upper-case keywords.
+    let checkers = node
+        .children()
+        .iter()
+        .filter(|c| c.name().starts_with(|ch: char| ch.is_ascii_uppercase()))
+        .count();
+    rs.checkers.reserve_exact(checkers);
     // keepalived accepts `real_server IP PORT` without a block.
     for child in node.children() {
         let Some(keyword) = parser.keyword(child, REAL_SERVER, "real_server") else {
@@ -320,5 +333,7 @@ pub fn ssl(parser: &mut Parser<'_>, node: &Node, lvs: &mut LvsConfig) {
     lvs.ssl = Some(ssl);
 }
 
+#[cfg(test)]
+mod round_trip_tests;
 #[cfg(test)]
 mod tests;
