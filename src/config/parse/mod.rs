@@ -33,6 +33,7 @@ pub const TOP_LEVEL: &[Keyword] = &[
     acted("static_rules"),
     acted("virtual_server_group"),
     acted("virtual_server"),
+    acted("SSL"),
     unacted("track_process"),
     deprecated("vrrp_track_process", "track_process"),
     unacted("static_track_group"),
@@ -67,6 +68,7 @@ pub fn parse(nodes: &[Node], options: ParseOptions, diagnostics: &mut Diagnostic
             "static_rules" => vrrp::static_rules(&mut parser, node, &mut config.vrrp),
             "virtual_server_group" => lvs::virtual_server_group(&mut parser, node, &mut config.lvs),
             "virtual_server" => lvs::virtual_server(&mut parser, node, &mut config.lvs),
+            "SSL" => lvs::ssl(&mut parser, node, &mut config.lvs),
             _ => parser.keep(node, &mut config.other),
         }
     }
