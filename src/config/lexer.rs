@@ -210,7 +210,7 @@ fn read_quoted(
             ),
         )
         .spanning(line.location_of(start), 1)
-        .with_help(format!("add a closing {} ", quote as char)),
+        .with_help(format!("add the closing {}", quote as char)),
     );
     i
 }

@@ -148,7 +148,10 @@ impl<'a> Driver<'a> {
             );
         }
         let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-        let dir = match canonical.parent() {
+        // Includes resolve against the directory as the path was written
+        // (keepalived changes into dirname of the path it opened), which
+        // also keeps relative paths relative in messages.
+        let dir = match path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
             _ => PathBuf::from("."),
         };
