@@ -34,9 +34,7 @@ pub mod exit {
     pub const NO_CONFIG: u8 = 7;
 }
 
-/// The diagnostic code the validator uses for scripts configured without
-/// script security; on its own it maps to exit code 6.
-pub const SCRIPT_SECURITY_CODE: &str = "script-security";
+use crate::config::validate::SCRIPT_SECURITY as SCRIPT_SECURITY_CODE;
 
 pub fn run(common: &CommonOptions, args: &CheckArgs) -> ExitCode {
     let mut preprocess = LoadOptions::default();

@@ -213,3 +213,18 @@ fn an_unreadable_file_is_reported_with_the_reason() {
         stderr(&out)
     );
 }
+
+#[test]
+fn scripts_without_script_security_exit_6_like_keepalived() {
+    let out = lvstop(&["check", "-f", "tests/fixtures/check/script-security.conf"]);
+    assert_eq!(out.status.code(), Some(6), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("script-security") || stderr(&out).contains("enable_script_security")
+    );
+    let out = lvstop(&[
+        "check",
+        "-f",
+        "tests/fixtures/check/script-security-enabled.conf",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}

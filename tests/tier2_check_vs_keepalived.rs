@@ -91,4 +91,7 @@ fn both_accept_the_clean_seed_and_both_flag_the_original() {
     let seed = Path::new("examples/seed/keepalived.conf");
     assert_eq!(keepalived_test(seed), 5);
     assert_eq!(lvstop_check(seed), 5);
+    let insecure = Path::new("tests/fixtures/check/script-security.conf");
+    assert_eq!(keepalived_test(insecure), 6);
+    assert_eq!(lvstop_check(insecure), 6);
 }
