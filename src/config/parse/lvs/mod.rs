@@ -22,6 +22,9 @@ use crate::config::tree::Node;
 const TIMER_MAX: f64 = 1.0e9;
 /// keepalived rejects a zero delay_loop or connect_timeout.
 const TIMER_MIN_POSITIVE: f64 = 0.000_001;
+/// keepalived 2.2.7: "number '5000' outside range [0.000001, 4294.967295]"
+/// for connect_timeout.
+const CONNECT_TIMEOUT_MAX: f64 = 4_294.967_295;
 
 const VIRTUAL_SERVER: &[Keyword] = &[
     acted("delay_loop"),
@@ -254,7 +257,7 @@ fn timing_keyword(
     match keyword {
         "alpha" => timing.alpha = Some(parser.boolean(node)),
         "connect_timeout" => {
-            timing.connect_timeout = parser.timer(node, TIMER_MIN_POSITIVE, TIMER_MAX)
+            timing.connect_timeout = parser.timer(node, TIMER_MIN_POSITIVE, CONNECT_TIMEOUT_MAX)
         }
         "retry" => timing.retry = parser.number(node, 1u32, u32::MAX),
         "delay_before_retry" => timing.delay_before_retry = parser.timer(node, 0.0, TIMER_MAX),

@@ -188,18 +188,21 @@ fn tunnel_options_are_typed_and_checked() {
 #[test]
 fn value_ranges_quote_the_value_and_point_at_it() {
     let (_, diags) = load(
-        "virtual_server 10.0.0.1 80 {\n quorum 0\n persistence_timeout 0\n delay_loop 0\n retry 0\n real_server 10.0.0.2 80 {\n  weight 2147483648\n  TCP_CHECK {\n   connect_port 70000\n  }\n }\n}\n",
+        "virtual_server 10.0.0.1 80 {\n quorum 0\n persistence_timeout 0\n delay_loop 0\n retry 0\n connect_timeout 5000\n real_server 10.0.0.2 80 {\n  weight 2147483648\n  TCP_CHECK {\n   connect_port 70000\n  }\n }\n}\n",
     );
     let found = with_code(&diags, "value-range");
     let at: Vec<_> = found.iter().map(|d| line_col(d)).collect();
-    assert_eq!(at, [(2, 9), (3, 22), (4, 13), (5, 8), (7, 10), (9, 17)]);
+    assert_eq!(
+        at,
+        [(2, 9), (3, 22), (4, 13), (5, 8), (6, 18), (8, 10), (10, 17)]
+    );
     assert_eq!(found[0].message, "quorum '0' is out of range 1-4294967295");
     assert_eq!(
-        found[4].message,
+        found[5].message,
         "weight '2147483648' is out of range 0-2147483647"
     );
     assert_eq!(
-        found[5].help.as_deref(),
+        found[6].help.as_deref(),
         Some("use a whole number between 1 and 65535")
     );
 }

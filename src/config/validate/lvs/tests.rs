@@ -198,3 +198,13 @@ fn checkers_keepalived_would_drop() {
         ]
     );
 }
+
+#[test]
+fn mixed_family_groups_need_tunnels() {
+    let d = check(&format!(
+        "virtual_server_group G {{\n 10.0.0.1 80\n 2001:db8::1 80\n}}\n\
+         virtual_server group G {{\n{TCP} real_server 10.0.0.3 80 {{\n }}\n}}\n\
+         virtual_server group G {{\n protocol UDP\n lvs_method TUN\n real_server 10.0.0.3 80 {{\n }}\n}}\n"
+    ));
+    assert_eq!(codes(&d), [("group-family-mix", 5)]);
+}
