@@ -188,7 +188,6 @@ pub struct UdpCheck {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FileCheck {
     pub track_file: Option<Text>,
-    pub dynamic: Option<Spanned<bool>>,
     pub weight: Option<Spanned<i32>>,
     pub reverse: bool,
 }

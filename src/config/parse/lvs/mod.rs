@@ -10,6 +10,7 @@ mod values;
 
 use super::keywords::{acted, alias, unacted, Keyword};
 use super::Parser;
+use crate::config::diagnostic::Diagnostic;
 use crate::config::model::lvs::{
     CheckTiming, IpFamily, LvsConfig, Protocol, RealServer, SchedFlag, ServiceAddress, SslConfig,
     VirtualServer, VirtualServerGroup, DEFAULT_PERSISTENCE_TIMEOUT,
@@ -219,8 +220,18 @@ fn virtual_server_keyword(parser: &mut Parser<'_>, child: &Node, vs: &mut Virtua
             parser.no_block(child);
             vs.sorry_server = values::endpoint(parser, child, 0);
         }
-        "sorry_server_inhibit" => vs.sorry_server_inhibit = Some(parser.boolean(child)),
-        "sorry_server_lvs_method" => vs.sorry_server_method = values::forward_method(parser, child),
+        "sorry_server_inhibit" => {
+            let value = parser.boolean(child);
+            if sorry_server_first(parser, child, vs) {
+                vs.sorry_server_inhibit = Some(value);
+            }
+        }
+        "sorry_server_lvs_method" => {
+            let method = values::forward_method(parser, child);
+            if sorry_server_first(parser, child, vs) {
+                vs.sorry_server_method = method;
+            }
+        }
         "inhibit_on_failure" => vs.inhibit_on_failure = Some(parser.boolean(child)),
         "smtp_alert" => vs.smtp_alert = Some(parser.boolean(child)),
         "real_server" => real_server(parser, child, vs),
@@ -233,6 +244,28 @@ fn virtual_server_keyword(parser: &mut Parser<'_>, child: &Node, vs: &mut Virtua
             }
         }
     }
+}
+
+/// keepalived 2.2.7 applies `sorry_server_inhibit` and
+/// `sorry_server_lvs_method` only after `sorry_server` ("Ignoring
+/// sorry_server inhibit used before or without sorry_server"); lvstop
+/// follows it so both read the file the same way.
+fn sorry_server_first(parser: &mut Parser<'_>, node: &Node, vs: &VirtualServer) -> bool {
+    if vs.sorry_server.is_some() {
+        return true;
+    }
+    parser.push(
+        Diagnostic::warning(
+            "sorry-server-order",
+            format!(
+                "'{}' before (or without) 'sorry_server' is ignored by keepalived",
+                node.name()
+            ),
+        )
+        .spanning(node.keyword.at, node.keyword.width as usize)
+        .with_help("move it below the 'sorry_server' line"),
+    );
+    false
 }
 
 fn protocol(parser: &mut Parser<'_>, node: &Node) -> Option<Spanned<Protocol>> {

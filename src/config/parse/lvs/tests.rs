@@ -389,3 +389,29 @@ fn snmp_name_is_kept_and_noted() {
     assert_eq!(vs.real_servers[0].other[0].args, ["rs1"]);
     assert_eq!(with_code(&diags, "not-acted-on").len(), 1);
 }
+
+#[test]
+fn sorry_server_options_before_sorry_server_are_ignored_like_keepalived() {
+    let (config, diags) = load(
+        "virtual_server 10.0.0.1 80 {\n sorry_server_inhibit\n sorry_server_lvs_method DR\n sorry_server 10.0.0.9 80\n sorry_server_lvs_method TUN\n}\n",
+    );
+    let found = with_code(&diags, "sorry-server-order");
+    let at: Vec<_> = found.iter().map(|d| line_col(d)).collect();
+    assert_eq!(at, [(2, 2), (3, 2)]);
+    let vs = &config.lvs.virtual_servers[0];
+    assert_eq!(vs.sorry_server_inhibit, None);
+    assert_eq!(
+        vs.sorry_server_method.map(|m| m.value),
+        Some(ForwardMethod::Tun(Tunnel::default()))
+    );
+}
+
+#[test]
+fn file_check_dynamic_is_rejected_like_keepalived_2_2_7() {
+    let (_, diags) = load(
+        "virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n  FILE_CHECK {\n   track_file tf\n   dynamic\n  }\n }\n}\n",
+    );
+    let found = with_code(&diags, "obsolete-keyword");
+    assert_eq!(found.len(), 1);
+    assert_eq!(line_col(found[0]), (5, 4));
+}
