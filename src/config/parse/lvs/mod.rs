@@ -240,10 +240,51 @@ fn virtual_server_keyword(parser: &mut Parser<'_>, child: &Node, vs: &mut Virtua
             if let Some(flag) = SchedFlag::from_keyword(flag) {
                 parser.no_block(child);
                 parser.extra_args(child, 0);
-                vs.sched_flags.push(Spanned::new(flag, child.keyword.at));
+                if sched_flag_applies(parser, child, flag, vs) {
+                    vs.sched_flags.push(Spanned::new(flag, child.keyword.at));
+                }
             }
         }
     }
+}
+
+/// keepalived 2.2.7 checks sh-*/mh-* flags against the scheduler set so
+/// far and ignores them otherwise ("sh-fallback only applies to sh
+/// scheduler - ignoring", even when `lvs_sched sh` follows); lvstop reads
+/// them the same way. The sh and mh spellings set the same kernel bits, so
+/// either is accepted with either scheduler (validation suggests the
+/// matching spelling).
+fn sched_flag_applies(
+    parser: &mut Parser<'_>,
+    node: &Node,
+    flag: SchedFlag,
+    vs: &VirtualServer,
+) -> bool {
+    let Some(owner) = flag.scheduler() else {
+        return true;
+    };
+    let current = vs.scheduler.as_ref().map(|s| s.value.as_str());
+    if matches!(current, Some("sh" | "mh")) {
+        return true;
+    }
+    let help = match current {
+        None => format!("put 'lvs_sched {owner}' before it"),
+        Some(_) => format!("remove it, or use 'lvs_sched {owner}'"),
+    };
+    parser.push(
+        Diagnostic::warning(
+            "sched-flag-scheduler",
+            format!(
+                "'{}' only applies to the {owner} scheduler and is ignored here (keepalived \
+                 checks the scheduler set above it, currently '{}')",
+                flag.keyword(),
+                current.unwrap_or("none")
+            ),
+        )
+        .spanning(node.keyword.at, node.keyword.width as usize)
+        .with_help(help),
+    );
+    false
 }
 
 /// keepalived 2.2.7 applies `sorry_server_inhibit` and

@@ -415,3 +415,24 @@ fn file_check_dynamic_is_rejected_like_keepalived_2_2_7() {
     assert_eq!(found.len(), 1);
     assert_eq!(line_col(found[0]), (5, 4));
 }
+
+#[test]
+fn scheduler_flags_need_the_scheduler_first_like_keepalived() {
+    let (config, diags) = load(
+        "virtual_server 10.0.0.1 80 {\n sh-fallback\n lvs_sched sh\n sh-port\n flag-2\n}\nvirtual_server 10.0.0.2 80 {\n lvs_sched wrr\n mh-port\n}\n",
+    );
+    let found = with_code(&diags, "sched-flag-scheduler");
+    let at: Vec<_> = found.iter().map(|d| line_col(d)).collect();
+    assert_eq!(at, [(2, 2), (9, 2)]);
+    assert_eq!(
+        found[0].help.as_deref(),
+        Some("put 'lvs_sched sh' before it")
+    );
+    let flags: Vec<_> = config.lvs.virtual_servers[0]
+        .sched_flags
+        .iter()
+        .map(|f| f.value)
+        .collect();
+    assert_eq!(flags, [SchedFlag::ShPort, SchedFlag::Flag2]);
+    assert!(config.lvs.virtual_servers[1].sched_flags.is_empty());
+}

@@ -99,7 +99,7 @@ fn zero_port_needs_persistence() {
 fn scheduler_names_and_flags() {
     let d = check(&format!(
         "virtual_server 10.0.0.1 80 {{\n{TCP} lvs_sched wrrr\n}}\n\
-         virtual_server 10.0.0.2 80 {{\n{TCP} lvs_sched wrr\n sh-port\n flag-1\n}}\n\
+         virtual_server 10.0.0.2 80 {{\n{TCP} lvs_sched sh\n sh-port\n flag-1\n lvs_sched wrr\n}}\n\
          virtual_server 10.0.0.3 80 {{\n{TCP} lvs_sched mh\n sh-fallback\n mh-port\n}}\n"
     ));
     assert_eq!(
@@ -107,7 +107,7 @@ fn scheduler_names_and_flags() {
         [
             ("unknown-scheduler", 3),
             ("sched-flag-scheduler", 8),
-            ("sched-flag-scheduler", 14)
+            ("sched-flag-scheduler", 15)
         ]
     );
     let messages: Vec<_> = d
