@@ -174,7 +174,9 @@ pub struct BfdCheck {
     pub name: Option<Text>,
 }
 
-/// `UDP_CHECK` options. Hex strings are kept as written (spaces removed).
+/// `UDP_CHECK` options. Hex strings are kept as written (the rest of the
+/// line, words joined by single spaces: keepalived reads each space-separated
+/// group on its own, so the spaces matter).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UdpCheck {
     pub payload: Option<Text>,
