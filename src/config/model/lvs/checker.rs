@@ -174,7 +174,9 @@ pub struct BfdCheck {
     pub name: Option<Text>,
 }
 
-/// `UDP_CHECK` options. Hex strings are kept as written (spaces removed).
+/// `UDP_CHECK` options. Hex strings are kept as written (the rest of the
+/// line, words joined by single spaces: keepalived reads each space-separated
+/// group on its own, so the spaces matter).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UdpCheck {
     pub payload: Option<Text>,
@@ -188,7 +190,6 @@ pub struct UdpCheck {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FileCheck {
     pub track_file: Option<Text>,
-    pub dynamic: Option<Spanned<bool>>,
     pub weight: Option<Spanned<i32>>,
     pub reverse: bool,
 }

@@ -13,7 +13,7 @@ use crate::config::model::lvs::{
 };
 use crate::config::model::Script;
 use crate::config::parse::context::split_command;
-use crate::config::parse::keywords::{acted, deprecated, Keyword};
+use crate::config::parse::keywords::{acted, deprecated, obsolete, Keyword};
 use crate::config::parse::Parser;
 use crate::config::source::Spanned;
 use crate::config::tree::Node;
@@ -81,8 +81,17 @@ const MISC: &[Keyword] = &[
     acted("user"),
 ];
 /// keepalived 2.2.7: FILE_CHECK and BFD_CHECK take none of the shared
-/// options.
-const FILE: &[Keyword] = &[acted("track_file"), acted("dynamic"), acted("weight")];
+/// options; FILE_CHECK's `dynamic`, although in keepalived.conf(5), is an
+/// "Unknown keyword" to the 2.2.7 binary.
+const FILE: &[Keyword] = &[
+    acted("track_file"),
+    obsolete(
+        "dynamic",
+        "keepalived 2.2.7 does not accept it in FILE_CHECK ('Unknown keyword'), \
+         although keepalived.conf(5) lists it",
+    ),
+    acted("weight"),
+];
 const BFD: &[Keyword] = &[acted("name")];
 
 const SMTP_HOST: &[Keyword] = &[
@@ -446,7 +455,6 @@ fn hex_string(
 fn file_keyword(parser: &mut Parser<'_>, keyword: &str, node: &Node, file: &mut FileCheck) {
     match keyword {
         "track_file" => file.track_file = parser.string(node),
-        "dynamic" => file.dynamic = Some(parser.boolean(node)),
         _ => {
             parser.no_block(node);
             let Some(value) = parser.arg(node, 0, "a weight") else {

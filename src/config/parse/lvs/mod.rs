@@ -10,6 +10,7 @@ mod values;
 
 use super::keywords::{acted, alias, unacted, Keyword};
 use super::Parser;
+use crate::config::diagnostic::Diagnostic;
 use crate::config::model::lvs::{
     CheckTiming, IpFamily, LvsConfig, Protocol, RealServer, SchedFlag, ServiceAddress, SslConfig,
     VirtualServer, VirtualServerGroup, DEFAULT_PERSISTENCE_TIMEOUT,
@@ -22,6 +23,9 @@ use crate::config::tree::Node;
 const TIMER_MAX: f64 = 1.0e9;
 /// keepalived rejects a zero delay_loop or connect_timeout.
 const TIMER_MIN_POSITIVE: f64 = 0.000_001;
+/// keepalived 2.2.7: "number '5000' outside range [0.000001, 4294.967295]"
+/// for connect_timeout.
+const CONNECT_TIMEOUT_MAX: f64 = 4_294.967_295;
 
 const VIRTUAL_SERVER: &[Keyword] = &[
     acted("delay_loop"),
@@ -216,8 +220,18 @@ fn virtual_server_keyword(parser: &mut Parser<'_>, child: &Node, vs: &mut Virtua
             parser.no_block(child);
             vs.sorry_server = values::endpoint(parser, child, 0);
         }
-        "sorry_server_inhibit" => vs.sorry_server_inhibit = Some(parser.boolean(child)),
-        "sorry_server_lvs_method" => vs.sorry_server_method = values::forward_method(parser, child),
+        "sorry_server_inhibit" => {
+            let value = parser.boolean(child);
+            if sorry_server_first(parser, child, vs) {
+                vs.sorry_server_inhibit = Some(value);
+            }
+        }
+        "sorry_server_lvs_method" => {
+            let method = values::forward_method(parser, child);
+            if sorry_server_first(parser, child, vs) {
+                vs.sorry_server_method = method;
+            }
+        }
         "inhibit_on_failure" => vs.inhibit_on_failure = Some(parser.boolean(child)),
         "smtp_alert" => vs.smtp_alert = Some(parser.boolean(child)),
         "real_server" => real_server(parser, child, vs),
@@ -226,10 +240,73 @@ fn virtual_server_keyword(parser: &mut Parser<'_>, child: &Node, vs: &mut Virtua
             if let Some(flag) = SchedFlag::from_keyword(flag) {
                 parser.no_block(child);
                 parser.extra_args(child, 0);
-                vs.sched_flags.push(Spanned::new(flag, child.keyword.at));
+                if sched_flag_applies(parser, child, flag, vs) {
+                    vs.sched_flags.push(Spanned::new(flag, child.keyword.at));
+                }
             }
         }
     }
+}
+
+/// keepalived 2.2.7 checks sh-*/mh-* flags against the scheduler set so
+/// far and ignores them otherwise ("sh-fallback only applies to sh
+/// scheduler - ignoring", even when `lvs_sched sh` follows); lvstop reads
+/// them the same way. The sh and mh spellings set the same kernel bits, so
+/// either is accepted with either scheduler (validation suggests the
+/// matching spelling).
+fn sched_flag_applies(
+    parser: &mut Parser<'_>,
+    node: &Node,
+    flag: SchedFlag,
+    vs: &VirtualServer,
+) -> bool {
+    let Some(owner) = flag.scheduler() else {
+        return true;
+    };
+    let current = vs.scheduler.as_ref().map(|s| s.value.as_str());
+    if matches!(current, Some("sh" | "mh")) {
+        return true;
+    }
+    let help = match current {
+        None => format!("put 'lvs_sched {owner}' before it"),
+        Some(_) => format!("remove it, or use 'lvs_sched {owner}'"),
+    };
+    parser.push(
+        Diagnostic::warning(
+            "sched-flag-scheduler",
+            format!(
+                "'{}' only applies to the {owner} scheduler and is ignored here (keepalived \
+                 checks the scheduler set above it, currently '{}')",
+                flag.keyword(),
+                current.unwrap_or("none")
+            ),
+        )
+        .spanning(node.keyword.at, node.keyword.width as usize)
+        .with_help(help),
+    );
+    false
+}
+
+/// keepalived 2.2.7 applies `sorry_server_inhibit` and
+/// `sorry_server_lvs_method` only after `sorry_server` ("Ignoring
+/// sorry_server inhibit used before or without sorry_server"); lvstop
+/// follows it so both read the file the same way.
+fn sorry_server_first(parser: &mut Parser<'_>, node: &Node, vs: &VirtualServer) -> bool {
+    if vs.sorry_server.is_some() {
+        return true;
+    }
+    parser.push(
+        Diagnostic::warning(
+            "sorry-server-order",
+            format!(
+                "'{}' before (or without) 'sorry_server' is ignored by keepalived",
+                node.name()
+            ),
+        )
+        .spanning(node.keyword.at, node.keyword.width as usize)
+        .with_help("move it below the 'sorry_server' line"),
+    );
+    false
 }
 
 fn protocol(parser: &mut Parser<'_>, node: &Node) -> Option<Spanned<Protocol>> {
@@ -254,7 +331,7 @@ fn timing_keyword(
     match keyword {
         "alpha" => timing.alpha = Some(parser.boolean(node)),
         "connect_timeout" => {
-            timing.connect_timeout = parser.timer(node, TIMER_MIN_POSITIVE, TIMER_MAX)
+            timing.connect_timeout = parser.timer(node, TIMER_MIN_POSITIVE, CONNECT_TIMEOUT_MAX)
         }
         "retry" => timing.retry = parser.number(node, 1u32, u32::MAX),
         "delay_before_retry" => timing.delay_before_retry = parser.timer(node, 0.0, TIMER_MAX),

@@ -136,7 +136,6 @@ virtual_server 10.0.0.1 80 {
         }
         FILE_CHECK {
             track_file tf
-            dynamic
             weight -3 reverse
         }
         BFD_CHECK {

@@ -188,18 +188,21 @@ fn tunnel_options_are_typed_and_checked() {
 #[test]
 fn value_ranges_quote_the_value_and_point_at_it() {
     let (_, diags) = load(
-        "virtual_server 10.0.0.1 80 {\n quorum 0\n persistence_timeout 0\n delay_loop 0\n retry 0\n real_server 10.0.0.2 80 {\n  weight 2147483648\n  TCP_CHECK {\n   connect_port 70000\n  }\n }\n}\n",
+        "virtual_server 10.0.0.1 80 {\n quorum 0\n persistence_timeout 0\n delay_loop 0\n retry 0\n connect_timeout 5000\n real_server 10.0.0.2 80 {\n  weight 2147483648\n  TCP_CHECK {\n   connect_port 70000\n  }\n }\n}\n",
     );
     let found = with_code(&diags, "value-range");
     let at: Vec<_> = found.iter().map(|d| line_col(d)).collect();
-    assert_eq!(at, [(2, 9), (3, 22), (4, 13), (5, 8), (7, 10), (9, 17)]);
+    assert_eq!(
+        at,
+        [(2, 9), (3, 22), (4, 13), (5, 8), (6, 18), (8, 10), (10, 17)]
+    );
     assert_eq!(found[0].message, "quorum '0' is out of range 1-4294967295");
     assert_eq!(
-        found[4].message,
+        found[5].message,
         "weight '2147483648' is out of range 0-2147483647"
     );
     assert_eq!(
-        found[5].help.as_deref(),
+        found[6].help.as_deref(),
         Some("use a whole number between 1 and 65535")
     );
 }
@@ -385,4 +388,51 @@ fn snmp_name_is_kept_and_noted() {
     assert_eq!(vs.other[0].args, ["web"]);
     assert_eq!(vs.real_servers[0].other[0].args, ["rs1"]);
     assert_eq!(with_code(&diags, "not-acted-on").len(), 1);
+}
+
+#[test]
+fn sorry_server_options_before_sorry_server_are_ignored_like_keepalived() {
+    let (config, diags) = load(
+        "virtual_server 10.0.0.1 80 {\n sorry_server_inhibit\n sorry_server_lvs_method DR\n sorry_server 10.0.0.9 80\n sorry_server_lvs_method TUN\n}\n",
+    );
+    let found = with_code(&diags, "sorry-server-order");
+    let at: Vec<_> = found.iter().map(|d| line_col(d)).collect();
+    assert_eq!(at, [(2, 2), (3, 2)]);
+    let vs = &config.lvs.virtual_servers[0];
+    assert_eq!(vs.sorry_server_inhibit, None);
+    assert_eq!(
+        vs.sorry_server_method.map(|m| m.value),
+        Some(ForwardMethod::Tun(Tunnel::default()))
+    );
+}
+
+#[test]
+fn file_check_dynamic_is_rejected_like_keepalived_2_2_7() {
+    let (_, diags) = load(
+        "virtual_server 10.0.0.1 80 {\n real_server 10.0.0.2 80 {\n  FILE_CHECK {\n   track_file tf\n   dynamic\n  }\n }\n}\n",
+    );
+    let found = with_code(&diags, "obsolete-keyword");
+    assert_eq!(found.len(), 1);
+    assert_eq!(line_col(found[0]), (5, 4));
+}
+
+#[test]
+fn scheduler_flags_need_the_scheduler_first_like_keepalived() {
+    let (config, diags) = load(
+        "virtual_server 10.0.0.1 80 {\n sh-fallback\n lvs_sched sh\n sh-port\n flag-2\n}\nvirtual_server 10.0.0.2 80 {\n lvs_sched wrr\n mh-port\n}\n",
+    );
+    let found = with_code(&diags, "sched-flag-scheduler");
+    let at: Vec<_> = found.iter().map(|d| line_col(d)).collect();
+    assert_eq!(at, [(2, 2), (9, 2)]);
+    assert_eq!(
+        found[0].help.as_deref(),
+        Some("put 'lvs_sched sh' before it")
+    );
+    let flags: Vec<_> = config.lvs.virtual_servers[0]
+        .sched_flags
+        .iter()
+        .map(|f| f.value)
+        .collect();
+    assert_eq!(flags, [SchedFlag::ShPort, SchedFlag::Flag2]);
+    assert!(config.lvs.virtual_servers[1].sched_flags.is_empty());
 }

@@ -50,7 +50,6 @@ pub(super) fn render(writer: &mut Writer, checker: &Checker) {
         }
         CheckerKind::File(file) => {
             text(writer, "track_file", &file.track_file);
-            flag(writer, "dynamic", file.dynamic);
             if let Some(weight) = file.weight {
                 let mut words = vec!["weight".to_string(), weight.value.to_string()];
                 if file.reverse {

@@ -37,6 +37,7 @@ pub fn validate(config: &Config, diagnostics: &mut Diagnostics) {
         scheduler(vs, diagnostics);
         service_options(vs, diagnostics);
         let family = service_family(vs, &groups);
+        group_family_mix(vs, family, &groups, diagnostics);
         real_servers(vs, family, &mut seen_rs, diagnostics);
         sorry_server(vs, family, diagnostics);
         quorum(vs, diagnostics);
@@ -298,6 +299,45 @@ fn service_family(
             }
             family
         }
+    }
+}
+
+/// keepalived.conf(5): a group may mix IPv4 and IPv6 only when every real
+/// and sorry server of the virtual servers using it is tunnelled.
+fn group_family_mix(
+    vs: &VirtualServer,
+    family: Option<IpFamily>,
+    groups: &HashMap<&str, &VirtualServerGroup>,
+    diagnostics: &mut Diagnostics,
+) {
+    let ServiceAddress::Group(name) = &vs.service.value else {
+        return;
+    };
+    let has_addresses = groups.get(name.as_str()).is_some_and(|g| {
+        g.members
+            .iter()
+            .any(|m| matches!(m.value, GroupMember::Addresses { .. }))
+    });
+    if family.is_some() || !has_addresses {
+        return;
+    }
+    let untunnelled = vs
+        .real_servers
+        .iter()
+        .find(|rs| !matches!(rs.effective_method(vs), ForwardMethod::Tun(_)));
+    if let Some(rs) = untunnelled {
+        diagnostics.push(
+            Diagnostic::warning(
+                "group-family-mix",
+                format!(
+                    "virtual_server_group '{name}' mixes IPv4 and IPv6 addresses, which only \
+                     works when every real server is tunnelled; real server {} is not",
+                    rs.endpoint.value.ip
+                ),
+            )
+            .at(vs.service.at)
+            .with_help("split the group by address family, or use 'lvs_method TUN'"),
+        );
     }
 }
 

@@ -99,7 +99,7 @@ fn zero_port_needs_persistence() {
 fn scheduler_names_and_flags() {
     let d = check(&format!(
         "virtual_server 10.0.0.1 80 {{\n{TCP} lvs_sched wrrr\n}}\n\
-         virtual_server 10.0.0.2 80 {{\n{TCP} lvs_sched wrr\n sh-port\n flag-1\n}}\n\
+         virtual_server 10.0.0.2 80 {{\n{TCP} lvs_sched sh\n sh-port\n flag-1\n lvs_sched wrr\n}}\n\
          virtual_server 10.0.0.3 80 {{\n{TCP} lvs_sched mh\n sh-fallback\n mh-port\n}}\n"
     ));
     assert_eq!(
@@ -107,7 +107,7 @@ fn scheduler_names_and_flags() {
         [
             ("unknown-scheduler", 3),
             ("sched-flag-scheduler", 8),
-            ("sched-flag-scheduler", 14)
+            ("sched-flag-scheduler", 15)
         ]
     );
     let messages: Vec<_> = d
@@ -197,4 +197,14 @@ fn checkers_keepalived_would_drop() {
             ("checker-incomplete", 16)
         ]
     );
+}
+
+#[test]
+fn mixed_family_groups_need_tunnels() {
+    let d = check(&format!(
+        "virtual_server_group G {{\n 10.0.0.1 80\n 2001:db8::1 80\n}}\n\
+         virtual_server group G {{\n{TCP} real_server 10.0.0.3 80 {{\n }}\n}}\n\
+         virtual_server group G {{\n protocol UDP\n lvs_method TUN\n real_server 10.0.0.3 80 {{\n }}\n}}\n"
+    ));
+    assert_eq!(codes(&d), [("group-family-mix", 5)]);
 }
