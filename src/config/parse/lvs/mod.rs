@@ -366,7 +366,9 @@ fn real_server(parser: &mut Parser<'_>, node: &Node, vs: &mut VirtualServer) {
             continue;
         }
         match keyword {
-            "weight" => rs.weight = parser.number(child, 0u32, 2_147_483_647),
+            // keepalived accepts up to 2^31-1, but ipvsadm(8) documents
+            // IPVS weights as 0-65535 and lvstop's schedulers assume it.
+            "weight" => rs.weight = parser.number(child, 0u32, 65_535),
             "lvs_method" => rs.method = values::forward_method(parser, child),
             "notify_up" => rs.notify_up = parser.script(child),
             "notify_down" => rs.notify_down = parser.script(child),

@@ -188,7 +188,7 @@ fn tunnel_options_are_typed_and_checked() {
 #[test]
 fn value_ranges_quote_the_value_and_point_at_it() {
     let (_, diags) = load(
-        "virtual_server 10.0.0.1 80 {\n quorum 0\n persistence_timeout 0\n delay_loop 0\n retry 0\n connect_timeout 5000\n real_server 10.0.0.2 80 {\n  weight 2147483648\n  TCP_CHECK {\n   connect_port 70000\n  }\n }\n}\n",
+        "virtual_server 10.0.0.1 80 {\n quorum 0\n persistence_timeout 0\n delay_loop 0\n retry 0\n connect_timeout 5000\n real_server 10.0.0.2 80 {\n  weight 65536\n  TCP_CHECK {\n   connect_port 70000\n  }\n }\n}\n",
     );
     let found = with_code(&diags, "value-range");
     let at: Vec<_> = found.iter().map(|d| line_col(d)).collect();
@@ -199,7 +199,7 @@ fn value_ranges_quote_the_value_and_point_at_it() {
     assert_eq!(found[0].message, "quorum '0' is out of range 1-4294967295");
     assert_eq!(
         found[5].message,
-        "weight '2147483648' is out of range 0-2147483647"
+        "weight '65536' is out of range 0-65535"
     );
     assert_eq!(
         found[6].help.as_deref(),
