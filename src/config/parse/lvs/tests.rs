@@ -197,10 +197,7 @@ fn value_ranges_quote_the_value_and_point_at_it() {
         [(2, 9), (3, 22), (4, 13), (5, 8), (6, 18), (8, 10), (10, 17)]
     );
     assert_eq!(found[0].message, "quorum '0' is out of range 1-4294967295");
-    assert_eq!(
-        found[5].message,
-        "weight '65536' is out of range 0-65535"
-    );
+    assert_eq!(found[5].message, "weight '65536' is out of range 0-65535");
     assert_eq!(
         found[6].help.as_deref(),
         Some("use a whole number between 1 and 65535")

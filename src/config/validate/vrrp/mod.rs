@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::config::diagnostic::{Diagnostic, Diagnostics};
-use crate::config::model::vrrp::{InitialState, Tracked, VrrpInstance};
+use crate::config::model::vrrp::{AuthType, InitialState, Tracked, VrrpInstance};
 use crate::config::model::{Config, Text};
 
 pub fn validate(config: &Config, diagnostics: &mut Diagnostics) {
@@ -83,7 +83,13 @@ pub fn validate(config: &Config, diagnostics: &mut Diagnostics) {
     let strict = config.global.vrrp_strict;
     let mut vrids: HashMap<(String, bool, Option<IpAddr>, u8), &VrrpInstance> = HashMap::new();
     for vi in &vrrp.instances {
-        instance_rules(vi, strict, diagnostics);
+        instance_rules(vi, diagnostics);
+        strict_and_auth_rules(
+            vi,
+            strict,
+            config.global.vrrp_version.map(|v| v.value),
+            diagnostics,
+        );
         advert_interval_rules(vi, config.global.vrrp_version.map(|v| v.value), diagnostics);
         references(&vi.track_scripts, &scripts, "vrrp_script", diagnostics);
         references(&vi.track_files, &files, "track_file", diagnostics);
@@ -159,7 +165,7 @@ fn advert_interval_rules(
     );
 }
 
-fn instance_rules(vi: &VrrpInstance, strict: bool, diagnostics: &mut Diagnostics) {
+fn instance_rules(vi: &VrrpInstance, diagnostics: &mut Diagnostics) {
     let name = &vi.name.value;
     if vi.virtual_router_id.is_none() {
         push_at(
@@ -255,17 +261,73 @@ fn instance_rules(vi: &VrrpInstance, strict: bool, diagnostics: &mut Diagnostics
             );
         }
     }
-    if strict {
-        if let Some(auth) = &vi.authentication {
-            let at = auth.auth_type.map_or(vi.name.at, |t| t.at);
+}
+
+/// keepalived's corrections for `vrrp_strict` (RFC conformance) and for AH
+/// authentication, each reported where the offending keyword stands.
+fn strict_and_auth_rules(
+    vi: &VrrpInstance,
+    strict: bool,
+    global_version: Option<u8>,
+    diagnostics: &mut Diagnostics,
+) {
+    let name = &vi.name.value;
+    let state = vi.state.map(|s| s.value);
+    let auth_type = vi.authentication.as_ref().and_then(|a| a.auth_type);
+    if let (Some(kind), Some(InitialState::Master)) = (auth_type, state) {
+        if kind.value == AuthType::Ah {
+            // keepalived: "Initial state master is incompatible with AH
+            // authentication - clearing".
             diagnostics.push(
                 Diagnostic::warning(
-                    "strict-authentication",
-                    format!(
+                    "ah-master",
+                    format!("vrrp_instance '{name}' uses AH authentication, which keepalived does not allow with state MASTER; it starts as BACKUP"),
+                )
+                .at(kind.at)
+                .with_help("use 'state BACKUP', or PASS authentication"),
+            );
+        }
+    }
+    if !strict {
+        return;
+    }
+    if let Some(auth) = &vi.authentication {
+        let at = auth.auth_type.map_or(vi.name.at, |t| t.at);
+        diagnostics.push(
+            Diagnostic::warning(
+                "strict-authentication",
+                format!(
                     "vrrp_strict does not allow authentication; keepalived ignores it in '{name}'"
                 ),
+            )
+            .at(at),
+        );
+    }
+    // RFC 3768 §6.4.1 / RFC 5798 §6.4.1: only the address owner starts as
+    // Master.
+    let priority = vi.priority.map_or(100, |p| p.value);
+    if let (Some(written), Some(InitialState::Master)) = (vi.state, state) {
+        if priority != 255 {
+            diagnostics.push(
+                Diagnostic::warning(
+                    "strict-master-not-owner",
+                    format!("vrrp_strict: state MASTER is for the address owner (priority 255) only; keepalived starts '{name}' as BACKUP"),
                 )
-                .at(at),
+                .at(written.at)
+                .with_help("use 'state BACKUP', or priority 255 for the address owner"),
+            );
+        }
+    }
+    // RFC 3768 has no accept mode; keepalived turns it off for VRRPv2.
+    if let Some(accept) = vi.accept {
+        if accept.value && vi.effective_version(global_version) == 2 {
+            diagnostics.push(
+                Diagnostic::warning(
+                    "strict-accept-v2",
+                    format!("vrrp_strict: accept mode does not comply with RFC 3768 (VRRPv2); keepalived turns it off in '{name}'"),
+                )
+                .at(accept.at)
+                .with_help("remove 'accept', or use 'version 3'"),
             );
         }
     }

@@ -84,3 +84,36 @@ fn owner_backup_and_nopreempt_master() {
         .as_deref()
         .is_some_and(|h| h.contains("BACKUP")));
 }
+
+const STRICT: &str = "global_defs {\n vrrp_strict\n}\n";
+
+#[test]
+fn strict_mode_corrections_are_reported_where_written() {
+    let text = format!("{STRICT}vrrp_instance A {{\n state MASTER\n interface eth0\n virtual_router_id 10\n priority 100\n accept\n authentication {{\n  auth_type PASS\n  auth_pass x\n }}\n virtual_ipaddress {{ 10.0.0.1 }}\n}}\n");
+    let found = check(&text);
+    let at: Vec<_> = found
+        .iter()
+        .map(|d| (d.code, d.location.map(|l| (l.line, l.column))))
+        .collect();
+    assert!(
+        at.contains(&("strict-master-not-owner", Some((5, 8)))),
+        "{at:?}"
+    );
+    assert!(at.contains(&("strict-accept-v2", Some((9, 2)))), "{at:?}");
+    assert!(
+        at.contains(&("strict-authentication", Some((11, 13)))),
+        "{at:?}"
+    );
+}
+
+#[test]
+fn strict_mode_accepts_the_owner_and_v3_accept() {
+    let text = format!("{STRICT}vrrp_instance A {{\n state MASTER\n version 3\n interface eth0\n virtual_router_id 10\n priority 255\n accept\n virtual_ipaddress {{ 10.0.0.1 }}\n}}\n");
+    assert!(codes(&text).is_empty(), "{:?}", check(&text));
+}
+
+#[test]
+fn ah_authentication_with_state_master_is_flagged() {
+    let text = "vrrp_instance A {\n state MASTER\n interface eth0\n virtual_router_id 10\n authentication {\n  auth_type AH\n  auth_pass x\n }\n virtual_ipaddress { 10.0.0.1 }\n}\n";
+    assert_eq!(codes(text), ["ah-master"]);
+}
