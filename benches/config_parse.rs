@@ -6,6 +6,10 @@
 
 use std::path::Path;
 
+/// The same allocator as the `lvstop` binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use lvstop::config::generate;
 use lvstop::config::load::{self, Options};

@@ -2,6 +2,11 @@
 
 use std::process::ExitCode;
 
+/// mimalloc: configuration loading and the engine allocate many small
+/// objects; it is markedly faster than the system allocator for that.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 use lvstop::cli::{Cli, Command};
 

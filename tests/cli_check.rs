@@ -2,6 +2,8 @@
 //! `--config-test` mapping), text and JSON reports, `--dump`, `--compat`, and
 //! the subcommands that are not built yet.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -4,6 +4,8 @@
 //! then a summary), so any change in how lvstop reads them shows up here.
 //! The re-rendered model must also parse back to the same model.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::path::{Path, PathBuf};

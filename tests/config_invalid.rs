@@ -5,6 +5,8 @@
 //! produce at least one error or warning, and keepalived must reject it too
 //! (checked against the real binary in `check_vs_keepalived.rs`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::path::{Path, PathBuf};

@@ -3,6 +3,8 @@
 //! - for generated configurations, `--dump` output parses back to the same
 //!   model (render → parse is the identity on models).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 
 use lvstop::config::load::{self, Options};

@@ -4,6 +4,8 @@
 //! passes both. lvstop is deliberately stricter on a few files keepalived
 //! accepts silently; those are listed here.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::path::Path;

@@ -1,6 +1,8 @@
 //! Privileged tier smoke test: two network namespaces joined by a veth pair
 //! can ping each other, and everything is cleaned up afterwards.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use support::netns::{link, Netns};

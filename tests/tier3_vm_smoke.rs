@@ -1,6 +1,8 @@
 //! Real-kernel tier smoke test: Debian's kernel boots under virtme-ng, the
 //! IPVS module loads, and `/proc/net/ip_vs` shows an empty table.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 #[test]

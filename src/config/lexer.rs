@@ -10,6 +10,8 @@
 //! This module never reads files and never reports anything but lexical
 //! problems (an unterminated quote).
 
+use compact_str::CompactString;
+
 use super::diagnostic::{Diagnostic, Diagnostics};
 use super::token::{SourceLine, Token};
 
@@ -166,7 +168,7 @@ fn read_word(
     }
     let end = trailing_brace.unwrap_or(i);
     let mut token = make_token(line, columns, "", start, end, quoted);
-    token.text = value;
+    token.text = value.into();
     out.push(token);
     if let Some(at) = trailing_brace {
         out.push(make_token(line, columns, "{", at, at + 1, false));
@@ -309,7 +311,7 @@ fn make_token(
             .max(1)
     };
     Token {
-        text: text.to_string(),
+        text: CompactString::from(text),
         at,
         width,
         quoted,
@@ -326,7 +328,7 @@ mod tests {
         let mut out = Vec::new();
         let mut diagnostics = Diagnostics::new();
         tokenize(&line, &mut out, &mut diagnostics);
-        out.into_iter().map(|t| t.text).collect()
+        out.into_iter().map(|t| t.text.to_string()).collect()
     }
 
     #[test]

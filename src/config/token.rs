@@ -7,13 +7,16 @@
 //! line and column it came from. Lines that needed no expansion carry a single
 //! segment, so the common case costs nothing extra.
 
+use compact_str::CompactString;
+
 use super::source::{FileId, Location};
 
 /// A word of configuration: a keyword, a value, or a `{` / `}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
-    /// The text with quotes removed and escapes resolved.
-    pub text: String,
+    /// The text with quotes removed and escapes resolved. Short words (the
+    /// vast majority) are stored inline, without a heap allocation.
+    pub text: CompactString,
     /// Where the token starts in the source.
     pub at: Location,
     /// How many source characters the token covers (for caret underlines).
@@ -45,12 +48,16 @@ pub struct Segment {
     pub expanded: bool,
 }
 
+/// The segments of a line; the common single-segment case needs no heap
+/// allocation.
+pub type Segments = smallvec::SmallVec<[Segment; 1]>;
+
 /// One logical line after preprocessing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceLine {
     pub text: String,
     /// Non-empty, sorted by `offset`, first offset 0.
-    pub segments: Vec<Segment>,
+    pub segments: Segments,
 }
 
 impl SourceLine {
@@ -64,7 +71,7 @@ impl SourceLine {
     pub fn verbatim_at(text: impl Into<String>, origin: Location) -> Self {
         Self {
             text: text.into(),
-            segments: vec![Segment {
+            segments: smallvec::smallvec![Segment {
                 offset: 0,
                 origin,
                 expanded: false,

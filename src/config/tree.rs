@@ -103,7 +103,7 @@ impl Builder {
                         // Keep nesting balanced: an anonymous block.
                         self.stack.push(Node {
                             keyword: Token {
-                                text: String::new(),
+                                text: Default::default(),
                                 ..token.clone()
                             },
                             args: Vec::new(),
@@ -214,7 +214,7 @@ mod tests {
         nodes
             .iter()
             .map(|n| {
-                let mut s = n.keyword.text.clone();
+                let mut s = n.keyword.text.to_string();
                 for a in &n.args {
                     s.push(' ');
                     s.push_str(&a.text);

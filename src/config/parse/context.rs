@@ -201,7 +201,7 @@ impl<'d> Parser<'d> {
         self.no_block(node);
         let token = self.arg(node, 0, "a value")?;
         self.extra_args(node, 1);
-        Some(Spanned::new(token.text.clone(), token.at))
+        Some(Spanned::new(token.text.to_string(), token.at))
     }
 
     /// The first value and the rest joined by spaces (for keywords whose
@@ -410,8 +410,8 @@ impl<'d> Parser<'d> {
         self.extra_args(node, 3);
         Some(Script {
             argv,
-            user: node.args.get(1).map(|t| t.text.clone()),
-            group: node.args.get(2).map(|t| t.text.clone()),
+            user: node.args.get(1).map(|t| t.text.to_string()),
+            group: node.args.get(2).map(|t| t.text.to_string()),
             at: command.at,
         })
     }
@@ -435,7 +435,7 @@ impl<'d> Parser<'d> {
 pub fn raw_setting(node: &Node) -> RawSetting {
     RawSetting {
         keyword: Spanned::new(node.name().to_string(), node.keyword.at),
-        args: node.args.iter().map(|t| t.text.clone()).collect(),
+        args: node.args.iter().map(|t| t.text.to_string()).collect(),
         block: node
             .block
             .as_ref()

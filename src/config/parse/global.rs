@@ -171,7 +171,7 @@ fn setting(parser: &mut Parser<'_>, child: &Node, keyword: &str, global: &mut Gl
         "smtp_server" => {
             parser.no_block(child);
             if let Some(host) = parser.arg(child, 0, "a host name or address") {
-                let host = Spanned::new(host.text.clone(), host.at);
+                let host = Spanned::new(host.text.to_string(), host.at);
                 let port = match child.args.get(1) {
                     Some(token) => parser
                         .number_token(child, token, 1u16, 65535)
@@ -197,8 +197,8 @@ fn setting(parser: &mut Parser<'_>, child: &Node, keyword: &str, global: &mut Gl
         }
         "script_user" => {
             if let Some(user) = parser.arg(child, 0, "a user name") {
-                global.script_user = Some(Spanned::new(user.text.clone(), user.at));
-                global.script_group = child.args.get(1).map(|g| g.text.clone());
+                global.script_user = Some(Spanned::new(user.text.to_string(), user.at));
+                global.script_group = child.args.get(1).map(|g| g.text.to_string());
                 parser.extra_args(child, 2);
             }
         }
@@ -270,7 +270,7 @@ fn setting(parser: &mut Parser<'_>, child: &Node, keyword: &str, global: &mut Gl
         ),
         "include_check" => {
             parser.no_block(child);
-            global.include_check = Some(child.args.iter().map(|t| t.text.clone()).collect());
+            global.include_check = Some(child.args.iter().map(|t| t.text.to_string()).collect());
         }
         _ => parser.keep(child, &mut global.other),
     }
@@ -307,9 +307,9 @@ fn fifo(parser: &mut Parser<'_>, child: &Node) -> Option<Fifo> {
     let path = parser.arg(child, 0, "a FIFO path")?;
     parser.extra_args(child, 3);
     Some(Fifo {
-        path: Spanned::new(path.text.clone(), path.at),
-        user: child.args.get(1).map(|t| t.text.clone()),
-        group: child.args.get(2).map(|t| t.text.clone()),
+        path: Spanned::new(path.text.to_string(), path.at),
+        user: child.args.get(1).map(|t| t.text.to_string()),
+        group: child.args.get(2).map(|t| t.text.to_string()),
     })
 }
 
@@ -317,7 +317,7 @@ fn lvs_sync_daemon(parser: &mut Parser<'_>, child: &Node) -> Option<LvsSyncDaemo
     parser.no_block(child);
     let interface = parser.arg(child, 0, "an interface name")?;
     let mut daemon = LvsSyncDaemon {
-        interface: Spanned::new(interface.text.clone(), interface.at),
+        interface: Spanned::new(interface.text.to_string(), interface.at),
         instance: None,
         id: None,
         maxlen: None,
@@ -331,7 +331,7 @@ fn lvs_sync_daemon(parser: &mut Parser<'_>, child: &Node) -> Option<LvsSyncDaemo
         let takes_value = matches!(option, "inst" | "id" | "maxlen" | "port" | "ttl" | "group");
         let value = if takes_value { words.next() } else { None };
         match (option, value) {
-            ("inst", Some(v)) => daemon.instance = Some(Spanned::new(v.text.clone(), v.at)),
+            ("inst", Some(v)) => daemon.instance = Some(Spanned::new(v.text.to_string(), v.at)),
             ("id", Some(v)) => daemon.id = parser.number_token(child, v, 0u8, 255).map(|n| n.value),
             ("maxlen", Some(v)) => {
                 daemon.maxlen = parser.number_token(child, v, 1u16, 65507).map(|n| n.value)
@@ -350,7 +350,7 @@ fn lvs_sync_daemon(parser: &mut Parser<'_>, child: &Node) -> Option<LvsSyncDaemo
             // The instance name may be given without `inst` (backward
             // compatible form), but only as the second word.
             _ if daemon.instance.is_none() && daemon.id.is_none() => {
-                daemon.instance = Some(Spanned::new(word.text.clone(), word.at));
+                daemon.instance = Some(Spanned::new(word.text.to_string(), word.at));
             }
             _ => {
                 let message = format!("unknown lvs_sync_daemon option '{option}'; it is ignored");

@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 
 use super::text::{copy_segments, param_name_len, without_comment};
-use crate::config::token::{Segment, SourceLine};
+use crate::config::token::{Segment, Segments, SourceLine};
 
 /// Longest line substitution may produce (keepalived's own line buffer is
 /// far smaller); with [`MAX_REPLACEMENTS`] it bounds the work per line.
@@ -387,7 +387,7 @@ impl Substituted {
     /// it replaced and the surrounding text to its own columns.
     pub fn into_line(self, src: &SourceLine) -> SourceLine {
         let done = self;
-        let mut segments = Vec::with_capacity(done.spans.len() * 2 + 1);
+        let mut segments = Segments::with_capacity(done.spans.len() * 2 + 1);
         let mut orig = 0;
         let mut out = 0;
         for span in &done.spans {

@@ -8,7 +8,7 @@
 //! the lexer applies later).
 
 use crate::config::source::Location;
-use crate::config::token::{Segment, SourceLine};
+use crate::config::token::{Segment, Segments, SourceLine};
 
 /// What a quote-aware scan of a line found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,15 +77,19 @@ pub fn trailing_backslash(text: &str) -> Option<usize> {
 
 /// Whether the line holds nothing but whitespace and maybe a comment.
 pub fn is_blank_or_comment(text: &str) -> bool {
-    match text.trim_start().as_bytes().first() {
+    match text.as_bytes().get(indent(text)) {
         None => true,
         Some(b) => *b == b'!' || *b == b'#',
     }
 }
 
 /// Offset of the first non-whitespace byte (the length when there is none).
+/// Whitespace is ASCII whitespace, as keepalived's `isspace()` in the C
+/// locale; this runs on every line, so it works on bytes.
 pub fn indent(text: &str) -> usize {
-    text.len() - text.trim_start().len()
+    text.bytes()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(text.len())
 }
 
 /// The first whitespace-separated word and the offset where it starts.
@@ -93,7 +97,8 @@ pub fn first_word(text: &str) -> (usize, &str) {
     let start = indent(text);
     let rest = text.get(start..).unwrap_or("");
     let end = rest
-        .find(|c: char| c.is_ascii_whitespace())
+        .bytes()
+        .position(|b| b.is_ascii_whitespace())
         .unwrap_or(rest.len());
     (start, rest.get(..end).unwrap_or(""))
 }
@@ -128,7 +133,7 @@ pub fn copy_segments(
     start: usize,
     end: usize,
     out_offset: usize,
-    out: &mut Vec<Segment>,
+    out: &mut Segments,
 ) {
     if start >= end {
         return;
@@ -161,7 +166,7 @@ pub fn sub_line(src: &SourceLine, start: usize, end: usize) -> SourceLine {
     let end = end.min(src.text.len());
     let start = start.min(end);
     let text = src.text.get(start..end).unwrap_or("").to_string();
-    let mut segments = Vec::new();
+    let mut segments = Segments::new();
     copy_segments(src, start, end, 0, &mut segments);
     if segments.is_empty() {
         segments.push(Segment {

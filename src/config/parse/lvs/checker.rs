@@ -281,7 +281,7 @@ fn url(parser: &mut Parser<'_>, node: &Node) -> Url {
                 url.regex_options = child
                     .args
                     .iter()
-                    .map(|t| Spanned::new(t.text.clone(), t.at))
+                    .map(|t| Spanned::new(t.text.to_string(), t.at))
                     .collect()
             }
             "regex_stack" => {
@@ -400,8 +400,11 @@ fn misc_keyword(parser: &mut Parser<'_>, keyword: &str, node: &Node, misc: &mut 
             let Some(user) = parser.arg(node, 0, "a user name") else {
                 return;
             };
-            misc.user = Some(Spanned::new(user.text.clone(), user.at));
-            misc.group = node.args.get(1).map(|g| Spanned::new(g.text.clone(), g.at));
+            misc.user = Some(Spanned::new(user.text.to_string(), user.at));
+            misc.group = node
+                .args
+                .get(1)
+                .map(|g| Spanned::new(g.text.to_string(), g.at));
             parser.extra_args(node, 2);
         }
     }

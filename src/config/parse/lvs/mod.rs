@@ -110,7 +110,7 @@ pub fn virtual_server_group(parser: &mut Parser<'_>, node: &Node, lvs: &mut LvsC
     };
     parser.extra_args(node, 1);
     let mut group = VirtualServerGroup {
-        name: Spanned::new(name.text.clone(), name.at),
+        name: Spanned::new(name.text.to_string(), name.at),
         members: Vec::new(),
     };
     if parser.need_block(node) {
@@ -158,7 +158,7 @@ fn service_address(parser: &mut Parser<'_>, node: &Node) -> Option<Spanned<Servi
         "group" => {
             let name = parser.arg(node, 1, "a group name")?;
             parser.extra_args(node, 2);
-            ServiceAddress::Group(name.text.clone())
+            ServiceAddress::Group(name.text.to_string())
         }
         _ => {
             let endpoint = values::endpoint(parser, node, 0)?;

@@ -65,7 +65,7 @@ fn address_line(parser: &mut Parser<'_>, item: &Node) -> Option<VirtualAddress> 
     while let Some(word) = words.next() {
         let option = word.text.as_str();
         let mut value = |parser: &mut Parser<'_>| -> Option<String> {
-            let found = words.next().map(|t| t.text.clone());
+            let found = words.next().map(|t| t.text.to_string());
             if found.is_none() {
                 parser.error(word, "missing-value", format!("'{option}' needs a value"));
             }
@@ -91,7 +91,7 @@ fn address_line(parser: &mut Parser<'_>, item: &Node) -> Option<VirtualAddress> 
             "use_vmac" => {
                 let name = words
                     .next_if(|t| !is_address_option(&t.text))
-                    .map(|t| t.text.clone());
+                    .map(|t| t.text.to_string());
                 vip.use_vmac = Some(name);
             }
             _ => {
@@ -167,7 +167,7 @@ fn route_line(parser: &mut Parser<'_>, item: &Node) -> Option<Route> {
     };
     if destination.value != "default" && address_prefix(&destination.value).is_none() {
         let token = Token {
-            text: destination.value.clone(),
+            text: destination.value.as_str().into(),
             at: destination.at,
             width: u32::try_from(destination.value.chars().count()).unwrap_or(1),
             quoted: false,
@@ -199,8 +199,10 @@ fn route_line(parser: &mut Parser<'_>, item: &Node) -> Option<Route> {
         match word.text.as_str() {
             // Everything after the first `nexthop` describes the nexthops.
             "nexthop" => {
-                route.options.push(word.text.clone());
-                route.options.extend(words.by_ref().map(|t| t.text.clone()));
+                route.options.push(word.text.to_string());
+                route
+                    .options
+                    .extend(words.by_ref().map(|t| t.text.to_string()));
             }
             "src" => route.src = Some(route_ip(parser, word, words.next())?),
             "via" => route.via = Some(route_ip(parser, word, words.next())?),
@@ -215,9 +217,9 @@ fn route_line(parser: &mut Parser<'_>, item: &Node) -> Option<Route> {
                 );
                 route.via = Some(route_ip(parser, word, words.next())?);
             }
-            "dev" | "oif" => route.dev = words.next().map(|t| t.text.clone()),
-            "table" => route.table = words.next().map(|t| t.text.clone()),
-            "scope" => route.scope = words.next().map(|t| t.text.clone()),
+            "dev" | "oif" => route.dev = words.next().map(|t| t.text.to_string()),
+            "table" => route.table = words.next().map(|t| t.text.to_string()),
+            "scope" => route.scope = words.next().map(|t| t.text.to_string()),
             "metric" | "priority" | "preference" => {
                 route.metric = match words.next() {
                     Some(value) => parser
@@ -227,7 +229,7 @@ fn route_line(parser: &mut Parser<'_>, item: &Node) -> Option<Route> {
                 }
             }
             "no_track" => route.no_track = true,
-            "track_group" => route.track_group = words.next().map(|t| t.text.clone()),
+            "track_group" => route.track_group = words.next().map(|t| t.text.to_string()),
             "or" => {
                 parser.push(
                     Diagnostic::warning(
@@ -237,7 +239,7 @@ fn route_line(parser: &mut Parser<'_>, item: &Node) -> Option<Route> {
                     .spanning(word.at, word.width as usize)
                     .with_help("write 'nexthop via ADDR' for each gateway"),
                 );
-                route.options.push(word.text.clone());
+                route.options.push(word.text.to_string());
             }
             other => route.options.push(other.to_string()),
         }
@@ -300,9 +302,9 @@ fn rule_line(parser: &mut Parser<'_>, item: &Node) -> Option<Rule> {
                 } else {
                     &mut rule.to
                 };
-                *field = Some(value.text.clone());
+                *field = Some(value.text.to_string());
             }
-            "table" | "lookup" => rule.table = words.next().map(|t| t.text.clone()),
+            "table" | "lookup" => rule.table = words.next().map(|t| t.text.to_string()),
             "preference" | "priority" | "pref" => {
                 rule.preference = match words.next() {
                     Some(value) => parser
@@ -312,7 +314,7 @@ fn rule_line(parser: &mut Parser<'_>, item: &Node) -> Option<Rule> {
                 }
             }
             "no_track" => rule.no_track = true,
-            "track_group" => rule.track_group = words.next().map(|t| t.text.clone()),
+            "track_group" => rule.track_group = words.next().map(|t| t.text.to_string()),
             other => rule.options.push(other.to_string()),
         }
     }

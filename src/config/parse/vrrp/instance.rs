@@ -154,8 +154,8 @@ fn setting(parser: &mut Parser<'_>, child: &Node, keyword: &str, vi: &mut VrrpIn
             parser.no_block(child);
             parser.extra_args(child, 2);
             let vmac = UseVmac {
-                name: child.args.first().map(|t| t.text.clone()),
-                mac: child.args.get(1).map(|t| t.text.clone()),
+                name: child.args.first().map(|t| t.text.to_string()),
+                mac: child.args.get(1).map(|t| t.text.to_string()),
             };
             vi.use_vmac = Some(Spanned::new(vmac, child.keyword.at));
         }

@@ -61,7 +61,7 @@ fn block_name(parser: &mut Parser<'_>, node: &Node) -> Option<Spanned<String>> {
     if !parser.need_block(node) {
         return None;
     }
-    Some(Spanned::new(name.text.clone(), name.at))
+    Some(Spanned::new(name.text.to_string(), name.at))
 }
 
 pub fn vrrp_script(parser: &mut Parser<'_>, node: &Node, vrrp: &mut VrrpConfig) {
@@ -90,8 +90,8 @@ pub fn vrrp_script(parser: &mut Parser<'_>, node: &Node, vrrp: &mut VrrpConfig) 
             "fall" => set(&mut script.fall, parser.number(child, 1u32, u32::MAX)),
             "user" => {
                 if let Some(user) = parser.arg(child, 0, "a user name") {
-                    script.user = Some(Spanned::new(user.text.clone(), user.at));
-                    script.group = child.args.get(1).map(|g| g.text.clone());
+                    script.user = Some(Spanned::new(user.text.to_string(), user.at));
+                    script.group = child.args.get(1).map(|g| g.text.to_string());
                     parser.extra_args(child, 2);
                 }
             }
@@ -166,7 +166,7 @@ pub fn sync_group(parser: &mut Parser<'_>, node: &Node, vrrp: &mut VrrpConfig) {
                     let words = std::iter::once(&line.keyword).chain(line.args.iter());
                     group
                         .members
-                        .extend(words.map(|word| Spanned::new(word.text.clone(), word.at)));
+                        .extend(words.map(|word| Spanned::new(word.text.to_string(), word.at)));
                 }
             }
             "track_interface" => group.track_interfaces = tracked(parser, child, 253),
