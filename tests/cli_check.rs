@@ -55,6 +55,17 @@ fn clean_config_exits_0() {
     let out = lvstop(&["check", "-f", "examples/seed/clean.conf"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stderr(&out).contains("configuration OK"));
+    assert!(!stderr(&out).contains("note:"), "notes need -v");
+    // Aliases are named once each, as notes: keepalived accepts them
+    // silently, so they must not change the exit code.
+    let out = lvstop(&["check", "-v", "-f", "examples/seed/clean.conf"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stderr(&out);
+    assert!(
+        text.contains("clean.conf:31:5: note: 'lb_algo' is another name for 'lvs_sched'"),
+        "{text}"
+    );
+    assert_eq!(text.matches("'lb_kind' is another name").count(), 1, "{text}");
 }
 
 #[test]

@@ -2,8 +2,9 @@
 //!
 //! Each `tests/fixtures/invalid/NAME.conf` has `NAME.expected`: the errors
 //! and warnings `lvstop check` prints for it, rustc style. Every fixture must
-//! produce at least one error or warning, and keepalived must reject it too
-//! (checked against the real binary in `check_vs_keepalived.rs`).
+//! produce at least one error or warning. `tier2_check_vs_keepalived.rs`
+//! runs the real keepalived on the same files: it rejects all but the few
+//! where lvstop is deliberately stricter.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -29,6 +29,8 @@ pub struct Parser<'d> {
     /// Keywords already reported as "parsed, not acted on" (each is reported
     /// once per load).
     reported_unacted: HashSet<String>,
+    /// Alias spellings already noted.
+    reported_aliases: HashSet<String>,
 }
 
 impl<'d> Parser<'d> {
@@ -37,6 +39,7 @@ impl<'d> Parser<'d> {
             diagnostics,
             options,
             reported_unacted: HashSet::new(),
+            reported_aliases: HashSet::new(),
         }
     }
 
@@ -68,9 +71,12 @@ impl<'d> Parser<'d> {
                 kind: KeywordKind::Acted | KeywordKind::Unacted,
             }) => Some(name),
             Some(Keyword {
+                name,
                 kind: KeywordKind::Alias(of),
-                ..
-            }) => Some(of),
+            }) => {
+                self.note_alias(node, name, of);
+                Some(of)
+            }
             Some(Keyword {
                 name,
                 kind: KeywordKind::Deprecated(modern),
@@ -121,6 +127,21 @@ impl<'d> Parser<'d> {
     pub fn keep(&mut self, node: &Node, into: &mut Vec<RawSetting>) {
         self.note_unacted(node);
         into.push(raw_setting(node));
+    }
+
+    /// Notes (once per spelling) that an alias was read as its modern name.
+    /// A note, not a warning: keepalived accepts these silently, and
+    /// `lvstop check` keeps keepalived's exit codes.
+    fn note_alias(&mut self, node: &Node, alias: &str, modern: &str) {
+        if self.reported_aliases.insert(alias.to_string()) {
+            self.diagnostics.push(
+                Diagnostic::note(
+                    "alias-keyword",
+                    format!("'{alias}' is another name for '{modern}'; --dump writes '{modern}'"),
+                )
+                .spanning(node.keyword.at, node.keyword.width as usize),
+            );
+        }
     }
 
     /// Notes (once per keyword) that a keyword is parsed but not acted on.
