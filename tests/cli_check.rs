@@ -65,7 +65,11 @@ fn clean_config_exits_0() {
         text.contains("clean.conf:31:5: note: 'lb_algo' is another name for 'lvs_sched'"),
         "{text}"
     );
-    assert_eq!(text.matches("'lb_kind' is another name").count(), 1, "{text}");
+    assert_eq!(
+        text.matches("'lb_kind' is another name").count(),
+        1,
+        "{text}"
+    );
 }
 
 #[test]

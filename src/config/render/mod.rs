@@ -124,7 +124,10 @@ pub fn quote(word: &str) -> Cow<'_, str> {
             '\n' => quoted.push_str("\\n"),
             '\t' => quoted.push_str("\\t"),
             '\r' => quoted.push_str("\\r"),
-            c if c.is_control() => quoted.push_str(&format!("\\x{:02x}", u32::from(c))),
+            // Three-digit octal: `\x` would swallow a following hex digit.
+            c if c.is_control() && u32::from(c) < 0x100 => {
+                quoted.push_str(&format!("\\{:03o}", u32::from(c)))
+            }
             c => quoted.push(c),
         }
     }
@@ -143,5 +146,16 @@ mod tests {
         assert_eq!(quote("a\"b"), "\"a\\\"b\"");
         assert_eq!(quote(""), "\"\"");
         assert_eq!(quote("p#ss"), "\"p#ss\"");
+        assert_eq!(quote("\u{0}c"), "\"\\000c\"");
+    }
+
+    #[test]
+    fn control_characters_survive_a_dump_round_trip() {
+        use crate::config::load::{load_str, Options};
+        let text = "global_defs {\n    router_id \"a\\x00c\\tb\\001\"\n}\n";
+        let first = load_str(std::path::Path::new("a.conf"), text, &Options::default());
+        let dumped = render(&first.config);
+        let second = load_str(std::path::Path::new("b.conf"), &dumped, &Options::default());
+        assert_eq!(first.config, second.config, "{dumped}");
     }
 }
