@@ -1,9 +1,9 @@
 //! Renders `global_defs` in canonical form (modern keyword names). Never
 //! changes meaning.
 
+use super::script_line;
 use super::Writer;
 use crate::config::model::global::{Fifo, GlobalDefs, NotifyFifo};
-use crate::config::model::Script;
 
 pub fn render(writer: &mut Writer, global: &GlobalDefs) {
     if *global == GlobalDefs::default() {
@@ -183,27 +183,6 @@ fn notify_fifo(writer: &mut Writer, keyword: &str, fifo: &NotifyFifo) {
     if let Some(script) = &fifo.script {
         script_line(writer, &format!("{keyword}_script"), script);
     }
-}
-
-/// `keyword "cmd args" [user [group]]`: the command is one quoted word, so
-/// keepalived splits it the same way again.
-pub(super) fn script_line(writer: &mut Writer, keyword: &str, script: &Script) {
-    let command = script
-        .argv
-        .iter()
-        .map(|word| {
-            if word.is_empty() || word.contains(char::is_whitespace) || word.contains('"') {
-                format!("'{word}'")
-            } else {
-                word.clone()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut words = vec![keyword.to_string(), command];
-    words.extend(script.user.clone());
-    words.extend(script.group.clone());
-    writer.line(&words);
 }
 
 pub(super) fn keyword_line(writer: &mut Writer, keyword: &str, words: Vec<String>) {

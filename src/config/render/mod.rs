@@ -11,7 +11,7 @@ mod vrrp;
 
 use std::borrow::Cow;
 
-use crate::config::model::{Config, RawSetting};
+use crate::config::model::{Config, RawSetting, Script};
 
 /// Renders a whole configuration.
 pub fn render(config: &Config) -> String {
@@ -101,6 +101,38 @@ impl Writer {
     }
 }
 
+/// A script's command line as one word: keepalived splits it again on
+/// unquoted spaces, so words holding spaces or quotes are quoted with the
+/// other quote character.
+pub fn script_command(script: &Script) -> String {
+    script
+        .argv
+        .iter()
+        .map(|word| {
+            let needs_quotes = word.is_empty()
+                || word.contains(char::is_whitespace)
+                || word.contains('"')
+                || word.contains('\'');
+            if !needs_quotes {
+                word.clone()
+            } else if word.contains('\'') {
+                format!("\"{word}\"")
+            } else {
+                format!("'{word}'")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `keyword "cmd args" [user [group]]`.
+pub fn script_line(writer: &mut Writer, keyword: &str, script: &Script) {
+    let mut words = vec![keyword.to_string(), script_command(script)];
+    words.extend(script.user.clone());
+    words.extend(script.group.clone());
+    writer.line(&words);
+}
+
 /// Quotes a word when the lexer would otherwise split or alter it.
 pub fn quote(word: &str) -> Cow<'_, str> {
     let plain = !word.is_empty()
@@ -154,6 +186,31 @@ mod tests {
         use crate::config::load::{load_str, Options};
         let text = "global_defs {\n    router_id \"a\\x00c\\tb\\001\"\n}\n";
         let first = load_str(std::path::Path::new("a.conf"), text, &Options::default());
+        let dumped = render(&first.config);
+        let second = load_str(std::path::Path::new("b.conf"), &dumped, &Options::default());
+        assert_eq!(first.config, second.config, "{dumped}");
+    }
+
+    #[test]
+    fn script_words_with_quotes_and_spaces_round_trip() {
+        use crate::config::load::{load_str, Options};
+        let text = "vrrp_script chk {\n    script \"/bin/echo \\\"it's ok\\\" 'a b' plain\"\n}\n";
+        let first = load_str(std::path::Path::new("a.conf"), text, &Options::default());
+        let argv = &first.config.vrrp.scripts[0]
+            .script
+            .as_ref()
+            .map(|s| s.argv.clone());
+        assert_eq!(
+            argv.as_deref(),
+            Some(
+                &[
+                    "/bin/echo".to_string(),
+                    "it's ok".into(),
+                    "a b".into(),
+                    "plain".into()
+                ][..]
+            )
+        );
         let dumped = render(&first.config);
         let second = load_str(std::path::Path::new("b.conf"), &dumped, &Options::default());
         assert_eq!(first.config, second.config, "{dumped}");

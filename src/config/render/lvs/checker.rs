@@ -1,6 +1,6 @@
 //! Renders one checker block and its kind's options.
 
-use super::{command_line, flag, number, rest, text, timing, Writer};
+use super::{flag, number, rest, text, timing, Writer};
 use crate::config::model::lvs::{Checker, CheckerKind, Connection, HttpCheck, Url};
 
 pub(super) fn render(writer: &mut Writer, checker: &Checker) {
@@ -25,7 +25,10 @@ pub(super) fn render(writer: &mut Writer, checker: &Checker) {
         }
         CheckerKind::Misc(misc) => {
             if let Some(path) = &misc.path {
-                writer.line(&["misc_path".to_string(), command_line(path)]);
+                writer.line(&[
+                    "misc_path".to_string(),
+                    crate::config::render::script_command(path),
+                ]);
             }
             number(writer, "misc_timeout", misc.timeout);
             flag(writer, "misc_dynamic", misc.dynamic);

@@ -259,24 +259,6 @@ pub(super) fn seconds(duration: Duration) -> String {
 /// then the user and group.
 pub(super) fn script(writer: &mut Writer, keyword: &str, value: &Option<Script>) {
     if let Some(script) = value {
-        let mut words = vec![keyword.to_string(), command_line(script)];
-        words.extend(script.user.clone());
-        words.extend(script.group.clone());
-        writer.line(&words);
+        super::script_line(writer, keyword, script);
     }
-}
-
-pub(super) fn command_line(script: &Script) -> String {
-    script
-        .argv
-        .iter()
-        .map(|word| {
-            if word.is_empty() || word.contains(char::is_whitespace) || word.contains('"') {
-                format!("'{word}'")
-            } else {
-                word.clone()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }

@@ -4,7 +4,8 @@
 
 mod lines;
 
-use super::global::{boolean, flag, keyword_line, opt, script_line, seconds};
+use super::global::{boolean, flag, keyword_line, opt, seconds};
+use super::script_line;
 use super::Writer;
 use crate::config::model::vrrp::{
     Notify, SyncGroup, TrackFile, Tracked, VrrpConfig, VrrpInstance, VrrpScript,
