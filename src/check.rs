@@ -34,7 +34,7 @@ pub mod exit {
     pub const NO_CONFIG: u8 = 7;
 }
 
-use crate::config::validate::SCRIPT_SECURITY as SCRIPT_SECURITY_CODE;
+use crate::config::validate::SCRIPT_SECURITY;
 
 pub fn run(common: &CommonOptions, args: &CheckArgs) -> ExitCode {
     let mut preprocess = LoadOptions::default();
@@ -74,7 +74,7 @@ pub fn exit_code(diagnostics: &Diagnostics) -> u8 {
         .filter(|d| d.severity >= Severity::Warning);
     let mut security = false;
     for diagnostic in problems {
-        if diagnostic.code == SCRIPT_SECURITY_CODE {
+        if diagnostic.code == SCRIPT_SECURITY {
             security = true;
         } else {
             return exit::CONFIG_ERRORS;

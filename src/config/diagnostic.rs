@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 use super::source::{Location, SourceMap};
+use super::token::Token;
 
 /// How serious a diagnostic is. Errors make a configuration unusable;
 /// warnings are things keepalived would also accept but an operator should
@@ -80,6 +81,11 @@ impl Diagnostic {
         self.location = Some(location);
         self.width = u32::try_from(width.max(1)).unwrap_or(u32::MAX);
         self
+    }
+
+    /// Points at a token and underlines all of it.
+    pub fn on(self, token: &Token) -> Self {
+        self.spanning(token.at, token.width as usize)
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::keywords::{self, Keyword, KeywordKind};
 use crate::config::diagnostic::{Diagnostic, Diagnostics};
 use crate::config::model::{RawSetting, Script, Text, Timer};
-use crate::config::source::{Location, Spanned};
+use crate::config::source::Spanned;
 use crate::config::token::Token;
 use crate::config::tree::Node;
 
@@ -45,12 +45,12 @@ impl<'d> Parser<'d> {
 
     pub fn error(&mut self, at: &Token, code: &'static str, message: impl Into<String>) {
         self.diagnostics
-            .push(Diagnostic::error(code, message).spanning(at.at, at.width as usize));
+            .push(Diagnostic::error(code, message).on(at));
     }
 
     pub fn warning(&mut self, at: &Token, code: &'static str, message: impl Into<String>) {
         self.diagnostics
-            .push(Diagnostic::warning(code, message).spanning(at.at, at.width as usize));
+            .push(Diagnostic::warning(code, message).on(at));
     }
 
     pub fn push(&mut self, diagnostic: Diagnostic) {
@@ -86,7 +86,7 @@ impl<'d> Parser<'d> {
                         "deprecated-keyword",
                         format!("'{name}' is deprecated; the modern form is '{modern}'"),
                     )
-                    .spanning(node.keyword.at, node.keyword.width as usize)
+                    .on(&node.keyword)
                     .with_help(format!("write '{modern}' instead")),
                 );
                 Some(modern)
@@ -97,7 +97,7 @@ impl<'d> Parser<'d> {
             }) => {
                 self.diagnostics.push(
                     Diagnostic::warning("obsolete-keyword", format!("'{name}' is ignored: {why}"))
-                        .spanning(node.keyword.at, node.keyword.width as usize),
+                        .on(&node.keyword),
                 );
                 None
             }
@@ -115,7 +115,7 @@ impl<'d> Parser<'d> {
             "unknown-keyword",
             format!("unknown keyword '{name}' in {block}; it is ignored"),
         )
-        .spanning(node.keyword.at, node.keyword.width as usize);
+        .on(&node.keyword);
         if let Some(close) = keywords::suggest(table, name) {
             diagnostic = diagnostic.with_help(format!("did you mean '{close}'?"));
         }
@@ -139,7 +139,7 @@ impl<'d> Parser<'d> {
                     "alias-keyword",
                     format!("'{alias}' is another name for '{modern}'; --dump writes '{modern}'"),
                 )
-                .spanning(node.keyword.at, node.keyword.width as usize),
+                .on(&node.keyword),
             );
         }
     }
@@ -155,7 +155,7 @@ impl<'d> Parser<'d> {
                         node.name()
                     ),
                 )
-                .spanning(node.keyword.at, node.keyword.width as usize),
+                .on(&node.keyword),
             );
         }
     }
@@ -166,7 +166,7 @@ impl<'d> Parser<'d> {
         if found.is_none() {
             self.diagnostics.push(
                 Diagnostic::error("missing-value", format!("'{}' needs {what}", node.name()))
-                    .spanning(node.keyword.at, node.keyword.width as usize),
+                    .on(&node.keyword),
             );
         }
         found
@@ -211,7 +211,7 @@ impl<'d> Parser<'d> {
                 "missing-block",
                 format!("'{}' needs a '{{ … }}' block", node.name()),
             )
-            .spanning(node.keyword.at, node.keyword.width as usize)
+            .on(&node.keyword)
             .with_help("open the block with '{' at the end of the line"),
         );
         false
@@ -286,7 +286,7 @@ impl<'d> Parser<'d> {
         };
         self.diagnostics.push(
             Diagnostic::error(code, message)
-                .spanning(token.at, token.width as usize)
+                .on(token)
                 .with_help(format!("use a whole number between {min} and {max}")),
         );
         None
@@ -318,7 +318,7 @@ impl<'d> Parser<'d> {
                 };
                 self.diagnostics.push(
                     Diagnostic::error("value-range", message)
-                        .spanning(token.at, token.width as usize)
+                        .on(token)
                         .with_help("write seconds, e.g. '3' or '0.5'"),
                 );
                 None
@@ -341,7 +341,7 @@ impl<'d> Parser<'d> {
                         "value-bool",
                         format!("{} '{}' is not a yes/no value", node.name(), token.text),
                     )
-                    .spanning(token.at, token.width as usize)
+                    .on(token)
                     .with_help("use one of on, off, true, false, yes, no"),
                 );
                 Spanned::new(true, node.keyword.at)
@@ -359,7 +359,7 @@ impl<'d> Parser<'d> {
                         "value-address",
                         format!("{} '{}' is not an IP address", node.name(), token.text),
                     )
-                    .spanning(token.at, token.width as usize),
+                    .on(token),
                 );
                 None
             }
@@ -405,7 +405,7 @@ impl<'d> Parser<'d> {
                             choices.join(", ")
                         ),
                     )
-                    .spanning(token.at, token.width as usize),
+                    .on(token),
                 );
                 None
             }
@@ -444,11 +444,6 @@ impl<'d> Parser<'d> {
             return Vec::new();
         }
         node.children().iter().collect()
-    }
-
-    /// The location of a node's keyword.
-    pub fn at(node: &Node) -> Location {
-        node.keyword.at
     }
 }
 

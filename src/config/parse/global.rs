@@ -390,7 +390,7 @@ fn lvs_timeouts(parser: &mut Parser<'_>, child: &Node) -> Option<LvsTimeouts> {
                 "missing-value",
                 "lvs_timeouts sets nothing; it is ignored",
             )
-            .spanning(child.keyword.at, child.keyword.width as usize)
+            .on(&child.keyword)
             .with_help("write e.g. 'lvs_timeouts tcp 900 tcpfin 120 udp 300'"),
         );
         return None;

@@ -350,7 +350,7 @@ fn status_codes(parser: &mut Parser<'_>, node: &Node, url: &mut Url) {
                         token.text
                     ),
                 )
-                .spanning(token.at, token.width as usize)
+                .on(token)
                 .with_help("write codes like '200' or ranges like '200-299'"),
             ),
         }

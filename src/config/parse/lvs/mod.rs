@@ -281,7 +281,7 @@ fn sched_flag_applies(
                 current.unwrap_or("none")
             ),
         )
-        .spanning(node.keyword.at, node.keyword.width as usize)
+        .on(&node.keyword)
         .with_help(help),
     );
     false
@@ -303,7 +303,7 @@ fn sorry_server_first(parser: &mut Parser<'_>, node: &Node, vs: &VirtualServer) 
                 node.name()
             ),
         )
-        .spanning(node.keyword.at, node.keyword.width as usize)
+        .on(&node.keyword)
         .with_help("move it below the 'sorry_server' line"),
     );
     false

@@ -192,7 +192,7 @@ fn tunnel_options(parser: &mut Parser<'_>, node: &Node) -> Option<Tunnel> {
         let Some(port) = gue_port else {
             parser.push(
                 Diagnostic::error("tunnel-port", "a gue tunnel needs a port")
-                    .spanning(node.keyword.at, node.keyword.width as usize)
+                    .on(&node.keyword)
                     .with_help("write 'TUN type gue port 5555'"),
             );
             return None;
@@ -201,7 +201,7 @@ fn tunnel_options(parser: &mut Parser<'_>, node: &Node) -> Option<Tunnel> {
     } else if gue_port.is_some() {
         parser.push(
             Diagnostic::error("tunnel-port", "only gue tunnels take a port")
-                .spanning(node.keyword.at, node.keyword.width as usize)
+                .on(&node.keyword)
                 .with_help("remove 'port N', or use 'type gue'"),
         );
         return None;
@@ -212,7 +212,7 @@ fn tunnel_options(parser: &mut Parser<'_>, node: &Node) -> Option<Tunnel> {
                 "tunnel-checksum",
                 "gre tunnels do not support the remcsum option",
             )
-            .spanning(node.keyword.at, node.keyword.width as usize)
+            .on(&node.keyword)
             .with_help("use 'csum' or 'nocsum'"),
         );
         return None;
@@ -244,7 +244,7 @@ pub fn persistence_mask(parser: &mut Parser<'_>, node: &Node) -> Option<Spanned<
                 token.text
             ),
         )
-        .spanning(token.at, token.width as usize)
+        .on(token)
         .with_help("write a contiguous IPv4 netmask such as 255.255.255.0, or a prefix length"),
     );
     None

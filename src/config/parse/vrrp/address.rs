@@ -19,7 +19,7 @@ fn words(item: &Node) -> impl Iterator<Item = &Token> {
 fn skip_line(parser: &mut Parser<'_>, token: &Token, message: String) {
     parser.push(
         Diagnostic::warning("invalid-address", message)
-            .spanning(token.at, token.width as usize)
+            .on(token)
             .with_help("keepalived skips this line; fix the address or remove the line"),
     );
 }
@@ -212,7 +212,7 @@ fn route_line(parser: &mut Parser<'_>, item: &Node) -> Option<Route> {
                         "deprecated-keyword",
                         "'gw' for routes is deprecated; the modern form is 'via'",
                     )
-                    .spanning(word.at, word.width as usize)
+                    .on(word)
                     .with_help("write 'via' instead"),
                 );
                 route.via = Some(route_ip(parser, word, words.next())?);
@@ -236,7 +236,7 @@ fn route_line(parser: &mut Parser<'_>, item: &Node) -> Option<Route> {
                         "deprecated-keyword",
                         "'or' for routes is deprecated; the modern form is 'nexthop'",
                     )
-                    .spanning(word.at, word.width as usize)
+                    .on(word)
                     .with_help("write 'nexthop via ADDR' for each gateway"),
                 );
                 route.options.push(word.text.to_string());
@@ -326,7 +326,7 @@ fn rule_line(parser: &mut Parser<'_>, item: &Node) -> Option<Rule> {
                 "rule-no-preference",
                 "rule has no preference; keepalived assigns one",
             )
-            .spanning(item.keyword.at, item.keyword.width as usize)
+            .on(&item.keyword)
             .with_help("add 'preference N' so the rule order does not depend on transitions"),
         );
     }

@@ -175,7 +175,7 @@ fn setting(parser: &mut Parser<'_>, child: &Node, keyword: &str, vi: &mut VrrpIn
                     "deprecated-keyword",
                     "'lvs_sync_daemon_interface' in a vrrp_instance is deprecated; the modern form is global_defs 'lvs_sync_daemon'",
                 )
-                .spanning(child.keyword.at, child.keyword.width as usize)
+                .on(&child.keyword)
                 .with_help(format!(
                     "write 'lvs_sync_daemon IFACE {}' in global_defs instead",
                     vi.name.value
@@ -240,7 +240,7 @@ fn authentication(parser: &mut Parser<'_>, node: &Node) -> Authentication {
                                 pass.value
                             ),
                         )
-                        .spanning(token.at, token.width as usize)
+                        .on(token)
                         .with_help("use at most 8 characters"),
                     );
                 }
