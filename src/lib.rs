@@ -6,3 +6,5 @@
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod dataplane;
+pub mod ipvs;

@@ -1,0 +1,1 @@
+//! lvstop's userspace dataplane: an L4 proxy that behaves like IPVS.

@@ -1,0 +1,15 @@
+//! The IPVS domain, shared by every dataplane: what a virtual service and a
+//! real server are ([`model`]), how the kernel picks a real server for a new
+//! connection ([`sched`]), and the connection accounting both dataplanes
+//! keep ([`model::Dest`] counters).
+//!
+//! This module owns kernel semantics, never I/O: the kernel backend and the
+//! userspace dataplane translate to and from these types.
+
+pub mod model;
+pub mod sched;
+
+pub use model::{
+    Connection, Daemon, DaemonState, Dest, DestConfig, DestKey, Forward, Info, Rates, Service,
+    ServiceConfig, ServiceFlags, ServiceKey, Stats, Table, Timeouts, TunnelConfig, TunnelType,
+};
