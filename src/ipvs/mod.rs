@@ -6,7 +6,9 @@
 //! This module owns kernel semantics, never I/O: the kernel backend and the
 //! userspace dataplane translate to and from these types.
 
+pub mod desired;
 pub mod model;
+pub mod reconcile;
 pub mod sched;
 
 pub use model::{
