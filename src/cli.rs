@@ -25,6 +25,9 @@ pub struct Cli {
     #[arg(long)]
     pub once: bool,
 
+    #[command(flatten)]
+    pub listing: ListingOptions,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -63,6 +66,55 @@ pub struct CommonOptions {
     /// Console refresh interval in seconds.
     #[arg(short = 'd', long, global = true, value_name = "SECS")]
     pub delay: Option<f64>,
+}
+
+/// ipvsadm's listing options, accepted with `--once` and meaning what they
+/// mean to ipvsadm.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Listing options (with --once, as in ipvsadm)")]
+pub struct ListingOptions {
+    /// ipvsadm's list command; accepted so `--once -Ln` reads as in ipvsadm.
+    #[arg(short = 'L', short_alias = 'l', hide = true)]
+    pub list: bool,
+    /// Numeric output of addresses and ports.
+    #[arg(short = 'n', long)]
+    pub numeric: bool,
+    /// Show counters.
+    #[arg(long)]
+    pub stats: bool,
+    /// Show rates.
+    #[arg(long)]
+    pub rate: bool,
+    /// Print full numbers, not K/M/G.
+    #[arg(long)]
+    pub exact: bool,
+    /// Show upper and lower connection thresholds.
+    #[arg(long)]
+    pub thresholds: bool,
+    /// Show persistent connection counts.
+    #[arg(long)]
+    pub persistent_conn: bool,
+    /// Show tunnel settings.
+    #[arg(long)]
+    pub tun_info: bool,
+    /// List the connection table.
+    #[arg(short = 'c', long)]
+    pub connection: bool,
+    /// List the connection timeouts.
+    #[arg(long)]
+    pub timeout: bool,
+    /// List the connection sync daemons.
+    #[arg(long = "daemon")]
+    pub sync_daemon: bool,
+    /// Print the table as ipvsadm restore commands.
+    #[arg(short = 'S', long)]
+    pub save: bool,
+    /// Only the IPVS table, byte-identical to ipvsadm's.
+    #[arg(long)]
+    pub ipvs_only: bool,
+    /// Everything, as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

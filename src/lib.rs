@@ -6,5 +6,6 @@
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod dataplane;
 pub mod ipvs;

@@ -1,0 +1,141 @@
+//! The control protocol: newline-delimited JSON over a Unix stream socket.
+//!
+//! Every line a client sends is one [`Request`] in an [`Envelope`]; the
+//! daemon answers each with exactly one line, a [`Response`] in an
+//! envelope carrying the same `id`. Requests on one connection are answered
+//! in order. A line that is not a valid request gets an `error` response
+//! (with `id` 0 when the id itself could not be read) and the connection
+//! stays usable.
+//!
+//! ```text
+//! → {"id":1,"method":"hello"}
+//! ← {"id":1,"result":"hello","data":{"protocol":1,"version":"0.1.0",…}}
+//! → {"id":2,"method":"table"}
+//! ← {"id":2,"result":"table","data":{"origin":{"kind":"userspace"},…}}
+//! ```
+
+use serde::{Deserialize, Serialize};
+
+use crate::dataplane::DataplaneKind;
+use crate::ipvs::model::{Connection, Daemon, Table, Timeouts};
+
+/// Bumped on incompatible changes; `hello` reports it.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The longest request line the daemon reads; longer lines are refused
+/// and the connection closed (a config text for `apply` fits easily).
+pub const MAX_REQUEST_BYTES: usize = 4 << 20;
+
+/// A message with the id that pairs a response to its request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope<T> {
+    pub id: u64,
+    #[serde(flatten)]
+    pub body: T,
+}
+
+/// What a client can ask.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "method", content = "params", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Request {
+    /// Who is there: versions, dataplane, config path.
+    Hello,
+    /// The IPVS table with counters and rates.
+    Table,
+    /// The connection table (`ipvsadm -c`).
+    Connections,
+    /// Connection timeouts (`ipvsadm --timeout`).
+    Timeouts,
+    /// Sync daemons (`ipvsadm --daemon`).
+    Daemons,
+}
+
+/// The daemon's answer to one request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "result", content = "data", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Response {
+    Hello(Hello),
+    Table(Table),
+    Connections(Vec<Connection>),
+    Timeouts(Timeouts),
+    Daemons(Vec<Daemon>),
+    Error(ErrorReply),
+}
+
+/// The daemon introducing itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    pub protocol: u32,
+    /// lvstop's version.
+    pub version: String,
+    pub dataplane: DataplaneKind,
+    /// The configuration file the daemon runs.
+    pub config_path: String,
+    pub pid: u32,
+}
+
+/// Why a request failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorReply {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The line was not a valid request.
+    BadRequest,
+    /// The peer is not allowed to talk to this daemon.
+    PermissionDenied,
+    /// The daemon tried and failed (the dataplane refused, I/O error).
+    Failed,
+}
+
+impl Response {
+    pub fn error(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Response::Error(ErrorReply {
+            kind,
+            message: message.into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_read_as_documented() {
+        let request: Envelope<Request> =
+            serde_json::from_str(r#"{"id":7,"method":"table"}"#).unwrap();
+        assert_eq!(
+            request,
+            Envelope {
+                id: 7,
+                body: Request::Table
+            }
+        );
+        let line = serde_json::to_string(&Envelope {
+            id: 1,
+            body: Request::Hello,
+        })
+        .unwrap();
+        assert_eq!(line, r#"{"id":1,"method":"hello"}"#);
+    }
+
+    #[test]
+    fn errors_carry_kind_and_message() {
+        let line = serde_json::to_string(&Envelope {
+            id: 3,
+            body: Response::error(ErrorKind::BadRequest, "unknown method 'frobnicate'"),
+        })
+        .unwrap();
+        assert_eq!(
+            line,
+            r#"{"id":3,"result":"error","data":{"kind":"bad_request","message":"unknown method 'frobnicate'"}}"#
+        );
+    }
+}

@@ -1,0 +1,226 @@
+//! The daemon's end of the control socket: binds the Unix socket safely,
+//! checks each peer's credentials, reads request lines and writes one
+//! response line per request. What a request does is the [`Backend`]'s
+//! business; this module never touches the director itself.
+
+use std::future::Future;
+use std::io;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::watch;
+
+use super::protocol::{Envelope, ErrorKind, Request, Response, MAX_REQUEST_BYTES};
+use super::ControlError;
+
+/// Socket file mode: owner and group may connect, nobody else.
+const SOCKET_MODE: u32 = 0o660;
+/// Mode of a socket directory the daemon creates.
+const DIRECTORY_MODE: u32 = 0o755;
+
+/// Answers requests; the daemon (later the engine's handle) implements it.
+pub trait Backend: Send + Sync + 'static {
+    fn handle(&self, request: Request) -> impl Future<Output = Response> + Send;
+}
+
+/// Who may talk to the daemon: root, and the user the daemon runs as.
+/// Checked with `SO_PEERCRED` on every connection, whatever the socket's
+/// file mode says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerPolicy {
+    pub daemon_uid: u32,
+}
+
+impl PeerPolicy {
+    pub fn current() -> Self {
+        PeerPolicy {
+            daemon_uid: nix::unistd::geteuid().as_raw(),
+        }
+    }
+
+    pub fn allows(&self, uid: u32) -> bool {
+        uid == 0 || uid == self.daemon_uid
+    }
+}
+
+/// A bound control socket; the file is removed when this is dropped.
+#[derive(Debug)]
+pub struct Server {
+    listener: UnixListener,
+    path: PathBuf,
+    policy: PeerPolicy,
+}
+
+impl Server {
+    /// Bind `path`. Creates the parent directory (mode 0755) if missing,
+    /// replaces a stale socket left by a dead daemon, and refuses to take
+    /// over a socket another daemon still answers on or a path that is not
+    /// a socket. Must run inside a tokio runtime.
+    pub fn bind(path: &Path) -> Result<Server, ControlError> {
+        let context = |what: &str, e: io::Error| ControlError::Io {
+            context: format!("{what} '{}'", path.display()),
+            source: e,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.exists() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| context("cannot create the directory of", e))?;
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(DIRECTORY_MODE))
+                    .map_err(|e| context("cannot set the mode of the directory of", e))?;
+            }
+        }
+        match std::fs::symlink_metadata(path) {
+            Ok(meta) if !meta.file_type().is_socket() => {
+                return Err(ControlError::NotASocket(path.to_path_buf()));
+            }
+            Ok(_) => match std::os::unix::net::UnixStream::connect(path) {
+                Ok(_) => return Err(ControlError::AlreadyRunning(path.to_path_buf())),
+                Err(_) => std::fs::remove_file(path)
+                    .map_err(|e| context("cannot remove the stale socket", e))?,
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(context("cannot inspect", e)),
+        }
+        let std_listener =
+            std::os::unix::net::UnixListener::bind(path).map_err(|e| context("cannot bind", e))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(SOCKET_MODE))
+            .map_err(|e| context("cannot set the mode of", e))?;
+        std_listener
+            .set_nonblocking(true)
+            .map_err(|e| context("cannot configure", e))?;
+        let listener =
+            UnixListener::from_std(std_listener).map_err(|e| context("cannot register", e))?;
+        Ok(Server {
+            listener,
+            path: path.to_path_buf(),
+            policy: PeerPolicy::current(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Accept and serve connections until `shutdown` turns true.
+    pub async fn serve<B: Backend>(self, backend: Arc<B>, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, _)) => {
+                        let backend = Arc::clone(&backend);
+                        let policy = self.policy;
+                        tokio::spawn(async move {
+                            // A peer that goes away mid-answer is not the
+                            // daemon's problem; nothing to report.
+                            let _ = serve_connection(stream, policy, backend).await;
+                        });
+                    }
+                    Err(e) => {
+                        eprintln!("lvstop: control socket accept failed: {e}");
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
+                },
+                changed = shutdown.changed() => {
+                    if changed.is_err() || *shutdown.borrow() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+async fn serve_connection<B: Backend>(
+    stream: UnixStream,
+    policy: PeerPolicy,
+    backend: Arc<B>,
+) -> io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let uid = write.as_ref().peer_cred().map(|c| c.uid());
+    match uid {
+        Ok(uid) if policy.allows(uid) => {}
+        Ok(uid) => {
+            let message = format!(
+                "uid {uid} may not use this control socket (allowed: root and uid {})",
+                policy.daemon_uid
+            );
+            return reply(
+                &mut write,
+                0,
+                Response::error(ErrorKind::PermissionDenied, message),
+            )
+            .await;
+        }
+        Err(e) => {
+            let message = format!("cannot read the peer's credentials: {e}");
+            return reply(
+                &mut write,
+                0,
+                Response::error(ErrorKind::PermissionDenied, message),
+            )
+            .await;
+        }
+    }
+    let mut reader = BufReader::new(read);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let limit = (MAX_REQUEST_BYTES + 1) as u64;
+        let n = (&mut reader)
+            .take(limit)
+            .read_until(b'\n', &mut line)
+            .await?;
+        if n == 0 {
+            return Ok(());
+        }
+        if line.len() > MAX_REQUEST_BYTES {
+            let message = format!("request longer than {MAX_REQUEST_BYTES} bytes; closing");
+            return reply(
+                &mut write,
+                0,
+                Response::error(ErrorKind::BadRequest, message),
+            )
+            .await;
+        }
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let (id, response) = match serde_json::from_str::<Envelope<Request>>(text) {
+            Ok(request) => (request.id, backend.handle(request.body).await),
+            Err(e) => (
+                request_id(text),
+                Response::error(ErrorKind::BadRequest, format!("invalid request: {e}")),
+            ),
+        };
+        reply(&mut write, id, response).await?;
+    }
+}
+
+/// The id of a request that failed to parse as a whole, if readable.
+fn request_id(text: &str) -> u64 {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| v.get("id").and_then(|id| id.as_u64()))
+        .unwrap_or(0)
+}
+
+async fn reply(
+    write: &mut tokio::net::unix::OwnedWriteHalf,
+    id: u64,
+    body: Response,
+) -> io::Result<()> {
+    let mut line = serde_json::to_vec(&Envelope { id, body }).map_err(io::Error::other)?;
+    line.push(b'\n');
+    write.write_all(&line).await
+}
