@@ -6,6 +6,7 @@
 //! This module owns kernel semantics, never I/O: the kernel backend and the
 //! userspace dataplane translate to and from these types.
 
+pub mod accounting;
 pub mod model;
 pub mod sched;
 

@@ -1,4 +1,4 @@
-//! Round robin (`ip_vs_rr.c`): walk the list circularly from the last
+//! Round robin (`net/netfilter/ipvs/ip_vs_rr.c`): walk the list circularly from the last
 //! pick, taking the next available destination.
 
 use std::time::Duration;
