@@ -37,7 +37,7 @@ use super::{
     fallback_flag, gcd, hashed_port, is_available, port_flag, DestChange, NoDestination, Packet,
     Scheduler,
 };
-use crate::ipvs::model::{Dest, Family, ServiceFlags};
+use crate::ipvs::model::{Dest, Family, ServiceConfig, ServiceFlags};
 
 /// `IP_VS_MH_TAB_SIZE`: `primes[12 - 8]`.
 pub const MH_TABLE_SIZE: usize = 4093;
@@ -226,6 +226,10 @@ impl MaglevHashing {
 impl Scheduler for MaglevHashing {
     fn name(&self) -> &'static str {
         "mh"
+    }
+
+    fn service_changed(&mut self, service: &ServiceConfig) {
+        self.set_flags(service.flags);
     }
 
     fn dests_changed(&mut self, dests: &[Dest], change: DestChange) {

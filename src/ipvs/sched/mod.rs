@@ -118,6 +118,13 @@ pub trait Scheduler: Send + fmt::Debug {
         now: Duration,
     ) -> Result<usize, NoDestination>;
 
+    /// The service was edited without a scheduler change (`ipvsadm -E` with
+    /// the same `-s`). The kernel's sh and mh read `svc->flags` on every
+    /// pick, so they take the new `sh-port`/`sh-fallback` bits from here;
+    /// the others ignore it. (A different scheduler name means a new
+    /// [`bind`], as the kernel re-runs `init_service`.)
+    fn service_changed(&mut self, _service: &ServiceConfig) {}
+
     /// Reseed the scheduler's random source. Only `twos` draws random
     /// numbers; every other scheduler ignores this.
     fn seed_rng(&mut self, _seed: u64) {}

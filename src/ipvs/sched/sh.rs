@@ -21,7 +21,7 @@ use super::{
     fallback_flag, hashed_port, is_available, port_flag, DestChange, NoDestination, Packet,
     Scheduler,
 };
-use crate::ipvs::model::{Dest, Family, ServiceFlags};
+use crate::ipvs::model::{Dest, Family, ServiceConfig, ServiceFlags};
 
 /// `IP_VS_SH_TAB_SIZE` with the default `CONFIG_IP_VS_SH_TAB_BITS` 8.
 pub const SH_TABLE_SIZE: usize = 1 << SH_TABLE_BITS;
@@ -89,6 +89,10 @@ impl SourceHashing {
 impl Scheduler for SourceHashing {
     fn name(&self) -> &'static str {
         "sh"
+    }
+
+    fn service_changed(&mut self, service: &ServiceConfig) {
+        self.set_flags(service.flags);
     }
 
     fn dests_changed(&mut self, dests: &[Dest], _change: DestChange) {
