@@ -133,7 +133,8 @@ mod tests {
     #[test]
     fn ipv6_addresses_fold_to_the_xor_of_their_words() {
         let addr: IpAddr = "2001:db8:0:1::5".parse().unwrap();
-        let expected = 0x2001_0db8 ^ 0x0000_0001 ^ 0 ^ 5;
+        // Words 2001:0db8, 0000:0001, 0000:0000, 0000:0005.
+        let expected = 0x2001_0db8 ^ 0x0000_0001 ^ 0x0000_0005;
         assert_eq!(fold_addr(Family::Inet6, addr), expected);
         assert_eq!(fold_addr(Family::Inet, addr), 0x2001_0db8);
         let v4: IpAddr = "203.0.113.9".parse().unwrap();

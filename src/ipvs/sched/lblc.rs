@@ -3,8 +3,8 @@
 //! (a cache cluster's origin) and keeps sending that address there.
 //!
 //! Pick, as the kernel does it: look the address up (refreshing its last
-//! use); keep the cached destination if it is still in the list, has weight
-//! > 0 and is not "overloaded" in lblc's own sense — more active
+//! use); keep the cached destination if it is still in the list, has a
+//! positive weight and is not "overloaded" in lblc's own sense — more active
 //! connections than its weight while some destination has fewer than half
 //! its weight active (the `IP_VS_DEST_F_OVERLOAD` flag is *not* looked at
 //! here). Otherwise pick by weighted least connection (which does skip
