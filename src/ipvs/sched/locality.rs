@@ -166,3 +166,68 @@ impl<E: CacheEntry> LocalityTable<E> {
         self.rover = j;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    #[derive(Debug)]
+    struct E(IpAddr, Duration);
+
+    impl CacheEntry for E {
+        fn addr(&self) -> IpAddr {
+            self.0
+        }
+        fn last_use(&self) -> Duration {
+            self.1
+        }
+    }
+
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    fn addr(n: u32) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::from(0xc000_0000 + n))
+    }
+
+    #[test]
+    fn expired_entries_go_only_at_the_thirtieth_timer_run() {
+        let mut t: LocalityTable<E> = LocalityTable::new(Family::Inet);
+        t.expiration = secs(100);
+        t.advance(secs(0)); // arms the timer: first run at 60 s
+        t.insert(E(addr(1), secs(0)));
+        t.advance(secs(1799));
+        assert_eq!(t.len(), 1, "runs 1..29 do not look at the entry");
+        t.advance(secs(1800));
+        assert_eq!(t.len(), 0, "run 30 is the full check");
+        assert_eq!(t.entries, 0);
+    }
+
+    #[test]
+    fn over_the_size_limit_stale_entries_go_four_thirds_of_the_excess() {
+        let mut t: LocalityTable<E> = LocalityTable::new(Family::Inet);
+        t.advance(secs(0));
+        let total = MAX_SIZE as u32 + 300;
+        for n in 0..total {
+            t.insert(E(addr(n), secs(0)));
+        }
+        t.advance(secs(359));
+        assert_eq!(t.len(), total as usize, "nothing is 6 minutes old yet");
+        t.advance(secs(360));
+        let removed = total as usize - t.len();
+        // Whole buckets go until 400 entries are gone.
+        assert!((400..600).contains(&removed), "removed {removed}");
+        assert_eq!(t.entries, i64::from(total) - removed as i64);
+    }
+
+    #[test]
+    fn a_long_idle_gap_is_counted_not_looped() {
+        let mut t: LocalityTable<E> = LocalityTable::new(Family::Inet);
+        t.advance(secs(0));
+        t.advance(secs(10 * 365 * 24 * 3600));
+        t.insert(E(addr(1), secs(10 * 365 * 24 * 3600)));
+        assert_eq!(t.len(), 1);
+    }
+}

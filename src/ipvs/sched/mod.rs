@@ -13,8 +13,21 @@
 //!   as it is after the change.
 //! - [`Scheduler::schedule`] returns an index into `dests`. Destinations
 //!   with weight <= 0 or `overloaded` are skipped as the kernel skips them.
+//! - [`bind`] is the kernel's `init_service`: call it when the service is
+//!   created (usually with no destinations yet, as `ipvsadm -A` does) and
+//!   again when its scheduler *name* changes. The two start states differ
+//!   in the kernel too: wrr bound over 4,3,2 gives `A A B A B C A B C`,
+//!   while the same destinations added one by one to a live wrr service
+//!   first give `A B C`.
+//! - [`Scheduler::service_changed`] follows a service edit that keeps the
+//!   scheduler (sh/mh read the flags live); [`Scheduler::seed_rng`] seeds
+//!   twos' generator.
+//! - The counters and the overload flag are the caller's, kept with
+//!   [`crate::ipvs::accounting`]; they change without notification, as in
+//!   the kernel.
 //!
-//! Schedulers never do I/O and read time only from the `now` they are given.
+//! Schedulers never do I/O and read time only from the `now` they are given
+//! (only lblc and lblcr age state).
 //!
 //! Kernel facts every scheduler here relies on:
 //! - new destinations go to the head of the list, so index 0 is the newest;

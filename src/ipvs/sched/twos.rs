@@ -123,3 +123,55 @@ impl Scheduler for TwoChoices {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ipvs::model::{DestConfig, Forward, Protocol};
+
+    fn dest(n: u8, weight: i32) -> Dest {
+        Dest::new(DestConfig::new(
+            format!("10.0.0.{n}:80").parse().unwrap(),
+            Forward::Route,
+            weight,
+        ))
+    }
+
+    #[test]
+    fn draws_are_inclusive_of_zero_as_in_the_kernel() {
+        // With no connections the second choice never wins, so the pick is
+        // the first draw: r in [0, 4] lands on A for r = 0..=3 (4 of 5).
+        let dests = [dest(1, 3), dest(2, 1)];
+        let packet = Packet {
+            protocol: Protocol::Tcp,
+            client: "203.0.113.1:1".parse().unwrap(),
+            destination: "198.51.100.1:80".parse().unwrap(),
+        };
+        let mut twos = TwoChoices::with_seed(1);
+        let picks = 20_000;
+        let a = (0..picks)
+            .filter(|_| twos.schedule(&dests, &packet, Duration::ZERO) == Ok(0))
+            .count();
+        let share = a as f64 / f64::from(picks);
+        assert!((0.78..0.82).contains(&share), "A share {share}");
+    }
+
+    #[test]
+    fn the_less_loaded_of_the_two_draws_wins() {
+        // A is heavily loaded: whenever the draws differ, B wins.
+        let mut dests = [dest(1, 1), dest(2, 1)];
+        dests[0].active = 50;
+        let packet = Packet {
+            protocol: Protocol::Tcp,
+            client: "203.0.113.1:1".parse().unwrap(),
+            destination: "198.51.100.1:80".parse().unwrap(),
+        };
+        let mut twos = TwoChoices::with_seed(9);
+        let b = (0..9_000)
+            .filter(|_| twos.schedule(&dests, &packet, Duration::ZERO) == Ok(1))
+            .count();
+        // r in [0, 2]: A only when both draws are 0 or 1: (2/3)^2 = 4/9.
+        let share = b as f64 / 9_000.0;
+        assert!((0.53..0.58).contains(&share), "B share {share}");
+    }
+}

@@ -21,17 +21,18 @@ pub struct WeightedLeastConnection;
 pub(crate) fn least_loaded(dests: &[Dest], overhead: fn(&Dest) -> i32) -> Option<usize> {
     let first = dests.iter().position(|d| !d.overloaded && d.weight() > 0)?;
     let mut least = first;
-    let mut least_overhead = overhead(&dests[first]);
+    let mut least_overhead = i64::from(overhead(&dests[first]));
+    let mut least_weight = i64::from(dests[first].weight());
     for (index, dest) in dests.iter().enumerate().skip(first + 1) {
         if dest.overloaded {
             continue;
         }
-        let dest_overhead = overhead(dest);
-        if i64::from(least_overhead) * i64::from(dest.weight())
-            > i64::from(dest_overhead) * i64::from(dests[least].weight())
-        {
+        let dest_overhead = i64::from(overhead(dest));
+        let dest_weight = i64::from(dest.weight());
+        if least_overhead * dest_weight > dest_overhead * least_weight {
             least = index;
             least_overhead = dest_overhead;
+            least_weight = dest_weight;
         }
     }
     Some(least)
