@@ -356,8 +356,10 @@ cases!(
     mh_fallback,
     mh_port,
     mh_remove,
+    mh_ipv6_weights,
     lblc_cache_and_expiry,
     lblc_reschedules_busy_destination,
+    lblc_readded_destination,
     lblcr_set_grows_and_shrinks,
     twos_seeded,
 );
