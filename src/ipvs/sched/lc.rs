@@ -1,9 +1,11 @@
 //! Least connection (`net/netfilter/ipvs/ip_vs_lc.c`): the destination with
 //! the smallest `(active << 8) + inactive`, first in list order on ties.
 //!
-//! The kernel skips overloaded destinations and those whose weight is
-//! exactly 0 (`weight == 0`, not `<= 0`), and compares the overhead as an
-//! unsigned int. It keeps no state, so list changes need no handling.
+//! The kernel skips overloaded destinations and those whose weight is 0
+//! (it tests `== 0`; weights below 0 never reach it, as adding or editing
+//! one fails with `ERANGE`, so `<= 0` here is the same test on every weight
+//! the kernel accepts), and compares the overhead as an unsigned int. It
+//! keeps no state, so list changes need no handling.
 
 use std::time::Duration;
 
@@ -28,7 +30,7 @@ impl Scheduler for LeastConnection {
     ) -> Result<usize, NoDestination> {
         let mut least: Option<(usize, u32)> = None;
         for (index, dest) in dests.iter().enumerate() {
-            if dest.overloaded || dest.weight() == 0 {
+            if dest.overloaded || dest.weight() <= 0 {
                 continue;
             }
             let overhead = conn_overhead(dest) as u32;

@@ -2,8 +2,9 @@
 //! destination (no active connections) in list order; when none is idle,
 //! the one with the shortest expected delay, `(active + 1) / weight`.
 //!
-//! The kernel skips overloaded destinations and those with weight exactly 0
-//! in one walk; ties keep the earlier destination.
+//! The kernel skips overloaded destinations and those with weight 0 in one
+//! walk (`== 0` there; negative weights cannot exist in the kernel, so
+//! `<= 0` is the same test); ties keep the earlier destination.
 
 use std::time::Duration;
 
@@ -29,7 +30,7 @@ impl Scheduler for NeverQueue {
     ) -> Result<usize, NoDestination> {
         let mut least: Option<(usize, i32)> = None;
         for (index, dest) in dests.iter().enumerate() {
-            if dest.overloaded || dest.weight() == 0 {
+            if dest.overloaded || dest.weight() <= 0 {
                 continue;
             }
             let overhead = expected_delay_overhead(dest);

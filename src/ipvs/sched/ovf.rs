@@ -3,8 +3,9 @@
 //! fills up, the next highest takes the overflow.
 //!
 //! The kernel skips overloaded destinations, those with
-//! `active > weight`, and weight exactly 0; the first in list order wins a
-//! tie. Inactive connections are ignored (so it suits TCP, not UDP).
+//! `active > weight`, and weight 0 (negative weights, which the kernel
+//! never holds, fail `active > weight` anyway); the first in list order
+//! wins a tie. Inactive connections are ignored (so it suits TCP, not UDP).
 
 use std::time::Duration;
 
