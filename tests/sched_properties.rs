@@ -98,11 +98,12 @@ proptest! {
         }
     }
 
-    /// No scheduler ever picks a destination with weight <= 0 or the
-    /// overload flag (with flags and weights fixed from the start).
+    /// No scheduler ever picks a destination with weight <= 0 (negative
+    /// ones included, which the kernel never holds) or the overload flag
+    /// (with flags and weights fixed from the start).
     #[test]
     fn no_scheduler_picks_a_quiesced_or_overloaded_destination(
-        spec in prop::collection::vec((0i32..4, any::<bool>(), 0u32..6, 0u32..6), 1..8),
+        spec in prop::collection::vec((-2i32..4, any::<bool>(), 0u32..6, 0u32..6), 1..8),
         flags in prop_oneof![Just(0u32), Just(ServiceFlags::SCHED1), Just(ServiceFlags::SCHED1 | ServiceFlags::SCHED2)],
     ) {
         let dests: Vec<Dest> = spec.iter().enumerate().map(|(i, (w, o, a, ina))| {
