@@ -1,5 +1,12 @@
-//! Round robin (`ip_vs_rr.c`): walk the list circularly from the last
-//! pick, taking the next available destination.
+//! Round robin (`net/netfilter/ipvs/ip_vs_rr.c`): walk the list circularly
+//! from the last pick, taking the next destination that is not overloaded
+//! and has weight > 0.
+//!
+//! As in the kernel: from the list head (after binding) one pass is made;
+//! from a destination, the entries after it and then around up to and
+//! including it. Only deletion has a hook: deleting the destination picked
+//! last moves the cursor to its predecessor (the head if it was first);
+//! adds (at the head) and edits leave the cursor on its destination.
 
 use std::time::Duration;
 
