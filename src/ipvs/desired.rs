@@ -180,7 +180,13 @@ fn next_address(ip: IpAddr) -> Option<IpAddr> {
 }
 
 fn service_config(vs: &VirtualServer, key: ServiceKey) -> ServiceConfig {
-    let mut config = ServiceConfig::new(key, vs.effective_scheduler());
+    // keepalived programs `wlc` for a scheduler name the kernel lacks
+    // (`lvstop check` warns about it).
+    let scheduler = match vs.effective_scheduler() {
+        known if super::sched::KNOWN.contains(&known) => known,
+        _ => crate::config::model::lvs::DEFAULT_SCHEDULER,
+    };
+    let mut config = ServiceConfig::new(key, scheduler);
     let mut flags = ServiceFlags::default();
     for flag in &vs.sched_flags {
         flags = flags.with(sched_bit(flag.value), true);
