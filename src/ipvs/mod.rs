@@ -6,6 +6,8 @@
 //! This module owns kernel semantics, never I/O: the kernel backend and the
 //! userspace dataplane translate to and from these types.
 
+pub mod estimator;
+pub mod format;
 pub mod model;
 pub mod sched;
 

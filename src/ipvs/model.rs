@@ -683,6 +683,13 @@ pub struct Connection {
     pub expires: u32,
     /// Persistence templates have a zero client port and state `NONE`.
     pub template: bool,
+    /// Persistence engine of the entry (`sip`), when it has one; the
+    /// kernel appends it and [`pe_data`](Self::pe_data) to the line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pe_name: Option<CompactString>,
+    /// The engine's data (for `sip`, the Call-ID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pe_data: Option<CompactString>,
 }
 
 #[cfg(test)]
