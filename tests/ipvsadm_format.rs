@@ -270,7 +270,7 @@ fn parse_proc_conn(line: &str) -> Connection {
         dest: addr(f[5], f[6]),
         state: CompactString::from(f[7]),
         expires: f[8].parse().unwrap(),
-        template: client.port() == 0 && f[7] == "NONE",
+        template: client.port() == 0,
         pe_name: f.get(9).map(|s| CompactString::from(*s)),
         pe_data: f.get(10).map(|s| CompactString::from(*s)),
     }
