@@ -5,6 +5,7 @@ use std::fmt::Write;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::number::push_counter;
+use super::text::{push_addr_port, push_i64_left, push_left, push_u64_left, push_u64_right};
 use super::ListOptions;
 use crate::ipvs::model::{
     Dest, Family, Forward, Protocol, Service, ServiceConfig, ServiceFlags, ServiceKey,
@@ -73,21 +74,20 @@ impl View {
 /// Append one service and its destinations (sorted) in the given view.
 pub(super) fn push_service(out: &mut String, svc: &Service, view: View, opts: &ListOptions) {
     let exact = opts.exact;
-    let name = service_name(&svc.config);
     match view {
         View::Stats => {
-            let _ = write!(out, "{name:<33}");
+            push_padded_service_name(out, &svc.config);
             push_stats(out, &svc.stats, exact);
         }
         View::Rate => {
-            let _ = write!(out, "{name:<33}");
+            push_padded_service_name(out, &svc.config);
             let r = &svc.rates;
             for v in [r.cps, r.inpps, r.outpps, r.inbps, r.outbps] {
                 push_counter(out, v, exact);
             }
         }
         _ => {
-            out.push_str(&name);
+            push_service_name(out, &svc.config);
             out.push(' ');
             out.push_str(&svc.config.scheduler);
             push_service_flags(out, &svc.config);
@@ -101,8 +101,10 @@ pub(super) fn push_service(out: &mut String, svc: &Service, view: View, opts: &L
     } else {
         super::order::dests(&svc.dests)
     };
+    let mut dname = String::with_capacity(64);
     for dest in dests {
-        let mut dname = addr_port(dest.config.key.addr, dest.config.key.port);
+        dname.clear();
+        push_addr_port(&mut dname, dest.config.key.addr, dest.config.key.port);
         if family == Family::Inet {
             // ipvsadm cuts IPv4 names to 28 bytes (only ever reached with
             // resolved host names); IPv6 names overflow the column instead.
@@ -114,57 +116,102 @@ pub(super) fn push_service(out: &mut String, svc: &Service, view: View, opts: &L
 
 fn push_dest(out: &mut String, dname: &str, dest: &Dest, view: View, exact: bool) {
     let cfg = &dest.config;
-    let _ = match view {
+    out.push_str("  -> ");
+    match view {
         View::Stats => {
-            let _ = write!(out, "  -> {dname:<28}");
+            push_left(out, dname, 28);
             push_stats(out, &dest.stats, exact);
-            writeln!(out)
         }
         View::Rate => {
             // ipvsadm prints the destination's cps and pps with a plain
             // `%8llu`, and only the byte rates through the K/M/G printer.
             let r = &dest.rates;
-            let _ = write!(
-                out,
-                "  -> {dname:<28} {:>8} {:>8} {:>8}",
-                r.cps, r.inpps, r.outpps
-            );
+            push_left(out, dname, 28);
+            for v in [r.cps, r.inpps, r.outpps] {
+                out.push(' ');
+                push_u64_right(out, v, 8);
+            }
             push_counter(out, r.inbps, exact);
             push_counter(out, r.outbps, exact);
-            writeln!(out)
         }
-        View::Thresholds => writeln!(
-            out,
-            "  -> {dname:<28} {:<10} {:<10} {:<10} {:<10}",
-            cfg.upper_threshold, cfg.lower_threshold, dest.active, dest.inactive
-        ),
-        View::PersistentConn => writeln!(
-            out,
-            "  -> {dname:<28} {:<9} {:<11} {:<10} {:<10}",
+        View::Thresholds => {
+            push_left(out, dname, 28);
+            for v in [
+                cfg.upper_threshold,
+                cfg.lower_threshold,
+                dest.active,
+                dest.inactive,
+            ] {
+                out.push(' ');
+                push_u64_left(out, u64::from(v), 10);
+            }
+        }
+        View::PersistentConn => {
+            push_left(out, dname, 28);
+            out.push(' ');
             // `%u` of the kernel's signed weight.
-            cfg.weight as u32,
-            dest.persistent,
-            dest.active,
-            dest.inactive
-        ),
-        View::TunInfo => writeln!(
-            out,
-            "  -> {dname:<28} {:<7} {:<13} {:<6} {:<10} {:<10}",
-            forward_name(cfg.forward),
-            tunnel_info(cfg.forward, &cfg.tunnel),
-            cfg.weight,
-            dest.active,
-            dest.inactive
-        ),
-        View::Plain => writeln!(
-            out,
-            "  -> {dname:<28} {:<7} {:<6} {:<10} {:<10}",
-            forward_name(cfg.forward),
-            cfg.weight,
-            dest.active,
-            dest.inactive
-        ),
-    };
+            push_u64_left(out, u64::from(cfg.weight as u32), 9);
+            out.push(' ');
+            push_u64_left(out, u64::from(dest.persistent), 11);
+            out.push(' ');
+            push_u64_left(out, u64::from(dest.active), 10);
+            out.push(' ');
+            push_u64_left(out, u64::from(dest.inactive), 10);
+        }
+        View::TunInfo => {
+            push_left(out, dname, 28);
+            out.push(' ');
+            push_left(out, forward_name(cfg.forward), 7);
+            out.push(' ');
+            push_left(out, &tunnel_info(cfg.forward, &cfg.tunnel), 13);
+            push_weight_and_conns(out, dest);
+        }
+        View::Plain => {
+            push_left(out, dname, 28);
+            out.push(' ');
+            push_left(out, forward_name(cfg.forward), 7);
+            push_weight_and_conns(out, dest);
+        }
+    }
+    out.push('\n');
+}
+
+/// ` %-6d %-10u %-10u`: weight, ActiveConn, InActConn.
+fn push_weight_and_conns(out: &mut String, dest: &Dest) {
+    out.push(' ');
+    push_i64_left(out, i64::from(dest.config.weight), 6);
+    out.push(' ');
+    push_u64_left(out, u64::from(dest.active), 10);
+    out.push(' ');
+    push_u64_left(out, u64::from(dest.inactive), 10);
+}
+
+/// The service name left-aligned in 33 columns (`%-33s`).
+fn push_padded_service_name(out: &mut String, cfg: &ServiceConfig) {
+    let start = out.len();
+    push_service_name(out, cfg);
+    let used = out.len() - start;
+    push_left(out, "", 33usize.saturating_sub(used));
+}
+
+/// [`service_name`] appended to `out` without allocating.
+fn push_service_name(out: &mut String, cfg: &ServiceConfig) {
+    match cfg.key {
+        ServiceKey::Inet {
+            protocol,
+            addr,
+            port,
+        } => {
+            let start = out.len();
+            push_left(out, protocol.as_str(), 4);
+            out.push(' ');
+            push_addr_port(out, addr, port);
+            if addr.is_ipv4() && out.len() - start > 33 {
+                out.truncate(start + 33);
+            }
+        }
+        _ => out.push_str(&service_name(cfg)),
+    }
 }
 
 fn push_stats(out: &mut String, s: &crate::ipvs::model::Stats, exact: bool) {
@@ -376,10 +423,9 @@ fn tunnel_csum_option(flags: u16) -> &'static str {
 /// `a.b.c.d:port` or `[v6]:port`, with IPv6 written as glibc's
 /// `inet_ntop` writes it.
 pub(super) fn addr_port(addr: IpAddr, port: u16) -> String {
-    match addr {
-        IpAddr::V4(v4) => format!("{v4}:{port}"),
-        IpAddr::V6(v6) => format!("[{}]:{port}", ipv6_text(v6)),
-    }
+    let mut s = String::with_capacity(24);
+    push_addr_port(&mut s, addr, port);
+    s
 }
 
 /// IPv6 text as glibc prints it. Rust agrees with glibc (RFC 5952

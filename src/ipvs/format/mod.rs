@@ -19,6 +19,7 @@ mod list;
 mod number;
 mod order;
 pub mod restore;
+mod text;
 
 pub use conn::{connections, daemons, timeouts};
 pub use number::push_counter;

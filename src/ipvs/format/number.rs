@@ -1,7 +1,7 @@
 //! ipvsadm's counter printer: the nine-column cells of `--stats` and
 //! `--rate`, abbreviated with K/M/G/T suffixes unless `--exact` is given.
 
-use std::fmt::Write;
+use super::text::{digits, push_right};
 
 /// Append one counter cell as ipvsadm prints it.
 ///
@@ -13,24 +13,34 @@ use std::fmt::Write;
 /// Exact: the full value, right-aligned in nine columns, or with a single
 /// leading space when it has nine digits or more (so cells never touch).
 pub fn push_counter(out: &mut String, value: u64, exact: bool) {
-    // Writing to a String cannot fail.
-    let _ = if exact {
-        let digits = decimal_digits(value);
-        let width = if digits <= 8 { 9 } else { digits + 1 };
-        write!(out, "{value:>width$}")
-    } else if value < 100_000_000 {
-        write!(out, "{value:>9}")
+    let mut buf = [0u8; 20];
+    if exact {
+        let text = digits(value, &mut buf);
+        let width = if text.len() <= 8 { 9 } else { text.len() + 1 };
+        push_right(out, text, width);
+        return;
+    }
+    let (scaled, suffix) = if value < 100_000_000 {
+        (value, None)
     } else if value < 1_000_000_000 {
-        write!(out, "{:>8}K", value / 1_000)
+        (value / 1_000, Some('K'))
     } else if value < 100_000_000_000 {
-        write!(out, "{:>8}M", value / 1_000_000)
+        (value / 1_000_000, Some('M'))
     } else if value < 100_000_000_000_000 {
-        write!(out, "{:>8}G", value / 1_000_000_000)
+        (value / 1_000_000_000, Some('G'))
     } else {
-        write!(out, "{:>8}T", value / 1_000_000_000_000)
+        (value / 1_000_000_000_000, Some('T'))
     };
+    match suffix {
+        None => push_right(out, digits(scaled, &mut buf), 9),
+        Some(unit) => {
+            push_right(out, digits(scaled, &mut buf), 8);
+            out.push(unit);
+        }
+    }
 }
 
+#[cfg(test)]
 fn decimal_digits(mut value: u64) -> usize {
     let mut digits = 1;
     while value >= 10 {

@@ -118,27 +118,33 @@ fn protocol_number(p: Protocol) -> i32 {
 /// glibc's `msort_with_tmp`: split at `n / 2`, sort both halves, merge
 /// taking from the left half while `cmp(left, right) <= 0`.
 fn merge_sort<T: Copy>(v: &mut [T], cmp: impl Fn(&T, &T) -> i32 + Copy) {
+    let mut scratch = Vec::with_capacity(v.len());
+    merge_sort_with(v, cmp, &mut scratch);
+}
+
+fn merge_sort_with<T: Copy>(v: &mut [T], cmp: impl Fn(&T, &T) -> i32 + Copy, tmp: &mut Vec<T>) {
     let n = v.len();
     if n <= 1 {
         return;
     }
     let n1 = n / 2;
-    merge_sort(&mut v[..n1], cmp);
-    merge_sort(&mut v[n1..], cmp);
-    let mut merged = Vec::with_capacity(n);
+    merge_sort_with(&mut v[..n1], cmp, tmp);
+    merge_sort_with(&mut v[n1..], cmp, tmp);
+    tmp.clear();
     let (mut i, mut j) = (0, n1);
     while i < n1 && j < n {
         if cmp(&v[i], &v[j]) <= 0 {
-            merged.push(v[i]);
+            tmp.push(v[i]);
             i += 1;
         } else {
-            merged.push(v[j]);
+            tmp.push(v[j]);
             j += 1;
         }
     }
-    merged.extend_from_slice(&v[i..n1]);
-    merged.extend_from_slice(&v[j..]);
-    v.copy_from_slice(&merged);
+    // What is left of the right half is already in place.
+    tmp.extend_from_slice(&v[i..n1]);
+    let done = tmp.len();
+    v[..done].copy_from_slice(tmp);
 }
 
 #[cfg(test)]
