@@ -26,7 +26,7 @@ pub use number::push_counter;
 
 use std::fmt::Write;
 
-use crate::ipvs::model::{Origin, Table};
+use crate::ipvs::model::{Origin, ServiceKey, Table};
 
 /// The listing options of `ipvsadm -L`, with ipvsadm's meaning.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -88,6 +88,26 @@ pub fn list(table: &Table, opts: &ListOptions, out: &mut String) {
         list::push_service(out, svc, view, opts);
     }
 }
+
+/// `ipvsadm -L` of one service (`-t VIP:PORT`, `-f MARK`): the titles and
+/// that service, without the version line, as ipvsadm prints it.
+pub fn list_service(
+    table: &Table,
+    key: ServiceKey,
+    opts: &ListOptions,
+    out: &mut String,
+) -> Result<(), NoSuchService> {
+    let svc = table.service(key).ok_or(NoSuchService)?;
+    let view = list::View::of(opts);
+    out.push_str(view.title());
+    list::push_service(out, svc, view, opts);
+    Ok(())
+}
+
+/// The service asked for is not in the table (ipvsadm's wording).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("No such service")]
+pub struct NoSuchService;
 
 /// `ipvsadm -S`: the table as `ipvsadm -R` input. `numeric` is accepted
 /// for symmetry; addresses are always numeric.

@@ -179,7 +179,7 @@ fn read_words(tokens: &[&str]) -> Result<Words, String> {
             "-t" | "--tcp-service" => w.service = Some((Some(Protocol::Tcp), arg(&mut i, tok)?)),
             "-u" | "--udp-service" => w.service = Some((Some(Protocol::Udp), arg(&mut i, tok)?)),
             "--sctp-service" => w.service = Some((Some(Protocol::Sctp), arg(&mut i, tok)?)),
-            "-f" | "--fwmark-service" => w.fwmark = Some(number(&arg(&mut i, tok)?, tok)?),
+            "-f" | "--fwmark-service" => w.fwmark = Some(fwmark(&arg(&mut i, tok)?)?),
             "-6" | "--ipv6" => w.ipv6 = true,
             "-s" | "--scheduler" => w.scheduler = Some(arg(&mut i, tok)?),
             "-p" | "--persistent" => {
@@ -257,6 +257,23 @@ fn set_verb(w: &mut Words, verb: Verb) -> Result<(), String> {
 fn number<T: std::str::FromStr>(text: &str, opt: &str) -> Result<T, String> {
     text.parse()
         .map_err(|_| format!("'{text}' is not a valid value for '{opt}'"))
+}
+
+/// A firewall mark. `ipvsadm -S` prints marks with `%d`, so marks of 2^31
+/// and more come out negative; accept those as the 32-bit value they
+/// stand for, so that lvstop restores what ipvsadm saves.
+fn fwmark(text: &str) -> Result<u32, String> {
+    let mark = match text.parse::<u32>() {
+        Ok(m) => m,
+        Err(_) => text
+            .parse::<i32>()
+            .map(|m| m as u32)
+            .map_err(|_| format!("invalid fwmark value '{text}'"))?,
+    };
+    if mark == 0 {
+        return Err("fwmark must be greater than zero".to_owned());
+    }
+    Ok(mark)
 }
 
 fn build(w: Words) -> Result<Command, String> {
@@ -529,3 +546,7 @@ fn find_service(services: &mut [Service], key: ServiceKey) -> Result<&mut Servic
         .find(|s| s.key() == key)
         .ok_or_else(|| "no such service".to_owned())
 }
+
+#[cfg(test)]
+#[path = "restore_tests.rs"]
+mod tests;
