@@ -369,6 +369,10 @@ fn traffic_captures_match_ipvsadm_byte_for_byte() {
                 let before = read_proc(&dir.join(format!("proc-ip_vs_conn.{variant}.before.txt")));
                 let after = read_proc(&dir.join(format!("proc-ip_vs_conn.{variant}.after.txt")));
                 assert!(!before.is_empty(), "{case}: no connections captured");
+                assert!(
+                    before.iter().any(|c| c.pe_data.is_some()),
+                    "{case}: no persistence-engine entry to show in -c --persistent-conn"
+                );
                 let rb = render(&dir, &variant, &state, &before);
                 let ra = render(&dir, &variant, &state, &after);
                 let (eb, ea): (Vec<&str>, Vec<&str>) = (rb.lines().collect(), ra.lines().collect());
