@@ -9,6 +9,8 @@
 
 pub mod accounting;
 pub mod desired;
+pub mod estimator;
+pub mod format;
 pub mod model;
 pub mod reconcile;
 pub mod sched;

@@ -617,7 +617,10 @@ impl Table {
         self.services.iter().find(|s| s.key() == key)
     }
 
-    /// Services in ipvsadm's listing order.
+    /// Services in ipvsadm's listing order by address bytes. ipvsadm's own
+    /// comparator wraps for values 2^31 apart (fwmark >= 2^31, addresses
+    /// whose first words differ that much); `ipvs::format` reproduces that
+    /// exactly for byte-identical listings.
     pub fn sorted_services(&self) -> Vec<&Service> {
         let mut services: Vec<&Service> = self.services.iter().collect();
         services.sort_by_key(|s| s.key());
@@ -681,8 +684,16 @@ pub struct Connection {
     pub state: CompactString,
     /// Seconds until the entry expires.
     pub expires: u32,
-    /// Persistence templates have a zero client port and state `NONE`.
+    /// Persistence templates have a zero client port (state `NONE`; a
+    /// 6.1 kernel shows `ASSURED` once a connection confirmed it).
     pub template: bool,
+    /// Persistence engine of the entry (`sip`), when it has one; the
+    /// kernel appends it and [`pe_data`](Self::pe_data) to the line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pe_name: Option<CompactString>,
+    /// The engine's data (for `sip`, the Call-ID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pe_data: Option<CompactString>,
 }
 
 #[cfg(test)]
