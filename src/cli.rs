@@ -97,6 +97,9 @@ pub struct ListingOptions {
     /// Show tunnel settings.
     #[arg(long)]
     pub tun_info: bool,
+    /// Services and destinations in the dataplane's own order.
+    #[arg(long)]
+    pub nosort: bool,
     /// List the connection table.
     #[arg(short = 'c', long)]
     pub connection: bool,

@@ -9,3 +9,5 @@ pub mod config;
 pub mod control;
 pub mod dataplane;
 pub mod ipvs;
+pub mod logging;
+pub mod once;

@@ -14,7 +14,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match (&cli.command, cli.once) {
         (Some(Command::Check(args)), _) => lvstop::check::run(&cli.common, args),
-        (None, true) => not_built("lvstop --once"),
+        (None, true) => lvstop::once::run(&cli.common, &cli.listing),
         (None, false) => not_built("the console"),
         (Some(Command::Daemon), _) => not_built("lvstop daemon"),
         (Some(Command::Ctl { .. }), _) => not_built("lvstop ctl"),
@@ -24,6 +24,6 @@ fn main() -> ExitCode {
 }
 
 fn not_built(what: &str) -> ExitCode {
-    eprintln!("lvstop: {what} is not built yet; this version provides `lvstop check` only");
+    eprintln!("lvstop: {what} is not built yet; this version provides `lvstop check`, `lvstop daemon` and `lvstop --once`");
     ExitCode::from(2)
 }
