@@ -75,6 +75,35 @@ async fn serve_echo(stream: TcpStream, greeting: String) {
     }
 }
 
+impl TcpBackend {
+    /// A plain echo server: no greeting, copies everything back, and
+    /// closes its side after the client's FIN.
+    pub async fn start_raw_echo(ip: &str) -> TcpBackend {
+        let listener = TcpListener::bind((ip.parse::<IpAddr>().unwrap(), 0))
+            .await
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    return;
+                };
+                tokio::spawn(async move {
+                    let (mut read, mut write) = stream.split();
+                    if tokio::io::copy(&mut read, &mut write).await.is_ok() {
+                        let _ = write.shutdown().await;
+                    }
+                });
+            }
+        });
+        TcpBackend {
+            addr,
+            name: "raw-echo".to_string(),
+            task,
+        }
+    }
+}
+
 impl Drop for TcpBackend {
     fn drop(&mut self) {
         self.task.abort();
@@ -226,6 +255,32 @@ pub async fn distribution(vip: SocketAddr, from: &[&str], n: usize) -> BTreeMap<
         *counts.entry(name).or_insert(0) += 1;
     }
     counts
+}
+
+/// Push `data` through `vip` to an echo backend while reading the echo
+/// back concurrently; returns what came back once the echo's FIN arrives.
+pub async fn bulk_echo(from: &str, vip: SocketAddr, data: &[u8]) -> Vec<u8> {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket
+        .bind(SocketAddr::new(from.parse().unwrap(), 0))
+        .unwrap();
+    let mut stream = socket.connect(vip).await.unwrap();
+    let (mut read, mut write) = stream.split();
+    let send = async {
+        write.write_all(data).await.unwrap();
+        write.shutdown().await.unwrap();
+    };
+    let receive = async {
+        let mut back = Vec::with_capacity(data.len());
+        read.read_to_end(&mut back).await.unwrap();
+        back
+    };
+    let ((), back) = tokio::time::timeout(Duration::from_secs(60), async {
+        tokio::join!(send, receive)
+    })
+    .await
+    .expect("bulk echo timed out");
+    back
 }
 
 /// Send one datagram from `socket` and wait for the answer.

@@ -1,0 +1,88 @@
+//! UDP sessions and one-packet scheduling.
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_sessions_are_inactive_and_idle_out() {
+    let dp = dataplane();
+    let key = ServiceKey::udp(vip(8));
+    let b1 = UdpBackend::start(&ip(8, 10), "b1").await;
+    let b2 = UdpBackend::start(&ip(8, 11), "b2").await;
+    apply(
+        &dp,
+        vec![
+            short_timeouts(0, 1),
+            Operation::AddService(ServiceConfig::new(key, "rr")),
+            Operation::AddDest {
+                service: key,
+                dest: dest(b1.addr, 1),
+            },
+            Operation::AddDest {
+                service: key,
+                dest: dest(b2.addr, 1),
+            },
+        ],
+    )
+    .await;
+    let one = tokio::net::UdpSocket::bind((ip(8, 100), 0)).await.unwrap();
+    let two = tokio::net::UdpSocket::bind((ip(8, 101), 0)).await.unwrap();
+    assert_eq!(udp_ask(&one, vip(8), "a").await, "b2:a");
+    assert_eq!(udp_ask(&one, vip(8), "b").await, "b2:b");
+    assert_eq!(udp_ask(&two, vip(8), "c").await, "b1:c");
+    assert_eq!(counts(&dp, key, b2.addr).await, (0, 1));
+    let listed = conns_to(&dp, b2.addr).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].protocol.as_str(), listed[0].state.as_str()),
+        ("UDP", "UDP")
+    );
+    assert_eq!(listed[0].client, one.local_addr().unwrap());
+
+    let svc = table(&dp).await.service(key).unwrap().clone();
+    assert_eq!(svc.stats.conns, 2);
+    assert_eq!(svc.stats.inpkts, 3);
+    assert_eq!(svc.stats.outpkts, 3);
+    assert_eq!(svc.stats.inbytes, 3);
+    assert_eq!(svc.stats.outbytes, 12);
+
+    // Idle for the udp timeout (1 s): the sessions end.
+    wait_counts(&dp, key, b2.addr, (0, 0)).await;
+    wait_counts(&dp, key, b1.addr, (0, 0)).await;
+    assert!(dp.connections().await.unwrap().is_empty());
+    // The next datagram opens a new session, scheduled afresh.
+    assert_eq!(udp_ask(&one, vip(8), "d").await, "b2:d");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_one_packet_scheduling_schedules_every_datagram() {
+    let dp = dataplane();
+    let key = ServiceKey::udp(vip(9));
+    let b1 = UdpBackend::start(&ip(9, 10), "b1").await;
+    let b2 = UdpBackend::start(&ip(9, 11), "b2").await;
+    let mut config = ServiceConfig::new(key, "rr");
+    config.flags = config.flags.with(ServiceFlags::ONEPACKET, true);
+    apply(
+        &dp,
+        vec![
+            Operation::AddService(config),
+            Operation::AddDest {
+                service: key,
+                dest: dest(b1.addr, 1),
+            },
+            Operation::AddDest {
+                service: key,
+                dest: dest(b2.addr, 1),
+            },
+        ],
+    )
+    .await;
+    let socket = tokio::net::UdpSocket::bind((ip(9, 100), 0)).await.unwrap();
+    let mut seen = Vec::new();
+    for payload in ["a", "b", "c", "d"] {
+        seen.push(udp_ask(&socket, vip(9), payload).await);
+    }
+    assert_eq!(seen, ["b2:a", "b1:b", "b2:c", "b1:d"]);
+    assert!(conns_to(&dp, b1.addr).await.is_empty());
+    assert_eq!(counts(&dp, key, b1.addr).await, (0, 0));
+    assert_eq!(table(&dp).await.service(key).unwrap().stats.conns, 4);
+}
