@@ -12,13 +12,15 @@
 //! | `CLOSE`       | reset or real server unreachable; kept 10 s    | InActConn |
 //! | `UDP`         | a UDP session, until idle for the udp timeout  | InActConn |
 //!
-//! Lingering entries (`TIME_WAIT`, `CLOSE`) expire from a deadline heap;
-//! live ones are removed by the task that owns them. Counters of live
+//! Live entries sit in a hash map, removed by the task that owns them.
+//! Lingering ones (`TIME_WAIT`, `CLOSE`) move to a timer wheel of 100 ms
+//! slots: a busy director keeps hundreds of thousands of them (two minutes
+//! of closed connections, as the kernel does), and a wheel of small
+//! vectors never rehashes or moves them all under the table lock. Counters of live
 //! connections are atomics the I/O tasks bump; they are folded into the
 //! service and destination `Stats` on every read and every 2-second tick.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -118,7 +120,17 @@ pub(super) struct ConnEntry {
 #[derive(Debug, Default)]
 pub(super) struct Conntrack {
     entries: HashMap<u64, ConnEntry>,
-    lingering: BinaryHeap<Reverse<(Instant, u64)>>,
+    /// Slot number (100 ms units since the epoch, rounded up) → entries
+    /// whose lingering ends in that slot.
+    lingering: BTreeMap<u64, Vec<ConnEntry>>,
+}
+
+/// Granularity of lingering expiry.
+const SLOT: Duration = Duration::from_millis(100);
+
+fn slot_of(epoch: Instant, deadline: Instant) -> u64 {
+    let since = deadline.saturating_duration_since(epoch).as_nanos();
+    since.div_ceil(SLOT.as_nanos()) as u64
 }
 
 fn delta(now: &Stats, before: &Stats) -> Stats {
@@ -234,19 +246,27 @@ impl State {
             return;
         }
         self.set_state(id, state);
-        if let Some(conn) = self.conns.entries.get_mut(&id) {
-            conn.counters = None;
-            conn.deadline = Some(now + linger);
-            self.conns.lingering.push(Reverse((now + linger, id)));
+        let Some(mut conn) = self.conns.entries.remove(&id) else {
+            return;
+        };
+        conn.counters = None;
+        let deadline = now + linger;
+        conn.deadline = Some(deadline);
+        let slot = slot_of(self.epoch, deadline);
+        self.conns.lingering.entry(slot).or_default().push(conn);
+    }
+
+    /// Remove a live entry and release its destination and template.
+    pub fn remove(&mut self, id: u64, now: Instant) {
+        self.flush_one(id);
+        if let Some(conn) = self.conns.entries.remove(&id) {
+            self.release(conn, now);
         }
     }
 
-    /// Remove an entry and release its destination and template.
-    pub fn remove(&mut self, id: u64, now: Instant) {
-        self.flush_one(id);
-        let Some(conn) = self.conns.entries.remove(&id) else {
-            return;
-        };
+    /// An entry leaves the table: its destination loses a connection
+    /// (maybe leaving overload), its template a controlled connection.
+    fn release(&mut self, conn: ConnEntry, now: Instant) {
         let Some(entry) = self.service_by_id(conn.svc) else {
             return;
         };
@@ -267,18 +287,14 @@ impl State {
     /// Drop lingering entries whose time is up. Cheap when nothing is due,
     /// so it runs on every new connection.
     pub fn expire_lingering(&mut self, now: Instant) {
-        while let Some(Reverse((deadline, id))) = self.conns.lingering.peek().copied() {
-            if deadline > now {
+        // A slot is due once its whole 100 ms have passed.
+        let due = (now.saturating_duration_since(self.epoch).as_nanos() / SLOT.as_nanos()) as u64;
+        while let Some(entry) = self.conns.lingering.first_entry() {
+            if *entry.key() > due {
                 break;
             }
-            self.conns.lingering.pop();
-            let due = self
-                .conns
-                .entries
-                .get(&id)
-                .is_some_and(|c| c.counters.is_none() && c.deadline == Some(deadline));
-            if due {
-                self.remove(id, now);
+            for conn in entry.remove() {
+                self.release(conn, now);
             }
         }
     }
@@ -313,7 +329,8 @@ impl State {
     /// The connection table as `/proc/net/ip_vs_conn` shows it.
     pub fn list_connections(&self, now: Instant) -> Vec<Connection> {
         let mut out = Vec::with_capacity(self.conns.entries.len());
-        for conn in self.conns.entries.values() {
+        let lingering = self.conns.lingering.values().flatten();
+        for conn in self.conns.entries.values().chain(lingering) {
             let expires = match conn.state {
                 ConnState::Established => self.timeouts.tcp,
                 ConnState::FinWait => self.timeouts.tcp_fin,
