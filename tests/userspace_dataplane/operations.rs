@@ -233,3 +233,24 @@ async fn dropping_the_dataplane_closes_listeners_and_connections() {
     // The proxied connection was aborted with the dataplane.
     held.wait_closed().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_can_be_deleted_and_added_again_in_one_batch() {
+    let dp = dataplane();
+    let (key, b) = tcp_service(&dp, 19, &["b1"]).await;
+    for _ in 0..3 {
+        apply(
+            &dp,
+            vec![
+                Operation::DeleteService(key),
+                Operation::AddService(ServiceConfig::new(key, "rr")),
+                Operation::AddDest {
+                    service: key,
+                    dest: dest(b[0].addr, 1),
+                },
+            ],
+        )
+        .await;
+        assert_eq!(picks(vip(19), &[&ip(19, 100)], 1).await, ["b1"]);
+    }
+}

@@ -94,6 +94,9 @@ impl Shared {
 pub(crate) struct ListenerHandle {
     stop: oneshot::Sender<()>,
     task: AbortHandle,
+    /// A duplicate of a TCP listening socket, to stop listening at once on
+    /// delete (the task may close its copy only later).
+    socket: Option<socket2::Socket>,
 }
 
 /// The userspace dataplane. Create it inside a tokio runtime with
@@ -196,10 +199,14 @@ impl UserspaceDataplane {
         let context = || format!("cannot listen on {} for {}", addr, config.key);
         let (stop, stopped) = oneshot::channel();
         let shared = Arc::clone(&self.shared);
+        let mut dup = None;
         let task = match protocol {
             Protocol::Tcp => {
                 let listener = socket::tcp_listener(addr)
-                    .and_then(tokio::net::TcpListener::from_std)
+                    .and_then(|l| {
+                        dup = Some(socket2::Socket::from(l.try_clone()?));
+                        tokio::net::TcpListener::from_std(l)
+                    })
                     .map_err(|e| DataplaneError::io(context(), e))?;
                 tokio::spawn(tcp::serve_listener(shared, id, addr, listener, stopped))
             }
@@ -219,15 +226,21 @@ impl UserspaceDataplane {
         Ok(ListenerHandle {
             stop,
             task: task.abort_handle(),
+            socket: dup,
         })
     }
 
     /// A deleted service's listener stops accepting; its connections run
     /// on, and shutdown can still abort them.
     fn retire(&self, listener: Option<ListenerHandle>) {
-        let Some(ListenerHandle { stop, task }) = listener else {
+        let Some(ListenerHandle { stop, task, socket }) = listener else {
             return;
         };
+        if let Some(socket) = socket {
+            // Shutting a listening socket down leaves LISTEN now, so the
+            // same address can be added again within one batch.
+            let _ = socket.shutdown(std::net::Shutdown::Read);
+        }
         drop(stop);
         let mut background = self
             .background
