@@ -294,3 +294,31 @@ async fn forwarding_methods_are_recorded_and_proxied() {
     let row = dest_row(&dp, key, b1.addr).await.unwrap();
     assert_eq!(row.config.forward, Forward::Route);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_expire_after_the_tcp_timeout() {
+    let dp = dataplane();
+    let (key, b) = tcp_service(&dp, 20, &["b1"]).await;
+    let mut busy = Client::connect(&ip(20, 100), vip(20)).await;
+    assert_eq!(busy.echo("hi").await, "hi");
+    let listed = conns_to(&dp, b[0].addr).await;
+    assert!(listed[0].expires > 800, "{listed:?}");
+    apply(
+        &dp,
+        vec![Operation::SetTimeouts(Timeouts {
+            tcp: 1,
+            tcp_fin: 0,
+            udp: 0,
+        })],
+    )
+    .await;
+    // Idle past the 1 s timeout: the proxy resets both ends, as the
+    // kernel forgets the connection.
+    busy.wait_closed().await;
+    eventually("the entry to leave ESTABLISHED", || async {
+        let c = conns_to(&dp, b[0].addr).await;
+        (c.len() == 1 && c[0].state == "CLOSE").then_some(())
+    })
+    .await;
+    assert_eq!(counts(&dp, key, b[0].addr).await, (0, 1));
+}

@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::ipvs::model::{Connection, Protocol, Stats};
+use crate::ipvs::model::{Connection, Protocol, Stats, Timeouts};
 use crate::ipvs::sched::Packet;
 
 use super::table::{overload_on_bind, overload_on_unbind, State};
@@ -46,6 +46,18 @@ pub(super) enum ConnState {
 }
 
 impl ConnState {
+    /// How long the connection may stay idle in this state before the
+    /// kernel would expire it (`ipvsadm --set tcp tcpfin udp`).
+    pub fn idle_timeout(self, timeouts: &Timeouts) -> Option<Duration> {
+        let secs = match self {
+            ConnState::Established => timeouts.tcp,
+            ConnState::FinWait => timeouts.tcp_fin,
+            ConnState::Udp => timeouts.udp,
+            _ => return None,
+        };
+        Some(Duration::from_secs(u64::from(secs)))
+    }
+
     /// Whether the state counts as ActiveConn. The issue this dataplane
     /// implements counts connections still connecting as InActConn (as
     /// kernels before 5.3 did); change it here to follow newer kernels.
@@ -73,7 +85,8 @@ pub(super) struct Counters {
     pub outbytes: AtomicU64,
     pub inpkts: AtomicU64,
     pub outpkts: AtomicU64,
-    /// Milliseconds since the table's epoch of the last datagram (UDP).
+    /// Milliseconds since the table's epoch of the last packet seen: per
+    /// datagram for UDP, from TCP_INFO every few seconds for TCP.
     pub last_seen_ms: AtomicU64,
 }
 
@@ -218,6 +231,12 @@ impl State {
         };
         let was_active = conn.state.is_active();
         conn.state = state;
+        if let Some(counters) = &conn.counters {
+            let elapsed = Instant::now().saturating_duration_since(self.epoch);
+            counters
+                .last_seen_ms
+                .store(elapsed.as_millis() as u64, Ordering::Relaxed);
+        }
         if state != ConnState::SynRecv {
             conn.deadline = None;
         }
@@ -331,22 +350,19 @@ impl State {
         let mut out = Vec::with_capacity(self.conns.entries.len());
         let lingering = self.conns.lingering.values().flatten();
         for conn in self.conns.entries.values().chain(lingering) {
-            let expires = match conn.state {
-                ConnState::Established => self.timeouts.tcp,
-                ConnState::FinWait => self.timeouts.tcp_fin,
-                ConnState::Udp => {
-                    let last = conn
-                        .counters
-                        .as_ref()
-                        .map_or(0, |c| c.last_seen_ms.load(Ordering::Relaxed));
-                    let idle = now
-                        .saturating_duration_since(self.epoch)
-                        .saturating_sub(Duration::from_millis(last));
-                    Duration::from_secs(u64::from(self.timeouts.udp))
-                        .saturating_sub(idle)
-                        .as_secs() as u32
-                }
-                _ => conn
+            let remaining = |timeout: Duration| {
+                let last = conn
+                    .counters
+                    .as_ref()
+                    .map_or(0, |c| c.last_seen_ms.load(Ordering::Relaxed));
+                let idle = now
+                    .saturating_duration_since(self.epoch)
+                    .saturating_sub(Duration::from_millis(last));
+                timeout.saturating_sub(idle).as_secs() as u32
+            };
+            let expires = match conn.state.idle_timeout(&self.timeouts) {
+                Some(timeout) => remaining(timeout),
+                None => conn
                     .deadline
                     .map_or(0, |d| d.saturating_duration_since(now).as_secs() as u32),
             };

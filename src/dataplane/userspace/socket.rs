@@ -72,17 +72,19 @@ pub fn shutdown_write(socket: &impl std::os::fd::AsFd) -> io::Result<()> {
     SockRef::from(socket).shutdown(std::net::Shutdown::Write)
 }
 
-/// The segment counters of a TCP socket (`struct tcp_info`).
+/// What the proxy reads from a TCP socket's `struct tcp_info`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SegmentCounts {
+pub struct TcpInfo {
     /// `tcpi_segs_in`: segments received, SYN and pure ACKs included.
     pub segs_in: u64,
     /// `tcpi_segs_out`: segments sent, retransmissions included.
     pub segs_out: u64,
+    /// Time since the peer last sent anything (data or ACK).
+    pub idle: std::time::Duration,
 }
 
 /// Read `TCP_INFO` of a connected TCP socket.
-pub fn segment_counts(socket: &impl AsRawFd) -> io::Result<SegmentCounts> {
+pub fn tcp_info(socket: &impl AsRawFd) -> io::Result<TcpInfo> {
     let mut info = std::mem::MaybeUninit::<libc::tcp_info>::zeroed();
     let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
     // SAFETY: `info` is a writable buffer of `len` bytes and `len` is a
@@ -102,9 +104,11 @@ pub fn segment_counts(socket: &impl AsRawFd) -> io::Result<SegmentCounts> {
     // SAFETY: zero-initialised, then (partly) filled by the kernel; every
     // bit pattern is a valid tcp_info (plain integers).
     let info = unsafe { info.assume_init() };
-    Ok(SegmentCounts {
+    let idle_ms = info.tcpi_last_data_recv.min(info.tcpi_last_ack_recv);
+    Ok(TcpInfo {
         segs_in: u64::from(info.tcpi_segs_in),
         segs_out: u64::from(info.tcpi_segs_out),
+        idle: std::time::Duration::from_millis(u64::from(idle_ms)),
     })
 }
 
@@ -210,9 +214,13 @@ mod tests {
         sink_in.read_exact(&mut got).unwrap();
         assert_eq!(&got, b"spliced bytes");
 
-        let counts = segment_counts(&server).unwrap();
+        let counts = tcp_info(&server).unwrap();
         // At least the handshake ACK and the data segment.
         assert!(counts.segs_in >= 2, "{counts:?}");
         assert!(counts.segs_out >= 1, "{counts:?}");
+        assert!(
+            counts.idle < std::time::Duration::from_secs(60),
+            "{counts:?}"
+        );
     }
 }

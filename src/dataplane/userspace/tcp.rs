@@ -1,6 +1,7 @@
 //! TCP virtual services: the accept loop of one listener and the life of
 //! one proxied connection (schedule, connect, pump, account, linger).
 
+use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -87,7 +88,11 @@ async fn proxy(shared: Arc<Shared>, client: TcpStream, ticket: Ticket) {
     };
     let _ = client.set_nodelay(true);
     let _ = upstream.set_nodelay(true);
-    shared.lock().set_state(id, ConnState::Established);
+    let epoch = {
+        let mut table = shared.lock();
+        table.set_state(id, ConnState::Established);
+        table.epoch
+    };
 
     let half_closed = AtomicBool::new(false);
     let on_eof = || {
@@ -118,7 +123,20 @@ async fn proxy(shared: Arc<Shared>, client: TcpStream, ticket: Ticket) {
     let outcome = loop {
         tokio::select! {
             outcome = &mut both => break outcome,
-            _ = poll.tick() => record_segments(&client, &counters),
+            _ = poll.tick() => {
+                let idle = record_activity(&client, &upstream, &counters, epoch);
+                let state = if half_closed.load(Ordering::Relaxed) {
+                    ConnState::FinWait
+                } else {
+                    ConnState::Established
+                };
+                let timeout = state.idle_timeout(&shared.lock().timeouts);
+                // The kernel forgets a connection idle past its state's
+                // timeout; both ends learn it from a reset here.
+                if timeout.is_some_and(|t| idle >= t) {
+                    break Err(io::ErrorKind::TimedOut.into());
+                }
+            }
         }
     };
     record_segments(&client, &counters);
@@ -147,9 +165,29 @@ fn close(shared: &Shared, id: u64, state: ConnState, linger: Duration) {
 
 /// Packets as IPVS counts them, from the client-side socket: segments the
 /// client sent us are InPkts, segments we sent it are OutPkts.
-fn record_segments(client: &TcpStream, counters: &Counters) {
-    if let Ok(segments) = socket::segment_counts(client) {
-        counters.inpkts.store(segments.segs_in, Ordering::Relaxed);
-        counters.outpkts.store(segments.segs_out, Ordering::Relaxed);
-    }
+fn record_segments(client: &TcpStream, counters: &Counters) -> Option<Duration> {
+    let info = socket::tcp_info(client).ok()?;
+    counters.inpkts.store(info.segs_in, Ordering::Relaxed);
+    counters.outpkts.store(info.segs_out, Ordering::Relaxed);
+    Some(info.idle)
+}
+
+/// Segments, and how long neither end has sent anything (recorded as the
+/// connection's last activity for the listing's expiry column).
+fn record_activity(
+    client: &TcpStream,
+    upstream: &TcpStream,
+    counters: &Counters,
+    epoch: Instant,
+) -> Duration {
+    let client_idle = record_segments(client, counters).unwrap_or_default();
+    let upstream_idle = socket::tcp_info(upstream).map_or(Duration::ZERO, |i| i.idle);
+    let idle = client_idle.min(upstream_idle);
+    let last = Instant::now()
+        .saturating_duration_since(epoch)
+        .saturating_sub(idle);
+    counters
+        .last_seen_ms
+        .store(last.as_millis() as u64, Ordering::Relaxed);
+    idle
 }
