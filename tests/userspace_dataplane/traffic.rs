@@ -322,3 +322,37 @@ async fn idle_connections_expire_after_the_tcp_timeout() {
     .await;
     assert_eq!(counts(&dp, key, b[0].addr).await, (0, 1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ipv6_service_proxies_to_ipv4_real_servers() {
+    // ::1 is the only IPv6 loopback address: take a free port on it.
+    let Ok(probe) = std::net::TcpListener::bind("[::1]:0") else {
+        eprintln!("skipped: no IPv6 loopback");
+        return;
+    };
+    let vip6 = probe.local_addr().unwrap();
+    drop(probe);
+    let dp = dataplane();
+    let key = ServiceKey::tcp(vip6);
+    let b1 = TcpBackend::start(&ip(21, 10), "b1").await;
+    apply(
+        &dp,
+        vec![
+            Operation::AddService(ServiceConfig::new(key, "rr")),
+            Operation::AddDest {
+                service: key,
+                dest: dest(b1.addr, 1),
+            },
+        ],
+    )
+    .await;
+    let mut stream = tokio::net::TcpStream::connect(vip6).await.unwrap();
+    let mut greeting = [0u8; 3];
+    tokio::io::AsyncReadExt::read_exact(&mut stream, &mut greeting)
+        .await
+        .unwrap();
+    assert_eq!(&greeting, b"b1\n");
+    let listed = conns_to(&dp, b1.addr).await;
+    assert_eq!(listed[0].virtual_addr, vip6);
+    assert!(listed[0].client.is_ipv6());
+}

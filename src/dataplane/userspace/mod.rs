@@ -11,6 +11,36 @@
 //! real servers see the director's address as the source. The configured
 //! method is still recorded and shown in the table.
 //!
+//! # What matches the kernel, and what cannot
+//!
+//! - **Scheduling** goes through the shared schedulers on the kernel's
+//!   destination order; weight 0 takes no new connections, overloaded
+//!   destinations (upper/lower thresholds) are skipped.
+//! - **Accounting**: a connection is InActConn while the proxy connects to
+//!   the real server (`SYN_RECV`), ActiveConn once both sides are open
+//!   (`ESTABLISHED`), InActConn again after the first FIN (`FIN_WAIT`) and
+//!   for the tcp_fin timeout after both sides closed (`TIME_WAIT`
+//!   emulation). UDP sessions are InActConn. Idle connections expire after
+//!   the tcp / tcpfin / udp timeouts.
+//! - **Counters**: `conns` counts at scheduling time, so a connection to an
+//!   unreachable real server (the client gets a RST) still counts.
+//!   Packets are real TCP segments from `TCP_INFO` of the client-side
+//!   socket (`tcpi_segs_in` = InPkts, `tcpi_segs_out` = OutPkts), read
+//!   every 2 s and at close; bytes are the payload bytes the proxy moved in
+//!   each direction. The kernel counts IP packet lengths, so its byte
+//!   counts are higher by the headers (about 52 bytes per IPv4 segment).
+//!   UDP counts datagrams and their payload.
+//! - **Persistence** templates follow the kernel, including stickiness to
+//!   a quiesced destination (`expire_quiescent_template` off, the default).
+//! - **Removal**: a removed destination leaves the table at once and its
+//!   connections run on (the kernel's trash); a deleted service stops
+//!   listening at once and its connections run on, uncounted.
+//! - **Not reproducible by a proxy**: real servers see the director's
+//!   address, not the client's; DR, TUN and Local destinations are
+//!   proxied like NAT; firewall-mark, SCTP and all-ports (port 0)
+//!   services, persistence engines and sync daemons are refused or absent
+//!   (`DataplaneError::Unsupported`).
+//!
 //! Module map: `table` (services, destinations, validation), `conntrack`
 //! (connection entries, states, TIME_WAIT emulation, counters),
 //! `persistence` (templates), `tcp` (listener + proxying), `copy` (the
@@ -102,6 +132,30 @@ pub(crate) struct ListenerHandle {
 /// The userspace dataplane. Create it inside a tokio runtime with
 /// [`UserspaceDataplane::start`]; dropping it (or [`shutdown`]) closes
 /// every listener and connection.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use lvstop::dataplane::userspace::{Options, UserspaceDataplane};
+/// use lvstop::dataplane::{Dataplane, Operation};
+/// use lvstop::ipvs::model::{DestConfig, Forward, ServiceConfig, ServiceKey};
+///
+/// let dataplane = UserspaceDataplane::start(Options {
+///     connect_timeout: std::time::Duration::from_secs(3),
+///     ..Options::default()
+/// })?;
+/// let vip = ServiceKey::tcp("192.0.2.80:80".parse()?);
+/// dataplane
+///     .apply(&[
+///         Operation::AddService(ServiceConfig::new(vip, "rr")),
+///         Operation::AddDest {
+///             service: vip,
+///             dest: DestConfig::new("192.0.2.82:80".parse()?, Forward::Route, 1),
+///         },
+///     ])
+///     .await?;
+/// let table = dataplane.snapshot().await?;
+/// # Ok(()) }
+/// ```
 ///
 /// [`shutdown`]: UserspaceDataplane::shutdown
 #[derive(Debug)]

@@ -419,3 +419,63 @@ fn check_service_config(config: &ServiceConfig) -> Result<(), DataplaneError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dest(upper: u32, lower: u32) -> Dest {
+        let mut config = DestConfig::new(
+            "192.0.2.1:80".parse().unwrap(),
+            crate::ipvs::model::Forward::Masq,
+            1,
+        );
+        config.upper_threshold = upper;
+        config.lower_threshold = lower;
+        Dest::new(config)
+    }
+
+    #[test]
+    fn overload_sets_at_the_upper_threshold() {
+        let mut d = dest(4, 0);
+        d.active = 3;
+        overload_on_bind(&mut d);
+        assert!(!d.overloaded);
+        d.inactive = 1;
+        overload_on_bind(&mut d);
+        assert!(d.overloaded);
+    }
+
+    #[test]
+    fn without_a_lower_threshold_overload_clears_below_three_quarters() {
+        let mut d = dest(4, 0);
+        d.overloaded = true;
+        d.active = 3; // 3 * 4 = 12, not < 4 * 3
+        overload_on_unbind(&mut d);
+        assert!(d.overloaded);
+        d.active = 2;
+        overload_on_unbind(&mut d);
+        assert!(!d.overloaded);
+    }
+
+    #[test]
+    fn a_lower_threshold_clears_overload_below_it() {
+        let mut d = dest(10, 5);
+        d.overloaded = true;
+        d.active = 5;
+        overload_on_unbind(&mut d);
+        assert!(d.overloaded);
+        d.active = 4;
+        overload_on_unbind(&mut d);
+        assert!(!d.overloaded);
+    }
+
+    #[test]
+    fn no_thresholds_clear_overload_on_unbind() {
+        let mut d = dest(0, 0);
+        d.overloaded = true;
+        d.active = 100;
+        overload_on_unbind(&mut d);
+        assert!(!d.overloaded);
+    }
+}
