@@ -356,3 +356,22 @@ async fn an_ipv6_service_proxies_to_ipv4_real_servers() {
     assert_eq!(listed[0].virtual_addr, vip6);
     assert!(listed[0].client.is_ipv6());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rates_are_estimated_every_two_seconds() {
+    let dp = dataplane();
+    let (key, _b) = tcp_service(&dp, 22, &["b1"]).await;
+    let from = ip(22, 100);
+    let seen = picks(vip(22), &[&from], 20).await;
+    assert_eq!(seen.len(), 20);
+    // The first estimator tick after the burst turns it into a rate.
+    let rates = eventually("a connection rate", || async {
+        let t = table(&dp).await;
+        let svc = t.service(key).unwrap();
+        (svc.rates.cps > 0).then_some((svc.rates, svc.dests[0].rates))
+    })
+    .await;
+    // Clients only send SYN, ACKs and FIN; the backend sends its name.
+    assert!(rates.0.inpps > 0 && rates.0.outbps > 0, "{rates:?}");
+    assert!(rates.1.cps > 0, "{rates:?}");
+}
