@@ -56,7 +56,7 @@ async fn weight_zero_drains_without_dropping_live_connections() {
 async fn connection_states_move_between_active_and_inactive() {
     let dp = dataplane();
     let (key, b) = tcp_service(&dp, 3, &["b1"]).await;
-    apply(&dp, vec![short_timeouts(1, 0)]).await;
+    apply(&dp, vec![short_timeouts(2, 0)]).await;
     let addr = b[0].addr;
 
     let mut client = Client::connect(&ip(3, 100), vip(3)).await;
@@ -74,7 +74,7 @@ async fn connection_states_move_between_active_and_inactive() {
     wait_counts(&dp, key, addr, (0, 1)).await;
     assert_eq!(conns_to(&dp, addr).await[0].state, "FIN_WAIT");
 
-    // Both closed: TIME_WAIT for tcp_fin (1 s here), still inactive.
+    // Both closed: TIME_WAIT for tcp_fin (2 s here), still inactive.
     client.finish().await;
     eventually("TIME_WAIT entry", || async {
         let c = conns_to(&dp, addr).await;

@@ -11,7 +11,7 @@ async fn udp_sessions_are_inactive_and_idle_out() {
     apply(
         &dp,
         vec![
-            short_timeouts(0, 1),
+            short_timeouts(0, 2),
             Operation::AddService(ServiceConfig::new(key, "rr")),
             Operation::AddDest {
                 service: key,
@@ -45,7 +45,7 @@ async fn udp_sessions_are_inactive_and_idle_out() {
     assert_eq!(svc.stats.inbytes, 3);
     assert_eq!(svc.stats.outbytes, 12);
 
-    // Idle for the udp timeout (1 s): the sessions end.
+    // Idle for the udp timeout (2 s): the sessions end.
     wait_counts(&dp, key, b2.addr, (0, 0)).await;
     wait_counts(&dp, key, b1.addr, (0, 0)).await;
     assert!(dp.connections().await.unwrap().is_empty());
