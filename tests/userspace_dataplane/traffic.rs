@@ -375,3 +375,51 @@ async fn rates_are_estimated_every_two_seconds() {
     assert!(rates.0.inpps > 0 && rates.0.outbps > 0, "{rates:?}");
     assert!(rates.1.cps > 0, "{rates:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_server_that_never_answers_is_syn_recv_until_the_connect_timeout() {
+    let dp = UserspaceDataplane::start(Options {
+        connect_timeout: std::time::Duration::from_millis(1500),
+        ..Options::default()
+    })
+    .unwrap();
+    // A listener that never accepts, its queue already full: the kernel
+    // drops further SYNs, so connecting to it hangs.
+    let stuck = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let stuck_addr: SocketAddr = format!("{}:0", ip(23, 10)).parse().unwrap();
+    stuck.bind(&stuck_addr.into()).unwrap();
+    stuck.listen(0).unwrap();
+    let stuck_addr = stuck.local_addr().unwrap().as_socket().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..2 {
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        s.set_nonblocking(true).unwrap();
+        let _ = s.connect(&stuck_addr.into());
+        fillers.push(s);
+    }
+    let key = ServiceKey::tcp(vip(23));
+    apply(
+        &dp,
+        vec![
+            Operation::AddService(ServiceConfig::new(key, "rr")),
+            Operation::AddDest {
+                service: key,
+                dest: dest(stuck_addr, 1),
+            },
+        ],
+    )
+    .await;
+    let from = ip(23, 100);
+    let client = tokio::spawn(async move { Client::try_connect(&from, vip(23)).await });
+    let listed = eventually("a SYN_RECV entry", || async {
+        let c = conns_to(&dp, stuck_addr).await;
+        (c.len() == 1 && c[0].state == "SYN_RECV").then_some(c)
+    })
+    .await;
+    assert!(listed[0].expires <= 2, "{listed:?}");
+    assert_eq!(counts(&dp, key, stuck_addr).await, (0, 1));
+    // After the connect timeout the client is reset.
+    assert!(client.await.unwrap().is_err());
+    assert_eq!(conns_to(&dp, stuck_addr).await[0].state, "CLOSE");
+    drop(fillers);
+}
