@@ -86,3 +86,43 @@ async fn udp_one_packet_scheduling_schedules_every_datagram() {
     assert_eq!(counts(&dp, key, b1.addr).await, (0, 0));
     assert_eq!(table(&dp).await.service(key).unwrap().stats.conns, 4);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_udp_service_keeps_its_sessions_until_they_idle_out() {
+    let dp = dataplane();
+    let key = ServiceKey::udp(vip(24));
+    let b1 = UdpBackend::start(&ip(24, 10), "b1").await;
+    apply(
+        &dp,
+        vec![
+            short_timeouts(0, 2),
+            Operation::AddService(ServiceConfig::new(key, "rr")),
+            Operation::AddDest {
+                service: key,
+                dest: dest(b1.addr, 1),
+            },
+        ],
+    )
+    .await;
+    let old = tokio::net::UdpSocket::bind((ip(24, 100), 0)).await.unwrap();
+    assert_eq!(udp_ask(&old, vip(24), "a").await, "b1:a");
+    apply(&dp, vec![Operation::DeleteService(key)]).await;
+    // The existing session still gets through; a new client does not.
+    assert_eq!(udp_ask(&old, vip(24), "b").await, "b1:b");
+    let new = tokio::net::UdpSocket::bind((ip(24, 101), 0)).await.unwrap();
+    new.send_to(b"c", vip(24)).await.unwrap();
+    let mut buf = [0u8; 64];
+    let answer = tokio::time::timeout(
+        std::time::Duration::from_millis(300),
+        new.recv_from(&mut buf),
+    )
+    .await;
+    assert!(
+        answer.is_err(),
+        "a new session was opened on a deleted service"
+    );
+    eventually("the old session to idle out", || async {
+        dp.connections().await.unwrap().is_empty().then_some(())
+    })
+    .await;
+}

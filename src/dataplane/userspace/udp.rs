@@ -43,8 +43,8 @@ fn millis_since(epoch: Instant) -> u64 {
     Instant::now().saturating_duration_since(epoch).as_millis() as u64
 }
 
-/// Receive datagrams on the VIP socket until `stop` fires; sessions then
-/// run until they idle out.
+/// Receive datagrams on the VIP socket; once `stop` fires (or its sender
+/// is dropped), open no new sessions and end when the last one idles out.
 pub(super) async fn serve_socket(
     shared: Arc<Shared>,
     svc_id: u64,
@@ -57,10 +57,20 @@ pub(super) async fn serve_socket(
     let sessions: Sessions = Arc::default();
     let mut relays = JoinSet::new();
     let mut buffer = vec![0u8; DATAGRAM];
+    let mut accepting = true;
     loop {
+        // A deleted service keeps relaying its sessions' datagrams (the
+        // kernel forwards existing connections without their service) and
+        // ends with the last of them.
+        if !accepting && relays.is_empty() {
+            break;
+        }
         let (n, client) = tokio::select! {
             biased;
-            _ = &mut stop => break,
+            _ = &mut stop, if accepting => {
+                accepting = false;
+                continue;
+            }
             Some(_) = relays.join_next(), if !relays.is_empty() => continue,
             received = socket.recv_from(&mut buffer) => match received {
                 Ok(received) => received,
@@ -72,6 +82,9 @@ pub(super) async fn serve_socket(
         let existing = sessions_lock(&sessions).get(&client).cloned();
         if let Some(session) = existing {
             forward(&session, datagram, epoch);
+            continue;
+        }
+        if !accepting {
             continue;
         }
         let packet = Packet {
@@ -119,7 +132,6 @@ pub(super) async fn serve_socket(
             relays.spawn(relay.run(Some((id, Arc::clone(&sessions)))));
         }
     }
-    while relays.join_next().await.is_some() {}
 }
 
 /// Client to real server. A full socket buffer drops the datagram, as a
