@@ -1,9 +1,10 @@
 //! The byte pump: move one direction of a proxied TCP connection until
-//! end of stream, then propagate the half-close with a FIN.
+//! end of stream. The caller propagates the half-close.
 //!
 //! Short exchanges (the common HTTP request / response) go through a
 //! userspace buffer that starts small and grows to `Options::buffer_size`
-//! only when reads fill it. Once a direction has carried
+//! only when reads fill it; reads go into its spare capacity, so it is
+//! never zeroed. Once a direction has carried
 //! `Options::splice_after` bytes it switches to `splice(2)` through a pipe,
 //! so bulk transfers never cross into userspace.
 
@@ -13,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::io::Interest;
 use tokio::net::TcpStream;
 
-use super::socket::{self, Pipe};
+use super::socket::Pipe;
 use super::Options;
 
 /// First buffer size; most request/response exchanges fit.
@@ -22,17 +23,18 @@ const INITIAL_BUFFER: usize = 16 * 1024;
 const SPLICE_CHUNK: usize = 1 << 20;
 
 /// Copy `src` to `dst` until `src` reaches end of stream, counting bytes
-/// into `counter`; then shut down `dst`'s write side.
+/// into `counter`.
 pub(super) async fn pump(
     src: &TcpStream,
     dst: &TcpStream,
     counter: &AtomicU64,
     options: &Options,
 ) -> io::Result<()> {
-    let mut buffer = vec![0u8; INITIAL_BUFFER.min(options.buffer_size.max(1))];
+    let mut buffer: Vec<u8> = Vec::with_capacity(INITIAL_BUFFER.min(options.buffer_size.max(1)));
     let mut total = 0u64;
     loop {
-        let n = match src.try_read(&mut buffer) {
+        buffer.clear();
+        let n = match src.try_read_buf(&mut buffer) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 src.readable().await?;
@@ -46,7 +48,7 @@ pub(super) async fn pump(
         write_all(dst, &buffer[..n]).await?;
         counter.fetch_add(n as u64, Ordering::Relaxed);
         total += n as u64;
-        if n == buffer.len() {
+        if n == buffer.capacity() {
             if options.splice_after.is_some_and(|after| total >= after) {
                 // Splicing needs a pipe; without one keep copying.
                 if let Ok(pipe) = Pipe::new() {
@@ -54,12 +56,12 @@ pub(super) async fn pump(
                     return splice_rest(src, dst, &pipe, counter).await;
                 }
             }
-            if buffer.len() < options.buffer_size {
-                buffer.resize(options.buffer_size, 0);
+            if buffer.capacity() < options.buffer_size {
+                buffer.reserve_exact(options.buffer_size);
             }
         }
     }
-    socket::shutdown_write(dst)
+    Ok(())
 }
 
 async fn write_all(dst: &TcpStream, mut data: &[u8]) -> io::Result<()> {
@@ -104,5 +106,5 @@ async fn splice_rest(
         }
         counter.fetch_add(filled as u64, Ordering::Relaxed);
     }
-    socket::shutdown_write(dst)
+    Ok(())
 }

@@ -39,6 +39,9 @@ fn vip_socket(addr: SocketAddr, ty: Type, protocol: Protocol) -> io::Result<Sock
 /// A non-blocking TCP listener on a virtual address.
 pub fn tcp_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     let socket = vip_socket(addr, Type::STREAM, Protocol::TCP)?;
+    // Accepted sockets inherit TCP_NODELAY: one setsockopt per listener
+    // instead of one per connection.
+    socket.set_tcp_nodelay(true)?;
     socket.listen(BACKLOG)?;
     Ok(socket.into())
 }
@@ -187,6 +190,10 @@ mod tests {
         assert!(freebind(&udp, false).unwrap());
         let local = tcp_listener("127.77.200.1:0".parse().unwrap()).unwrap();
         assert!(SockRef::from(&local).reuse_address().unwrap());
+        let client = std::net::TcpStream::connect(local.local_addr().unwrap()).unwrap();
+        let (accepted, _) = local.accept().unwrap();
+        assert!(accepted.nodelay().unwrap(), "TCP_NODELAY is inherited");
+        drop(client);
     }
 
     #[test]

@@ -86,7 +86,7 @@ async fn proxy(shared: Arc<Shared>, client: TcpStream, ticket: Ticket) {
             return;
         }
     };
-    let _ = client.set_nodelay(true);
+    // The client socket inherited TCP_NODELAY from the listener.
     let _ = upstream.set_nodelay(true);
     let epoch = {
         let mut table = shared.lock();
@@ -95,26 +95,25 @@ async fn proxy(shared: Arc<Shared>, client: TcpStream, ticket: Ticket) {
     };
 
     let half_closed = AtomicBool::new(false);
-    let on_eof = || {
-        // The first FIN moves the connection out of ESTABLISHED.
-        if !half_closed.swap(true, Ordering::Relaxed) {
-            shared.lock().set_state(id, ConnState::FinWait);
+    // End of stream from one side. The first FIN is passed on with a
+    // half-close and moves the connection out of ESTABLISHED; after the
+    // second, closing both sockets sends the last FIN, so no shutdown.
+    let on_eof = |dst: &TcpStream| -> io::Result<()> {
+        if half_closed.swap(true, Ordering::Relaxed) {
+            return Ok(());
         }
+        socket::shutdown_write(dst)?;
+        shared.lock().set_state(id, ConnState::FinWait);
+        Ok(())
     };
     let options = &shared.options;
     let inbound = async {
-        let r = copy::pump(&client, &upstream, &counters.inbytes, options).await;
-        if r.is_ok() {
-            on_eof();
-        }
-        r
+        copy::pump(&client, &upstream, &counters.inbytes, options).await?;
+        on_eof(&upstream)
     };
     let outbound = async {
-        let r = copy::pump(&upstream, &client, &counters.outbytes, options).await;
-        if r.is_ok() {
-            on_eof();
-        }
-        r
+        copy::pump(&upstream, &client, &counters.outbytes, options).await?;
+        on_eof(&client)
     };
     let both = async { tokio::try_join!(inbound, outbound) };
     tokio::pin!(both);
