@@ -6,6 +6,8 @@
 # plus nginx direct as the ceiling. Everything shares this machine's cores,
 # so read the ratio, not the absolute numbers.
 # Each figure is the best of N interleaved rounds.
+# Also reports each proxy's CPU time per request / per MB (from
+# /proc/PID/stat), the figure least disturbed by other load.
 # Usage: benches/userspace_vs_haproxy.sh [seconds] [threads] [rounds] [proxy args]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,38 +62,59 @@ listen bench
     bind $hap
     server origin $origin
 EOF
-haproxy -f "$dir/haproxy.cfg" -q & pids+=($!)
-"$proxy" --threads "$threads" $extra "$lvs" "$origin" 2>/dev/null & pids+=($!)
+haproxy -f "$dir/haproxy.cfg" -q & hap_pid=$!; pids+=($hap_pid)
+"$proxy" --threads "$threads" $extra "$lvs" "$origin" 2>/dev/null & lvs_pid=$!; pids+=($lvs_pid)
 sleep 1
 
-# wrk's summary lines: "Requests/sec: N" and "Transfer/sec: N[KMG]B"
-run() { # url extra-args... -> "req/s MB/s"
-    local url=$1; shift
-    wrk -t1 -d"${secs}s" --latency "$@" "$url" 2>/dev/null | awk '
+cpu_ticks() { # user + system clock ticks a process has used so far
+    awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# One wrk run against url; prints "req/s MB/s cpu-ticks-of-pid".
+# wrk's summary lines: "Requests/sec: N" and "Transfer/sec: N[KMG]B".
+run() { # pid url wrk-args...
+    local pid=$1 url=$2 before after; shift 2
+    before=$(cpu_ticks "$pid")
+    wrk -t1 -d"${secs}s" "$@" "$url" 2>/dev/null > "$dir/wrk.out"
+    after=$(cpu_ticks "$pid")
+    awk -v ticks=$((after - before)) '
         /^Requests\/sec/ { rps = $2 }
         /^Transfer\/sec/ { v = $2; u = substr(v, length(v) - 1); n = v + 0
-            if (u == "GB") n *= 1024; else if (u == "KB") n /= 1024; else if (u ~ /B$/ && u !~ /[KMG]B/) n /= 1048576
+            if (u == "GB") n *= 1024; else if (u == "KB") n /= 1024; else if (u !~ /[KMG]B/) n /= 1048576
             mbs = n }
-        END { printf "%.0f %.1f\n", rps, mbs }'
+        END { printf "%.0f %.1f %d\n", rps, mbs, ticks }' "$dir/wrk.out"
+}
+
+hz=$(getconf CLK_TCK)
+# Throughput: best of the rounds. CPU cost: total CPU time of the proxy
+# over total work, which background load on a shared machine barely moves.
+measure() { # label field(1 = req/s, 2 = MB/s) path wrk-args...
+    local label=$1 field=$2 path=$3; shift 3
+    local best_d=0 best_h=0 best_l=0 work_h=0 work_l=0 ticks_h=0 ticks_l=0 d h l
+    for _ in $(seq "$rounds"); do
+        read -r -a d < <(run "$lvs_pid" "http://$origin$path" "$@")
+        read -r -a h < <(run "$hap_pid" "http://$hap$path" "$@")
+        read -r -a l < <(run "$lvs_pid" "http://$lvs$path" "$@")
+        best_d=$(max "$best_d" "${d[$((field - 1))]}")
+        best_h=$(max "$best_h" "${h[$((field - 1))]}")
+        best_l=$(max "$best_l" "${l[$((field - 1))]}")
+        work_h=$(awk -v a="$work_h" -v b="${h[$((field - 1))]}" 'BEGIN { print a + b }')
+        work_l=$(awk -v a="$work_l" -v b="${l[$((field - 1))]}" 'BEGIN { print a + b }')
+        ticks_h=$((ticks_h + h[2])) ticks_l=$((ticks_l + l[2]))
+    done
+    # CPU seconds per unit of work (per request, or per MB), in µs.
+    cost_h=$(awk -v t="$ticks_h" -v w="$work_h" -v s="$secs" -v hz="$hz" 'BEGIN { printf "%.1f", (w > 0 ? t / hz / (w * s) * 1e6 : 0) }')
+    cost_l=$(awk -v t="$ticks_l" -v w="$work_l" -v s="$secs" -v hz="$hz" 'BEGIN { printf "%.1f", (w > 0 ? t / hz / (w * s) * 1e6 : 0) }')
+    printf '%-6s %14s %14s %14s %11s %12s %12s %9s\n' "$label" "$best_d" "$best_h" "$best_l" \
+        "$(ratio "$best_l" "$best_h")" "$cost_h" "$cost_l" "$(ratio "$cost_h" "$cost_l")"
 }
 
 max() { awk -v a="$1" -v b="$2" 'BEGIN { print (b > a ? b : a) }'; }
-ratio() { awk -v l="$1" -v h="$2" 'BEGIN { printf "%.2f", (h > 0 ? l / h : 0) }'; }
+ratio() { awk -v l="$1" -v h="$2" 'BEGIN { printf "%.2fx", (h > 0 ? l / h : 0) }'; }
 
-printf '%-6s %14s %14s %14s %11s\n' test "nginx direct" haproxy lvstop "lvstop/hap"
-# Targets alternate inside each round so background load hits them alike.
-small=(-c50 -H "Connection: close")
-d=0 h=0 l=0
-for _ in $(seq "$rounds"); do
-    d=$(max "$d" "$(run "http://$origin/small.html" "${small[@]}" | cut -d' ' -f1)")
-    h=$(max "$h" "$(run "http://$hap/small.html" "${small[@]}" | cut -d' ' -f1)")
-    l=$(max "$l" "$(run "http://$lvs/small.html" "${small[@]}" | cut -d' ' -f1)")
-done
-printf '%-6s %12s/s %12s/s %12s/s %10sx\n' conn "$d" "$h" "$l" "$(ratio "$l" "$h")"
-d=0 h=0 l=0
-for _ in $(seq "$rounds"); do
-    d=$(max "$d" "$(run "http://$origin/big.bin" -c4 | cut -d' ' -f2)")
-    h=$(max "$h" "$(run "http://$hap/big.bin" -c4 | cut -d' ' -f2)")
-    l=$(max "$l" "$(run "http://$lvs/big.bin" -c4 | cut -d' ' -f2)")
-done
-printf '%-6s %9s MB/s %9s MB/s %9s MB/s %10sx\n' bulk "$d" "$h" "$l" "$(ratio "$l" "$h")"
+echo "conn: requests/s with a new connection each (cpu: µs per request)"
+echo "bulk: MB/s over keep-alive downloads (cpu: µs per MB)"
+printf '%-6s %14s %14s %14s %11s %12s %12s %9s\n' test "nginx direct" haproxy lvstop "lvstop/hap" \
+    "hap cpu" "lvstop cpu" "hap/lvs"
+measure conn 1 /small.html -c50 -H "Connection: close"
+measure bulk 2 /big.bin -c4

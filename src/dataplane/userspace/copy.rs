@@ -3,12 +3,13 @@
 //!
 //! Short exchanges (the common HTTP request / response) go through a
 //! userspace buffer that starts small and grows to `Options::buffer_size`
-//! only when reads fill it; reads go into its spare capacity, so it is
-//! never zeroed. Once a direction has carried
+//! only when reads fill it. A short read means the socket's receive queue
+//! is empty, so it also clears the socket's readiness: the next read waits
+//! for the reactor instead of costing a syscall that fails with EAGAIN. Once a direction has carried
 //! `Options::splice_after` bytes it switches to `splice(2)` through a pipe,
 //! so bulk transfers never cross into userspace.
 
-use std::io;
+use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::io::Interest;
@@ -30,11 +31,10 @@ pub(super) async fn pump(
     counter: &AtomicU64,
     options: &Options,
 ) -> io::Result<()> {
-    let mut buffer: Vec<u8> = Vec::with_capacity(INITIAL_BUFFER.min(options.buffer_size.max(1)));
+    let mut buffer = vec![0u8; INITIAL_BUFFER.min(options.buffer_size.max(1))];
     let mut total = 0u64;
     loop {
-        buffer.clear();
-        let n = match src.try_read_buf(&mut buffer) {
+        let n = match read_some(src, &mut buffer) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 src.readable().await?;
@@ -48,7 +48,7 @@ pub(super) async fn pump(
         write_all(dst, &buffer[..n]).await?;
         counter.fetch_add(n as u64, Ordering::Relaxed);
         total += n as u64;
-        if n == buffer.capacity() {
+        if n == buffer.len() {
             if options.splice_after.is_some_and(|after| total >= after) {
                 // Splicing needs a pipe; without one keep copying.
                 if let Ok(pipe) = Pipe::new() {
@@ -56,12 +56,34 @@ pub(super) async fn pump(
                     return splice_rest(src, dst, &pipe, counter).await;
                 }
             }
-            if buffer.capacity() < options.buffer_size {
-                buffer.reserve_exact(options.buffer_size);
+            if buffer.len() < options.buffer_size {
+                buffer.resize(options.buffer_size, 0);
             }
         }
     }
     Ok(())
+}
+
+/// Read what `src` has. `tcp_recvmsg` returns less than asked only when
+/// the receive queue ran empty, so a short read clears the readiness (by
+/// reporting WouldBlock to tokio's `try_io`, which keeps any readiness a
+/// newer reactor event brought, and never clears read-closed) while the
+/// bytes read are still returned.
+fn read_some(src: &TcpStream, buffer: &mut [u8]) -> io::Result<usize> {
+    let mut short = None;
+    let result = src.try_io(Interest::READABLE, || {
+        let mut socket: &socket2::Socket = &socket2::SockRef::from(src);
+        let n = socket.read(buffer)?;
+        if n > 0 && n < buffer.len() {
+            short = Some(n);
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(n)
+    });
+    match short {
+        Some(n) => Ok(n),
+        None => result,
+    }
 }
 
 async fn write_all(dst: &TcpStream, mut data: &[u8]) -> io::Result<()> {
