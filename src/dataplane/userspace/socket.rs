@@ -197,6 +197,18 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_vip_sockets_are_freebind() {
+        if std::net::TcpListener::bind("[::1]:0").is_err() {
+            eprintln!("skipped: no IPv6 on this host");
+            return;
+        }
+        // 2001:db8::/32 is documentation space; nothing is sent.
+        let listener = tcp_listener("[2001:db8::77]:9".parse().unwrap()).unwrap();
+        assert!(freebind(&listener, true).unwrap());
+        assert!(SockRef::from(&listener).only_v6().unwrap());
+    }
+
+    #[test]
     fn tcp_info_counts_segments_and_splice_moves_bytes() {
         let listener = std::net::TcpListener::bind("127.77.200.2:0").unwrap();
         let mut client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
