@@ -204,11 +204,12 @@ async fn unreachable_real_server_resets_the_client_and_counts_the_conn() {
     assert_eq!(counts(&dp, key, dead).await, (0, 1));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bulk_transfers_arrive_intact_both_ways() {
-    let dp = dataplane();
-    let key = ServiceKey::tcp(vip(18));
-    let echo = TcpBackend::start_raw_echo(&ip(18, 10)).await;
+/// Echo 8 MiB both ways at once through a fresh service on `block`, and
+/// check the bytes and the counters.
+async fn bulk_echo_through(options: Options, block: u8) {
+    let dp = UserspaceDataplane::start(options).unwrap();
+    let key = ServiceKey::tcp(vip(block));
+    let echo = TcpBackend::start_raw_echo(&ip(block, 10)).await;
     apply(
         &dp,
         vec![
@@ -220,11 +221,10 @@ async fn bulk_transfers_arrive_intact_both_ways() {
         ],
     )
     .await;
-    // 8 MiB: well past the point where the pump switches to splice(2).
     let data: Vec<u8> = (0..8u32 << 20)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
         .collect();
-    let back = bulk_echo(&ip(18, 100), vip(18), &data).await;
+    let back = bulk_echo(&ip(block, 100), vip(block), &data).await;
     assert_eq!(back.len(), data.len());
     assert!(back == data, "the echo differs from what was sent");
     let svc = eventually("the bulk connection to close", || async {
@@ -240,6 +240,21 @@ async fn bulk_transfers_arrive_intact_both_ways() {
         "{:?}",
         svc.stats
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_transfers_arrive_intact_both_ways() {
+    // 8 MiB: well past the point where the pump switches to splice(2).
+    bulk_echo_through(Options::default(), 18).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_transfers_arrive_intact_through_buffers_alone() {
+    let options = Options {
+        splice_after: None,
+        ..Options::default()
+    };
+    bulk_echo_through(options, 25).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

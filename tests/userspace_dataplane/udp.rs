@@ -126,3 +126,41 @@ async fn a_deleted_udp_service_keeps_its_sessions_until_they_idle_out() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persistent_udp_keeps_a_client_address_on_one_real_server() {
+    let dp = dataplane();
+    let key = ServiceKey::udp(vip(26));
+    let b1 = UdpBackend::start(&ip(26, 10), "b1").await;
+    let b2 = UdpBackend::start(&ip(26, 11), "b2").await;
+    apply(
+        &dp,
+        vec![
+            Operation::AddService(ServiceConfig::new(key, "rr").persistent(300)),
+            Operation::AddDest {
+                service: key,
+                dest: dest(b1.addr, 1),
+            },
+            Operation::AddDest {
+                service: key,
+                dest: dest(b2.addr, 1),
+            },
+        ],
+    )
+    .await;
+    // Several source ports of one address: several sessions, one template.
+    for _ in 0..3 {
+        let socket = tokio::net::UdpSocket::bind((ip(26, 100), 0)).await.unwrap();
+        assert_eq!(udp_ask(&socket, vip(26), "x").await, "b2:x");
+    }
+    let other = tokio::net::UdpSocket::bind((ip(26, 101), 0)).await.unwrap();
+    assert_eq!(udp_ask(&other, vip(26), "y").await, "b1:y");
+    let listed = dp.connections().await.unwrap();
+    let templates: Vec<_> = listed.iter().filter(|c| c.template).collect();
+    assert_eq!(templates.len(), 2);
+    assert!(templates
+        .iter()
+        .all(|t| t.protocol == "UDP" && t.state == "NONE"));
+    assert_eq!(counts(&dp, key, b2.addr).await, (0, 3));
+    assert_eq!(dest_row(&dp, key, b2.addr).await.unwrap().persistent, 1);
+}
