@@ -9,13 +9,13 @@
 //! `Options::splice_after` bytes it switches to `splice(2)` through a pipe,
 //! so bulk transfers never cross into userspace.
 
-use std::io::{self, Read};
+use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::io::Interest;
 use tokio::net::TcpStream;
 
-use super::socket::Pipe;
+use super::socket::{self, Pipe};
 use super::Options;
 
 /// First buffer size; most request/response exchanges fit.
@@ -31,9 +31,10 @@ pub(super) async fn pump(
     counter: &AtomicU64,
     options: &Options,
 ) -> io::Result<()> {
-    let mut buffer = vec![0u8; INITIAL_BUFFER.min(options.buffer_size.max(1))];
+    let mut buffer = Vec::with_capacity(INITIAL_BUFFER.min(options.buffer_size.max(1)));
     let mut total = 0u64;
     loop {
+        buffer.clear();
         let n = match read_some(src, &mut buffer) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -48,7 +49,7 @@ pub(super) async fn pump(
         write_all(dst, &buffer[..n]).await?;
         counter.fetch_add(n as u64, Ordering::Relaxed);
         total += n as u64;
-        if n == buffer.len() {
+        if n == buffer.capacity() {
             if options.splice_after.is_some_and(|after| total >= after) {
                 // Splicing needs a pipe; without one keep copying.
                 if let Ok(pipe) = Pipe::new() {
@@ -56,8 +57,9 @@ pub(super) async fn pump(
                     return splice_rest(src, dst, &pipe, counter).await;
                 }
             }
-            if buffer.len() < options.buffer_size {
-                buffer.resize(options.buffer_size, 0);
+            if buffer.capacity() < options.buffer_size {
+                buffer.clear();
+                buffer.reserve_exact(options.buffer_size);
             }
         }
     }
@@ -69,12 +71,11 @@ pub(super) async fn pump(
 /// reporting WouldBlock to tokio's `try_io`, which keeps any readiness a
 /// newer reactor event brought, and never clears read-closed) while the
 /// bytes read are still returned.
-fn read_some(src: &TcpStream, buffer: &mut [u8]) -> io::Result<usize> {
+fn read_some(src: &TcpStream, buffer: &mut Vec<u8>) -> io::Result<usize> {
     let mut short = None;
     let result = src.try_io(Interest::READABLE, || {
-        let mut socket: &socket2::Socket = &socket2::SockRef::from(src);
-        let n = socket.read(buffer)?;
-        if n > 0 && n < buffer.len() {
+        let n = socket::recv_spare(src, buffer)?;
+        if n > 0 && n < buffer.capacity() {
             short = Some(n);
             return Err(io::ErrorKind::WouldBlock.into());
         }

@@ -75,6 +75,18 @@ pub fn shutdown_write(socket: &impl std::os::fd::AsFd) -> io::Result<()> {
     SockRef::from(socket).shutdown(std::net::Shutdown::Write)
 }
 
+/// Receive into the spare capacity of `buffer` (from its length up to its
+/// capacity) and extend it by what arrived: no zeroing of buffers that are
+/// about to be overwritten. Returns the number of bytes received.
+pub fn recv_spare(socket: &impl std::os::fd::AsFd, buffer: &mut Vec<u8>) -> io::Result<usize> {
+    let len = buffer.len();
+    let n = SockRef::from(socket).recv(buffer.spare_capacity_mut())?;
+    // SAFETY: recv(2) initialised the first `n` bytes of the spare
+    // capacity, and `n` never exceeds the slice it was given.
+    unsafe { buffer.set_len(len + n) };
+    Ok(n)
+}
+
 /// What the proxy reads from a TCP socket's `struct tcp_info`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TcpInfo {
