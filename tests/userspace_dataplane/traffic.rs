@@ -170,6 +170,12 @@ async fn stats_count_connections_bytes_and_segments() {
     let svc = t.service(key).unwrap();
     assert_eq!(svc.stats, Default::default());
     assert!(svc.dests.iter().all(|d| d.stats == Default::default()));
+
+    // Zero(None) zeroes every service.
+    picks(vip(10), &[&ip(10, 101)], 2).await;
+    assert_eq!(table(&dp).await.service(key).unwrap().stats.conns, 2);
+    apply(&dp, vec![Operation::Zero(None)]).await;
+    assert_eq!(table(&dp).await.service(key).unwrap().stats.conns, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -280,7 +286,34 @@ async fn upper_threshold_overloads_and_lower_threshold_clears() {
         distribution(vip(16), &[&ip(16, 101)], 3).await.get("b1"),
         Some(&3)
     );
-    apply(&dp, vec![short_timeouts(1, 0)]).await;
+    // Raising the upper threshold lifts the overload at once
+    // (`__ip_vs_update_dest`); putting it back re-arms it on the next bind.
+    apply(
+        &dp,
+        vec![Operation::EditDest {
+            service: key,
+            dest: DestConfig {
+                upper_threshold: 5,
+                ..dest(b[1].addr, 1)
+            },
+        }],
+    )
+    .await;
+    assert!(!dest_row(&dp, key, b[1].addr).await.unwrap().overloaded);
+    apply(
+        &dp,
+        vec![
+            Operation::EditDest {
+                service: key,
+                dest: DestConfig {
+                    upper_threshold: 1,
+                    ..dest(b[1].addr, 1)
+                },
+            },
+            short_timeouts(1, 0),
+        ],
+    )
+    .await;
     held.finish().await;
     eventually("the overload to clear", || async {
         let d = dest_row(&dp, key, b[1].addr).await.unwrap();
