@@ -7,6 +7,7 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod backends;
 pub mod golden;
 pub mod netns;
 pub mod vm;

@@ -1,0 +1,133 @@
+//! The byte pump: move one direction of a proxied TCP connection until
+//! end of stream. The caller propagates the half-close.
+//!
+//! Short exchanges (the common HTTP request / response) go through a
+//! userspace buffer that starts small and grows to `Options::buffer_size`
+//! only when reads fill it. A short read means the socket's receive queue
+//! is empty, so it also clears the socket's readiness: the next read waits
+//! for the reactor instead of costing a syscall that fails with EAGAIN. Once a direction has carried
+//! `Options::splice_after` bytes it switches to `splice(2)` through a pipe,
+//! so bulk transfers never cross into userspace.
+
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::io::Interest;
+use tokio::net::TcpStream;
+
+use super::socket::{self, Pipe};
+use super::Options;
+
+/// First buffer size; most request/response exchanges fit.
+const INITIAL_BUFFER: usize = 16 * 1024;
+/// Bytes moved per splice call (the pipe is grown to at least this).
+const SPLICE_CHUNK: usize = 1 << 20;
+
+/// Copy `src` to `dst` until `src` reaches end of stream, counting bytes
+/// into `counter`.
+pub(super) async fn pump(
+    src: &TcpStream,
+    dst: &TcpStream,
+    counter: &AtomicU64,
+    options: &Options,
+) -> io::Result<()> {
+    let mut buffer = Vec::with_capacity(INITIAL_BUFFER.min(options.buffer_size.max(1)));
+    let mut total = 0u64;
+    loop {
+        buffer.clear();
+        let n = match read_some(src, &mut buffer) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                src.readable().await?;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            break;
+        }
+        write_all(dst, &buffer[..n]).await?;
+        counter.fetch_add(n as u64, Ordering::Relaxed);
+        total += n as u64;
+        if n == buffer.capacity() {
+            if options.splice_after.is_some_and(|after| total >= after) {
+                // Splicing needs a pipe; without one keep copying.
+                if let Ok(pipe) = Pipe::new() {
+                    drop(buffer);
+                    return splice_rest(src, dst, &pipe, counter).await;
+                }
+            }
+            if buffer.capacity() < options.buffer_size {
+                buffer.clear();
+                buffer.reserve_exact(options.buffer_size);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Read what `src` has. `tcp_recvmsg` returns less than asked only when
+/// the receive queue ran empty, so a short read clears the readiness (by
+/// reporting WouldBlock to tokio's `try_io`, which keeps any readiness a
+/// newer reactor event brought, and never clears read-closed) while the
+/// bytes read are still returned.
+fn read_some(src: &TcpStream, buffer: &mut Vec<u8>) -> io::Result<usize> {
+    let mut short = None;
+    let result = src.try_io(Interest::READABLE, || {
+        let n = socket::recv_spare(src, buffer)?;
+        if n > 0 && n < buffer.capacity() {
+            short = Some(n);
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(n)
+    });
+    match short {
+        Some(n) => Ok(n),
+        None => result,
+    }
+}
+
+async fn write_all(dst: &TcpStream, mut data: &[u8]) -> io::Result<()> {
+    while !data.is_empty() {
+        match dst.try_write(data) {
+            Ok(n) => data = &data[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => dst.writable().await?,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// The rest of the stream through a pipe: fill it from `src`, drain it
+/// into `dst`, repeat. The pipe is always empty before a fill, so a
+/// would-block on the fill means `src` has nothing to read.
+async fn splice_rest(
+    src: &TcpStream,
+    dst: &TcpStream,
+    pipe: &Pipe,
+    counter: &AtomicU64,
+) -> io::Result<()> {
+    loop {
+        let filled = match src.try_io(Interest::READABLE, || pipe.fill_from(src, SPLICE_CHUNK)) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                src.readable().await?;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        if filled == 0 {
+            break;
+        }
+        let mut left = filled;
+        while left > 0 {
+            match dst.try_io(Interest::WRITABLE, || pipe.drain_to(dst, left)) {
+                Ok(n) => left -= n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => dst.writable().await?,
+                Err(e) => return Err(e),
+            }
+        }
+        counter.fetch_add(filled as u64, Ordering::Relaxed);
+    }
+    Ok(())
+}
