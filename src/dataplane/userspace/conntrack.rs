@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use crate::ipvs::model::{Connection, Protocol, Stats, Timeouts};
 use crate::ipvs::sched::Packet;
 
-use super::table::{overload_on_bind, overload_on_unbind, State};
+use super::table::State;
 
 /// How long a reset or refused connection lingers (the kernel's
 /// `IP_VS_TCP_S_CLOSE` timeout).
@@ -185,8 +185,7 @@ impl State {
         let dest_addr = entry.upstream_addr(entry.service.dests.get(index)?);
         let dest = entry.service.dests.get_mut(index)?;
         // A new connection starts inactive (`IP_VS_CONN_F_INACTIVE`).
-        dest.inactive += 1;
-        overload_on_bind(dest);
+        dest.connection_bound(false);
         dest.stats.conns += 1;
         entry.service.stats.conns += 1;
         let (state, deadline) = match packet.protocol {
@@ -246,11 +245,9 @@ impl State {
         let (svc, dest) = (conn.svc, conn.dest);
         if let Some(dest) = self.service_by_id(svc).and_then(|s| s.dest_mut(dest)) {
             if was_active {
-                dest.active = dest.active.saturating_sub(1);
-                dest.inactive += 1;
+                dest.connection_became_inactive();
             } else {
-                dest.inactive = dest.inactive.saturating_sub(1);
-                dest.active += 1;
+                dest.connection_became_active();
             }
         }
     }
@@ -290,12 +287,7 @@ impl State {
             return;
         };
         if let Some(dest) = entry.dest_mut(conn.dest) {
-            if conn.state.is_active() {
-                dest.active = dest.active.saturating_sub(1);
-            } else {
-                dest.inactive = dest.inactive.saturating_sub(1);
-            }
-            overload_on_unbind(dest);
+            dest.connection_unbound(conn.state.is_active());
         }
         if let Some((key, template_id)) = conn.template {
             entry.release_template(key, template_id, now);
@@ -374,6 +366,8 @@ impl State {
                 state: conn.state.name().into(),
                 expires,
                 template: false,
+                pe_name: None,
+                pe_data: None,
             });
         }
         for entry in &self.services {

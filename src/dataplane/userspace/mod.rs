@@ -53,7 +53,6 @@
 mod conntrack;
 mod copy;
 mod persistence;
-mod rates;
 mod socket;
 mod table;
 mod tcp;

@@ -92,7 +92,7 @@ impl ServiceEntry {
             .schedule(&self.service.dests, packet, elapsed)
             .ok()?;
         let dest = self.service.dests.get_mut(index)?;
-        dest.persistent += 1;
+        dest.template_bound();
         let dest_addr = self.upstream_addr(&self.service.dests[index]);
         self.templates.map.insert(
             key,
@@ -110,7 +110,7 @@ impl ServiceEntry {
     fn drop_template(&mut self, key: IpAddr) {
         if let Some(template) = self.templates.map.remove(&key) {
             if let Some(dest) = self.dest_mut(template.dest) {
-                dest.persistent = dest.persistent.saturating_sub(1);
+                dest.template_unbound();
             }
             self.prune_trash();
         }
@@ -171,6 +171,8 @@ impl ServiceEntry {
                 state: "NONE".into(),
                 expires,
                 template: true,
+                pe_name: None,
+                pe_data: None,
             });
         }
     }

@@ -18,8 +18,8 @@ use crate::ipvs::sched::{self, DestChange, Scheduler};
 
 use super::conntrack::Conntrack;
 use super::persistence::Templates;
-use super::rates::Estimator;
 use super::ListenerHandle;
+use crate::ipvs::estimator::Estimator;
 
 const DATAPLANE: &str = "userspace";
 
@@ -99,34 +99,6 @@ impl ServiceEntry {
             port => port,
         };
         SocketAddr::new(dest.config.key.addr, port)
-    }
-}
-
-/// `ip_vs_bind_dest`: a new connection may push a destination over its
-/// upper threshold. Local stand-in for `crate::ipvs::accounting`.
-pub(super) fn overload_on_bind(dest: &mut Dest) {
-    let upper = dest.config.upper_threshold;
-    if upper != 0 && dest.total_conns() >= upper {
-        dest.overloaded = true;
-    }
-}
-
-/// `ip_vs_unbind_dest`: clear the overload flag below the lower threshold,
-/// or below three quarters of the upper one when no lower one is set.
-/// Local stand-in for `crate::ipvs::accounting`.
-pub(super) fn overload_on_unbind(dest: &mut Dest) {
-    let total = u64::from(dest.total_conns());
-    let lower = u64::from(dest.config.lower_threshold);
-    let upper = u64::from(dest.config.upper_threshold);
-    let clear = if lower != 0 {
-        total < lower
-    } else if upper != 0 {
-        total * 4 < upper * 3
-    } else {
-        true
-    };
-    if clear {
-        dest.overloaded = false;
     }
 }
 
@@ -300,10 +272,7 @@ impl State {
         let dest = &mut entry.service.dests[d];
         // `__ip_vs_update_dest`: raising or clearing the upper threshold
         // lifts the overload at once.
-        if config.upper_threshold == 0 || config.upper_threshold > dest.config.upper_threshold {
-            dest.overloaded = false;
-        }
-        dest.config = config;
+        dest.set_config(config);
         entry
             .scheduler
             .dests_changed(&entry.service.dests, DestChange::Updated { index: d });
@@ -418,64 +387,4 @@ fn check_service_config(config: &ServiceConfig) -> Result<(), DataplaneError> {
         ));
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn dest(upper: u32, lower: u32) -> Dest {
-        let mut config = DestConfig::new(
-            "192.0.2.1:80".parse().unwrap(),
-            crate::ipvs::model::Forward::Masq,
-            1,
-        );
-        config.upper_threshold = upper;
-        config.lower_threshold = lower;
-        Dest::new(config)
-    }
-
-    #[test]
-    fn overload_sets_at_the_upper_threshold() {
-        let mut d = dest(4, 0);
-        d.active = 3;
-        overload_on_bind(&mut d);
-        assert!(!d.overloaded);
-        d.inactive = 1;
-        overload_on_bind(&mut d);
-        assert!(d.overloaded);
-    }
-
-    #[test]
-    fn without_a_lower_threshold_overload_clears_below_three_quarters() {
-        let mut d = dest(4, 0);
-        d.overloaded = true;
-        d.active = 3; // 3 * 4 = 12, not < 4 * 3
-        overload_on_unbind(&mut d);
-        assert!(d.overloaded);
-        d.active = 2;
-        overload_on_unbind(&mut d);
-        assert!(!d.overloaded);
-    }
-
-    #[test]
-    fn a_lower_threshold_clears_overload_below_it() {
-        let mut d = dest(10, 5);
-        d.overloaded = true;
-        d.active = 5;
-        overload_on_unbind(&mut d);
-        assert!(d.overloaded);
-        d.active = 4;
-        overload_on_unbind(&mut d);
-        assert!(!d.overloaded);
-    }
-
-    #[test]
-    fn no_thresholds_clear_overload_on_unbind() {
-        let mut d = dest(0, 0);
-        d.overloaded = true;
-        d.active = 100;
-        overload_on_unbind(&mut d);
-        assert!(!d.overloaded);
-    }
 }
