@@ -16,7 +16,7 @@ fn main() -> ExitCode {
         (Some(Command::Check(args)), _) => lvstop::check::run(&cli.common, args),
         (None, true) => lvstop::once::run(&cli.common, &cli.listing),
         (None, false) => not_built("the console"),
-        (Some(Command::Daemon), _) => not_built("lvstop daemon"),
+        (Some(Command::Daemon), _) => lvstop::daemon::run(&cli.common),
         (Some(Command::Ctl { .. }), _) => not_built("lvstop ctl"),
         (Some(Command::Demo), _) => not_built("lvstop demo"),
         (Some(Command::Realserver { .. }), _) => not_built("lvstop realserver"),

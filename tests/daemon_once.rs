@@ -1,0 +1,336 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! `lvstop daemon --dataplane userspace` and `lvstop --once` as an operator
+//! runs them: real processes, a keepalived.conf, real TCP backends and
+//! clients on loopback, the table printed in ipvsadm's layout.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const LVSTOP: &str = env!("CARGO_BIN_EXE_lvstop");
+
+/// A loopback address block of this test process (127.P.N.x), so tests in
+/// parallel processes never collide.
+fn address(n: u8, host: u8) -> std::net::Ipv4Addr {
+    let p = (std::process::id() % 200) as u8 + 20;
+    std::net::Ipv4Addr::new(127, p, n, host)
+}
+
+/// A backend that answers every connection with its name and closes.
+fn backend(addr: std::net::Ipv4Addr, name: &'static str) -> SocketAddr {
+    let listener = TcpListener::bind((addr, 0)).unwrap();
+    let local = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 64];
+                let _ = stream.read(&mut buf);
+                let _ = stream.write_all(name.as_bytes());
+            });
+        }
+    });
+    local
+}
+
+fn free_port(addr: std::net::Ipv4Addr) -> u16 {
+    TcpListener::bind((addr, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The daemon process, killed and reaped on drop.
+struct Daemon {
+    child: Child,
+    socket: PathBuf,
+    log: PathBuf,
+}
+
+impl Daemon {
+    fn start(config: &Path, dir: &Path) -> Daemon {
+        let socket = dir.join("lvstop.sock");
+        let log = dir.join("daemon.log");
+        let child = Command::new(LVSTOP)
+            .args(["daemon", "--dataplane", "userspace", "-f"])
+            .arg(config)
+            .arg("--socket")
+            .arg(&socket)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let daemon = Daemon { child, socket, log };
+        daemon.wait_for(|d| d.socket.exists(), "the control socket");
+        daemon
+    }
+
+    fn wait_for(&self, mut ready: impl FnMut(&Daemon) -> bool, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !ready(self) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; daemon log:\n{}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn once(&self, args: &[&str]) -> Output {
+        Command::new(LVSTOP)
+            .arg("--once")
+            .args(args)
+            .arg("--socket")
+            .arg(&self.socket)
+            .output()
+            .unwrap()
+    }
+
+    fn once_text(&self, args: &[&str]) -> String {
+        let output = self.once(args);
+        assert!(
+            output.status.success(),
+            "lvstop --once {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args(["-s", signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn ask(vip: SocketAddr) -> String {
+    let mut stream = TcpStream::connect_timeout(&vip, Duration::from_secs(5)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream.write_all(b"hi").unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+fn config_text(vip: SocketAddr, a: SocketAddr, b: SocketAddr, weight_b: u32) -> String {
+    format!(
+        "virtual_server {} {} {{\n    lb_algo wrr\n    lb_kind NAT\n    protocol TCP\n\
+         \x20   real_server {} {} {{\n        weight 2\n    }}\n\
+         \x20   real_server {} {} {{\n        weight {weight_b}\n    }}\n}}\n",
+        vip.ip(),
+        vip.port(),
+        a.ip(),
+        a.port(),
+        b.ip(),
+        b.port()
+    )
+}
+
+#[test]
+fn the_daemon_serves_the_config_and_once_prints_it_like_ipvsadm() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = backend(address(1, 1), "A");
+    let b = backend(address(1, 2), "B");
+    let vip = SocketAddr::from((address(2, 1), free_port(address(2, 1))));
+    let config = dir.path().join("keepalived.conf");
+    std::fs::write(&config, config_text(vip, a, b, 1)).unwrap();
+    let daemon = Daemon::start(&config, dir.path());
+
+    // wrr 2:1 over real connections (exact sequences are the golden
+    // scheduler tests' job): both serve, A about twice as often.
+    let answers: Vec<String> = (0..6).map(|_| ask(vip)).collect();
+    let count = |name: &str| answers.iter().filter(|a| *a == name).count();
+    assert!(count("A") >= 3 && count("B") >= 1, "{answers:?}");
+    assert_eq!(count("A") + count("B"), 6, "{answers:?}");
+
+    let listing = daemon.once_text(&["-n"]);
+    let mut lines = listing.lines();
+    let header = lines.next().unwrap();
+    assert!(
+        header.contains("userspace"),
+        "the header names the dataplane: {header}"
+    );
+    let rest: Vec<&str> = lines.collect();
+    let vip_text = format!("{vip}");
+    assert_eq!(rest[0], "Prot LocalAddress:Port Scheduler Flags");
+    assert_eq!(
+        rest[1],
+        "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn"
+    );
+    assert_eq!(rest[2], format!("TCP  {vip_text} wrr"));
+    // Closed connections linger as InActConn (TIME_WAIT emulation).
+    let mut dests = vec![
+        format!(
+            "  -> {:<28} {:<7} {:<6} {:<10} {:<10}",
+            a.to_string(),
+            "Masq",
+            2,
+            0,
+            count("A")
+        ),
+        format!(
+            "  -> {:<28} {:<7} {:<6} {:<10} {:<10}",
+            b.to_string(),
+            "Masq",
+            1,
+            0,
+            count("B")
+        ),
+    ];
+    dests.sort();
+    let mut shown: Vec<String> = rest[3..].iter().map(|s| s.to_string()).collect();
+    shown.sort();
+    assert_eq!(shown, dests, "full listing:\n{listing}");
+
+    let stats = daemon.once_text(&["-n", "--stats"]);
+    assert!(
+        stats
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("Prot LocalAddress:Port"),
+        "{stats}"
+    );
+    let service_line = stats.lines().find(|l| l.starts_with("TCP")).unwrap();
+    assert!(
+        service_line.split_whitespace().nth(2) == Some("6"),
+        "six connections counted: {service_line}"
+    );
+
+    let save = daemon.once_text(&["-S", "-n"]);
+    assert!(save.contains(&format!("-A -t {vip_text} -s wrr")), "{save}");
+    assert!(
+        save.contains(&format!("-a -t {vip_text} -r {a} -m -w 2")),
+        "{save}"
+    );
+
+    let json = daemon.once_text(&["--json"]);
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(value["source"]["daemon"]["dataplane"], "userspace");
+    assert_eq!(
+        value["table"]["services"][0]["dests"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(value["timeouts"]["tcp_fin"], 120);
+}
+
+#[test]
+fn sighup_reloads_and_a_broken_file_keeps_the_running_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = backend(address(3, 1), "A");
+    let b = backend(address(3, 2), "B");
+    let vip = SocketAddr::from((address(4, 1), free_port(address(4, 1))));
+    let config = dir.path().join("keepalived.conf");
+    std::fs::write(&config, config_text(vip, a, b, 1)).unwrap();
+    let daemon = Daemon::start(&config, dir.path());
+    let weight_of_b = |d: &Daemon| {
+        let listing = d.once_text(&["-n"]);
+        listing
+            .lines()
+            .find(|l| l.contains(&b.to_string()))
+            .and_then(|l| l.split_whitespace().nth(3).map(str::to_string))
+            .unwrap()
+    };
+    assert_eq!(weight_of_b(&daemon), "1");
+
+    // Weight 0 quiesces B: every new connection goes to A.
+    std::fs::write(&config, config_text(vip, a, b, 0)).unwrap();
+    daemon.signal("HUP");
+    daemon.wait_for(|d| weight_of_b(d) == "0", "the reload to set weight 0");
+    assert!((0..4).all(|_| ask(vip) == "A"));
+
+    // A broken file is refused; the director keeps what it had.
+    std::fs::write(
+        &config,
+        "virtual_server 10.0.0.1 80 {\n lb_kind FULLNAT\n}\n",
+    )
+    .unwrap();
+    daemon.signal("HUP");
+    daemon.wait_for(
+        |d| d.log_text().contains("reload refused"),
+        "the refusal in the log",
+    );
+    assert_eq!(weight_of_b(&daemon), "0");
+    assert_eq!(ask(vip), "A");
+}
+
+#[test]
+fn sigterm_stops_cleanly_and_removes_the_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = backend(address(5, 1), "A");
+    let b = backend(address(5, 2), "B");
+    let vip = SocketAddr::from((address(6, 1), free_port(address(6, 1))));
+    let config = dir.path().join("keepalived.conf");
+    std::fs::write(&config, config_text(vip, a, b, 1)).unwrap();
+    let mut daemon = Daemon::start(&config, dir.path());
+    daemon.signal("TERM");
+    let status = daemon.child.wait().unwrap();
+    assert!(
+        status.success(),
+        "exit status {status}; log:\n{}",
+        daemon.log_text()
+    );
+    assert!(!daemon.socket.exists());
+    assert!(TcpStream::connect_timeout(&vip, Duration::from_secs(1)).is_err());
+}
+
+#[test]
+fn an_invalid_config_stops_the_daemon_with_its_diagnostics() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("keepalived.conf");
+    std::fs::write(
+        &config,
+        "virtual_server 10.0.0.1 80 {\n    protocol TCP\n    lb_kind FULLNAT\n}\n",
+    )
+    .unwrap();
+    let output = Command::new(LVSTOP)
+        .args(["daemon", "--dataplane", "userspace", "-f"])
+        .arg(&config)
+        .arg("--socket")
+        .arg(dir.path().join("s.sock"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("keepalived.conf:3:13: error: lb_kind 'FULLNAT'"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("not starting"), "{stderr}");
+}
+
+#[test]
+fn once_without_a_daemon_says_where_it_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(LVSTOP)
+        .args(["--once", "-n", "--socket"])
+        .arg(dir.path().join("absent.sock"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no lvstop daemon at '"), "{stderr}");
+    assert!(stderr.contains("absent.sock"), "{stderr}");
+}
