@@ -35,13 +35,19 @@ pub enum DaemonError {
     #[error("dataplane: {0}")]
     Dataplane(#[from] DataplaneError),
     #[error("dataplane: {0}")]
-    Apply(#[from] ApplyError),
+    Apply(Box<ApplyError>),
     #[error("control socket: {0}")]
     Control(#[from] ControlError),
     #[error("{0}")]
     Unavailable(String),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+}
+
+impl From<ApplyError> for DaemonError {
+    fn from(error: ApplyError) -> Self {
+        DaemonError::Apply(Box::new(error))
+    }
 }
 
 /// Entry point of `lvstop daemon`.
