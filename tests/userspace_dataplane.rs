@@ -10,6 +10,8 @@ mod support;
 mod operations;
 #[path = "userspace_dataplane/persistence.rs"]
 mod persistence;
+#[path = "userspace_dataplane/schedulers.rs"]
+mod schedulers;
 #[path = "userspace_dataplane/traffic.rs"]
 mod traffic;
 #[path = "userspace_dataplane/udp.rs"]
