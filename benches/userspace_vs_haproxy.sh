@@ -1,120 +1,171 @@
 #!/usr/bin/env bash
-# Side-by-side: lvstop's userspace dataplane vs HAProxy `mode tcp`, both in
-# front of the same nginx on loopback, measured by the same wrk runs:
-#   conn/s  — a new connection per request (Connection: close, tiny page)
-#   bulk    — keep-alive downloads of a large file (throughput)
-# plus nginx direct as the ceiling. Everything shares this machine's cores,
-# so read the ratio, not the absolute numbers.
-# Each figure is the best of N interleaved rounds.
-# Also reports each proxy's CPU time per request / per MB (from
-# /proc/PID/stat), the figure least disturbed by other load.
-# Usage: benches/userspace_vs_haproxy.sh [seconds] [threads] [rounds] [proxy args]
+# Side-by-side on loopback: lvstop's userspace dataplane vs HAProxy
+# (`mode tcp`, Debian package), same nginx backends, same wrk load, the
+# balancer pinned to the same core in both runs, measured in one run.
+#
+#   new connections/s  wrk, 'Connection: close' on a small response: every
+#                      request is a new TCP connection through the balancer
+#   bulk throughput    wrk keep-alive on a 1 MiB response
+#   latency added      wrk p50/p99 through the balancer minus direct access
+#
+# Each figure is the best of ROUNDS interleaved rounds (the machine is
+# shared; best-of is the least noisy estimate of what each can do).
+#
+# Usage: benches/userspace_vs_haproxy.sh [seconds-per-run] [rounds]   (default 10 3)
+# Needs: nginx, haproxy, wrk (apt-get install nginx-light haproxy wrk).
+# Layout on a 2-core machine: balancer on CPU 1; nginx and wrk on CPU 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
-threads=${2:-2}
-rounds=${3:-3}
-extra=${4:-}
-for tool in nginx haproxy wrk; do
-    command -v "$tool" >/dev/null || { echo "needs $tool" >&2; exit 1; }
+rounds=${2:-3}
+for tool in nginx haproxy wrk taskset; do
+    command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install nginx-light haproxy wrk)" >&2; exit 2; }
 done
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
-cargo build --release --quiet --example userspace_proxy
-proxy="$CARGO_TARGET_DIR/release/examples/userspace_proxy"
+cargo build --release --quiet
+lvstop=$PWD/target/release/lvstop
 
+cores=$(nproc)
+lb_cpu=$(( cores > 1 ? 1 : 0 ))
+load_cpu=0
 dir=$(mktemp -d)
 pids=()
 cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
     rm -rf "$dir"
 }
 trap cleanup EXIT
 
-origin=127.0.0.61:18080 hap=127.0.0.62:18080 lvs=127.0.0.63:18080
-mkdir -p "$dir/www"
-head -c 100 /dev/zero | tr '\0' 'x' > "$dir/www/small.html"
-head -c $((64 << 20)) /dev/urandom > "$dir/www/big.bin"
+backend1=127.0.81.1 backend2=127.0.81.2 port=18081
+haproxy_vip=127.0.82.1 lvstop_vip=127.0.82.2 vport=18080
+
+# --- backends: nginx, one worker, a small and a 1 MiB response ------------
+mkdir -p "$dir/www" "$dir/nginx"
+printf 'ok\n' > "$dir/www/small"
+head -c 1048576 /dev/zero > "$dir/www/large"
 cat > "$dir/nginx.conf" <<EOF
 user root;
 worker_processes 1;
 pid $dir/nginx.pid;
-error_log $dir/nginx.err;
+error_log $dir/nginx/error.log;
+daemon off;
 events { worker_connections 4096; }
 http {
     access_log off;
     sendfile on;
     keepalive_requests 1000000;
-    server { listen $origin reuseport backlog=4096; root $dir/www; }
+    client_body_temp_path $dir/nginx;
+    proxy_temp_path $dir/nginx;
+    fastcgi_temp_path $dir/nginx;
+    uwsgi_temp_path $dir/nginx;
+    scgi_temp_path $dir/nginx;
+    server { listen $backend1:$port reuseport; root $dir/www; }
+    server { listen $backend2:$port reuseport; root $dir/www; }
 }
 EOF
-nginx -p "$dir" -c "$dir/nginx.conf" -g 'daemon off;' & pids+=($!)
+taskset -c "$load_cpu" nginx -c "$dir/nginx.conf" -e "$dir/nginx/error.log" & pids+=($!)
+
+# --- HAProxy, one thread, mode tcp, round robin ----------------------------
 cat > "$dir/haproxy.cfg" <<EOF
 global
-    nbthread $threads
+    nbthread 1
     maxconn 8000
 defaults
     mode tcp
     timeout connect 5s
     timeout client 60s
     timeout server 60s
-listen bench
-    bind $hap
-    server origin $origin
+frontend bench
+    bind $haproxy_vip:$vport
+    default_backend servers
+backend servers
+    balance roundrobin
+    server s1 $backend1:$port
+    server s2 $backend2:$port
 EOF
-haproxy -f "$dir/haproxy.cfg" -q & hap_pid=$!; pids+=($hap_pid)
-"$proxy" --threads "$threads" $extra "$lvs" "$origin" 2>/dev/null & lvs_pid=$!; pids+=($lvs_pid)
-sleep 1
+taskset -c "$lb_cpu" haproxy -f "$dir/haproxy.cfg" -db & pids+=($!)
 
-cpu_ticks() { # user + system clock ticks a process has used so far
-    awk '{ print $14 + $15 }' "/proc/$1/stat"
+# --- lvstop, the same service from a keepalived.conf -----------------------
+cat > "$dir/keepalived.conf" <<EOF
+virtual_server $lvstop_vip $vport {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server $backend1 $port {
+        weight 1
+    }
+    real_server $backend2 $port {
+        weight 1
+    }
 }
+EOF
+LVSTOP_LOG=warn taskset -c "$lb_cpu" "$lvstop" daemon -f "$dir/keepalived.conf" \
+    --dataplane userspace --socket "$dir/lvstop.sock" & pids+=($!)
 
-# One wrk run against url; prints "req/s MB/s cpu-ticks-of-pid".
-# wrk's summary lines: "Requests/sec: N" and "Transfer/sec: N[KMG]B".
-run() { # pid url wrk-args...
-    local pid=$1 url=$2 before after; shift 2
-    before=$(cpu_ticks "$pid")
-    wrk -t1 -d"${secs}s" "$@" "$url" 2>/dev/null > "$dir/wrk.out"
-    after=$(cpu_ticks "$pid")
-    awk -v ticks=$((after - before)) '
-        /^Requests\/sec/ { rps = $2 }
-        /^Transfer\/sec/ { v = $2; u = substr(v, length(v) - 1); n = v + 0
-            if (u == "GB") n *= 1024; else if (u == "KB") n /= 1024; else if (u !~ /[KMG]B/) n /= 1048576
-            mbs = n }
-        END { printf "%.0f %.1f %d\n", rps, mbs, ticks }' "$dir/wrk.out"
-}
-
-hz=$(getconf CLK_TCK)
-# Throughput: best of the rounds. CPU cost: total CPU time of the proxy
-# over total work, which background load on a shared machine barely moves.
-measure() { # label field(1 = req/s, 2 = MB/s) path wrk-args...
-    local label=$1 field=$2 path=$3; shift 3
-    local best_d=0 best_h=0 best_l=0 work_h=0 work_l=0 ticks_h=0 ticks_l=0 d h l
-    for _ in $(seq "$rounds"); do
-        read -r -a d < <(run "$lvs_pid" "http://$origin$path" "$@")
-        read -r -a h < <(run "$hap_pid" "http://$hap$path" "$@")
-        read -r -a l < <(run "$lvs_pid" "http://$lvs$path" "$@")
-        best_d=$(max "$best_d" "${d[$((field - 1))]}")
-        best_h=$(max "$best_h" "${h[$((field - 1))]}")
-        best_l=$(max "$best_l" "${l[$((field - 1))]}")
-        work_h=$(awk -v a="$work_h" -v b="${h[$((field - 1))]}" 'BEGIN { print a + b }')
-        work_l=$(awk -v a="$work_l" -v b="${l[$((field - 1))]}" 'BEGIN { print a + b }')
-        ticks_h=$((ticks_h + h[2])) ticks_l=$((ticks_l + l[2]))
+wait_port() { # host port
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null && return 0
+        sleep 0.1
     done
-    # CPU seconds per unit of work (per request, or per MB), in µs.
-    cost_h=$(awk -v t="$ticks_h" -v w="$work_h" -v s="$secs" -v hz="$hz" 'BEGIN { printf "%.1f", (w > 0 ? t / hz / (w * s) * 1e6 : 0) }')
-    cost_l=$(awk -v t="$ticks_l" -v w="$work_l" -v s="$secs" -v hz="$hz" 'BEGIN { printf "%.1f", (w > 0 ? t / hz / (w * s) * 1e6 : 0) }')
-    printf '%-6s %14s %14s %14s %11s %12s %12s %9s\n' "$label" "$best_d" "$best_h" "$best_l" \
-        "$(ratio "$best_l" "$best_h")" "$cost_h" "$cost_l" "$(ratio "$cost_h" "$cost_l")"
+    echo "nothing listens on $1:$2" >&2; exit 1
+}
+wait_port "$backend1" "$port"; wait_port "$backend2" "$port"
+wait_port "$haproxy_vip" "$vport"; wait_port "$lvstop_vip" "$vport"
+
+# wrk --latency prints "50%  1.23ms"; normalise to microseconds.
+to_us() { awk '{ v = $1; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+                 if (u == "us") print v; else if (u == "ms") print v * 1000; else if (u == "s") print v * 1000000; else print v }'; }
+run_wrk() { # label url conns extra-args...
+    local label=$1 url=$2 conns=$3; shift 3
+    taskset -c "$load_cpu" wrk -t1 -c"$conns" -d"${secs}s" --latency "$@" "$url" > "$dir/$label.out" 2>&1
+}
+field() { # label what
+    case $2 in
+        rps) awk '/^Requests\/sec/ { print $2 }' "$dir/$1.out" ;;
+        xfer) awk '/^Transfer\/sec/ { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[A-Za-z]+$/, "", v);
+                  m = (u == "GB") ? 1024 : (u == "MB") ? 1 : (u == "KB") ? 1 / 1024 : 1 / 1048576; printf "%.1f", v * m }' "$dir/$1.out" ;;
+        p50) awk '$1 == "50%" { print $2 }' "$dir/$1.out" | to_us ;;
+        p99) awk '$1 == "99%" { print $2 }' "$dir/$1.out" | to_us ;;
+        errors) awk '/Socket errors|Non-2xx/ { print }' "$dir/$1.out" | tr '\n' ' ' ;;
+    esac
 }
 
-max() { awk -v a="$1" -v b="$2" 'BEGIN { print (b > a ? b : a) }'; }
-ratio() { awk -v l="$1" -v h="$2" 'BEGIN { printf "%.2fx", (h > 0 ? l / h : 0) }'; }
+close=(-H 'Connection: close')
+for round in $(seq "$rounds"); do
+    run_wrk "direct_small.$round" "http://$backend1:$port/small" 32 "${close[@]}"
+    run_wrk "haproxy_small.$round" "http://$haproxy_vip:$vport/small" 32 "${close[@]}"
+    run_wrk "lvstop_small.$round" "http://$lvstop_vip:$vport/small" 32 "${close[@]}"
+    run_wrk "direct_large.$round" "http://$backend1:$port/large" 8
+    run_wrk "haproxy_large.$round" "http://$haproxy_vip:$vport/large" 8
+    run_wrk "lvstop_large.$round" "http://$lvstop_vip:$vport/large" 8
+done
+# The best round of each label becomes "label" (its latency comes along).
+for label in direct_small haproxy_small lvstop_small direct_large haproxy_large lvstop_large; do
+    what=rps; [[ $label == *_large ]] && what=xfer
+    best=1 best_value=0
+    for round in $(seq "$rounds"); do
+        v=$(field "$label.$round" "$what")
+        if awk -v a="${v:-0}" -v b="$best_value" 'BEGIN { exit !(a > b) }'; then best=$round best_value=$v; fi
+    done
+    cp "$dir/$label.$best.out" "$dir/$label.out"
+done
 
-echo "conn: requests/s with a new connection each (cpu: µs per request)"
-echo "bulk: MB/s over keep-alive downloads (cpu: µs per MB)"
-printf '%-6s %14s %14s %14s %11s %12s %12s %9s\n' test "nginx direct" haproxy lvstop "lvstop/hap" \
-    "hap cpu" "lvstop cpu" "hap/lvs"
-measure conn 1 /small.html -c50 -H "Connection: close"
-measure bulk 2 /big.bin -c4
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+echo "userspace dataplane vs HAProxy $(haproxy -v | head -1 | awk '{print $3}'), best of $rounds x ${secs}s, balancer on CPU $lb_cpu"
+printf '%-34s %14s %14s %8s\n' measure lvstop haproxy ratio
+l=$(field lvstop_small rps); h=$(field haproxy_small rps)
+printf '%-34s %14s %14s %8s\n' "new connections/s (close)" "$l" "$h" "$(ratio "$l" "$h")"
+l=$(field lvstop_large xfer); h=$(field haproxy_large xfer)
+printf '%-34s %14s %14s %8s\n' "bulk throughput MiB/s (1 MiB)" "$l" "$h" "$(ratio "$l" "$h")"
+d50=$(field direct_small p50); d99=$(field direct_small p99)
+for who in lvstop haproxy; do
+    p50=$(field ${who}_small p50); p99=$(field ${who}_small p99)
+    printf '%-34s %14s\n' "$who added latency p50/p99 us" \
+        "$(awk -v a="$p50" -v b="$d50" -v c="$p99" -v d="$d99" 'BEGIN { printf "%.0f/%.0f", a - b, c - d }')"
+done
+printf '%-34s %14s\n' "direct new connections/s" "$(field direct_small rps)"
+printf '%-34s %14s\n' "direct bulk MiB/s" "$(field direct_large xfer)"
+for label in lvstop_small haproxy_small lvstop_large haproxy_large; do
+    e=$(field "$label" errors); [[ -n $e ]] && echo "$label: $e"
+done
+exit 0
