@@ -1,0 +1,288 @@
+//! An async IPVS client over generic netlink: every IPVS command, and a
+//! full-table read that pipelines the per-service destination dumps.
+//!
+//! ipvsadm opens a fresh socket, resolves the family and runs one dump per
+//! service; this client keeps one socket and sends a window of destination
+//! dumps per datagram (see [`super::transport`]), so a big table costs a
+//! few hundred syscalls instead of tens of thousands.
+
+use tokio::sync::Mutex;
+
+use crate::ipvs::model::{
+    Daemon, DaemonState, Dest, DestConfig, DestKey, Info, Origin, Service, ServiceConfig,
+    ServiceKey, Table, Timeouts,
+};
+
+use super::genl::{
+    daemon_attrs, daemon_from_attrs, daemon_state_attrs, dest_attrs, dest_from_attrs,
+    dest_key_attrs, info_from_attrs, service_attrs, service_from_attrs, service_key_attrs,
+    timeouts_attrs, timeouts_from_attrs, ConvertError, IpvsAttr, IpvsCmd, IpvsMessage, Nest,
+};
+use super::transport::{Kind, Reply, Transport, TransportError};
+
+/// Why an IPVS request failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The kernel refused the command with this errno.
+    #[error("{command:?}: {}", std::io::Error::from_raw_os_error(*errno))]
+    Kernel { command: IpvsCmd, errno: i32 },
+    #[error(transparent)]
+    Convert(#[from] ConvertError),
+}
+
+impl ClientError {
+    /// The kernel's errno, when the kernel refused the command.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            ClientError::Kernel { errno, .. } => Some(*errno),
+            _ => None,
+        }
+    }
+}
+
+/// A connection to the kernel's IPVS. Requests from several tasks are
+/// serialised on one socket.
+#[derive(Debug)]
+pub struct IpvsClient {
+    transport: Mutex<Transport>,
+}
+
+fn service_nest(key: &ServiceKey) -> IpvsAttr {
+    IpvsAttr::Service(Nest::new(service_key_attrs(key)))
+}
+
+fn check(command: IpvsCmd, reply: Reply) -> Result<Vec<IpvsMessage>, ClientError> {
+    reply.map_err(|errno| ClientError::Kernel { command, errno })
+}
+
+impl IpvsClient {
+    /// Open a socket and resolve the IPVS family: fails with
+    /// [`TransportError::NoIpvs`] when `ip_vs` is not loaded.
+    pub async fn connect() -> Result<Self, ClientError> {
+        Ok(IpvsClient {
+            transport: Mutex::new(Transport::open().await?),
+        })
+    }
+
+    /// One request, one reply.
+    async fn call(
+        &self,
+        request: IpvsMessage,
+        kind: Kind,
+    ) -> Result<Vec<IpvsMessage>, ClientError> {
+        let command = request.cmd;
+        let mut replies = self
+            .transport
+            .lock()
+            .await
+            .transact(std::slice::from_ref(&request), kind)
+            .await?;
+        let reply = replies.pop().unwrap_or(Ok(Vec::new()));
+        check(command, reply)
+    }
+
+    async fn command(&self, cmd: IpvsCmd, attrs: Vec<IpvsAttr>) -> Result<(), ClientError> {
+        self.call(IpvsMessage::new(cmd, attrs), Kind::Do)
+            .await
+            .map(drop)
+    }
+
+    pub async fn new_service(&self, config: &ServiceConfig) -> Result<(), ClientError> {
+        let attrs = vec![IpvsAttr::Service(Nest::new(service_attrs(config)))];
+        self.command(IpvsCmd::NewService, attrs).await
+    }
+
+    pub async fn set_service(&self, config: &ServiceConfig) -> Result<(), ClientError> {
+        let attrs = vec![IpvsAttr::Service(Nest::new(service_attrs(config)))];
+        self.command(IpvsCmd::SetService, attrs).await
+    }
+
+    pub async fn del_service(&self, key: &ServiceKey) -> Result<(), ClientError> {
+        self.command(IpvsCmd::DelService, vec![service_nest(key)])
+            .await
+    }
+
+    pub async fn new_dest(
+        &self,
+        service: &ServiceKey,
+        dest: &DestConfig,
+    ) -> Result<(), ClientError> {
+        let attrs = vec![
+            service_nest(service),
+            IpvsAttr::Dest(Nest::new(dest_attrs(dest))),
+        ];
+        self.command(IpvsCmd::NewDest, attrs).await
+    }
+
+    pub async fn set_dest(
+        &self,
+        service: &ServiceKey,
+        dest: &DestConfig,
+    ) -> Result<(), ClientError> {
+        let attrs = vec![
+            service_nest(service),
+            IpvsAttr::Dest(Nest::new(dest_attrs(dest))),
+        ];
+        self.command(IpvsCmd::SetDest, attrs).await
+    }
+
+    pub async fn del_dest(&self, service: &ServiceKey, dest: &DestKey) -> Result<(), ClientError> {
+        let attrs = vec![
+            service_nest(service),
+            IpvsAttr::Dest(Nest::new(dest_key_attrs(dest))),
+        ];
+        self.command(IpvsCmd::DelDest, attrs).await
+    }
+
+    /// Zero one service's counters, or all of them.
+    pub async fn zero(&self, service: Option<&ServiceKey>) -> Result<(), ClientError> {
+        self.command(
+            IpvsCmd::Zero,
+            service.map(service_nest).into_iter().collect(),
+        )
+        .await
+    }
+
+    pub async fn flush(&self) -> Result<(), ClientError> {
+        self.command(IpvsCmd::Flush, Vec::new()).await
+    }
+
+    /// Set timeouts; a zero field is left unchanged.
+    pub async fn set_timeouts(&self, timeouts: &Timeouts) -> Result<(), ClientError> {
+        self.command(IpvsCmd::SetConfig, timeouts_attrs(timeouts))
+            .await
+    }
+
+    pub async fn timeouts(&self) -> Result<Timeouts, ClientError> {
+        let replies = self
+            .call(IpvsMessage::new(IpvsCmd::GetConfig, Vec::new()), Kind::Do)
+            .await?;
+        Ok(replies
+            .first()
+            .map(|m| timeouts_from_attrs(&m.attrs))
+            .unwrap_or(Timeouts {
+                tcp: 0,
+                tcp_fin: 0,
+                udp: 0,
+            }))
+    }
+
+    pub async fn info(&self) -> Result<Info, ClientError> {
+        let replies = self
+            .call(IpvsMessage::new(IpvsCmd::GetInfo, Vec::new()), Kind::Do)
+            .await?;
+        let attrs = replies.first().map(|m| m.attrs.as_slice()).unwrap_or(&[]);
+        Ok(info_from_attrs(attrs)?)
+    }
+
+    pub async fn new_daemon(&self, daemon: &Daemon) -> Result<(), ClientError> {
+        let attrs = vec![IpvsAttr::Daemon(Nest::new(daemon_attrs(daemon)))];
+        self.command(IpvsCmd::NewDaemon, attrs).await
+    }
+
+    pub async fn del_daemon(&self, state: DaemonState) -> Result<(), ClientError> {
+        let attrs = vec![IpvsAttr::Daemon(Nest::new(daemon_state_attrs(state)))];
+        self.command(IpvsCmd::DelDaemon, attrs).await
+    }
+
+    pub async fn daemons(&self) -> Result<Vec<Daemon>, ClientError> {
+        let replies = self
+            .call(IpvsMessage::new(IpvsCmd::GetDaemon, Vec::new()), Kind::Dump)
+            .await?;
+        let mut daemons = Vec::new();
+        for reply in &replies {
+            for attr in &reply.attrs {
+                if let IpvsAttr::Daemon(nest) = attr {
+                    daemons.push(daemon_from_attrs(&nest.attrs)?);
+                }
+            }
+        }
+        Ok(daemons)
+    }
+
+    /// Every service, without destinations.
+    pub async fn services(&self) -> Result<Vec<Service>, ClientError> {
+        let replies = self
+            .call(
+                IpvsMessage::new(IpvsCmd::GetService, Vec::new()),
+                Kind::Dump,
+            )
+            .await?;
+        services_of(&replies)
+    }
+
+    /// One service's destinations, in the kernel's list order.
+    pub async fn dests(&self, service: &ServiceKey) -> Result<Vec<Dest>, ClientError> {
+        let request = IpvsMessage::new(IpvsCmd::GetDest, vec![service_nest(service)]);
+        let replies = self.call(request, Kind::Dump).await?;
+        dests_of(&replies, service)
+    }
+
+    /// The whole table: info, services, and every service's destinations,
+    /// the destination dumps pipelined on one socket.
+    pub async fn table(&self) -> Result<Table, ClientError> {
+        let mut transport = self.transport.lock().await;
+        let mut replies = transport
+            .transact(&[IpvsMessage::new(IpvsCmd::GetInfo, Vec::new())], Kind::Do)
+            .await?;
+        let info_reply = check(IpvsCmd::GetInfo, replies.pop().unwrap_or(Ok(Vec::new())))?;
+        let info_attrs = info_reply
+            .first()
+            .map(|m| m.attrs.as_slice())
+            .unwrap_or(&[]);
+        let info = info_from_attrs(info_attrs)?;
+
+        let mut replies = transport
+            .transact(
+                &[IpvsMessage::new(IpvsCmd::GetService, Vec::new())],
+                Kind::Dump,
+            )
+            .await?;
+        let services_reply = check(IpvsCmd::GetService, replies.pop().unwrap_or(Ok(Vec::new())))?;
+        let mut services = services_of(&services_reply)?;
+
+        let requests: Vec<IpvsMessage> = services
+            .iter()
+            .map(|s| IpvsMessage::new(IpvsCmd::GetDest, vec![service_nest(&s.key())]))
+            .collect();
+        let replies = transport.transact(&requests, Kind::Dump).await?;
+        drop(transport);
+        for (service, reply) in services.iter_mut().zip(replies) {
+            let key = service.key();
+            service.dests = dests_of(&check(IpvsCmd::GetDest, reply)?, &key)?;
+        }
+        Ok(Table {
+            origin: Origin::Kernel,
+            info,
+            services,
+        })
+    }
+}
+
+fn services_of(replies: &[IpvsMessage]) -> Result<Vec<Service>, ClientError> {
+    let mut services = Vec::with_capacity(replies.len());
+    for reply in replies {
+        for attr in &reply.attrs {
+            if let IpvsAttr::Service(nest) = attr {
+                services.push(service_from_attrs(&nest.attrs)?);
+            }
+        }
+    }
+    Ok(services)
+}
+
+fn dests_of(replies: &[IpvsMessage], service: &ServiceKey) -> Result<Vec<Dest>, ClientError> {
+    let family = service.family();
+    let mut dests = Vec::with_capacity(replies.len());
+    for reply in replies {
+        for attr in &reply.attrs {
+            if let IpvsAttr::Dest(nest) = attr {
+                dests.push(dest_from_attrs(&nest.attrs, family)?);
+            }
+        }
+    }
+    Ok(dests)
+}
