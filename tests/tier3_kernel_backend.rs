@@ -76,6 +76,10 @@ fn guest_script(exe: &Path, out: &Path) -> String {
         IPVSADM_TABLE.join("\n"),
         format!("ipvsadm -Ln > {o}/read-Ln.txt"),
         probe("read"),
+        "ipvsadm --stop-daemon backup".into(),
+        "ipvsadm -C".into(),
+        probe("big"),
+        format!("ipvsadm -Ln > {o}/big-Ln.txt"),
         format!("echo done > {o}/done"),
     ]
     .join("\n")
@@ -303,6 +307,17 @@ fn check_read_phase(dir: &Path) {
     assert_eq!(probe["connections"], Value::Array(Vec::new()));
 }
 
+fn check_big_table(dir: &Path) {
+    let probe = json(dir, "probe-big.json");
+    let table: Table = serde_json::from_value(probe["table"].clone()).unwrap();
+    assert_eq!(table.services.len(), 41);
+    let big = table
+        .service(ServiceKey::tcp("192.0.2.50:80".parse().unwrap()))
+        .unwrap();
+    assert_eq!(big.dests.len(), 300);
+    assert_eq!(render(&table), listing(&read(dir, "big-Ln.txt")));
+}
+
 #[test]
 fn kernel_backend_against_ipvsadm_in_a_vm() {
     if support::skip_unless_privileged("kernel_backend_against_ipvsadm_in_a_vm") {
@@ -318,7 +333,7 @@ fn kernel_backend_against_ipvsadm_in_a_vm() {
     let script = dir.path().join("guest.sh");
     std::fs::write(&script, guest_script(&exe, dir.path())).unwrap();
     let out = support::vm::run(&format!("sh {}", script.display()), Some(dir.path()));
-    let logs = ["noipvs", "write", "read"]
+    let logs = ["noipvs", "write", "read", "big"]
         .iter()
         .map(|p| {
             std::fs::read_to_string(dir.path().join(format!("probe-{p}.log"))).unwrap_or_default()
@@ -341,4 +356,5 @@ fn kernel_backend_against_ipvsadm_in_a_vm() {
     );
     check_write_phase(dir.path());
     check_read_phase(dir.path());
+    check_big_table(dir.path());
 }

@@ -199,6 +199,39 @@ async fn write_phase(dataplane: &KernelDataplane) -> Value {
     result
 }
 
+/// A table with one service too big for one dump buffer (its dump spans
+/// several reads, so the pipelined dumps queued behind it meet EBUSY and
+/// are sent again) among many small ones.
+async fn big_phase(dataplane: &KernelDataplane) -> Value {
+    let big = ServiceKey::tcp("192.0.2.50:80".parse().unwrap());
+    let mut operations = vec![Operation::AddService(ServiceConfig::new(big, "wlc"))];
+    for i in 0..300u32 {
+        let addr = std::net::Ipv4Addr::from(0xc633_6400 + (i % 250) + 1);
+        let port = 1000 + (i / 250) as u16;
+        let dest = DestConfig::new(
+            std::net::SocketAddr::new(addr.into(), port),
+            Forward::Route,
+            1,
+        );
+        operations.push(add(big, dest));
+    }
+    for s in 0..40u32 {
+        let key = ServiceKey::udp(std::net::SocketAddr::new(
+            std::net::Ipv4Addr::from(0xc000_0280 + s).into(),
+            53,
+        ));
+        operations.push(Operation::AddService(ServiceConfig::new(key, "rr")));
+        for d in 0..3u16 {
+            operations.push(add(
+                key,
+                dest(&format!("198.51.100.{}:53", 20 + d), Forward::Masq, 1),
+            ));
+        }
+    }
+    dataplane.apply(&operations).await.unwrap();
+    state(dataplane).await
+}
+
 /// Run the probe when the guest's script asked for it; returns whether it
 /// ran.
 pub fn run_if_inside_vm() -> bool {
@@ -219,6 +252,7 @@ pub fn run_if_inside_vm() -> bool {
         match phase.as_str() {
             "write" => write_phase(&dataplane).await,
             "read" => state(&dataplane).await,
+            "big" => big_phase(&dataplane).await,
             other => panic!("unknown probe phase {other}"),
         }
     });

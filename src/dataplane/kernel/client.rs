@@ -203,6 +203,26 @@ impl IpvsClient {
         Ok(daemons)
     }
 
+    /// Run independent "do" commands pipelined, a window per datagram;
+    /// one result per request, in order. For bulk loads, where one round
+    /// trip per command would dominate.
+    pub async fn batch(
+        &self,
+        requests: &[IpvsMessage],
+    ) -> Result<Vec<Result<(), ClientError>>, ClientError> {
+        let replies = self
+            .transport
+            .lock()
+            .await
+            .transact(requests, Kind::Do)
+            .await?;
+        Ok(requests
+            .iter()
+            .zip(replies)
+            .map(|(request, reply)| check(request.cmd, reply).map(drop))
+            .collect())
+    }
+
     /// Every service, without destinations.
     pub async fn services(&self) -> Result<Vec<Service>, ClientError> {
         let replies = self
