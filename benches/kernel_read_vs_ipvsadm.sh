@@ -21,11 +21,11 @@ echo "populate \$((t1 - t0)) ms" > $out/result
 ipvsadm -Ln | wc -l >> $out/result
 for i in \$(seq $runs); do
   t0=\$(ms); ipvsadm -Ln > /dev/null; t1=\$(ms); echo "ipvsadm \$((t1 - t0))" >> $out/result
-  t0=\$(ms); $bench read 2>/dev/null; t1=\$(ms); echo "lvstop \$((t1 - t0))" >> $out/result
+  t0=\$(ms); $bench read 2>> $out/detail; t1=\$(ms); echo "lvstop \$((t1 - t0))" >> $out/result
 done
 GUEST
 vng --run "$kernel" --disable-kvm --user root --memory 2G --rwdir "$out" --exec "sh $out/guest.sh" </dev/null >&2
-cat "$out/result"
+cat "$out/result" "$out/detail"
 median() { grep "^$1 " "$out/result" | awk '{ print $2 }' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 a="$(median ipvsadm)" b="$(median lvstop)"
 awk -v a="$a" -v b="$b" 'BEGIN { printf "median of runs: ipvsadm -Ln %d ms, lvstop full read %d ms, ratio %.3f\n", a, b, b / a }'

@@ -53,7 +53,9 @@ async fn populate(client: &IpvsClient, services: u32, dests: u32) -> Result<(), 
 }
 
 async fn read(client: &IpvsClient) -> Result<(), String> {
+    let started = std::time::Instant::now();
     let table = client.table().await.map_err(|e| e.to_string())?;
+    let fetched = started.elapsed();
     let mut out = String::new();
     let mut dests = 0;
     for service in table.sorted_services() {
@@ -72,13 +74,18 @@ async fn read(client: &IpvsClient) -> Result<(), String> {
         }
     }
     std::fs::write("/dev/null", out.as_bytes()).map_err(|e| e.to_string())?;
-    eprintln!("{} services, {dests} destinations", table.services.len());
+    eprintln!(
+        "{} services, {dests} destinations: read {fetched:?}, read and render {:?}",
+        table.services.len(),
+        started.elapsed()
+    );
     Ok(())
 }
 
 fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;

@@ -80,6 +80,21 @@ fn guest_script(exe: &Path, out: &Path) -> String {
         "ipvsadm -C".into(),
         probe("big"),
         format!("ipvsadm -Ln > {o}/big-Ln.txt"),
+        // Live connections: local UDP to a VIP on the guest's own lo, one
+        // persistent service (a template and a connection, both long-lived
+        // so nothing expires between the reads).
+        "ipvsadm -C".into(),
+        "ip addr add 192.0.2.100/32 dev lo".into(),
+        "ipvsadm -A -u 192.0.2.100:5353 -s rr -p 120".into(),
+        "ipvsadm -a -u 192.0.2.100:5353 -r 127.0.0.1:5354 -m".into(),
+        "ipvsadm -A -u 192.0.2.100:5355 -s rr".into(),
+        "ipvsadm -a -u 192.0.2.100:5355 -r 127.0.0.1:5356 -m".into(),
+        "python3 -c \"import socket; u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); \
+         u.sendto(b'x', ('192.0.2.100', 5353)); u.sendto(b'x', ('192.0.2.100', 5355))\""
+            .into(),
+        probe("conns"),
+        format!("ipvsadm -Lnc > {o}/conns-Lnc.txt"),
+        format!("ipvsadm -Ln > {o}/conns-Ln.txt"),
         format!("echo done > {o}/done"),
     ]
     .join("\n")
@@ -318,6 +333,46 @@ fn check_big_table(dir: &Path) {
     assert_eq!(render(&table), listing(&read(dir, "big-Ln.txt")));
 }
 
+fn check_connections(dir: &Path) {
+    let probe = json(dir, "probe-conns.json");
+    let table: Table = serde_json::from_value(probe["table"].clone()).unwrap();
+    // Live counts: each destination holds one inactive connection.
+    assert_eq!(render(&table), listing(&read(dir, "conns-Ln.txt")));
+    let conns: Vec<lvstop::ipvs::model::Connection> =
+        serde_json::from_value(probe["connections"].clone()).unwrap();
+    let ipvsadm = read(dir, "conns-Lnc.txt");
+    let rows: Vec<Vec<&str>> = ipvsadm
+        .lines()
+        .skip(2)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(conns.len(), rows.len(), "{ipvsadm}\n{conns:?}");
+    for conn in &conns {
+        let client = conn.client.to_string();
+        let virt = conn.virtual_addr.to_string();
+        let dest = conn.dest.to_string();
+        assert!(
+            rows.iter().any(|r| r.len() == 6
+                && r[0] == conn.protocol.as_str()
+                && r[2] == conn.state.as_str()
+                && r[3] == client
+                && r[4] == virt
+                && r[5] == dest),
+            "{conn:?} not in ipvsadm -Lnc:\n{ipvsadm}"
+        );
+    }
+    let templates: Vec<_> = conns.iter().filter(|c| c.template).collect();
+    assert_eq!(templates.len(), 1, "{conns:?}");
+    assert_eq!(templates[0].client.port(), 0);
+    assert_eq!(
+        conns
+            .iter()
+            .filter(|c| c.protocol == "UDP" && !c.template)
+            .count(),
+        2
+    );
+}
+
 #[test]
 fn kernel_backend_against_ipvsadm_in_a_vm() {
     if support::skip_unless_privileged("kernel_backend_against_ipvsadm_in_a_vm") {
@@ -333,7 +388,7 @@ fn kernel_backend_against_ipvsadm_in_a_vm() {
     let script = dir.path().join("guest.sh");
     std::fs::write(&script, guest_script(&exe, dir.path())).unwrap();
     let out = support::vm::run(&format!("sh {}", script.display()), Some(dir.path()));
-    let logs = ["noipvs", "write", "read", "big"]
+    let logs = ["noipvs", "write", "read", "big", "conns"]
         .iter()
         .map(|p| {
             std::fs::read_to_string(dir.path().join(format!("probe-{p}.log"))).unwrap_or_default()
@@ -357,4 +412,5 @@ fn kernel_backend_against_ipvsadm_in_a_vm() {
     check_write_phase(dir.path());
     check_read_phase(dir.path());
     check_big_table(dir.path());
+    check_connections(dir.path());
 }

@@ -199,9 +199,9 @@ async fn write_phase(dataplane: &KernelDataplane) -> Value {
     result
 }
 
-/// A table with one service too big for one dump buffer (its dump spans
-/// several reads, so the pipelined dumps queued behind it meet EBUSY and
-/// are sent again) among many small ones.
+/// A table with one service too big for one dump datagram (its dump spans
+/// several reads) among many small ones, read over the client's socket
+/// pool.
 async fn big_phase(dataplane: &KernelDataplane) -> Value {
     let big = ServiceKey::tcp("192.0.2.50:80".parse().unwrap());
     let mut operations = vec![Operation::AddService(ServiceConfig::new(big, "wlc"))];
@@ -253,6 +253,7 @@ pub fn run_if_inside_vm() -> bool {
             "write" => write_phase(&dataplane).await,
             "read" => state(&dataplane).await,
             "big" => big_phase(&dataplane).await,
+            "conns" => state(&dataplane).await,
             other => panic!("unknown probe phase {other}"),
         }
     });

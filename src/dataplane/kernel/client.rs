@@ -1,10 +1,11 @@
 //! An async IPVS client over generic netlink: every IPVS command, and a
 //! full-table read that pipelines the per-service destination dumps.
 //!
-//! ipvsadm opens a fresh socket, resolves the family and runs one dump per
-//! service; this client keeps one socket and sends a window of destination
-//! dumps per datagram (see [`super::transport`]), so a big table costs a
-//! few hundred syscalls instead of tens of thousands.
+//! ipvsadm opens a fresh socket and resolves the family for every
+//! service's destination dump (about a dozen syscalls each); this client
+//! keeps its sockets open and runs the destination dumps of a full-table
+//! read on several sockets side by side (tasks that a multi-threaded
+//! runtime spreads over its workers), three syscalls per service.
 
 use tokio::sync::Mutex;
 
@@ -43,11 +44,16 @@ impl ClientError {
     }
 }
 
+/// Sockets that run a full-table read's destination dumps side by side.
+const DUMP_SOCKETS: usize = 4;
+
 /// A connection to the kernel's IPVS. Requests from several tasks are
-/// serialised on one socket.
+/// serialised on one socket; full-table reads add a small pool of sockets
+/// for their destination dumps.
 #[derive(Debug)]
 pub struct IpvsClient {
     transport: Mutex<Transport>,
+    dump_pool: Mutex<Vec<Transport>>,
 }
 
 fn service_nest(key: &ServiceKey) -> IpvsAttr {
@@ -64,6 +70,7 @@ impl IpvsClient {
     pub async fn connect() -> Result<Self, ClientError> {
         Ok(IpvsClient {
             transport: Mutex::new(Transport::open().await?),
+            dump_pool: Mutex::new(Vec::new()),
         })
     }
 
@@ -264,12 +271,12 @@ impl IpvsClient {
         let services_reply = check(IpvsCmd::GetService, replies.pop().unwrap_or(Ok(Vec::new())))?;
         let mut services = services_of(&services_reply)?;
 
+        drop(transport);
         let requests: Vec<IpvsMessage> = services
             .iter()
             .map(|s| IpvsMessage::new(IpvsCmd::GetDest, vec![service_nest(&s.key())]))
             .collect();
-        let replies = transport.transact(&requests, Kind::Dump).await?;
-        drop(transport);
+        let replies = self.dumps_side_by_side(requests).await?;
         for (service, reply) in services.iter_mut().zip(replies) {
             let key = service.key();
             service.dests = dests_of(&check(IpvsCmd::GetDest, reply)?, &key)?;
@@ -279,6 +286,47 @@ impl IpvsClient {
             info,
             services,
         })
+    }
+}
+
+impl IpvsClient {
+    /// Run dump requests split over the socket pool, one task per socket;
+    /// replies come back in request order.
+    async fn dumps_side_by_side(
+        &self,
+        requests: Vec<IpvsMessage>,
+    ) -> Result<Vec<Reply>, ClientError> {
+        let mut pool = self.dump_pool.lock().await;
+        let sockets = DUMP_SOCKETS.min(requests.len().div_ceil(64)).max(1);
+        while pool.len() < sockets {
+            pool.push(Transport::open().await?);
+        }
+        let share = requests.len().div_ceil(sockets).max(1);
+        let mut parts: Vec<Vec<IpvsMessage>> = Vec::with_capacity(sockets);
+        let mut rest = requests.into_iter().peekable();
+        while rest.peek().is_some() {
+            parts.push(rest.by_ref().take(share).collect());
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for (index, part) in parts.into_iter().enumerate() {
+            let Some(mut transport) = pool.pop() else {
+                break;
+            };
+            tasks.spawn(async move {
+                let replies = transport.transact(&part, Kind::Dump).await;
+                (index, transport, replies)
+            });
+        }
+        let mut results: Vec<Option<Vec<Reply>>> = vec![None; tasks.len()];
+        while let Some(joined) = tasks.join_next().await {
+            let (index, transport, replies) = joined.map_err(|e| TransportError::Io {
+                context: "dump task",
+                source: std::io::Error::other(e.to_string()),
+            })?;
+            pool.push(transport);
+            results[index] = Some(replies?);
+        }
+        Ok(results.into_iter().flatten().flatten().collect())
     }
 }
 
