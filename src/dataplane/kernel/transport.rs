@@ -34,10 +34,11 @@ use super::genl::{IpvsMessage, IPVS_GENL_NAME};
 const RECV_BUFFER: usize = 64 * 1024;
 /// What we ask the kernel to allow in the socket's receive queue.
 const WANTED_RCVBUF: usize = 8 * 1024 * 1024;
-/// Kernel memory one finished dump may take in the receive queue (a
-/// 32 KiB buffer plus overhead), to size the window.
+/// Receive-queue room kept per in-flight command: its reply or ack is
+/// small, this leaves a wide margin so the queue never overflows (an
+/// overflow drops replies and fails the socket with ENOBUFS).
 const DUMP_CHARGE: usize = 40 * 1024;
-/// Most requests in flight at once.
+/// Most "do" commands in flight at once (one datagram's worth).
 const MAX_WINDOW: usize = 64;
 
 /// Why a netlink exchange failed.
@@ -125,7 +126,7 @@ impl Transport {
         Ok(transport)
     }
 
-    /// Requests allowed in flight at once.
+    /// "Do" commands allowed in flight at once.
     pub fn window(&self) -> usize {
         self.window
     }
@@ -217,8 +218,9 @@ impl Transport {
             .map_err(|e| TransportError::io("receive", e))
     }
 
-    /// Run `requests` (all of one kind) with up to [`Self::window`] in
-    /// flight; replies come back in request order.
+    /// Run `requests` (all of one kind): "do" commands with up to
+    /// [`Self::window`] in flight, dumps one at a time. Replies come back in
+    /// request order; a kernel error fails only its own request.
     pub async fn transact(
         &mut self,
         requests: &[IpvsMessage],
