@@ -22,6 +22,7 @@ ipvsadm -Ln | wc -l >> $out/result
 for i in \$(seq $runs); do
   t0=\$(ms); ipvsadm -Ln > /dev/null; t1=\$(ms); echo "ipvsadm \$((t1 - t0))" >> $out/result
   t0=\$(ms); $bench read 2>> $out/detail; t1=\$(ms); echo "lvstop \$((t1 - t0))" >> $out/result
+  t0=\$(ms); $bench listing 2>> $out/detail; t1=\$(ms); echo "listing \$((t1 - t0))" >> $out/result
   # Reference only: the kernel's one-pass text listing (no thresholds,
   # tunnel settings or per-destination counters).
   t0=\$(ms); cat /proc/net/ip_vs > /dev/null; t1=\$(ms); echo "procfs \$((t1 - t0))" >> $out/result
@@ -30,6 +31,7 @@ GUEST
 vng --run "$kernel" --disable-kvm --user root --memory 2G --rwdir "$out" --exec "sh $out/guest.sh" </dev/null >&2
 cat "$out/result" "$out/detail"
 median() { grep "^$1 " "$out/result" | awk '{ print $2 }' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-a="$(median ipvsadm)" b="$(median lvstop)" c="$(median procfs)"
+a="$(median ipvsadm)" b="$(median lvstop)" c="$(median procfs)" d="$(median listing)"
 echo "median of runs: cat /proc/net/ip_vs $c ms (reference)"
+awk -v a="$a" -v d="$d" 'BEGIN { printf "median of runs: lvstop listing (netlink services + /proc/net/ip_vs) %d ms, ratio to ipvsadm -Ln %.3f\n", d, d / a }'
 awk -v a="$a" -v b="$b" 'BEGIN { printf "median of runs: ipvsadm -Ln %d ms, lvstop full read %d ms, ratio %.3f\n", a, b, b / a }'

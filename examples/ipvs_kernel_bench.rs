@@ -5,8 +5,11 @@
 //! `ipvs_kernel_bench populate SERVICES DESTS` — TCP services on
 //! 10.x.y.z:80, each with DESTS masquerading destinations (pipelined
 //! NEW_SERVICE/NEW_DEST, so loading stays quick).
-//! `ipvs_kernel_bench read` — one full read, rendered as `ipvsadm -Ln`
-//! lines to /dev/null so the work matches ipvsadm's; prints counts.
+//! `ipvs_kernel_bench read` — one full read (every destination dumped over
+//! netlink), rendered as `ipvsadm -Ln` lines to /dev/null so the work
+//! matches ipvsadm's; prints counts.
+//! `ipvs_kernel_bench listing` — the same with `KernelDataplane::listing`
+//! (services over netlink, destinations from `/proc/net/ip_vs`).
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -15,6 +18,7 @@ use lvstop::dataplane::kernel::client::IpvsClient;
 use lvstop::dataplane::kernel::genl::{
     dest_attrs, service_attrs, service_key_attrs, IpvsAttr, IpvsCmd, IpvsMessage, Nest,
 };
+use lvstop::dataplane::kernel::KernelDataplane;
 use lvstop::ipvs::model::{DestConfig, Forward, ServiceConfig, ServiceKey};
 
 fn service_key(index: u32) -> ServiceKey {
@@ -52,9 +56,16 @@ async fn populate(client: &IpvsClient, services: u32, dests: u32) -> Result<(), 
     Ok(())
 }
 
-async fn read(client: &IpvsClient) -> Result<(), String> {
+async fn read(client: &IpvsClient, fast: bool) -> Result<(), String> {
     let started = std::time::Instant::now();
-    let table = client.table().await.map_err(|e| e.to_string())?;
+    let table = if fast {
+        let dataplane = KernelDataplane::connect()
+            .await
+            .map_err(|e| e.to_string())?;
+        dataplane.listing().await.map_err(|e| e.to_string())?
+    } else {
+        client.table().await.map_err(|e| e.to_string())?
+    };
     let fetched = started.elapsed();
     let mut out = String::new();
     let mut dests = 0;
@@ -102,8 +113,9 @@ fn main() -> Result<(), String> {
                 let dests = dests.parse().map_err(|_| "DESTS is a number")?;
                 populate(&client, services, dests).await
             }
-            ["read"] => read(&client).await,
-            _ => Err("usage: ipvs_kernel_bench populate SERVICES DESTS | read".into()),
+            ["read"] => read(&client, false).await,
+            ["listing"] => read(&client, true).await,
+            _ => Err("usage: ipvs_kernel_bench populate SERVICES DESTS | read | listing".into()),
         }
     })
 }

@@ -183,6 +183,17 @@ fn json(dir: &Path, name: &str) -> Value {
     serde_json::from_str(&read(dir, name)).unwrap()
 }
 
+/// The fast listing (netlink services + /proc/net/ip_vs destinations)
+/// prints exactly like ipvsadm too.
+fn check_listing(probe: &Value, ipvsadm: &[String]) {
+    let listing: Table = serde_json::from_value(probe["listing"].clone()).unwrap();
+    assert_eq!(
+        render(&listing),
+        ipvsadm,
+        "the fast listing differs from ipvsadm -Ln"
+    );
+}
+
 fn check_write_phase(dir: &Path) {
     let probe = json(dir, "probe-write.json");
     let table: Table = serde_json::from_value(probe["table"].clone()).unwrap();
@@ -204,6 +215,12 @@ fn check_write_phase(dir: &Path) {
     );
     // And lvstop's own read of the same kernel state agrees.
     assert_eq!(render(&table), ipvsadm);
+    check_listing(&probe, &ipvsadm);
+    // The listing took its destinations from /proc/net/ip_vs (which has
+    // no thresholds), not from a fallback snapshot.
+    let fast: Table = serde_json::from_value(probe["listing"].clone()).unwrap();
+    let fast_web = fast.service(probe::web()).unwrap();
+    assert!(fast_web.dests.iter().all(|d| d.config.upper_threshold == 0));
     let thresholds = read(dir, "write-thresholds.txt");
     assert!(
         thresholds
@@ -283,6 +300,7 @@ fn check_read_phase(dir: &Path) {
         ipvsadm,
         "lvstop's read differs from ipvsadm -Ln"
     );
+    check_listing(&probe, &ipvsadm);
     assert_eq!(table.services.len(), 4);
     let vip = table
         .service(ServiceKey::tcp("198.51.100.88:80".parse().unwrap()))
@@ -330,14 +348,18 @@ fn check_big_table(dir: &Path) {
         .service(ServiceKey::tcp("192.0.2.50:80".parse().unwrap()))
         .unwrap();
     assert_eq!(big.dests.len(), 300);
-    assert_eq!(render(&table), listing(&read(dir, "big-Ln.txt")));
+    let ipvsadm = listing(&read(dir, "big-Ln.txt"));
+    assert_eq!(render(&table), ipvsadm);
+    check_listing(&probe, &ipvsadm);
 }
 
 fn check_connections(dir: &Path) {
     let probe = json(dir, "probe-conns.json");
     let table: Table = serde_json::from_value(probe["table"].clone()).unwrap();
     // Live counts: each destination holds one inactive connection.
-    assert_eq!(render(&table), listing(&read(dir, "conns-Ln.txt")));
+    let ipvsadm = listing(&read(dir, "conns-Ln.txt"));
+    assert_eq!(render(&table), ipvsadm);
+    check_listing(&probe, &ipvsadm);
     let conns: Vec<lvstop::ipvs::model::Connection> =
         serde_json::from_value(probe["connections"].clone()).unwrap();
     let ipvsadm = read(dir, "conns-Lnc.txt");

@@ -150,6 +150,7 @@ fn failing_operations() -> Vec<(&'static str, Vec<Operation>)> {
 async fn state(dataplane: &KernelDataplane) -> Value {
     json!({
         "table": dataplane.snapshot().await.unwrap(),
+        "listing": dataplane.listing().await.unwrap(),
         "timeouts": dataplane.timeouts().await.unwrap(),
         "daemons": dataplane.daemons().await.unwrap(),
         "connections": dataplane.connections().await.unwrap(),

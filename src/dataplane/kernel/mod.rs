@@ -10,12 +10,14 @@
 pub mod client;
 pub mod conn;
 pub mod genl;
+pub mod procfs;
 pub mod transport;
 
 use std::io;
+use std::net::SocketAddr;
 
 use crate::dataplane::{ApplyError, Dataplane, DataplaneError, DataplaneKind, Operation};
-use crate::ipvs::model::{Connection, Daemon, DaemonState, Table, Timeouts};
+use crate::ipvs::model::{Connection, Daemon, DaemonState, Origin, ServiceKey, Table, Timeouts};
 use crate::ipvs::sched::UnknownScheduler;
 
 use client::{ClientError, IpvsClient};
@@ -68,6 +70,51 @@ impl KernelDataplane {
                 },
                 _ => read_error("stop the sync daemon", e),
             })
+    }
+
+    /// The table as a plain listing (`ipvsadm -Ln`) needs it, fast:
+    /// services over netlink (one dump), destinations from
+    /// `/proc/net/ip_vs` (one read) instead of one dump per service.
+    /// Destinations carry only address, forwarding method, weight and
+    /// connection counts; thresholds, tunnel settings and counters are left
+    /// at defaults, so use [`Dataplane::snapshot`] for anything else. When
+    /// the two reads disagree (the table changed in between), this falls
+    /// back to a full snapshot.
+    pub async fn listing(&self) -> Result<Table, DataplaneError> {
+        let table = async {
+            let info = self.client.info().await?;
+            let services = self.client.services().await?;
+            Ok::<_, ClientError>((info, services))
+        };
+        let (info, mut services) = table
+            .await
+            .map_err(|e| read_error("read the IPVS table", e))?;
+        let text = tokio::fs::read_to_string(procfs::PROC_IP_VS)
+            .await
+            .map_err(|e| DataplaneError::io(procfs::PROC_IP_VS, e))?;
+        let Ok(listed) = procfs::parse_listing(&text) else {
+            return self.snapshot().await;
+        };
+        let same = listed.len() == services.len()
+            && listed.iter().zip(&services).all(|(l, s)| match s.key() {
+                ServiceKey::Inet {
+                    protocol,
+                    addr,
+                    port,
+                } => l.protocol == protocol.as_str() && l.addr == Some(SocketAddr::new(addr, port)),
+                ServiceKey::Fwmark { mark, .. } => l.fwmark == Some(mark),
+            });
+        if !same {
+            return self.snapshot().await;
+        }
+        for (service, listed) in services.iter_mut().zip(listed) {
+            service.dests = listed.dests;
+        }
+        Ok(Table {
+            origin: Origin::Kernel,
+            info,
+            services,
+        })
     }
 
     async fn apply_one(&self, operation: &Operation) -> Result<(), ClientError> {
