@@ -63,7 +63,12 @@ fn parse_line(line: &str) -> Result<Connection, &'static str> {
         dest,
         state: CompactString::from(state),
         expires,
-        template: client.port() == 0 && state == "NONE",
+        // Templates carry client port 0; their state reads NONE on older
+        // kernels and ASSURED on 6.x, so the port is what tells.
+        template: client.port() == 0,
+        // A persistence engine appends its name and data (`sip <call-id>`).
+        pe_name: fields.next().map(CompactString::from),
+        pe_data: fields.next().map(CompactString::from),
     })
 }
 
