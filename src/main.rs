@@ -19,7 +19,15 @@ fn main() -> ExitCode {
         (Some(Command::Daemon), _) => lvstop::daemon::run(&cli.common),
         (Some(Command::Ctl { .. }), _) => not_built("lvstop ctl"),
         (Some(Command::Demo), _) => not_built("lvstop demo"),
-        (Some(Command::Realserver { .. }), _) => not_built("lvstop realserver"),
+        (
+            Some(Command::Realserver {
+                action,
+                vip,
+                dev,
+                state_file,
+            }),
+            _,
+        ) => lvstop::net::realserver::run(action, vip.as_deref(), dev, state_file),
     }
 }
 
