@@ -32,6 +32,6 @@ fn main() -> ExitCode {
 }
 
 fn not_built(what: &str) -> ExitCode {
-    eprintln!("lvstop: {what} is not built yet; this version provides `lvstop check`, `lvstop daemon` and `lvstop --once`");
+    eprintln!("lvstop: {what} is not built yet; this version provides `lvstop check`, `lvstop daemon`, `lvstop realserver` and `lvstop --once`");
     ExitCode::from(2)
 }
