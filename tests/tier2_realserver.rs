@@ -248,3 +248,41 @@ fn address_api_adds_lists_and_removes_idempotently() {
             .into_owned();
     assert!(!shown.contains("198.51.100.10"), "{shown}");
 }
+
+#[test]
+fn realserver_without_cap_net_admin_says_what_it_needs() {
+    if support::skip_unless_privileged("realserver_without_cap_net_admin_says_what_it_needs") {
+        return;
+    }
+    let ns = Netns::new(&support::unique_name("lvsRP"));
+    let dir = tempfile::tempdir().unwrap();
+    // nobody must be able to write the state file, so the refusal comes from
+    // the kernel and not from the file system.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let state = format!("--state-file={}", dir.path().join("rs.json").display());
+    let as_nobody = |args: &[&str]| {
+        let mut full = vec![
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            LVSTOP,
+            "realserver",
+        ];
+        full.extend_from_slice(args);
+        full.push(&state);
+        ns.try_exec(full[0], &full[1..])
+    };
+    let out = as_nobody(&["start", "--vip", "198.51.100.88"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("permission denied changing addresses on 'lo': needs CAP_NET_ADMIN"),
+        "{}",
+        text(&out)
+    );
+    // Reading needs no privilege: status works and reports the gap.
+    let out = as_nobody(&["status", "--vip", "198.51.100.88"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(!lo_addrs(&ns).contains("198.51.100.88"));
+}
