@@ -158,6 +158,14 @@ pub enum Command {
         /// Interface that holds the VIP.
         #[arg(long, default_value = "lo")]
         dev: String,
+        /// Where `start` saves the previous sysctl values for `stop`.
+        #[arg(
+            long,
+            value_name = "FILE",
+            env = "LVSTOP_REALSERVER_STATE",
+            default_value = "/run/lvstop/realserver.json"
+        )]
+        state_file: std::path::PathBuf,
     },
 }
 

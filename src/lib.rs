@@ -11,4 +11,5 @@ pub mod daemon;
 pub mod dataplane;
 pub mod ipvs;
 pub mod logging;
+pub mod net;
 pub mod once;

@@ -19,11 +19,19 @@ fn main() -> ExitCode {
         (Some(Command::Daemon), _) => lvstop::daemon::run(&cli.common),
         (Some(Command::Ctl { .. }), _) => not_built("lvstop ctl"),
         (Some(Command::Demo), _) => not_built("lvstop demo"),
-        (Some(Command::Realserver { .. }), _) => not_built("lvstop realserver"),
+        (
+            Some(Command::Realserver {
+                action,
+                vip,
+                dev,
+                state_file,
+            }),
+            _,
+        ) => lvstop::net::realserver::run(action, vip.as_deref(), dev, state_file),
     }
 }
 
 fn not_built(what: &str) -> ExitCode {
-    eprintln!("lvstop: {what} is not built yet; this version provides `lvstop check`, `lvstop daemon` and `lvstop --once`");
+    eprintln!("lvstop: {what} is not built yet; this version provides `lvstop check`, `lvstop daemon`, `lvstop realserver` and `lvstop --once`");
     ExitCode::from(2)
 }

@@ -140,7 +140,7 @@ fn config_id_selects_conditional_lines() {
 
 #[test]
 fn unbuilt_commands_say_so_and_fail() {
-    for args in [&["demo"][..], &["ctl", "drain"], &["realserver", "status"]] {
+    for args in [&["demo"][..], &["ctl", "drain"]] {
         let out = lvstop(args);
         assert_ne!(out.status.code(), Some(0), "{args:?}");
         assert!(
@@ -148,6 +148,30 @@ fn unbuilt_commands_say_so_and_fail() {
             "{args:?}: {}",
             stderr(&out)
         );
+    }
+}
+
+#[test]
+fn realserver_rejects_bad_vips_before_touching_the_system() {
+    for (args, message) in [
+        (&["realserver", "start"][..], "start needs --vip"),
+        (
+            &["realserver", "start", "--vip", "300.1.1.1"],
+            "'300.1.1.1' is not an IP address",
+        ),
+        (
+            &[
+                "realserver",
+                "status",
+                "--state-file",
+                "/nonexistent/lvstop/rs.json",
+            ],
+            "status needs --vip",
+        ),
+    ] {
+        let out = lvstop(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
     }
 }
 

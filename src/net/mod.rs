@@ -1,0 +1,10 @@
+//! Host network configuration outside IPVS: interface addresses over
+//! rtnetlink ([`address`]), IPv4 ARP sysctls ([`sysctl`]) and the DR
+//! real-server command built on both ([`realserver`]).
+//!
+//! Nothing here shells out to `ip` or `sysctl`; everything goes through
+//! netlink sockets and `/proc/sys` files so errors stay typed.
+
+pub mod address;
+pub mod realserver;
+pub mod sysctl;
