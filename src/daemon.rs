@@ -1,9 +1,11 @@
 //! `lvstop daemon`: the headless director. Today it loads the
-//! configuration, programs a dataplane with the configured virtual servers,
+//! configuration, programs a dataplane (the kernel's IPVS, or lvstop's
+//! userspace one) with the configured virtual servers,
 //! serves the control socket read-only, reloads on SIGHUP and stops on
 //! SIGTERM/SIGINT. VRRP, health checks and operator commands join it as the
 //! engine grows.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -18,9 +20,11 @@ use crate::config::model::Config;
 use crate::control::protocol::{ErrorKind, Hello, Request, Response, PROTOCOL_VERSION};
 use crate::control::server::{Backend, Server};
 use crate::control::ControlError;
+use crate::dataplane::kernel::KernelDataplane;
 use crate::dataplane::userspace::UserspaceDataplane;
-use crate::dataplane::{ApplyError, Dataplane, DataplaneError};
+use crate::dataplane::{ApplyError, Dataplane, DataplaneError, Operation};
 use crate::ipvs::desired::{self, DesiredError};
+use crate::ipvs::model::ServiceKey;
 use crate::ipvs::reconcile;
 
 /// Why the daemon could not start or had to stop.
@@ -75,8 +79,30 @@ pub fn run(common: &CommonOptions) -> ExitCode {
 
 async fn serve(common: &CommonOptions) -> Result<(), DaemonError> {
     let config = load_config(&common.config)?;
-    let dataplane = Arc::new(start_dataplane(common.dataplane)?);
-    converge(dataplane.as_ref(), &config).await?;
+    match choose_dataplane(common.dataplane).await? {
+        Chosen::Kernel(kernel) => {
+            let kernel = Arc::new(kernel);
+            let owned = direct(Arc::clone(&kernel), common, &config).await?;
+            release(kernel.as_ref(), &owned).await;
+        }
+        Chosen::Userspace(userspace) => {
+            let userspace = Arc::new(userspace);
+            direct(Arc::clone(&userspace), common, &config).await?;
+            userspace.shutdown();
+        }
+    }
+    Ok(())
+}
+
+/// Program the dataplane, serve the control socket, reload on SIGHUP,
+/// until SIGTERM/SIGINT. Returns the services the daemon programmed.
+async fn direct<D: Dataplane + 'static>(
+    dataplane: Arc<D>,
+    common: &CommonOptions,
+    config: &Config,
+) -> Result<HashSet<ServiceKey>, DaemonError> {
+    let mut owned = HashSet::new();
+    converge(dataplane.as_ref(), config, &mut owned).await?;
 
     let server = Server::bind(&common.socket)?;
     tracing::info!("control socket listening on {}", server.path().display());
@@ -101,24 +127,35 @@ async fn serve(common: &CommonOptions) -> Result<(), DaemonError> {
         tokio::select! {
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,
-            _ = hangup.recv() => reload(dataplane.as_ref(), &common.config).await,
+            _ = hangup.recv() => reload(dataplane.as_ref(), &common.config, &mut owned).await,
         }
     }
     tracing::info!("stopping");
     let _ = stop.send(true);
     let _ = control.await;
-    dataplane.shutdown();
-    Ok(())
+    Ok(owned)
+}
+
+/// On stop, a kernel director removes the services it programmed (as
+/// keepalived does by default); services it never owned stay.
+async fn release(kernel: &KernelDataplane, owned: &HashSet<ServiceKey>) {
+    let mut keys: Vec<ServiceKey> = owned.iter().copied().collect();
+    keys.sort();
+    let operations: Vec<Operation> = keys.into_iter().map(Operation::DeleteService).collect();
+    match kernel.apply(&operations).await {
+        Ok(()) => tracing::info!("removed {} virtual service(s) from IPVS", operations.len()),
+        Err(e) => tracing::error!("could not remove every virtual service from IPVS: {e}"),
+    }
 }
 
 /// SIGHUP: load the file again and converge on it. A configuration that
 /// does not load, or an apply that fails, leaves the director running on
 /// what it had.
-async fn reload<D: Dataplane>(dataplane: &D, path: &Path) {
+async fn reload<D: Dataplane>(dataplane: &D, path: &Path, owned: &mut HashSet<ServiceKey>) {
     tracing::info!("reloading {}", path.display());
     match load_config(path) {
         Ok(config) => {
-            if let Err(e) = converge(dataplane, &config).await {
+            if let Err(e) = converge(dataplane, &config, owned).await {
                 tracing::error!("reload failed, the previous table stays partly applied: {e}");
             }
         }
@@ -147,30 +184,66 @@ fn load_config(path: &Path) -> Result<Config, DaemonError> {
     Ok(outcome.config)
 }
 
-fn start_dataplane(choice: DataplaneChoice) -> Result<UserspaceDataplane, DaemonError> {
+enum Chosen {
+    Kernel(KernelDataplane),
+    Userspace(UserspaceDataplane),
+}
+
+/// `--dataplane`: `kernel` insists on IPVS; `auto` takes it when this
+/// kernel has IPVS and the process may use it, else the userspace
+/// dataplane, and says which and why.
+async fn choose_dataplane(choice: DataplaneChoice) -> Result<Chosen, DaemonError> {
+    let userspace = || -> Result<Chosen, DaemonError> {
+        Ok(Chosen::Userspace(UserspaceDataplane::start(
+            Default::default(),
+        )?))
+    };
     match choice {
-        DataplaneChoice::Kernel => Err(DaemonError::Unavailable(
-            "the kernel IPVS dataplane is not built yet; use --dataplane userspace".into(),
-        )),
-        DataplaneChoice::Auto | DataplaneChoice::Userspace => {
-            let why = if choice == DataplaneChoice::Auto {
-                " (auto: the kernel IPVS backend is not built yet)"
-            } else {
-                ""
-            };
-            tracing::info!("dataplane: userspace{why}");
-            Ok(UserspaceDataplane::start(Default::default())?)
+        DataplaneChoice::Kernel => {
+            let kernel = KernelDataplane::connect().await?;
+            tracing::info!("dataplane: kernel IPVS");
+            Ok(Chosen::Kernel(kernel))
         }
+        DataplaneChoice::Userspace => {
+            tracing::info!("dataplane: userspace");
+            userspace()
+        }
+        DataplaneChoice::Auto => match KernelDataplane::connect().await {
+            Ok(kernel) => {
+                tracing::info!("dataplane: kernel IPVS (auto)");
+                Ok(Chosen::Kernel(kernel))
+            }
+            Err(e) => {
+                tracing::info!("dataplane: userspace (auto: the kernel's IPVS is not usable: {e})");
+                userspace()
+            }
+        },
     }
 }
 
-/// Make the dataplane's table equal to the configuration's.
-async fn converge<D: Dataplane>(dataplane: &D, config: &Config) -> Result<(), DaemonError> {
+/// Make the dataplane's table equal to the configuration's. Services the
+/// daemon did not program and the configuration does not name (someone
+/// else's, on a kernel) are left alone.
+async fn converge<D: Dataplane>(
+    dataplane: &D,
+    config: &Config,
+    owned: &mut HashSet<ServiceKey>,
+) -> Result<(), DaemonError> {
     let wanted = desired::from_config(&config.lvs)?;
-    let table = dataplane.snapshot().await?;
+    let wanted_keys: HashSet<ServiceKey> = wanted.iter().map(|s| s.config.key).collect();
+    let mut table = dataplane.snapshot().await?;
+    table
+        .services
+        .retain(|s| owned.contains(&s.key()) || wanted_keys.contains(&s.key()));
     let operations = reconcile::plan(&wanted, &table);
     let count = operations.len();
-    dataplane.apply(&operations).await?;
+    let result = dataplane.apply(&operations).await;
+    // What was added before a failure is ours too.
+    owned.extend(wanted_keys.iter().copied());
+    if result.is_ok() {
+        owned.retain(|k| wanted_keys.contains(k));
+    }
+    result?;
     tracing::info!(
         "{} virtual service(s) programmed ({count} operation(s))",
         wanted.len()

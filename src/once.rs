@@ -2,7 +2,9 @@
 //! and exit.
 //!
 //! Source resolution (DESIGN §1): a reachable daemon first; else the
-//! kernel's tables (comes with the kernel backend). `--source` forces one.
+//! kernel's IPVS tables over netlink, which makes `--once` a drop-in for
+//! `ipvsadm -Ln` on a director still run by stock keepalived. `--source`
+//! forces one.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -13,6 +15,8 @@ use crate::cli::{CommonOptions, ListingOptions, SourceChoice};
 use crate::control::client::Client;
 use crate::control::protocol::{Hello, Request, Response};
 use crate::control::ControlError;
+use crate::dataplane::kernel::KernelDataplane;
+use crate::dataplane::{Dataplane, DataplaneError};
 use crate::ipvs::format::{self, ListOptions};
 use crate::ipvs::model::{Connection, Daemon, Table, Timeouts};
 
@@ -21,10 +25,7 @@ const EXIT_UNREADABLE: u8 = 1;
 
 /// Entry point of `lvstop --once`.
 pub fn run(common: &CommonOptions, listing: &ListingOptions) -> ExitCode {
-    let output = match common.source {
-        SourceChoice::Kernel => Err(OnceError::KernelSourceMissing),
-        SourceChoice::Daemon | SourceChoice::Auto => from_daemon(common, listing),
-    };
+    let output = open_source(common).and_then(|mut source| render(source.as_mut(), listing));
     match output {
         Ok(text) => {
             let stdout = std::io::stdout();
@@ -44,52 +45,55 @@ pub fn run(common: &CommonOptions, listing: &ListingOptions) -> ExitCode {
 enum OnceError {
     #[error(transparent)]
     Control(#[from] ControlError),
-    #[error("reading the kernel's IPVS tables directly is not built yet; start `lvstop daemon` or use --source daemon")]
-    KernelSourceMissing,
-    #[error("{0}, and reading the kernel's IPVS tables directly is not built yet")]
-    NoSource(ControlError),
+    #[error("cannot read the kernel's IPVS tables: {0}")]
+    Kernel(#[from] DataplaneError),
+    #[error("{daemon}; and cannot read the kernel's IPVS tables: {kernel}")]
+    NoSource {
+        daemon: ControlError,
+        kernel: DataplaneError,
+    },
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
     #[error("the daemon answered {0:?} to a {1} request")]
     Unexpected(Box<Response>, &'static str),
 }
 
-/// Everything `--json` prints; documented in the README.
-#[derive(Debug, Serialize)]
-struct JsonOnce {
-    source: JsonSource,
-    table: Table,
-    connections: Vec<Connection>,
-    timeouts: Timeouts,
-    daemons: Vec<Daemon>,
+/// Where the state comes from.
+trait Source {
+    /// The IPVS table; `plain` says only `-Ln`'s columns are needed, which
+    /// lets the kernel source take its fast path.
+    fn table(&mut self, plain: bool) -> Result<Table, OnceError>;
+    fn connections(&mut self) -> Result<Vec<Connection>, OnceError>;
+    fn timeouts(&mut self) -> Result<Timeouts, OnceError>;
+    fn daemons(&mut self) -> Result<Vec<Daemon>, OnceError>;
+    fn describe(&mut self) -> Result<JsonSource, OnceError>;
 }
 
-#[derive(Debug, Serialize)]
-struct JsonSource {
-    kind: &'static str,
-    socket: String,
-    daemon: Hello,
+fn open_source(common: &CommonOptions) -> Result<Box<dyn Source>, OnceError> {
+    match common.source {
+        SourceChoice::Daemon => Ok(Box::new(DaemonSource::connect(common)?)),
+        SourceChoice::Kernel => Ok(Box::new(KernelSource::connect()?)),
+        SourceChoice::Auto => match DaemonSource::connect(common) {
+            Ok(source) => Ok(Box::new(source)),
+            Err(daemon @ ControlError::NoDaemon { .. }) => match KernelSource::connect() {
+                Ok(source) => Ok(Box::new(source)),
+                Err(OnceError::Kernel(kernel)) => Err(OnceError::NoSource { daemon, kernel }),
+                Err(other) => Err(other),
+            },
+            Err(other) => Err(other.into()),
+        },
+    }
 }
 
-fn from_daemon(common: &CommonOptions, listing: &ListingOptions) -> Result<String, OnceError> {
-    let mut client = match Client::connect(&common.socket) {
-        Ok(client) => client,
-        Err(e @ ControlError::NoDaemon { .. }) if common.source == SourceChoice::Auto => {
-            return Err(OnceError::NoSource(e));
-        }
-        Err(e) => return Err(e.into()),
-    };
+fn render(source: &mut dyn Source, listing: &ListingOptions) -> Result<String, OnceError> {
     let mut out = String::new();
     if listing.json {
-        let hello = expect_hello(client.request(Request::Hello)?)?;
         let report = JsonOnce {
-            source: JsonSource {
-                kind: "daemon",
-                socket: common.socket.display().to_string(),
-                daemon: hello,
-            },
-            table: expect_table(client.request(Request::Table)?)?,
-            connections: expect_connections(client.request(Request::Connections)?)?,
-            timeouts: expect_timeouts(client.request(Request::Timeouts)?)?,
-            daemons: expect_daemons(client.request(Request::Daemons)?)?,
+            source: source.describe()?,
+            table: source.table(false)?,
+            connections: source.connections()?,
+            timeouts: source.timeouts()?,
+            daemons: source.daemons()?,
         };
         out = serde_json::to_string_pretty(&report)
             .map_err(|e| ControlError::BadResponse(e.to_string()))?;
@@ -98,20 +102,20 @@ fn from_daemon(common: &CommonOptions, listing: &ListingOptions) -> Result<Strin
     }
     let options = list_options(listing);
     if listing.save {
-        let table = expect_table(client.request(Request::Table)?)?;
-        format::save(&table, listing.numeric, &mut out);
+        format::save(&source.table(false)?, listing.numeric, &mut out);
     } else if listing.connection {
-        let conns = expect_connections(client.request(Request::Connections)?)?;
-        format::connections(&conns, &options, &mut out);
+        format::connections(&source.connections()?, &options, &mut out);
     } else if listing.timeout {
-        let timeouts = expect_timeouts(client.request(Request::Timeouts)?)?;
-        format::timeouts(&timeouts, &mut out);
+        format::timeouts(&source.timeouts()?, &mut out);
     } else if listing.sync_daemon {
-        let daemons = expect_daemons(client.request(Request::Daemons)?)?;
-        format::daemons(&daemons, &mut out);
+        format::daemons(&source.daemons()?, &mut out);
     } else {
-        let table = expect_table(client.request(Request::Table)?)?;
-        format::list(&table, &options, &mut out);
+        let plain = !(options.stats
+            || options.rate
+            || options.thresholds
+            || options.persistent_conn
+            || options.tun_info);
+        format::list(&source.table(plain)?, &options, &mut out);
     }
     Ok(out)
 }
@@ -129,37 +133,128 @@ fn list_options(listing: &ListingOptions) -> ListOptions {
     }
 }
 
-fn expect_hello(response: Response) -> Result<Hello, OnceError> {
-    match response {
-        Response::Hello(hello) => Ok(hello),
-        other => Err(OnceError::Unexpected(Box::new(other), "hello")),
+/// Everything `--json` prints; documented in the README.
+#[derive(Debug, Serialize)]
+struct JsonOnce {
+    source: JsonSource,
+    table: Table,
+    connections: Vec<Connection>,
+    timeouts: Timeouts,
+    daemons: Vec<Daemon>,
+}
+
+#[derive(Debug, Serialize)]
+struct JsonSource {
+    /// `daemon` or `kernel`.
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    socket: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    daemon: Option<Hello>,
+}
+
+/// A running lvstop daemon, over its control socket.
+struct DaemonSource {
+    client: Client,
+    socket: String,
+}
+
+impl DaemonSource {
+    fn connect(common: &CommonOptions) -> Result<Self, ControlError> {
+        Ok(DaemonSource {
+            client: Client::connect(&common.socket)?,
+            socket: common.socket.display().to_string(),
+        })
     }
 }
 
-fn expect_table(response: Response) -> Result<Table, OnceError> {
-    match response {
-        Response::Table(table) => Ok(table),
-        other => Err(OnceError::Unexpected(Box::new(other), "table")),
+impl Source for DaemonSource {
+    fn table(&mut self, _plain: bool) -> Result<Table, OnceError> {
+        match self.client.request(Request::Table)? {
+            Response::Table(table) => Ok(table),
+            other => Err(OnceError::Unexpected(Box::new(other), "table")),
+        }
+    }
+
+    fn connections(&mut self) -> Result<Vec<Connection>, OnceError> {
+        match self.client.request(Request::Connections)? {
+            Response::Connections(conns) => Ok(conns),
+            other => Err(OnceError::Unexpected(Box::new(other), "connections")),
+        }
+    }
+
+    fn timeouts(&mut self) -> Result<Timeouts, OnceError> {
+        match self.client.request(Request::Timeouts)? {
+            Response::Timeouts(timeouts) => Ok(timeouts),
+            other => Err(OnceError::Unexpected(Box::new(other), "timeouts")),
+        }
+    }
+
+    fn daemons(&mut self) -> Result<Vec<Daemon>, OnceError> {
+        match self.client.request(Request::Daemons)? {
+            Response::Daemons(daemons) => Ok(daemons),
+            other => Err(OnceError::Unexpected(Box::new(other), "daemons")),
+        }
+    }
+
+    fn describe(&mut self) -> Result<JsonSource, OnceError> {
+        match self.client.request(Request::Hello)? {
+            Response::Hello(hello) => Ok(JsonSource {
+                kind: "daemon",
+                socket: Some(self.socket.clone()),
+                daemon: Some(hello),
+            }),
+            other => Err(OnceError::Unexpected(Box::new(other), "hello")),
+        }
     }
 }
 
-fn expect_connections(response: Response) -> Result<Vec<Connection>, OnceError> {
-    match response {
-        Response::Connections(conns) => Ok(conns),
-        other => Err(OnceError::Unexpected(Box::new(other), "connections")),
+/// The kernel's IPVS, read over generic netlink.
+struct KernelSource {
+    runtime: tokio::runtime::Runtime,
+    kernel: KernelDataplane,
+}
+
+impl KernelSource {
+    fn connect() -> Result<Self, OnceError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(OnceError::Runtime)?;
+        let kernel = runtime.block_on(KernelDataplane::connect())?;
+        Ok(KernelSource { runtime, kernel })
     }
 }
 
-fn expect_timeouts(response: Response) -> Result<Timeouts, OnceError> {
-    match response {
-        Response::Timeouts(timeouts) => Ok(timeouts),
-        other => Err(OnceError::Unexpected(Box::new(other), "timeouts")),
+impl Source for KernelSource {
+    fn table(&mut self, plain: bool) -> Result<Table, OnceError> {
+        let read = async {
+            if plain {
+                self.kernel.listing().await
+            } else {
+                self.kernel.snapshot().await
+            }
+        };
+        Ok(self.runtime.block_on(read)?)
     }
-}
 
-fn expect_daemons(response: Response) -> Result<Vec<Daemon>, OnceError> {
-    match response {
-        Response::Daemons(daemons) => Ok(daemons),
-        other => Err(OnceError::Unexpected(Box::new(other), "daemons")),
+    fn connections(&mut self) -> Result<Vec<Connection>, OnceError> {
+        Ok(self.runtime.block_on(self.kernel.connections())?)
+    }
+
+    fn timeouts(&mut self) -> Result<Timeouts, OnceError> {
+        Ok(self.runtime.block_on(self.kernel.timeouts())?)
+    }
+
+    fn daemons(&mut self) -> Result<Vec<Daemon>, OnceError> {
+        Ok(self.runtime.block_on(self.kernel.daemons())?)
+    }
+
+    fn describe(&mut self) -> Result<JsonSource, OnceError> {
+        Ok(JsonSource {
+            kind: "kernel",
+            socket: None,
+            daemon: None,
+        })
     }
 }
