@@ -23,9 +23,12 @@ use crate::control::ControlError;
 use crate::dataplane::kernel::KernelDataplane;
 use crate::dataplane::userspace::UserspaceDataplane;
 use crate::dataplane::{ApplyError, Dataplane, DataplaneError, Operation};
-use crate::ipvs::desired::{self, DesiredError};
+use crate::ipvs::desired::{self, DesiredError, DesiredService};
 use crate::ipvs::model::ServiceKey;
 use crate::ipvs::reconcile;
+
+/// How often the dataplane is compared with what was applied.
+const DRIFT_POLL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Why the daemon could not start or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -102,7 +105,9 @@ async fn direct<D: Dataplane + 'static>(
     config: &Config,
 ) -> Result<HashSet<ServiceKey>, DaemonError> {
     let mut owned = HashSet::new();
-    converge(dataplane.as_ref(), config, &mut owned).await?;
+    let mut applied = converge(dataplane.as_ref(), config, &mut owned).await?;
+    let mut reported_drift = Vec::new();
+    let mut drift_poll = tokio::time::interval(DRIFT_POLL);
 
     let server = Server::bind(&common.socket)?;
     tracing::info!("control socket listening on {}", server.path().display());
@@ -127,7 +132,15 @@ async fn direct<D: Dataplane + 'static>(
         tokio::select! {
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,
-            _ = hangup.recv() => reload(dataplane.as_ref(), &common.config, &mut owned).await,
+            _ = hangup.recv() => {
+                if let Some(now) = reload(dataplane.as_ref(), &common.config, &mut owned).await {
+                    applied = now;
+                    reported_drift.clear();
+                }
+            }
+            _ = drift_poll.tick() => {
+                check_drift(dataplane.as_ref(), &applied, &mut reported_drift).await;
+            }
         }
     }
     tracing::info!("stopping");
@@ -151,15 +164,25 @@ async fn release(kernel: &KernelDataplane, owned: &HashSet<ServiceKey>) {
 /// SIGHUP: load the file again and converge on it. A configuration that
 /// does not load, or an apply that fails, leaves the director running on
 /// what it had.
-async fn reload<D: Dataplane>(dataplane: &D, path: &Path, owned: &mut HashSet<ServiceKey>) {
+/// Returns what is applied now, or `None` when the reload was refused.
+async fn reload<D: Dataplane>(
+    dataplane: &D,
+    path: &Path,
+    owned: &mut HashSet<ServiceKey>,
+) -> Option<Vec<DesiredService>> {
     tracing::info!("reloading {}", path.display());
     match load_config(path) {
-        Ok(config) => {
-            if let Err(e) = converge(dataplane, &config, owned).await {
+        Ok(config) => match converge(dataplane, &config, owned).await {
+            Ok(applied) => Some(applied),
+            Err(e) => {
                 tracing::error!("reload failed, the previous table stays partly applied: {e}");
+                None
             }
+        },
+        Err(e) => {
+            tracing::error!("reload refused, keeping the running configuration: {e}");
+            None
         }
-        Err(e) => tracing::error!("reload refused, keeping the running configuration: {e}"),
     }
 }
 
@@ -228,7 +251,7 @@ async fn converge<D: Dataplane>(
     dataplane: &D,
     config: &Config,
     owned: &mut HashSet<ServiceKey>,
-) -> Result<(), DaemonError> {
+) -> Result<Vec<DesiredService>, DaemonError> {
     let wanted = desired::from_config(&config.lvs)?;
     let wanted_keys: HashSet<ServiceKey> = wanted.iter().map(|s| s.config.key).collect();
     let mut table = dataplane.snapshot().await?;
@@ -248,7 +271,35 @@ async fn converge<D: Dataplane>(
         "{} virtual service(s) programmed ({count} operation(s))",
         wanted.len()
     );
-    Ok(())
+    Ok(wanted)
+}
+
+/// Compare the dataplane with what was applied; log each difference once
+/// (IPVS has no change notifications, so this polls). The director does
+/// not undo it: an operator may have meant it; SIGHUP restores the file's
+/// table.
+async fn check_drift<D: Dataplane>(
+    dataplane: &D,
+    applied: &[DesiredService],
+    reported: &mut Vec<String>,
+) {
+    let table = match dataplane.snapshot().await {
+        Ok(table) => table,
+        Err(e) => {
+            tracing::warn!("cannot read the dataplane to check for drift: {e}");
+            return;
+        }
+    };
+    let now: Vec<String> = reconcile::drift(applied, &table)
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
+    for change in now.iter().filter(|c| !reported.contains(c)) {
+        tracing::warn!(
+            "drift: {change} outside lvstop; not undoing it (SIGHUP re-applies the configuration)"
+        );
+    }
+    *reported = now;
 }
 
 /// Answers control requests from the dataplane.

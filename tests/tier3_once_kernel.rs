@@ -84,8 +84,11 @@ fn script(out: &Path) -> String {
          u.sendto(b'x', ('198.51.100.100', 5353)); u.sendto(b'x', ('198.51.100.100', 5355))\""
             .into(),
     );
-    // Rates decay every 2 s and timers tick: each lvstop read is
-    // bracketed by two ipvsadm reads and must equal one of them.
+    // The estimator decays the traffic's rates every 2 s; let them reach
+    // zero so a slow read cannot straddle two ticks. Timers still tick:
+    // each lvstop read is bracketed by two ipvsadm reads and must equal
+    // one of them.
+    lines.push("sleep 16".into());
     for (stem, ipvsadm, once) in VARIANTS {
         lines.push(format!("ipvsadm {ipvsadm} > {o}/{stem}.before"));
         lines.push(format!(
@@ -113,10 +116,53 @@ fn script(out: &Path) -> String {
     lines.push(format!(
         "{LVSTOP} --once -Ln --socket /tmp/lvstop.sock > {o}/daemon.lvstop 2>> {o}/daemon.err"
     ));
+    // Someone edits a weight by hand: the daemon reports it, leaves it.
+    lines.push("ipvsadm -e -t 198.51.100.50:80 -r 198.51.100.51:80 -g -w 7".into());
+    lines.push("sleep 7".into());
+    lines.push(format!("ipvsadm -Ln > {o}/drifted.ipvsadm"));
     lines.push("kill -TERM $pid; wait $pid || echo \"daemon exit $?\" >> /dev/null".into());
     lines.push(format!("ipvsadm -Ln > {o}/after-stop.ipvsadm"));
     lines.push(format!("echo done > {o}/done"));
     lines.join("\n") + "\n"
+}
+
+/// `-c` lines differ only in the expire column while the timers tick:
+/// everything else must be byte-identical, each expire time between the
+/// two ipvsadm reads, and the expire field as wide as ipvsadm's.
+fn check_connections(lvstop: &str, before: &str, after: &str) {
+    let split = |line: &str| -> (String, String) {
+        let (head, rest) = line.split_at(4.min(line.len()));
+        let expire: String = rest.chars().take(5).collect();
+        (format!("{head}{}", &rest[expire.len()..]), expire)
+    };
+    let seconds = |expire: &str| -> u32 {
+        let (m, s) = expire.split_once(':').unwrap();
+        m.trim().parse::<u32>().unwrap() * 60 + s.parse::<u32>().unwrap()
+    };
+    let (ours, theirs_before, theirs_after): (Vec<&str>, Vec<&str>, Vec<&str>) = (
+        lvstop.lines().collect(),
+        before.lines().collect(),
+        after.lines().collect(),
+    );
+    assert_eq!(
+        ours.len(),
+        theirs_before.len(),
+        "{lvstop}\nipvsadm:\n{before}"
+    );
+    assert!(ours.len() >= 4, "expected live entries:\n{lvstop}");
+    assert_eq!(ours[..2], theirs_before[..2], "titles differ:\n{lvstop}");
+    for ((line, b), a) in ours.iter().zip(&theirs_before).zip(&theirs_after).skip(2) {
+        let ((rest, expire), (rest_b, expire_b), (_, expire_a)) = (split(line), split(b), split(a));
+        assert_eq!(rest, rest_b, "connection line differs:\n{line}\n{b}");
+        let (t, tb, ta) = (seconds(&expire), seconds(&expire_b), seconds(&expire_a));
+        // A template whose timer ran out while it still controls
+        // connections is re-armed, so the count may restart in between.
+        let restarted = ta > tb && (t <= tb || t >= ta);
+        assert!(
+            (ta <= t && t <= tb) || restarted,
+            "expire {expire} outside {expire_a}..{expire_b}: {line}"
+        );
+    }
 }
 
 fn read(dir: &Path, name: &str) -> String {
@@ -153,16 +199,10 @@ fn once_matches_ipvsadm_byte_for_byte_and_the_daemon_programs_the_kernel() {
             read(out, &format!("{stem}.err"))
         );
     }
-    let conns = read(out, "conns.lvstop");
-    assert!(
-        conns == read(out, "conns.before") || conns == read(out, "conns.after"),
-        "lvstop --once -c -n matches neither ipvsadm -Lnc read:\n{conns}\nbefore:\n{}\nafter:\n{}",
-        read(out, "conns.before"),
-        read(out, "conns.after")
-    );
-    assert!(
-        conns.lines().count() >= 4,
-        "expected live entries:\n{conns}"
+    check_connections(
+        &read(out, "conns.lvstop"),
+        &read(out, "conns.before"),
+        &read(out, "conns.after"),
     );
 
     let log = read(out, "daemon.log");
@@ -182,6 +222,16 @@ fn once_matches_ipvsadm_byte_for_byte_and_the_daemon_programs_the_kernel() {
         read(out, "daemon.lvstop"),
         programmed,
         "--once through the daemon differs from ipvsadm"
+    );
+    assert!(
+        log.contains("drift: real server 198.51.100.51:80 of TCP 198.51.100.50:80 was edited (configured: Route weight 3"),
+        "{log}"
+    );
+    let drifted = read(out, "drifted.ipvsadm");
+    let drifted_line = format!("  -> {:<28} {:<7} {:<6} ", "198.51.100.51:80", "Route", 7);
+    assert!(
+        drifted.contains(&drifted_line),
+        "the daemon fought the hand edit: {drifted}"
     );
     let after = read(out, "after-stop.ipvsadm");
     assert!(

@@ -95,6 +95,54 @@ fn plan_dests(
     );
 }
 
+/// A difference between what was applied and what the dataplane holds
+/// now: someone (an operator with `ipvsadm`, another tool) changed the
+/// table behind the director's back. The director reports it rather than
+/// silently fighting it; a reload puts its own table back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drift(pub Operation);
+
+impl std::fmt::Display for Drift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Operation::AddService(config) => write!(f, "service {} was removed", config.key),
+            Operation::EditService(config) => write!(
+                f,
+                "service {} was edited (configured: scheduler {}, flags {:#x}, timeout {})",
+                config.key, config.scheduler, config.flags.0, config.timeout
+            ),
+            Operation::AddDest { service, dest } => {
+                write!(f, "real server {} of {service} was removed", dest.key)
+            }
+            Operation::EditDest { service, dest } => write!(
+                f,
+                "real server {} of {service} was edited (configured: {} weight {} thresholds {}/{})",
+                dest.key,
+                dest.forward.ipvsadm_name(),
+                dest.weight,
+                dest.upper_threshold,
+                dest.lower_threshold
+            ),
+            Operation::DeleteDest { service, dest } => {
+                write!(f, "real server {dest} was added to {service}")
+            }
+            Operation::DeleteService(key) => write!(f, "service {key} was added"),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+/// What changed in `actual` since `applied` was applied, for the services
+/// `applied` names (anyone else's services are not the director's
+/// business).
+pub fn drift(applied: &[DesiredService], actual: &Table) -> Vec<Drift> {
+    let keys: std::collections::HashSet<ServiceKey> =
+        applied.iter().map(|s| s.config.key).collect();
+    let mut mine = actual.clone();
+    mine.services.retain(|s| keys.contains(&s.key()));
+    plan(applied, &mine).into_iter().map(Drift).collect()
+}
+
 /// Whether two service configurations are the same to the kernel. The
 /// `HASHED` flag is the kernel's own bookkeeping and is ignored.
 fn same_service(a: &ServiceConfig, b: &ServiceConfig) -> bool {
@@ -195,6 +243,34 @@ mod tests {
                 "del TCP 10.0.0.9:80",
             ]
         );
+    }
+
+    #[test]
+    fn drift_names_what_changed_and_ignores_other_services() {
+        let applied = [(
+            svc("10.0.0.1:80"),
+            vec![dest("10.1.0.1:80", 3), dest("10.1.0.2:80", 1)],
+        )];
+        let now = [
+            (
+                svc("10.0.0.1:80"),
+                vec![dest("10.1.0.1:80", 7), dest("10.1.0.9:80", 1)],
+            ),
+            (svc("10.0.0.9:443"), vec![]),
+        ];
+        let found: Vec<String> = drift(&desired(&applied), &table(&now))
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "real server 10.1.0.2:80 of TCP 10.0.0.1:80 was removed",
+                "real server 10.1.0.1:80 of TCP 10.0.0.1:80 was edited (configured: Route weight 3 thresholds 0/0)",
+                "real server 10.1.0.9:80 was added to TCP 10.0.0.1:80",
+            ]
+        );
+        assert!(drift(&desired(&applied), &table(&applied)).is_empty());
     }
 
     #[test]
