@@ -8,10 +8,13 @@
 //! connection with the address it was reached on. For each case the guest
 //! driver creates a service, adds the real servers one by one in a known
 //! order, then opens connections one after the other from known client
-//! addresses and ports, **holding every one open** until the case ends: each
-//! is ESTABLISHED, so the kernel's counts at every pick are exactly
-//! "ActiveConn = connections picked so far, InActConn = 0". Each case has a
-//! service port of its own, so the closed connections of earlier cases
+//! addresses and ports, **holding each one open** (ESTABLISHED: ActiveConn)
+//! until the case ends, so the kernel's counts at every pick are known
+//! exactly. Two cases (lc, wlc) also close some connections mid-run: the
+//! client closes, the server answers the EOF, and the kernel keeps the
+//! connection as InActConn (FIN_WAIT, then TIME_WAIT, two minutes each);
+//! the driver waits until `ipvsadm` shows it before the next pick. Each case
+//! has a service port of its own, so the closed connections of earlier cases
 //! (lingering in TIME_WAIT on their old destinations, which the kernel may
 //! revive from its trash only for the same service) never weigh in.
 //!
@@ -44,89 +47,122 @@ const VIP: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
 const CLIENTS: u8 = 8;
 const PICKS: usize = 12;
 
-/// One scheduler case: name, service flags (`-b`), and the real servers'
-/// last octet and weight in the order they are added.
+/// One scheduler case: name, service flags (`-b`), the real servers' last
+/// octet and weight in the order they are added, and connections closed
+/// during the run: `(after, which)` closes pick `which`'s connection after
+/// pick `after`. A closed connection stays in the kernel's table (FIN_WAIT,
+/// then TIME_WAIT, two minutes each) and counts in InActConn.
 struct Case {
     scheduler: &'static str,
     flags: &'static [&'static str],
     dests: &'static [(u8, i32)],
+    closes: &'static [(usize, usize)],
 }
 
 const CASES: &[Case] = &[
     Case {
         scheduler: "rr",
         flags: &[],
+        closes: &[],
         dests: &[(11, 1), (12, 1), (13, 0), (14, 1)],
     },
     Case {
         scheduler: "wrr",
         flags: &[],
+        closes: &[],
         dests: &[(11, 4), (12, 3), (13, 0), (14, 2)],
     },
     Case {
         scheduler: "lc",
         flags: &[],
+        closes: &[],
         dests: &[(11, 1), (12, 2), (13, 0), (14, 1)],
     },
     Case {
         scheduler: "wlc",
         flags: &[],
+        closes: &[],
         dests: &[(11, 3), (12, 1), (13, 0), (14, 2)],
     },
     Case {
         scheduler: "sed",
         flags: &[],
+        closes: &[],
         dests: &[(11, 3), (12, 1), (13, 0), (14, 2)],
     },
     Case {
         scheduler: "nq",
         flags: &[],
+        closes: &[],
         dests: &[(11, 3), (12, 1), (13, 0), (14, 2)],
     },
     Case {
         scheduler: "fo",
         flags: &[],
+        closes: &[],
         dests: &[(11, 2), (12, 5), (13, 0), (14, 5)],
     },
     Case {
         scheduler: "ovf",
         flags: &[],
+        closes: &[],
         dests: &[(11, 2), (12, 3), (13, 0), (14, 3)],
     },
     Case {
         scheduler: "sh",
         flags: &[],
+        closes: &[],
         dests: &[(11, 1), (12, 2), (13, 0), (14, 1)],
     },
     Case {
         scheduler: "sh",
         flags: &["sh-port"],
+        closes: &[],
         dests: &[(11, 1), (12, 2), (13, 1), (14, 1)],
     },
     Case {
         scheduler: "mh",
         flags: &[],
+        closes: &[],
         dests: &[(11, 1), (12, 2), (13, 0), (14, 1)],
     },
     Case {
         scheduler: "mh",
         flags: &["mh-port"],
+        closes: &[],
         dests: &[(11, 1), (12, 2), (13, 1), (14, 1)],
     },
     Case {
         scheduler: "dh",
         flags: &[],
+        closes: &[],
         dests: &[(11, 1), (12, 1), (13, 0), (14, 1)],
     },
     Case {
         scheduler: "lblc",
         flags: &[],
+        closes: &[],
         dests: &[(11, 3), (12, 2), (13, 0), (14, 1)],
     },
     Case {
         scheduler: "lblcr",
         flags: &[],
+        closes: &[],
         dests: &[(11, 3), (12, 2), (13, 0), (14, 1)],
+    },
+    // Inactive connections weigh 1, active ones 256: a destination whose
+    // connection closed is the least loaded until it takes a new one.
+    Case {
+        scheduler: "lc",
+        flags: &[],
+        closes: &[(2, 1), (5, 3), (5, 4), (8, 0)],
+        dests: &[(11, 1), (12, 2), (13, 0), (14, 1)],
+    },
+    Case {
+        scheduler: "wlc",
+        flags: &[],
+        closes: &[(3, 0), (3, 2), (6, 5), (9, 1), (9, 7)],
+        dests: &[(11, 3), (12, 1), (13, 0), (14, 2)],
     },
 ];
 
@@ -169,6 +205,9 @@ fn plan() -> String {
         for k in 0..PICKS {
             let c = client(n, k);
             writeln!(out, "pick {} {}", c.ip(), c.port()).unwrap();
+            for (_, which) in case.closes.iter().filter(|(after, _)| *after == k) {
+                writeln!(out, "close {which}").unwrap();
+            }
         }
         writeln!(out, "end").unwrap();
     }
@@ -179,7 +218,7 @@ fn plan() -> String {
 /// `ip netns exec`. Writes `<port>.picks` (one answering address or `-` per
 /// line) and `<port>.ipvsadm` per case.
 const DRIVER: &str = r#"
-import socket, subprocess, sys
+import socket, subprocess, sys, time
 plan, out = sys.argv[1], sys.argv[2]
 VIP = "198.51.100.1"
 def adm(*args, stdin=None):
@@ -190,7 +229,7 @@ def adm(*args, stdin=None):
     return r.stdout
 # A case's service and destinations go to one `ipvsadm -R`, which applies
 # its lines in order (one process instead of five under TCG).
-port, held, picks, setup = None, [], [], []
+port, held, picks, setup, closed = None, [], [], [], 0
 for line in open(plan):
     w = line.split()
     if setup and w[0] != "add":
@@ -219,15 +258,31 @@ for line in open(plan):
             held.append(s)
         except OSError as e:
             picks.append("-")
+            held.append(None)
             s.close()
+    elif w[0] == "close":
+        # The client closes first, the server answers the EOF with its own
+        # FIN: the kernel moves the connection out of ESTABLISHED. Wait
+        # until InActConn shows it before the next pick.
+        held[int(w[1])].close()
+        held[int(w[1])] = None
+        closed += 1
+        for _ in range(100):
+            listing = adm("-Ln", "-t", "%s:%d" % (VIP, port))
+            inactive = sum(int(l.split()[5]) for l in listing.splitlines()
+                           if l.strip().startswith("->") and l.split()[1][0].isdigit())
+            if inactive >= closed:
+                break
+            time.sleep(0.05)
     elif w[0] == "end":
         with open("%s/%d.ipvsadm" % (out, port), "w") as f:
             f.write(adm("-Ln", "-t", "%s:%d" % (VIP, port)))
         with open("%s/%d.picks" % (out, port), "w") as f:
             f.write("\n".join(picks) + "\n")
         for s in held:
-            s.close()
-        held, picks = [], []
+            if s:
+                s.close()
+        held, picks, closed = [], [], 0
 "#;
 
 /// Runs in the real-server namespace: answers every connection on port 80
@@ -296,9 +351,10 @@ echo done > {o}/done
 }
 
 /// lvstop's picks for case `n`, given the kernel's counts at each pick:
-/// every connection so far is still open, so ActiveConn = the kernel's picks
-/// so far. (Counting the kernel's picks, not ours, keeps the inputs right
-/// after a first difference, so the report shows every pick that differs.)
+/// a connection is active from its pick until it is closed, then inactive
+/// for the rest of the case. (Counting the kernel's picks, not ours, keeps
+/// the inputs right after a first difference, so the report shows every
+/// pick that differs.)
 fn lvstop_picks(n: usize, case: &Case, kernel: &[String]) -> (Vec<String>, Vec<Dest>) {
     let port = service_port(n);
     let vip = SocketAddr::new(VIP.into(), port);
@@ -318,8 +374,13 @@ fn lvstop_picks(n: usize, case: &Case, kernel: &[String]) -> (Vec<String>, Vec<D
         dests.insert(0, Dest::new(DestConfig::new(addr, Forward::Masq, *weight)));
         sched.dests_changed(&dests, DestChange::Added { index: 0 });
     }
+    let position = |dests: &[Dest], answered: &str| {
+        dests
+            .iter()
+            .position(|d| d.key().addr.to_string() == answered)
+    };
     let mut picks = Vec::new();
-    for k in 0..PICKS {
+    for (k, answered) in kernel.iter().enumerate() {
         let packet = Packet {
             protocol: Protocol::Tcp,
             client: client(n, k),
@@ -330,11 +391,14 @@ fn lvstop_picks(n: usize, case: &Case, kernel: &[String]) -> (Vec<String>, Vec<D
             Ok(i) => dests[i].key().addr.to_string(),
             Err(_) => "-".to_string(),
         });
-        if let Some(d) = dests
-            .iter_mut()
-            .find(|d| d.key().addr.to_string() == kernel[k])
-        {
-            d.active += 1;
+        if let Some(i) = position(&dests, answered) {
+            dests[i].active += 1;
+        }
+        for (_, which) in case.closes.iter().filter(|(after, _)| *after == k) {
+            let i = position(&dests, &kernel[*which])
+                .unwrap_or_else(|| panic!("case {n} closes pick {which}, which failed"));
+            dests[i].active -= 1;
+            dests[i].inactive += 1;
         }
     }
     (picks, dests)
@@ -394,7 +458,10 @@ fn schedulers_pick_what_the_kernel_picks() {
     let mut failures = Vec::new();
     for (n, case) in CASES.iter().enumerate() {
         let port = service_port(n);
-        let label = format!("{} {:?} (port {port})", case.scheduler, case.flags);
+        let label = format!(
+            "{} {:?} closes {:?} (port {port})",
+            case.scheduler, case.flags, case.closes
+        );
         let kernel: Vec<String> = read(out, &format!("{port}.picks"))
             .lines()
             .map(str::to_string)
@@ -409,12 +476,13 @@ fn schedulers_pick_what_the_kernel_picks() {
         let counts = kernel_counts(&read(out, &format!("{port}.ipvsadm")));
         for d in &dests {
             let listed = counts.get(&d.key().addr);
-            if listed != Some(&(d.active, 0)) {
+            if listed != Some(&(d.active, d.inactive)) {
                 failures.push(format!(
                     "{label}: ipvsadm lists {} with (active, inactive) {listed:?}, \
-                     the model fed to lvstop has ({}, 0)",
+                     the model fed to lvstop has ({}, {})",
                     d.key().addr,
-                    d.active
+                    d.active,
+                    d.inactive
                 ));
             }
         }
