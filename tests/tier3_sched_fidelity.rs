@@ -24,11 +24,14 @@
 //! must be identical. The guest's final `ipvsadm -Ln` of each case checks
 //! that modelling of the counts.
 //!
-//! Covered: rr, wrr, lc, wlc, sed, nq, fo, ovf, sh (plain and sh-port),
-//! mh (plain and mh-port), dh, lblc, lblcr. Not covered: twos (random by
-//! design), fallback flags, thresholds (`IP_VS_DEST_F_OVERLOAD`) and weight
-//! edits on a live service (golden cases in `tests/golden/sched/` cover
-//! those against the kernel's documented behaviour only).
+//! Covered: rr, wrr, lc, wlc, sed, nq, fo, ovf, sh and mh (plain, -port,
+//! -fallback; a weight-0 server keeps its sh buckets, so plain sh refuses
+//! some clients and sh-fallback rehashes them), dh, lblc, lblcr. Not
+//! covered here: twos (random by design), upper/lower thresholds
+//! (`IP_VS_DEST_F_OVERLOAD`, the only way mh-fallback can trigger, as mh
+//! leaves weight-0 servers out of its table), weight edits and removals on
+//! a live service; golden cases in `tests/golden/sched/` cover those
+//! against the kernel's documented behaviour only.
 
 mod support;
 
@@ -121,6 +124,12 @@ const CASES: &[Case] = &[
         dests: &[(11, 1), (12, 2), (13, 1), (14, 1)],
     },
     Case {
+        scheduler: "sh",
+        flags: &["sh-fallback"],
+        closes: &[],
+        dests: &[(11, 1), (12, 2), (13, 0), (14, 1)],
+    },
+    Case {
         scheduler: "mh",
         flags: &[],
         closes: &[],
@@ -131,6 +140,12 @@ const CASES: &[Case] = &[
         flags: &["mh-port"],
         closes: &[],
         dests: &[(11, 1), (12, 2), (13, 1), (14, 1)],
+    },
+    Case {
+        scheduler: "mh",
+        flags: &["mh-fallback"],
+        closes: &[],
+        dests: &[(11, 1), (12, 0), (13, 2), (14, 1)],
     },
     Case {
         scheduler: "dh",
