@@ -12,6 +12,12 @@
 # shared; best-of is the least noisy estimate of what each can do).
 #
 # Usage: benches/userspace_vs_haproxy.sh [seconds-per-run] [rounds]   (default 10 3)
+#
+# LB_CPU_PERCENT=N puts each balancer in its own CPU cgroup capped at N% of
+# a core (cgroup v1 cpu controller or cgroup v2 cpu.max). On a 2-core
+# machine the load generator and nginx otherwise cap the new-connection
+# figure (direct access is barely faster than either balancer); capped,
+# the balancer is the bottleneck and the figure measures its efficiency.
 # Needs: nginx, haproxy, wrk (apt-get install nginx-light haproxy wrk).
 # Layout on a 2-core machine: balancer on CPU 1; nginx and wrk on CPU 0.
 set -euo pipefail
@@ -29,9 +35,11 @@ lb_cpu=$(( cores > 1 ? 1 : 0 ))
 load_cpu=0
 dir=$(mktemp -d)
 pids=()
+cgroups=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
+    for g in "${cgroups[@]}"; do rmdir "$g" 2>/dev/null || true; done
     rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -84,6 +92,7 @@ backend servers
     server s2 $backend2:$port
 EOF
 taskset -c "$lb_cpu" haproxy -f "$dir/haproxy.cfg" -db & pids+=($!)
+haproxy_pid=$!
 
 # --- lvstop, the same service from a keepalived.conf -----------------------
 cat > "$dir/keepalived.conf" <<EOF
@@ -101,6 +110,26 @@ virtual_server $lvstop_vip $vport {
 EOF
 LVSTOP_LOG=warn taskset -c "$lb_cpu" "$lvstop" daemon -f "$dir/keepalived.conf" \
     --dataplane userspace --socket "$dir/lvstop.sock" & pids+=($!)
+lvstop_pid=$!
+
+cap() { # name pid: cap the process at LB_CPU_PERCENT of one core
+    local name=$1 pid=$2 percent=${LB_CPU_PERCENT:-}
+    [[ -n $percent ]] || return 0
+    local quota=$(( percent * 1000 )) group
+    if [[ -d /sys/fs/cgroup/cpu && -f /sys/fs/cgroup/cpu/cgroup.procs ]]; then
+        group=/sys/fs/cgroup/cpu/lvstop-bench-$name-$$
+        mkdir "$group"
+        echo 100000 > "$group/cpu.cfs_period_us"
+        echo "$quota" > "$group/cpu.cfs_quota_us"
+    else
+        group=/sys/fs/cgroup/lvstop-bench-$name-$$
+        mkdir "$group"
+        echo "$quota 100000" > "$group/cpu.max"
+    fi
+    cgroups+=("$group")
+    # Every thread: lvstop's runtime has several.
+    for task in /proc/"$pid"/task/*; do echo "${task##*/}" > "$group/tasks" 2>/dev/null || echo "${task##*/}" > "$group/cgroup.threads" 2>/dev/null || echo "$pid" > "$group/cgroup.procs"; done
+}
 
 wait_port() { # host port
     for _ in $(seq 100); do
@@ -111,6 +140,8 @@ wait_port() { # host port
 }
 wait_port "$backend1" "$port"; wait_port "$backend2" "$port"
 wait_port "$haproxy_vip" "$vport"; wait_port "$lvstop_vip" "$vport"
+cap haproxy "$haproxy_pid"
+cap lvstop "$lvstop_pid"
 
 # wrk --latency prints "50%  1.23ms"; normalise to microseconds.
 to_us() { awk '{ v = $1; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
@@ -151,7 +182,7 @@ for label in direct_small haproxy_small lvstop_small direct_large haproxy_large 
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
-echo "userspace dataplane vs HAProxy $(haproxy -v | head -1 | awk '{print $3}'), best of $rounds x ${secs}s, balancer on CPU $lb_cpu"
+echo "userspace dataplane vs HAProxy $(haproxy -v | head -1 | awk '{print $3}'), best of $rounds x ${secs}s, balancer on CPU $lb_cpu${LB_CPU_PERCENT:+, capped at ${LB_CPU_PERCENT}% of it}"
 printf '%-34s %14s %14s %8s\n' measure lvstop haproxy ratio
 l=$(field lvstop_small rps); h=$(field haproxy_small rps)
 printf '%-34s %14s %14s %8s\n' "new connections/s (close)" "$l" "$h" "$(ratio "$l" "$h")"
