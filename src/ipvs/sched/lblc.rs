@@ -65,6 +65,20 @@ pub(crate) fn index_by_key(dests: &[Dest]) -> HashMap<DestKey, usize> {
         .collect()
 }
 
+/// Where destination `key` sits in `dests` now: the cached position when
+/// it still holds that destination, else a search.
+pub(crate) fn live_index(
+    index: &HashMap<DestKey, usize>,
+    key: DestKey,
+    dests: &[Dest],
+) -> Option<usize> {
+    index
+        .get(&key)
+        .copied()
+        .filter(|i| dests.get(*i).is_some_and(|d| d.key() == key))
+        .or_else(|| dests.iter().position(|d| d.key() == key))
+}
+
 impl LocalityLeastConnection {
     /// `ip_vs_lblc_init_svc()`.
     pub fn new(family: Family, dests: &[Dest]) -> Self {
@@ -82,14 +96,6 @@ impl LocalityLeastConnection {
     /// Cache entries held now.
     pub fn cached(&self) -> usize {
         self.table.len()
-    }
-
-    fn live_index(&self, key: DestKey, dests: &[Dest]) -> Option<usize> {
-        self.index
-            .get(&key)
-            .copied()
-            .filter(|i| dests.get(*i).is_some_and(|d| d.key() == key))
-            .or_else(|| dests.iter().position(|d| d.key() == key))
     }
 }
 
@@ -115,7 +121,7 @@ impl Scheduler for LocalityLeastConnection {
             entry.dest
         });
         if let Some(key) = cached {
-            if let Some(i) = self.live_index(key, dests) {
+            if let Some(i) = live_index(&self.index, key, dests) {
                 if dests[i].weight() > 0 && !busier_than_weight(&dests[i], dests) {
                     return Ok(i);
                 }

@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::lblc::{busier_than_weight, index_by_key};
+use super::lblc::{busier_than_weight, index_by_key, live_index};
 use super::locality::{CacheEntry, LocalityTable};
 use super::wlc::least_loaded;
 use super::{conn_overhead, DestChange, NoDestination, Packet, Scheduler};
@@ -138,14 +138,6 @@ impl LocalityLeastConnectionReplicated {
             .map(|e| e.set.iter().map(|m| m.key).collect())
             .unwrap_or_default()
     }
-
-    fn live_index(index: &HashMap<DestKey, usize>, key: DestKey, dests: &[Dest]) -> Option<usize> {
-        index
-            .get(&key)
-            .copied()
-            .filter(|i| dests.get(*i).is_some_and(|d| d.key() == key))
-            .or_else(|| dests.iter().position(|d| d.key() == key))
-    }
 }
 
 impl Scheduler for LocalityLeastConnectionReplicated {
@@ -171,7 +163,7 @@ impl Scheduler for LocalityLeastConnectionReplicated {
             entry.last_use = now;
             // Refresh what the set knows of members still in the list.
             for m in entry.set.iter_mut() {
-                match Self::live_index(index, m.key, dests) {
+                match live_index(index, m.key, dests) {
                     Some(i) => *m = member(dests, i),
                     None => m.live = None,
                 }
