@@ -108,6 +108,9 @@ async fn direct<D: Dataplane + 'static>(
     let mut applied = converge(dataplane.as_ref(), config, &mut owned).await?;
     let mut reported_drift = Vec::new();
     let mut drift_poll = tokio::time::interval(DRIFT_POLL);
+    // A full kernel read of a big table can take longer than the period;
+    // keep a whole period between reads instead of catching up.
+    drift_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     let server = Server::bind(&common.socket)?;
     tracing::info!("control socket listening on {}", server.path().display());
