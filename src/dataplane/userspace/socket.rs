@@ -75,6 +75,14 @@ pub fn shutdown_write(socket: &impl std::os::fd::AsFd) -> io::Result<()> {
     SockRef::from(socket).shutdown(std::net::Shutdown::Write)
 }
 
+/// Send with `MSG_MORE`: the kernel holds the data back (corked) for what
+/// follows. The proxy uses it for the last bytes before a FIN, so the
+/// `shutdown` that follows sends data and FIN in one segment, as the real
+/// server did.
+pub fn send_before_fin(socket: &impl std::os::fd::AsFd, data: &[u8]) -> io::Result<usize> {
+    SockRef::from(socket).send_with_flags(data, libc::MSG_MORE)
+}
+
 /// Receive into the spare capacity of `buffer` (from its length up to its
 /// capacity) and extend it by what arrived: no zeroing of buffers that are
 /// about to be overwritten. Returns the number of bytes received.
