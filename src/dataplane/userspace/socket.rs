@@ -46,6 +46,24 @@ pub fn tcp_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
+/// Start a non-blocking TCP connection to a real server, with
+/// `TCP_NODELAY` (the proxy writes whole messages as they arrive). The
+/// connection is still in progress when this returns (`EINPROGRESS`).
+pub fn tcp_connect_start(dest: SocketAddr) -> io::Result<std::net::TcpStream> {
+    let socket = Socket::new(
+        Domain::for_address(dest),
+        Type::STREAM.nonblocking(),
+        Some(Protocol::TCP),
+    )?;
+    socket.set_tcp_nodelay(true)?;
+    match socket.connect(&dest.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(socket.into())
+}
+
 /// A non-blocking UDP socket on a virtual address.
 pub fn udp_socket(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
     let socket = vip_socket(addr, Type::DGRAM, Protocol::UDP)?;
