@@ -135,7 +135,9 @@ async fn exit_status_and_first_stderr_line_explain_a_failure() {
         "#!/bin/sh\necho 'backend is gone' >&2\necho 'second line' >&2\nexit 3\n",
         0o755,
     );
-    let prepared = policy(true).prepare(&script(&[path.to_str().unwrap()])).unwrap();
+    let prepared = policy(true)
+        .prepare(&script(&[path.to_str().unwrap()]))
+        .unwrap();
     let result = prepared.run(&[], TIMEOUT).await;
     assert_eq!(result.end, ScriptEnd::Exited(3));
     assert_eq!(result.stderr_first_line, "backend is gone");
@@ -173,7 +175,9 @@ async fn a_hanging_script_and_its_child_are_killed_at_the_timeout() {
         ),
         0o755,
     );
-    let prepared = policy(true).prepare(&script(&[path.to_str().unwrap()])).unwrap();
+    let prepared = policy(true)
+        .prepare(&script(&[path.to_str().unwrap()]))
+        .unwrap();
     let result = prepared.run(&[], Duration::from_secs(1)).await;
     assert!(result.timed_out, "{result:?}");
     assert_eq!(result.end, ScriptEnd::Signalled(libc::SIGTERM));
@@ -205,7 +209,9 @@ async fn a_script_that_ignores_sigterm_is_killed() {
         ),
         0o755,
     );
-    let prepared = policy(true).prepare(&script(&[path.to_str().unwrap()])).unwrap();
+    let prepared = policy(true)
+        .prepare(&script(&[path.to_str().unwrap()]))
+        .unwrap();
     let result = prepared.run(&[], Duration::from_secs(1)).await;
     assert!(result.timed_out);
     assert_eq!(result.end, ScriptEnd::Signalled(libc::SIGKILL));
@@ -261,9 +267,7 @@ fn a_world_writable_root_script_is_refused_with_security_and_allowed_with_a_warn
     let path = dir.path().join("open.sh");
     write_script(&path, "#!/bin/sh\n", 0o777);
     let shown = path.display().to_string();
-    let error = root_policy(true)
-        .prepare(&script(&[&shown]))
-        .unwrap_err();
+    let error = root_policy(true).prepare(&script(&[&shown])).unwrap_err();
     assert_eq!(
         error.to_string(),
         format!("refusing '{shown}': file '{shown}' is writable by everyone (mode 0777)")
@@ -313,8 +317,9 @@ fn nobody() -> (u32, u32) {
 
 #[test]
 fn a_directory_owned_by_another_user_makes_a_root_script_unsafe() {
-    if support::skip_unless_privileged("a_directory_owned_by_another_user_makes_a_root_script_unsafe")
-    {
+    if support::skip_unless_privileged(
+        "a_directory_owned_by_another_user_makes_a_root_script_unsafe",
+    ) {
         return;
     }
     let (uid, gid) = nobody();
@@ -390,5 +395,51 @@ async fn a_script_runs_as_its_user_without_supplementary_groups() {
     assert_eq!(
         lines(&out),
         [uid.to_string(), gid.to_string(), gid.to_string()]
+    );
+}
+
+#[test]
+fn auditing_a_configuration_refuses_its_unsafe_root_scripts() {
+    if skip_unless_root("auditing_a_configuration_refuses_its_unsafe_root_scripts") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let safe = dir.path().join("safe.sh");
+    write_script(&safe, "#!/bin/sh\n", 0o755);
+    let open = dir.path().join("open.sh");
+    write_script(&open, "#!/bin/sh\n", 0o666 | 0o111);
+    let config = format!(
+        "global_defs {{\n  enable_script_security\n  script_user root\n}}\n\
+         vrrp_instance VI_1 {{\n  interface lo\n  virtual_router_id 51\n  priority 100\n  \
+         virtual_ipaddress {{\n    198.51.100.10\n  }}\n  \
+         notify_master {}\n  notify_backup {}\n}}\n",
+        safe.display(),
+        open.display()
+    );
+    let outcome = load_str(Path::new("audit.conf"), &config, &Options::default());
+    assert!(!outcome.has_errors(), "{:?}", outcome.diagnostics);
+    let policy = ScriptPolicy::from_global(&outcome.config.global).unwrap();
+    let audit = policy.audit(&outcome.config);
+    let verdicts: Vec<(String, Result<(), String>)> = audit
+        .into_iter()
+        .map(|(script, result)| {
+            (
+                script.argv[0].clone(),
+                result.map(|_| ()).map_err(|error| error.to_string()),
+            )
+        })
+        .collect();
+    let shown = open.display().to_string();
+    assert_eq!(
+        verdicts,
+        [
+            (safe.display().to_string(), Ok(())),
+            (
+                shown.clone(),
+                Err(format!(
+                    "refusing '{shown}': file '{shown}' is writable by everyone (mode 0777)"
+                ))
+            ),
+        ]
     );
 }

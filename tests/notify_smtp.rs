@@ -157,9 +157,13 @@ async fn seed_alert_arrives_with_keepalived_envelope_headers_and_body() {
         serde_json::json!(["gencat@163.com", "ops@example.com"])
     );
     let data = message["data"].as_str().unwrap();
-    let (head, body) = data.split_once("\r\n\r\n").expect("blank line after headers");
+    let (head, body) = data
+        .split_once("\r\n\r\n")
+        .expect("blank line after headers");
     let headers: Vec<&str> = head.split("\r\n").collect();
-    let date = headers[0].strip_prefix("Date: ").expect("Date first, as keepalived");
+    let date = headers[0]
+        .strip_prefix("Date: ")
+        .expect("Date first, as keepalived");
     assert!(
         date.ends_with(" +0000") && date.len() == "Thu, 01 Jan 1970 00:00:00 +0000".len(),
         "RFC 2822 date: {date:?}"
@@ -192,7 +196,10 @@ async fn a_body_line_starting_with_a_dot_survives_the_smtp_transfer() {
     sender.send(Alert::new("dots", ".\n..two\nend"));
     let messages = sink.messages(1).await;
     let data = messages[0]["data"].as_str().unwrap();
-    assert!(data.ends_with("\r\n\r\n.\r\n..two\r\nend\r\n\r\n"), "{data:?}");
+    assert!(
+        data.ends_with("\r\n\r\n.\r\n..two\r\nend\r\n\r\n"),
+        "{data:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

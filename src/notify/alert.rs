@@ -98,7 +98,9 @@ pub fn render(alert: &Alert, addresses: &Addresses, at: SystemTime) -> String {
     headers.set(Date::new(at));
     let date = headers.get_raw("Date").unwrap_or_default().to_string();
     let subject = one_line(truncate(&alert.subject, MAX_SUBJECT));
-    let body = truncate(&alert.body, MAX_BODY).replace("\r\n", "\n").replace('\n', "\r\n");
+    let body = truncate(&alert.body, MAX_BODY)
+        .replace("\r\n", "\n")
+        .replace('\n', "\r\n");
     format!(
         "Date: {}\r\nFrom: {}\r\nSubject: {}\r\nX-Mailer: Keepalived\r\nTo: {}\r\n\r\n{}\r\n",
         date,
@@ -134,7 +136,13 @@ mod tests {
     fn real_server_subject_matches_the_seed() {
         let rs = ServiceName::address([192, 168, 100, 82].into(), Protocol::Tcp, 80);
         let vs = ServiceName::address([192, 168, 100, 88].into(), Protocol::Tcp, 80);
-        let alert = Alert::real_server("LVS_DEVEL", &rs, &vs, false, "=> TCP CHECK failed on service <=");
+        let alert = Alert::real_server(
+            "LVS_DEVEL",
+            &rs,
+            &vs,
+            false,
+            "=> TCP CHECK failed on service <=",
+        );
         assert_eq!(
             alert.subject,
             "[LVS_DEVEL] Realserver [192.168.100.82]:tcp:80 of virtual server [192.168.100.88]:tcp:80 - DOWN"

@@ -142,9 +142,7 @@ impl FifoWriter {
             })?;
         // Re-check on the open descriptor: the path could have been swapped
         // between the check and the open.
-        let is_fifo = file
-            .metadata()
-            .is_ok_and(|meta| meta.file_type().is_fifo());
+        let is_fifo = file.metadata().is_ok_and(|meta| meta.file_type().is_fifo());
         if !is_fifo {
             return Err(FifoError::NotAFifo(path));
         }
@@ -165,8 +163,19 @@ impl FifoWriter {
     /// Writes one line without ever blocking; `false` (and counted) when
     /// the pipe is full or the write failed.
     pub fn write_line(&self, line: &str) -> bool {
-        match (&self.file).write(line.as_bytes()) {
-            Ok(_) => {
+        // POSIX: a write of at most PIPE_BUF bytes to a pipe is atomic, so
+        // a line arrives whole or not at all; a longer one could be cut.
+        let outcome = if line.len() > libc::PIPE_BUF {
+            Err(format!("line longer than PIPE_BUF ({})", libc::PIPE_BUF))
+        } else {
+            match (&self.file).write(line.as_bytes()) {
+                Ok(count) if count == line.len() => Ok(()),
+                Ok(count) => Err(format!("only {count} of {} bytes written", line.len())),
+                Err(error) => Err(error.to_string()),
+            }
+        };
+        match outcome {
+            Ok(()) => {
                 self.written.fetch_add(1, Ordering::Relaxed);
                 true
             }
@@ -346,6 +355,9 @@ mod tests {
             virtual_server: vs,
             up: false,
         };
-        assert_eq!(down.line(), "RS [1.2.3.4]:tcp:80 [192.168.201.15]:tcp:80 DOWN\n");
+        assert_eq!(
+            down.line(),
+            "RS [1.2.3.4]:tcp:80 [192.168.201.15]:tcp:80 DOWN\n"
+        );
     }
 }

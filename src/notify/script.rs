@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
+use nix::unistd::{Gid, Pid, Uid};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, ChildStderr, Command};
 use tokio::sync::oneshot;
@@ -29,7 +29,7 @@ use tokio::sync::oneshot;
 use super::security::{self, InspectError, UnsafeEntry};
 use super::user::{self, RunAs, UserError};
 use crate::config::model::global::GlobalDefs;
-use crate::config::model::Script;
+use crate::config::model::{Config, Script};
 use crate::health::outcome::Reason;
 
 /// Time between SIGTERM and SIGKILL when a script overruns its timeout.
@@ -77,6 +77,20 @@ impl ScriptPolicy {
             enable_script_security: global.enable_script_security,
             default_run_as,
         })
+    }
+
+    /// Prepares every script of a configuration (notify, FIFO readers,
+    /// tracking and MISC_CHECK scripts), for `lvstop check` and for the
+    /// daemon's start-up report. Blocking, like [`Self::prepare`].
+    pub fn audit<'c>(
+        &self,
+        config: &'c Config,
+    ) -> Vec<(&'c Script, Result<PreparedScript, ScriptError>)> {
+        config
+            .scripts()
+            .into_iter()
+            .map(|script| (script, self.prepare(script)))
+            .collect()
     }
 
     /// Checks one script and makes it ready to run: resolves its user and
@@ -287,10 +301,11 @@ impl PreparedScript {
             })
             .process_group(0)
             .kill_on_drop(true);
-        let current = RunAs::current();
+        // Plain syscalls, no user-database lookup: safe on the runtime.
+        let (uid, gid) = (Uid::effective().as_raw(), Gid::effective().as_raw());
         // Setting the uid as root also clears the supplementary groups
         // (std calls setgroups(0) before setuid), as keepalived does.
-        if current.uid == 0 || current.uid != self.run_as.uid || current.gid != self.run_as.gid {
+        if uid == 0 || uid != self.run_as.uid || gid != self.run_as.gid {
             command.uid(self.run_as.uid).gid(self.run_as.gid);
         }
         command
@@ -382,7 +397,9 @@ fn first_stderr_line(stderr: ChildStderr) -> oneshot::Receiver<String> {
         }
         sender.send(text).ok();
         let mut rest = limited.into_inner();
-        tokio::io::copy_buf(&mut rest, &mut tokio::io::sink()).await.ok();
+        tokio::io::copy_buf(&mut rest, &mut tokio::io::sink())
+            .await
+            .ok();
     });
     receiver
 }

@@ -221,7 +221,9 @@ fn prefixes(path: &Path) -> Vec<PathBuf> {
 /// The non-root writer of one path, if any (see the module comment).
 pub fn unsafe_writer(metadata: &Metadata) -> Option<Writer> {
     if metadata.uid() != 0 {
-        return Some(Writer::Owner { uid: metadata.uid() });
+        return Some(Writer::Owner {
+            uid: metadata.uid(),
+        });
     }
     let mode = metadata.permissions().mode();
     let sticky_dir = metadata.is_dir() && mode & S_ISVTX != 0;
@@ -258,7 +260,10 @@ mod tests {
             writer: Writer::Owner { uid: 1000 },
             mode: 0o755,
         };
-        assert_eq!(entry.to_string(), "directory '/x' is writable by uid 1000 (its owner)");
+        assert_eq!(
+            entry.to_string(),
+            "directory '/x' is writable by uid 1000 (its owner)"
+        );
         let entry = UnsafeEntry {
             path: "/x/y.sh".into(),
             is_dir: false,

@@ -58,10 +58,10 @@ impl SmtpSettings {
             return None;
         }
         let host_name = local_host_name();
-        let from = global
-            .notification_email_from
-            .as_ref()
-            .map_or_else(|| format!("keepalived@{host_name}"), |from| from.value.clone());
+        let from = global.notification_email_from.as_ref().map_or_else(
+            || format!("keepalived@{host_name}"),
+            |from| from.value.clone(),
+        );
         Some(Self {
             host: server.host.value.clone(),
             port: server.effective_port(),
@@ -343,13 +343,18 @@ mod tests {
             },
         };
         let error = settings.envelope().unwrap_err();
-        assert!(error.to_string().contains("'not an address' in notification_email_from"));
+        assert!(error
+            .to_string()
+            .contains("'not an address' in notification_email_from"));
     }
 
     #[test]
     fn alert_defaults_follow_the_most_specific_keyword() {
         let mut global = GlobalDefs::default();
-        assert_eq!(AlertDefaults::from_global(&global), AlertDefaults::default());
+        assert_eq!(
+            AlertDefaults::from_global(&global),
+            AlertDefaults::default()
+        );
         let at = Location::default();
         global.smtp_alert = Some(Spanned::new(true, at));
         global.smtp_alert_vrrp = Some(Spanned::new(false, at));
