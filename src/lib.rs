@@ -13,4 +13,5 @@ pub mod health;
 pub mod ipvs;
 pub mod logging;
 pub mod net;
+pub mod notify;
 pub mod once;
