@@ -222,7 +222,10 @@ async fn udp_check_silence_passes_unless_a_reply_is_required() {
 
 /// A line-based SMTP server answering with `greeting` and `helo_reply`;
 /// records the HELO lines it receives.
-async fn smtp_server(greeting: &'static str, helo_reply: &'static str) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+async fn smtp_server(
+    greeting: &'static str,
+    helo_reply: &'static str,
+) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let helos = Arc::new(Mutex::new(Vec::new()));
@@ -251,8 +254,11 @@ async fn smtp_server(greeting: &'static str, helo_reply: &'static str) -> (Socke
 
 #[tokio::test]
 async fn smtp_check_says_helo_with_keepalived_default_name() {
-    let (server, helos) =
-        smtp_server("220-mail.example.test ESMTP\r\n220 ready\r\n", "250 mail.example.test\r\n").await;
+    let (server, helos) = smtp_server(
+        "220-mail.example.test ESMTP\r\n220 ready\r\n",
+        "250 mail.example.test\r\n",
+    )
+    .await;
     let config = conf(&rs(server), "  SMTP_CHECK {\n   connect_timeout 2\n  }");
     assert_eq!(verdict(&config).await, Verdict::Up);
     assert_eq!(
@@ -304,15 +310,24 @@ async fn smtp_check_needs_every_host_block() {
         .local_addr()
         .unwrap()
         .port();
-    let host = |port: u16| format!("   host {{\n    connect_ip 127.0.0.1\n    connect_port {port}\n   }}");
+    let host =
+        |port: u16| format!("   host {{\n    connect_ip 127.0.0.1\n    connect_port {port}\n   }}");
     let both_good = conf(
         &rs(good),
-        &format!("  SMTP_CHECK {{\n{}\n{}\n  }}", host(good.port()), host(good.port())),
+        &format!(
+            "  SMTP_CHECK {{\n{}\n{}\n  }}",
+            host(good.port()),
+            host(good.port())
+        ),
     );
     assert_eq!(verdict(&both_good).await, Verdict::Up);
     let one_closed = conf(
         &rs(good),
-        &format!("  SMTP_CHECK {{\n{}\n{}\n  }}", host(good.port()), host(closed)),
+        &format!(
+            "  SMTP_CHECK {{\n{}\n{}\n  }}",
+            host(good.port()),
+            host(closed)
+        ),
     );
     assert_eq!(reason(&verdict(&one_closed).await), "connection refused");
 }
@@ -352,13 +367,19 @@ async fn smtp_check_passes_against_aiosmtpd() {
     // Wait until it accepts connections.
     let mut ready = false;
     for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             ready = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(ready, "aiosmtpd did not start on port {port}");
-    let config = conf(&format!("127.0.0.1 {port}"), "  SMTP_CHECK {\n   connect_timeout 5\n  }");
+    let config = conf(
+        &format!("127.0.0.1 {port}"),
+        "  SMTP_CHECK {\n   connect_timeout 5\n  }",
+    );
     assert_eq!(verdict(&config).await, Verdict::Up);
 }

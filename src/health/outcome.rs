@@ -165,6 +165,20 @@ mod tests {
                 },
                 "exit 1: no such file",
             ),
+            (
+                Reason::Url {
+                    path: "/health".into(),
+                    reason: Box::new(Reason::HttpStatus { code: 503 }),
+                },
+                "GET /health: HTTP 503",
+            ),
+            (
+                Reason::TrackFile {
+                    name: "maint".into(),
+                    value: 1,
+                },
+                "track_file 'maint' reads 1",
+            ),
         ];
         for (reason, text) in cases {
             assert_eq!(reason.to_string(), text);
