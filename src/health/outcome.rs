@@ -54,6 +54,13 @@ pub enum Reason {
     },
     /// The body does not match `regex`.
     RegexMismatch,
+    /// The body matches `regex` and the url says `regex_no_match`.
+    RegexUnwantedMatch,
+    /// One `url` of an HTTP check with several failed; says which.
+    Url {
+        path: String,
+        reason: Box<Reason>,
+    },
     /// TLS handshake or protocol failure.
     Tls {
         detail: String,
@@ -71,6 +78,11 @@ pub enum Reason {
     /// A script was killed by a signal (including our own timeout kill).
     Signal {
         signal: i32,
+    },
+    /// FILE_CHECK: the tracked file's value means failure.
+    TrackFile {
+        name: String,
+        value: i64,
     },
     /// Any other I/O error, with the OS's words.
     Io {
@@ -93,6 +105,8 @@ impl fmt::Display for Reason {
                 write!(f, "digest mismatch: expected {expected}, got {actual}")
             }
             Self::RegexMismatch => f.write_str("body does not match regex"),
+            Self::RegexUnwantedMatch => f.write_str("body matches regex (regex_no_match)"),
+            Self::Url { path, reason } => write!(f, "GET {path}: {reason}"),
             Self::Tls { detail } => write!(f, "TLS: {detail}"),
             Self::Protocol { detail } => write!(f, "protocol: {detail}"),
             Self::Exit {
@@ -104,6 +118,7 @@ impl fmt::Display for Reason {
                 stderr_first_line,
             } => write!(f, "exit {code}: {stderr_first_line}"),
             Self::Signal { signal } => write!(f, "killed by signal {signal}"),
+            Self::TrackFile { name, value } => write!(f, "track_file '{name}' reads {value}"),
             Self::Io { detail } => f.write_str(detail),
             Self::Unsupported { what } => write!(f, "{what} is not supported"),
         }
@@ -149,6 +164,20 @@ mod tests {
                     stderr_first_line: "no such file".into(),
                 },
                 "exit 1: no such file",
+            ),
+            (
+                Reason::Url {
+                    path: "/health".into(),
+                    reason: Box::new(Reason::HttpStatus { code: 503 }),
+                },
+                "GET /health: HTTP 503",
+            ),
+            (
+                Reason::TrackFile {
+                    name: "maint".into(),
+                    value: 1,
+                },
+                "track_file 'maint' reads 1",
             ),
         ];
         for (reason, text) in cases {
