@@ -30,12 +30,9 @@ use tokio::io::unix::AsyncFd;
 use super::{Datagram, IpFamily, Transport, TransportError, IPPROTO_VRRP, VRRP_TTL};
 use crate::net::address::{AddressError, Addresses};
 
-/// DSCP CS6 ("network control"), the TOS / traffic class keepalived puts
-/// on adverts.
-const TOS_NETWORK_CONTROL: u32 = 0xc0;
+mod ipv4_header;
 
-/// Length of the IPv4 header this transport writes (no options).
-const IPV4_HEADER_LEN: usize = 20;
+use ipv4_header::{ipv4_header, parse_ipv4, IPV4_HEADER_LEN, TOS_NETWORK_CONTROL};
 
 /// Receive buffer: larger than any VRRP packet (255 IPv6 addresses make
 /// 4,088 bytes) plus an IPv4 header with options.
@@ -386,58 +383,6 @@ async fn default_source(ifname: &str, family: IpFamily) -> Result<IpAddr, Transp
     })
 }
 
-/// The IPv4 header keepalived writes for an advert (RFC 791 §3.1): no
-/// options, TOS 0xc0, no DF, TTL 255, protocol 112. Identification and
-/// checksum stay zero for the kernel to fill (raw(7), `IP_HDRINCL`).
-/// `None` when the payload cannot fit one packet.
-fn ipv4_header(src: Ipv4Addr, dst: Ipv4Addr, payload_len: usize) -> Option<[u8; IPV4_HEADER_LEN]> {
-    let total = u16::try_from(IPV4_HEADER_LEN + payload_len).ok()?;
-    let mut h = [0u8; IPV4_HEADER_LEN];
-    h[0] = 0x45; // version 4, IHL 5 words
-    h[1] = TOS_NETWORK_CONTROL as u8;
-    h[2..4].copy_from_slice(&total.to_be_bytes());
-    h[8] = VRRP_TTL;
-    h[9] = IPPROTO_VRRP;
-    h[12..16].copy_from_slice(&src.octets());
-    h[16..20].copy_from_slice(&dst.octets());
-    Some(h)
-}
-
-/// The header facts of a received IPv4 packet and where its payload lies.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Ipv4Facts {
-    source: Ipv4Addr,
-    destination: Ipv4Addr,
-    ttl: u8,
-    payload: std::ops::Range<usize>,
-}
-
-/// Reads the IPv4 header a raw socket hands up in front of the payload.
-/// `None` for anything that is not a whole IPv4 packet of protocol 112.
-fn parse_ipv4(packet: &[u8]) -> Option<Ipv4Facts> {
-    let first = *packet.first()?;
-    if first >> 4 != 4 {
-        return None;
-    }
-    let header_len = usize::from(first & 0x0f) * 4;
-    let total = usize::from(u16::from_be_bytes([*packet.get(2)?, *packet.get(3)?]));
-    if header_len < IPV4_HEADER_LEN
-        || total < header_len
-        || total > packet.len()
-        || packet[9] != IPPROTO_VRRP
-    {
-        return None;
-    }
-    let octets =
-        |at: usize| Ipv4Addr::new(packet[at], packet[at + 1], packet[at + 2], packet[at + 3]);
-    Some(Ipv4Facts {
-        source: octets(12),
-        destination: octets(16),
-        ttl: packet[8],
-        payload: header_len..total,
-    })
-}
-
 fn receive_v4(
     fd: std::os::fd::RawFd,
     buffer: &mut [u8],
@@ -515,84 +460,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ipv4_header_matches_keepalived_advert_header() {
-        // keepalived 2.2.7 advert as tcpdump shows it: tos 0xc0, ttl 255,
-        // flags [none], proto VRRP, length 40 (checksum/id left to kernel).
-        let h = ipv4_header(
-            Ipv4Addr::new(198, 51, 100, 1),
-            Ipv4Addr::new(224, 0, 0, 18),
-            20,
-        )
-        .unwrap();
-        assert_eq!(
-            h,
-            [
-                0x45, 0xc0, 0x00, 0x28, // version/IHL, TOS, total length 40
-                0x00, 0x00, 0x00, 0x00, // identification, flags (no DF), fragment offset
-                0xff, 0x70, 0x00, 0x00, // TTL 255, protocol 112, checksum
-                198, 51, 100, 1, // source
-                224, 0, 0, 18, // destination
-            ]
-        );
-    }
-
-    #[test]
-    fn oversized_payload_has_no_header() {
-        assert!(ipv4_header(Ipv4Addr::LOCALHOST, Ipv4Addr::LOCALHOST, 65_516).is_none());
-        assert!(ipv4_header(Ipv4Addr::LOCALHOST, Ipv4Addr::LOCALHOST, 65_515).is_some());
-    }
-
-    #[test]
-    fn parse_reads_ttl_addresses_and_skips_options() {
-        let mut packet = vec![
-            0x46, 0xc0, 0x00, 0x1a, 0, 1, 0, 0, 64, 112, 0, 0, 198, 51, 100, 7, 224, 0, 0,
-            18, // header
-            1, 1, 1, 0, // 4 bytes of options (IHL 6)
-            0x21, 0x33, // payload
-        ];
-        let facts = parse_ipv4(&packet).unwrap();
-        assert_eq!(facts.ttl, 64);
-        assert_eq!(facts.source, Ipv4Addr::new(198, 51, 100, 7));
-        assert_eq!(facts.destination, Ipv4Addr::new(224, 0, 0, 18));
-        assert_eq!(&packet[facts.payload], &[0x21, 0x33]);
-        // Trailing bytes beyond the total length are not payload.
-        packet.push(0xee);
-        assert_eq!(parse_ipv4(&packet).unwrap().payload, 24..26);
-    }
-
-    #[test]
-    fn parse_refuses_what_is_not_a_whole_vrrp_ipv4_packet() {
-        let good = ipv4_header(
-            Ipv4Addr::new(198, 51, 100, 1),
-            Ipv4Addr::new(224, 0, 0, 18),
-            0,
-        )
-        .unwrap();
-        assert!(parse_ipv4(&good).is_some());
-        assert!(parse_ipv4(&[]).is_none());
-        assert!(parse_ipv4(&good[..19]).is_none(), "short header");
-        let mut v6 = good;
-        v6[0] = 0x65;
-        assert!(parse_ipv4(&v6).is_none(), "not version 4");
-        let mut ihl = good;
-        ihl[0] = 0x44;
-        assert!(parse_ipv4(&ihl).is_none(), "IHL below 5");
-        let mut long = good;
-        long[3] = 21;
-        assert!(
-            parse_ipv4(&long).is_none(),
-            "total length beyond the buffer"
-        );
-        let mut tcp = good;
-        tcp[9] = 6;
-        assert!(parse_ipv4(&tcp).is_none(), "not protocol 112");
-    }
-
-    #[test]
     fn link_scoped_destinations_need_the_interface() {
         assert!(needs_scope("ff02::12".parse().unwrap()));
         assert!(needs_scope("fe80::1".parse().unwrap()));
         assert!(!needs_scope("2001:db8::1".parse().unwrap()));
         assert!(!needs_scope("ff05::12".parse().unwrap()));
+    }
+
+    #[tokio::test]
+    async fn missing_interface_is_named_in_the_error() {
+        let err = RawTransport::open(RawConfig::multicast("nosuchvrrp0", IpFamily::V4))
+            .await
+            .unwrap_err();
+        assert_eq!(err.to_string(), "no such interface 'nosuchvrrp0'");
+    }
+
+    #[tokio::test]
+    async fn peer_of_the_other_family_is_refused_before_any_socket() {
+        let config = RawConfig {
+            ifname: "lo".to_string(),
+            family: IpFamily::V4,
+            source: None,
+            unicast_peers: vec!["2001:db8::2".parse().unwrap()],
+        };
+        let err = RawTransport::open(config).await.unwrap_err();
+        assert!(matches!(err, TransportError::WrongFamily { .. }), "{err}");
     }
 }
