@@ -351,7 +351,7 @@ fn gratuitous_arp_is_on_the_wire_and_moves_the_peers_arp_entry_to_us() {
             let announcer = Announcer::open(&pair.a_if).await.unwrap();
             assert_eq!(announcer.mac(), MAC_A);
             for _ in 0..3 {
-                announcer.send_garp(vip).await.unwrap();
+                announcer.announce(IpAddr::V4(vip)).await.unwrap();
             }
         });
         capture.frames(
@@ -392,6 +392,8 @@ fn unsolicited_na_is_on_the_wire_and_overrides_the_peers_neighbour_entry() {
     // The peer still maps the VIP to the old master's MAC; the Override
     // flag must replace it (RFC 4861 §7.2.5).
     stale_neighbour(&pair, "2001:db8::88");
+    let forwarding = format!("net.ipv6.conf.{}.forwarding=1", pair.a_if);
+    pair.a.exec("sysctl", &["-qw", &forwarding]);
     let vip: Ipv6Addr = "2001:db8::88".parse().unwrap();
     let frames = in_thread(|rt| {
         enter(&pair.b);
@@ -399,7 +401,9 @@ fn unsolicited_na_is_on_the_wire_and_overrides_the_peers_neighbour_entry() {
         enter(&pair.a);
         rt.block_on(async {
             let announcer = Announcer::open(&pair.a_if).await.unwrap();
-            announcer.send_unsolicited_na(vip, true).await.unwrap();
+            // A forwarding interface announces with the Router flag.
+            assert!(announcer.ipv6_router());
+            announcer.announce(IpAddr::V6(vip)).await.unwrap();
         });
         capture.frames(
             WAIT,

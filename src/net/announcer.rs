@@ -50,6 +50,7 @@ pub struct Announcer {
     ifname: String,
     ifindex: u32,
     mac: [u8; 6],
+    ipv6_router: bool,
     socket: AsyncFd<Socket>,
 }
 
@@ -81,6 +82,7 @@ impl Announcer {
             ifname: ifname.to_string(),
             ifindex,
             mac,
+            ipv6_router: ipv6_forwarding(ifname),
             socket,
         })
     }
@@ -120,12 +122,19 @@ impl Announcer {
         .await
     }
 
+    /// Whether the interface forwarded IPv6 when the announcer was opened;
+    /// [`Announcer::announce`] then sets the NA Router flag, as keepalived
+    /// does (RFC 4861 §4.4: R is set when the sender is a router).
+    pub fn ipv6_router(&self) -> bool {
+        self.ipv6_router
+    }
+
     /// Announces `vip`: a gratuitous ARP for IPv4, an unsolicited NA for
-    /// IPv6 (`router` applies to IPv6 only).
-    pub async fn announce(&self, vip: IpAddr, router: bool) -> Result<(), AnnounceError> {
+    /// IPv6 with the Router flag when the interface forwards IPv6.
+    pub async fn announce(&self, vip: IpAddr) -> Result<(), AnnounceError> {
         match vip {
             IpAddr::V4(v4) => self.send_garp(v4).await,
-            IpAddr::V6(v6) => self.send_unsolicited_na(v6, router).await,
+            IpAddr::V6(v6) => self.send_unsolicited_na(v6, self.ipv6_router).await,
         }
     }
 
@@ -150,6 +159,15 @@ impl Announcer {
             }
         }
     }
+}
+
+/// `net.ipv6.conf.<ifname>.forwarding`, read from the caller's network
+/// namespace; false when IPv6 is off. A `/proc/sys` read never waits on a
+/// device, so it is done inline rather than on the blocking pool (whose
+/// threads could sit in another namespace).
+fn ipv6_forwarding(ifname: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{ifname}/forwarding"))
+        .is_ok_and(|value| value.trim() != "0")
 }
 
 /// The interface's index and Ethernet address, over rtnetlink.
