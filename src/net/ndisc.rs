@@ -4,11 +4,12 @@
 //!
 //! The frame is built whole — Ethernet, IPv6 and ICMPv6 with its checksum
 //! (RFC 4443 §2.3) — exactly as keepalived 2.2.7 sends it: to ff02::1 from
-//! the VIP itself, hop limit 255, Override flag set (Router when the node
-//! routes), Solicited clear, one Target Link-Layer Address option (checked
-//! against `tests/fixtures/vrrp/keepalived_na.hex`). Sending from the VIP
-//! works even while its duplicate address detection is still running,
-//! because the frame bypasses the IPv6 stack.
+//! the VIP itself, hop limit 255, Override flag set (Router when the
+//! interface forwards IPv6), Solicited clear, one Target Link-Layer Address
+//! option (checked against `tests/fixtures/vrrp/keepalived_na.hex` and
+//! `keepalived_na_router.hex`). Sending from the VIP works even while its
+//! duplicate address detection is still running, because the frame
+//! bypasses the IPv6 stack.
 //!
 //! This module only builds bytes; [`super::announcer`] sends them.
 
@@ -102,6 +103,15 @@ mod tests {
     fn frame_equals_keepalived_capture_byte_for_byte() {
         let captured = unhex(include_str!("../../tests/fixtures/vrrp/keepalived_na.hex"));
         let frame = unsolicited_na(MAC, "2001:db8::88".parse().unwrap(), false);
+        assert_eq!(frame.as_slice(), captured.as_slice());
+    }
+
+    #[test]
+    fn router_frame_equals_keepalived_capture_on_a_forwarding_interface() {
+        let captured = unhex(include_str!(
+            "../../tests/fixtures/vrrp/keepalived_na_router.hex"
+        ));
+        let frame = unsolicited_na(MAC, "2001:db8::88".parse().unwrap(), true);
         assert_eq!(frame.as_slice(), captured.as_slice());
     }
 
