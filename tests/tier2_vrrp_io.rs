@@ -17,6 +17,7 @@ use harness::{
     advert_v2, advert_v3_ipv6, enter, eventually, in_thread, ip, Capture, Keepalived, Pair, A4, A6,
     B4, B6, MAC_A,
 };
+use lvstop::net::announce::{AnnounceSchedule, AnnounceSettings, Trigger};
 use lvstop::net::announcer::Announcer;
 use lvstop::net::garp::gratuitous_arp;
 use lvstop::net::ndisc::unsolicited_na;
@@ -506,4 +507,60 @@ fn raw_sockets_without_cap_net_raw_say_what_they_need() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.status.success() && text.contains("1 passed"), "{text}");
+}
+
+#[test]
+fn keepalived_announces_vips_exactly_as_the_default_schedule_says() {
+    const NAME: &str = "keepalived_announces_vips_exactly_as_the_default_schedule_says";
+    if support::skip_unless_privileged(NAME) {
+        return;
+    }
+    let pair = Pair::new();
+    let vips = [ip("198.51.100.88"), ip("198.51.100.89")];
+    let config = "
+vrrp_instance V4 {
+    state MASTER
+    interface IFNAME
+    virtual_router_id 51
+    priority 200
+    advert_int 1
+    virtual_ipaddress {
+        198.51.100.88/32
+        198.51.100.89/32
+    }
+}
+"
+    .replace("IFNAME", &pair.a_if);
+    let frames = in_thread(|_| {
+        enter(&pair.b);
+        let capture = Capture::open();
+        let _keepalived = Keepalived::start(&pair.a, &config);
+        let is_garp =
+            |f: &[u8]| f.len() >= 42 && f[12..14] == [0x08, 0x06] && f[28..32] == f[38..42];
+        capture.timed_frames(Duration::from_secs(30), is_garp, 20)
+    });
+    assert_eq!(frames.len(), 20, "keepalived sent {} GARPs", frames.len());
+
+    // lvstop's schedule with keepalived's defaults, started when the first
+    // GARP arrived.
+    let start = frames[0].0;
+    let mut schedule = AnnounceSchedule::new(AnnounceSettings::default(), vips.to_vec());
+    schedule.start(Trigger::BecameMaster, start);
+    let mut planned = Vec::new();
+    while let Some(at) = schedule.next_deadline() {
+        planned.extend(schedule.poll(at));
+    }
+    assert_eq!(planned.len(), frames.len(), "same number of messages");
+    for (i, ((seen_at, frame), plan)) in frames.iter().zip(&planned).enumerate() {
+        let seen_vip = IpAddr::V4(Ipv4Addr::new(frame[28], frame[29], frame[30], frame[31]));
+        assert_eq!(seen_vip, plan.vip, "message {i}: VIP order");
+        // Which set (first, or the one 5 s later) each message belongs to:
+        // coarse on purpose, this is about shape, not speed.
+        let seen_offset = seen_at.duration_since(start).as_secs_f64();
+        let planned_offset = plan.at.duration_since(start).as_secs_f64();
+        assert!(
+            (seen_offset - planned_offset).abs() < 1.5,
+            "message {i}: keepalived at +{seen_offset:.3} s, schedule at +{planned_offset:.3} s"
+        );
+    }
 }

@@ -280,9 +280,22 @@ impl Capture {
     pub fn frames(
         &self,
         limit: Duration,
-        mut keep: impl FnMut(&[u8]) -> bool,
+        keep: impl FnMut(&[u8]) -> bool,
         want: usize,
     ) -> Vec<Vec<u8>> {
+        self.timed_frames(limit, keep, want)
+            .into_iter()
+            .map(|(_, frame)| frame)
+            .collect()
+    }
+
+    /// Like [`Capture::frames`], with the instant each frame was read.
+    pub fn timed_frames(
+        &self,
+        limit: Duration,
+        mut keep: impl FnMut(&[u8]) -> bool,
+        want: usize,
+    ) -> Vec<(Instant, Vec<u8>)> {
         use std::io::Read;
         let deadline = Instant::now() + limit;
         let mut out = Vec::new();
@@ -290,7 +303,7 @@ impl Capture {
         while out.len() < want && Instant::now() < deadline {
             if let Ok(n) = (&self.0).read(&mut buf) {
                 if keep(&buf[..n]) {
-                    out.push(buf[..n].to_vec());
+                    out.push((Instant::now(), buf[..n].to_vec()));
                 }
             }
         }
