@@ -15,3 +15,4 @@ pub mod logging;
 pub mod net;
 pub mod notify;
 pub mod once;
+pub mod vrrp;

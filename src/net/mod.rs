@@ -6,5 +6,10 @@
 //! netlink sockets and `/proc/sys` files so errors stay typed.
 
 pub mod address;
+pub mod announce;
+pub mod announcer;
+pub mod garp;
+pub mod ndisc;
 pub mod realserver;
+pub mod sys;
 pub mod sysctl;
