@@ -14,3 +14,4 @@ pub mod ipvs;
 pub mod logging;
 pub mod net;
 pub mod once;
+pub mod vrrp;
