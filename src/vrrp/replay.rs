@@ -130,8 +130,12 @@ pub fn check_case(dir: &Path) -> Result<(), String> {
     if std::env::var("LVSTOP_BLESS").is_ok_and(|v| v == "1") {
         return std::fs::write(&expected_path, text).map_err(|e| format!("case {name}: {e}"));
     }
-    let expected = std::fs::read_to_string(&expected_path)
-        .map_err(|e| format!("case {name}: {}: {e} (run with LVSTOP_BLESS=1)", expected_path.display()))?;
+    let expected = std::fs::read_to_string(&expected_path).map_err(|e| {
+        format!(
+            "case {name}: {}: {e} (run with LVSTOP_BLESS=1)",
+            expected_path.display()
+        )
+    })?;
     let expected: Vec<&str> = expected.lines().collect();
     for (index, (want, got)) in expected.iter().zip(&actual).enumerate() {
         if want != got {

@@ -112,7 +112,11 @@ impl SyncGroup {
         }
         // MASTER: only when every member wants it (or already is).
         let ready = |m: &Instance| m.wants_master() || m.state() == State::Master;
-        let members: Vec<&Instance> = self.members.iter().filter_map(|&i| instances.get(i)).collect();
+        let members: Vec<&Instance> = self
+            .members
+            .iter()
+            .filter_map(|&i| instances.get(i))
+            .collect();
         if members.iter().any(|m| m.wants_master()) && members.iter().all(|m| ready(m)) {
             out.push(self.log("MASTER"));
             for &i in &self.members {
@@ -134,7 +138,10 @@ impl SyncGroup {
 
     fn log(&self, state: &str) -> Action {
         Action::Log {
-            line: format!("VRRP_Group({}) Syncing instances to {state} state", self.name),
+            line: format!(
+                "VRRP_Group({}) Syncing instances to {state} state",
+                self.name
+            ),
         }
     }
 

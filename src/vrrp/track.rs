@@ -242,14 +242,20 @@ mod tests {
     fn fall_needs_that_many_consecutive_failures_after_good() {
         let mut t = tracker(2, 3);
         let fail = ScriptOutcome::Failure { status: Some(1) };
-        assert_eq!(t.record(ScriptOutcome::Success).map(|s| s.0), Some(ScriptStatus::Good));
+        assert_eq!(
+            t.record(ScriptOutcome::Success).map(|s| s.0),
+            Some(ScriptStatus::Good)
+        );
         assert_eq!(t.record(fail), None);
         assert_eq!(t.record(fail), None);
         let (status, line) = t.record(fail).unwrap();
         assert_eq!(status, ScriptStatus::Bad);
         assert_eq!(line, "VRRP_Script(chk) failed (exited with status 1)");
         assert_eq!(t.record(ScriptOutcome::Success), None);
-        assert_eq!(t.record(ScriptOutcome::Success).map(|s| s.0), Some(ScriptStatus::Good));
+        assert_eq!(
+            t.record(ScriptOutcome::Success).map(|s| s.0),
+            Some(ScriptStatus::Good)
+        );
     }
 
     #[test]
@@ -259,7 +265,10 @@ mod tests {
         assert_eq!(script_effect("a", ScriptStatus::Bad, -20).delta, -20);
         assert_eq!(script_effect("a", ScriptStatus::Init, -20).delta, 0);
         assert_eq!(script_effect("a", ScriptStatus::Bad, 0).faults.len(), 1);
-        assert_eq!(interface_effect("eth1", false, 0).faults, vec!["interface eth1 down"]);
+        assert_eq!(
+            interface_effect("eth1", false, 0).faults,
+            vec!["interface eth1 down"]
+        );
         assert_eq!(file_effect("f", 3, -10).delta, -30);
         assert_eq!(file_effect("f", 30, -10).faults.len(), 1);
         assert_eq!(file_effect("f", 1, 0).faults.len(), 1);

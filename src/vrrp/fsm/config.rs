@@ -138,11 +138,10 @@ impl InstanceConfig {
         if global.vrrp_strict && instance.effective_priority() != 255 {
             initial_state = InitialState::Backup;
         }
-        let repeat = |own: Option<crate::config::source::Spanned<u32>>,
-                      global: Option<crate::config::source::Spanned<u32>>,
-                      default: u32| {
-            own.or(global).map_or(default, |v| v.value)
-        };
+        let repeat =
+            |own: Option<crate::config::source::Spanned<u32>>,
+             global: Option<crate::config::source::Spanned<u32>>,
+             default: u32| { own.or(global).map_or(default, |v| v.value) };
         let garp = GarpTiming {
             master_repeat: repeat(
                 instance.garp.master_repeat,

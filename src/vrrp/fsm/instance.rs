@@ -274,8 +274,8 @@ impl Instance {
             self.master_down_due = Some(now.plus_us(self.skew()));
             return;
         }
-        let preempt_delayed = !self.config.preempt_delay.is_zero()
-            && self.preempt_at.is_none_or(|at| at > now);
+        let preempt_delayed =
+            !self.config.preempt_delay.is_zero() && self.preempt_at.is_none_or(|at| at > now);
         if self.config.nopreempt
             || advert.priority >= self.effective_priority
             || preempt_delayed
@@ -495,8 +495,8 @@ impl Instance {
         self.master_down_due = None;
         self.preempt_at = None;
         self.advert_due = Some(now.plus(self.config.advert_interval));
-        self.garp_delay_due =
-            (!self.config.garp.master_delay.is_zero()).then(|| now.plus(self.config.garp.master_delay));
+        self.garp_delay_due = (!self.config.garp.master_delay.is_zero())
+            .then(|| now.plus(self.config.garp.master_delay));
         self.garp_refresh_due = (!self.config.garp.master_refresh.is_zero())
             .then(|| now.plus(self.config.garp.master_refresh));
     }

@@ -22,10 +22,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::vrrp::sync_group::SyncGroupSnapshot;
 pub use config::{GarpTiming, InstanceConfig, NotifyScripts, Peer, Vip};
 pub use instance::Instance;
 pub use node::{BuildError, Input, InterfaceInfo, Interfaces, Node, NodeSnapshot};
-pub use crate::vrrp::sync_group::SyncGroupSnapshot;
 pub use stats::{InstanceSnapshot, Stats};
 
 use crate::config::model::Script;
@@ -102,12 +102,17 @@ pub enum Event {
     Tick,
     /// The trackers' verdict: priority adjustment and fault reasons (empty
     /// when healthy).
-    Tracking { delta: i32, faults: Vec<String> },
+    Tracking {
+        delta: i32,
+        faults: Vec<String>,
+    },
     /// A sync group holds this member in FAULT because another one is.
     GroupFault(bool),
     /// Operator action: a master sends priority 0, releases its VIPs and
     /// stays BACKUP for `hold`; a backup just stays BACKUP for `hold`.
-    ForceFailover { hold: Duration },
+    ForceFailover {
+        hold: Duration,
+    },
     /// The address adverts go out from (for the equal-priority tie), when
     /// no `unicast_src_ip` is configured: the interface's primary address.
     LocalAddress(Option<IpAddr>),

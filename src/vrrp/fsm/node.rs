@@ -139,7 +139,14 @@ impl Node {
                     t.interfaces.push((primary.clone(), 0));
                 }
             }
-            add_refs(&mut t, &model.track_interfaces, &model.track_scripts, &model.track_files, &scripts, &files);
+            add_refs(
+                &mut t,
+                &model.track_interfaces,
+                &model.track_scripts,
+                &model.track_files,
+                &scripts,
+                &files,
+            );
             let local = config.unicast_src.or_else(|| {
                 let info = interfaces.get(config.interface.as_deref()?)?;
                 let v6 = config.is_ipv6();
@@ -159,7 +166,14 @@ impl Node {
                 .collect();
             for &m in &members {
                 instances[m].set_sync_group(Some(group.name.value.clone()));
-                add_refs(&mut tracking[m], &group.track_interfaces, &group.track_scripts, &group.track_files, &scripts, &files);
+                add_refs(
+                    &mut tracking[m],
+                    &group.track_interfaces,
+                    &group.track_scripts,
+                    &group.track_files,
+                    &scripts,
+                    &files,
+                );
             }
             groups.push(SyncGroup::new(
                 group.name.value.clone(),
@@ -226,7 +240,11 @@ impl Node {
             Input::Startup => {
                 self.retrack(now, &mut out);
                 for s in self.scripts.values_mut() {
-                    if self.tracking.iter().any(|t| t.scripts.iter().any(|(n, _)| *n == s.name)) {
+                    if self
+                        .tracking
+                        .iter()
+                        .any(|t| t.scripts.iter().any(|(n, _)| *n == s.name))
+                    {
                         s.next_run = Some(now);
                     }
                 }
@@ -315,9 +333,7 @@ impl Node {
         let on_link = |i: &Instance| {
             let config = i.config();
             config.is_ipv6() == from.is_ipv6()
-                && (interface.is_none()
-                    || config.is_unicast()
-                    || config.interface == interface)
+                && (interface.is_none() || config.is_unicast() || config.interface == interface)
         };
         let mut matched = false;
         for instance in self.instances.iter_mut().filter(|i| on_link(i)) {

@@ -80,7 +80,10 @@ mod tests {
     fn rfc1071_example_sums_to_the_published_value() {
         // RFC 1071 §3: words 0001 f203 f4f5 f6f7 sum to ddf2; checksum is
         // its complement.
-        assert_eq!(v2(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]), !0xddf2);
+        assert_eq!(
+            v2(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]),
+            !0xddf2
+        );
     }
 
     #[test]

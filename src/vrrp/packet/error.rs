@@ -16,12 +16,16 @@ pub enum PacketError {
     BadType(u8),
     #[error("VRRPv2 is IPv4 only (RFC 3768); received over IPv6")]
     V2OverIpv6,
-    #[error("source {source_addr} and destination {destination} are of different address families")]
+    #[error(
+        "source {source_addr} and destination {destination} are of different address families"
+    )]
     FamilyMismatch {
         source_addr: std::net::IpAddr,
         destination: std::net::IpAddr,
     },
-    #[error("VRRP message length {actual} does not match {expected} expected for {count} address(es)")]
+    #[error(
+        "VRRP message length {actual} does not match {expected} expected for {count} address(es)"
+    )]
     LengthMismatch {
         actual: usize,
         expected: usize,

@@ -64,8 +64,14 @@ fn keepalived_v3_ipv6_advert_parses_and_reemits_byte_identical() {
     let (src, dst) = (ip("fe80::ff:fe00:1"), ip("ff02::12"));
     let advert = Advertisement::parse(src, dst, &V3_IPV6_KEEPALIVED).unwrap();
     assert_eq!(advert.version, Version::V3);
-    assert_eq!((advert.vrid, advert.priority, advert.interval), (54, 200, 100));
-    assert_eq!(advert.addresses, vec![ip("2001:db8::10"), ip("2001:db8::11")]);
+    assert_eq!(
+        (advert.vrid, advert.priority, advert.interval),
+        (54, 200, 100)
+    );
+    assert_eq!(
+        advert.addresses,
+        vec![ip("2001:db8::10"), ip("2001:db8::11")]
+    );
     assert_eq!(advert.emit(src, dst).unwrap(), V3_IPV6_KEEPALIVED);
 }
 
@@ -74,7 +80,13 @@ fn v3_checksum_covers_the_pseudo_header() {
     // The same bytes from another source fail: the source is summed.
     let err = Advertisement::parse(ip("fe80::ff:fe00:2"), ip("ff02::12"), &V3_IPV6_KEEPALIVED)
         .unwrap_err();
-    assert!(matches!(err, PacketError::ChecksumMismatch { received: 0xada0, .. }));
+    assert!(matches!(
+        err,
+        PacketError::ChecksumMismatch {
+            received: 0xada0,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -100,7 +112,10 @@ fn each_kind_of_damage_is_named() {
 
     assert_eq!(
         parse(&V2_KEEPALIVED[..5]),
-        PacketError::TooShort { actual: 5, minimum: 8 }
+        PacketError::TooShort {
+            actual: 5,
+            minimum: 8
+        }
     );
     let mut bad = V2_KEEPALIVED;
     bad[0] = 0x11;
@@ -109,13 +124,21 @@ fn each_kind_of_damage_is_named() {
     assert_eq!(parse(&bad), PacketError::BadType(2));
     assert_eq!(
         parse(&V2_KEEPALIVED[..20]),
-        PacketError::LengthMismatch { actual: 20, expected: 24, count: 2 }
+        PacketError::LengthMismatch {
+            actual: 20,
+            expected: 24,
+            count: 2
+        }
     );
     let mut bad = V2_KEEPALIVED;
     bad[3] = 1; // count says one address, the message holds two
     assert_eq!(
         parse(&bad),
-        PacketError::LengthMismatch { actual: 24, expected: 20, count: 1 }
+        PacketError::LengthMismatch {
+            actual: 24,
+            expected: 20,
+            count: 1
+        }
     );
     let mut bad = V2_KEEPALIVED;
     bad[2] = 99; // priority changed, checksum not
@@ -123,8 +146,15 @@ fn each_kind_of_damage_is_named() {
         parse(&bad),
         PacketError::ChecksumMismatch { received: 0x264c, computed } if computed != 0x264c
     ));
-    let message = PacketError::ChecksumMismatch { received: 0x264c, computed: 0x274c }.to_string();
-    assert!(message.contains("0x264c") && message.contains("0x274c"), "{message}");
+    let message = PacketError::ChecksumMismatch {
+        received: 0x264c,
+        computed: 0x274c,
+    }
+    .to_string();
+    assert!(
+        message.contains("0x264c") && message.contains("0x274c"),
+        "{message}"
+    );
 }
 
 fn with_auth_type(auth_type: u8) -> Vec<u8> {
@@ -165,12 +195,21 @@ fn emit_refuses_what_no_message_can_carry() {
         addresses: vec![],
     };
     let (src, dst) = (ip("198.51.100.1"), ip(MCAST4));
-    assert_eq!(advert.emit(src, dst), Err(PacketError::IntervalOutOfRange(0x1000)));
+    assert_eq!(
+        advert.emit(src, dst),
+        Err(PacketError::IntervalOutOfRange(0x1000))
+    );
     advert.interval = 100;
     advert.addresses = vec![ip("2001:db8::1")];
-    assert!(matches!(advert.emit(src, dst), Err(PacketError::AddressFamily { .. })));
+    assert!(matches!(
+        advert.emit(src, dst),
+        Err(PacketError::AddressFamily { .. })
+    ));
     advert.addresses = vec![ip("198.51.100.9"); 256];
-    assert_eq!(advert.emit(src, dst), Err(PacketError::TooManyAddresses(256)));
+    assert_eq!(
+        advert.emit(src, dst),
+        Err(PacketError::TooManyAddresses(256))
+    );
 }
 
 #[test]
