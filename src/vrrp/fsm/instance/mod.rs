@@ -7,13 +7,12 @@ use std::cmp::Ordering;
 use std::net::IpAddr;
 use std::time::Duration;
 
+mod effects;
+
 use super::receive::{self, Received};
-use super::{
-    Action, Command, Event, InstanceConfig, InstanceSnapshot, NotifyKind, NotifyTarget, State,
-    Stats, Timestamp,
-};
+use super::{Action, Event, InstanceConfig, InstanceSnapshot, NotifyKind, State, Stats, Timestamp};
 use crate::config::model::vrrp::InitialState;
-use crate::vrrp::packet::{Advertisement, Auth, Version};
+use crate::vrrp::packet::{Advertisement, Version};
 
 /// RFC 3768 §5.3.4: the address owner's priority.
 const PRIORITY_OWNER: u8 = 255;
@@ -569,119 +568,6 @@ impl Instance {
     /// Master_Down_Interval = 3 * Master_Adver_Interval + Skew_Time.
     fn master_down_interval(&self) -> u64 {
         3 * self.master_adver_int + self.skew()
-    }
-
-    fn send_advert(&mut self, priority: u8, out: &mut Vec<Action>) {
-        self.stats.advert_sent += 1;
-        if priority == PRIORITY_STOP {
-            self.stats.pri_zero_sent += 1;
-        }
-        let auth = match self.config.version {
-            Version::V2 => self.config.auth,
-            Version::V3 => Auth::None,
-        };
-        out.push(Action::SendAdvert {
-            instance: self.config.name.clone(),
-            interface: self.config.interface.clone(),
-            source: self.config.unicast_src,
-            destinations: self.config.destinations(),
-            advert: Advertisement {
-                version: self.config.version,
-                vrid: self.config.vrid,
-                priority,
-                interval: self.config.interval_field(),
-                auth,
-                addresses: self.config.vips.iter().map(|vip| vip.address).collect(),
-            },
-        });
-    }
-
-    fn add_vips(&self, out: &mut Vec<Action>) {
-        let vips: Vec<_> = self
-            .config
-            .vips
-            .iter()
-            .chain(&self.config.excluded_vips)
-            .cloned()
-            .collect();
-        if !vips.is_empty() {
-            out.push(Action::AddVips {
-                instance: self.config.name.clone(),
-                interface: self.config.interface.clone(),
-                vips,
-            });
-        }
-    }
-
-    fn remove_vips(&self, out: &mut Vec<Action>) {
-        let vips: Vec<_> = self
-            .config
-            .vips
-            .iter()
-            .chain(&self.config.excluded_vips)
-            .cloned()
-            .collect();
-        if !vips.is_empty() {
-            out.push(Action::RemoveVips {
-                instance: self.config.name.clone(),
-                interface: self.config.interface.clone(),
-                vips,
-            });
-        }
-    }
-
-    fn gratuitous(&self, repeat: u32, out: &mut Vec<Action>) {
-        if repeat == 0 || self.config.vips.is_empty() {
-            return;
-        }
-        out.push(Action::SendGratuitous {
-            instance: self.config.name.clone(),
-            interface: self.config.interface.clone(),
-            addresses: self.config.vips.iter().map(|vip| vip.address).collect(),
-            repeat,
-        });
-    }
-
-    /// keepalived.conf(5): the state's own script (no arguments), then
-    /// `notify` with `INSTANCE name state priority`.
-    fn notify(&self, kind: NotifyKind, state: &str, out: &mut Vec<Action>) {
-        let scripts = &self.config.notify;
-        let own = match kind {
-            NotifyKind::Master => &scripts.master,
-            NotifyKind::Backup => &scripts.backup,
-            NotifyKind::Fault => &scripts.fault,
-            NotifyKind::Stop => &scripts.stop,
-            NotifyKind::Any => &None,
-        };
-        if let Some(script) = own {
-            out.push(Action::RunNotify {
-                target: NotifyTarget::Instance,
-                name: self.config.name.clone(),
-                kind,
-                command: Command::from(script),
-            });
-        }
-        if let Some(script) = &scripts.any {
-            let mut command = Command::from(script);
-            command.argv.extend([
-                "INSTANCE".to_string(),
-                self.config.name.clone(),
-                state.to_string(),
-                self.effective_priority.to_string(),
-            ]);
-            out.push(Action::RunNotify {
-                target: NotifyTarget::Instance,
-                name: self.config.name.clone(),
-                kind: NotifyKind::Any,
-                command,
-            });
-        }
-    }
-
-    fn log(&self, line: String, out: &mut Vec<Action>) {
-        out.push(Action::Log {
-            line: format!("({}) {line}", self.config.name),
-        });
     }
 }
 
