@@ -227,6 +227,12 @@ impl Advertisement {
                 Auth::None,
             ),
         };
+        // A zero interval would make every timer expire at once; no router
+        // sends it (RFC 3768 §5.3.7: default 1 s; RFC 5798 §5.2.7), so the
+        // advert is malformed rather than a mismatch to count.
+        if interval == 0 {
+            return Err(PacketError::IntervalOutOfRange(0));
+        }
         let body = &payload[VRRP_HEADER_LEN..VRRP_HEADER_LEN + usize::from(count) * address_len];
         let addresses = body
             .chunks_exact(address_len)

@@ -231,3 +231,33 @@ fn v3_reserved_bits_are_ignored_on_receipt() {
     bytes[6..8].copy_from_slice(&sum.to_be_bytes());
     assert_eq!(Advertisement::parse(src, dst, &bytes).unwrap(), advert);
 }
+
+/// Found by fuzzing: a zero interval parsed, then could not be re-emitted.
+#[test]
+fn a_zero_advertisement_interval_is_malformed() {
+    let (src, dst) = (ip("198.51.100.12"), ip(MCAST4));
+    let mut advert = Advertisement {
+        version: Version::V2,
+        vrid: 1,
+        priority: 100,
+        interval: 1,
+        auth: Auth::None,
+        addresses: vec![ip("198.51.100.88")],
+    };
+    let mut bytes = advert.emit(src, dst).unwrap();
+    bytes[5] = 0;
+    // Fix the checksum so only the interval is wrong.
+    bytes[6] = 0;
+    bytes[7] = 0;
+    let sum = checksum::v2(&bytes);
+    bytes[6..8].copy_from_slice(&sum.to_be_bytes());
+    assert_eq!(
+        Advertisement::parse(src, dst, &bytes),
+        Err(PacketError::IntervalOutOfRange(0))
+    );
+    advert.interval = 0;
+    assert_eq!(
+        advert.emit(src, dst),
+        Err(PacketError::IntervalOutOfRange(0))
+    );
+}
