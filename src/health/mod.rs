@@ -4,8 +4,16 @@
 //!   act on. Shared by the probes (which produce it) and the runner (which
 //!   turns a series of them into up/down decisions).
 //!
+//! - [`target`]: what a probe needs (address, bind, timeout) and the
+//!   [`target::Prober`] trait the probes implement.
+//! - [`runner`]: keepalived's checker rules as a sans-I/O state machine.
+//! - [`driver`]: the tokio task that runs a runner against real probes.
+//!
 //! This module owns no sockets of the dataplane and never touches the IPVS
 //! table itself: its output is desired membership and weights, applied by
 //! the engine.
 
+pub mod driver;
 pub mod outcome;
+pub mod runner;
+pub mod target;
