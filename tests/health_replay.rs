@@ -135,7 +135,11 @@ fn replay(case: &str) -> Vec<(Duration, Action)> {
             pending.iter().map(|p| p.0).min(),
             inputs.get(next_input).map(|i| i.0),
         ];
-        let now = candidates.into_iter().flatten().min().expect("an end input");
+        let now = candidates
+            .into_iter()
+            .flatten()
+            .min()
+            .expect("an end input");
         while next_input < inputs.len() && inputs[next_input].0 <= now {
             match &inputs[next_input].1 {
                 Input::World(checker, answer) => {
@@ -234,9 +238,7 @@ fn alerts(log: &[(Duration, Action)]) -> Vec<(String, String)> {
 fn scripts(log: &[(Duration, Action)]) -> Vec<(u64, String)> {
     log.iter()
         .filter_map(|(at, a)| match a {
-            Action::RunScript { script } => {
-                Some((at.as_millis() as u64, script.argv.join(" ")))
-            }
+            Action::RunScript { script } => Some((at.as_millis() as u64, script.argv.join(" "))),
             _ => None,
         })
         .collect()
@@ -258,7 +260,6 @@ fn dest_weights(log: &[(Duration, Action)]) -> Vec<(u64, String, Option<i32>)> {
         .collect()
 }
 
-
 const RS1: &str = "[10.2.0.1]:tcp:80";
 const VS: &str = "[10.1.0.1]:tcp:80";
 
@@ -270,9 +271,13 @@ fn retry_exhaustion() {
     assert_eq!(&starts_of(&log, 0)[..5], [0, 10001, 20002, 23003, 26004]);
     let removed = first_line_containing(&log, &format!("Removing service {RS1} from VS {VS}"));
     assert_eq!(removed, Some(26005));
-    assert!(lines(&log).iter().any(|(_, l)| l
-        == &format!("TCP_CHECK on service {RS1} failed after 2 retries.")));
-    assert_eq!(dest_weights(&log).last().unwrap(), &(26005, "10.2.0.1:80".into(), None));
+    assert!(lines(&log)
+        .iter()
+        .any(|(_, l)| l == &format!("TCP_CHECK on service {RS1} failed after 2 retries.")));
+    assert_eq!(
+        dest_weights(&log).last().unwrap(),
+        &(26005, "10.2.0.1:80".into(), None)
+    );
 }
 
 #[test]
@@ -285,10 +290,7 @@ fn delay_before_retry_spacing() {
         &starts_of(&log, 0)[..6],
         [0, 20001, 27001, 34001, 41001, 66001]
     );
-    assert_eq!(
-        first_line_containing(&log, "Removing service"),
-        Some(46001)
-    );
+    assert_eq!(first_line_containing(&log, "Removing service"), Some(46001));
 }
 
 #[test]
@@ -340,7 +342,13 @@ fn quorum_sorry_hysteresis() {
         .into_iter()
         .filter(|c| c.1 == "10.9.0.1:8080")
         .collect();
-    assert_eq!(sorry, [(lost, "10.9.0.1:8080".into(), Some(1)), (gained, "10.9.0.1:8080".into(), None)]);
+    assert_eq!(
+        sorry,
+        [
+            (lost, "10.9.0.1:8080".into(), Some(1)),
+            (gained, "10.9.0.1:8080".into(), None)
+        ]
+    );
 }
 
 #[test]
@@ -395,7 +403,10 @@ fn notify_up_down() {
     let runs = scripts(&log);
     assert_eq!(
         runs.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(),
-        ["/usr/local/bin/rs.sh down 10.2.0.1", "/usr/local/bin/rs.sh up 10.2.0.1"]
+        [
+            "/usr/local/bin/rs.sh down 10.2.0.1",
+            "/usr/local/bin/rs.sh up 10.2.0.1"
+        ]
     );
 }
 
@@ -408,7 +419,10 @@ fn smtp_alert_texts() {
     };
     assert!(mails.contains(&(rs(1, "DOWN"), "=> TCP CHECK failed on service <=".into())));
     assert!(mails.contains(&(rs(1, "UP"), "=> TCP CHECK succeed on service <=".into())));
-    assert!(mails.contains(&(rs(2, "DOWN"), "=> CHECK failed on service : HTTP 503 <=".into())));
+    assert!(mails.contains(&(
+        rs(2, "DOWN"),
+        "=> CHECK failed on service : HTTP 503 <=".into()
+    )));
     assert!(mails.contains(&(rs(2, "UP"), "=> CHECK succeed on service <=".into())));
     assert!(
         !mails.iter().any(|m| m.0.contains("10.2.0.3")),
@@ -420,8 +434,14 @@ fn smtp_alert_texts() {
 fn omega_shutdown() {
     let log = case("omega_shutdown");
     assert_eq!(
-        scripts(&log).iter().map(|r| r.1.as_str()).collect::<Vec<_>>(),
-        ["/usr/local/bin/rs.sh down 10.2.0.1", "/usr/local/bin/quorum.sh down"]
+        scripts(&log)
+            .iter()
+            .map(|r| r.1.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "/usr/local/bin/rs.sh down 10.2.0.1",
+            "/usr/local/bin/quorum.sh down"
+        ]
     );
     assert!(alerts(&log).contains(&(
         format!("[DIRECTOR_A] Virtualserver {VS} - DOWN"),
@@ -444,8 +464,15 @@ fn seed() {
         )
     );
     let starts = starts_of(&log, 0);
-    let removed = first_line_containing(&log, "Removing service [192.168.100.82]:tcp:80 from VS [192.168.100.88]:tcp:80").unwrap();
-    let failing: Vec<_> = starts.iter().filter(|&&t| t >= 20000 && t < removed).collect();
+    let removed = first_line_containing(
+        &log,
+        "Removing service [192.168.100.82]:tcp:80 from VS [192.168.100.88]:tcp:80",
+    )
+    .unwrap();
+    let failing: Vec<_> = starts
+        .iter()
+        .filter(|&&t| t >= 20000 && t < removed)
+        .collect();
     assert_eq!(failing.len(), 2, "{starts:?}");
     assert_eq!(failing[1] - failing[0], 3001);
 }

@@ -56,11 +56,7 @@ impl ProbeTarget {
             checker: checker.clone(),
             connect,
             bind,
-            bind_if: checker
-                .connection
-                .bind_if
-                .as_ref()
-                .map(|t| t.value.clone()),
+            bind_if: checker.connection.bind_if.as_ref().map(|t| t.value.clone()),
             fwmark: checker.connection.fwmark.map(|f| f.value),
             timeout: probe_timeout(checker, rs, vs),
             virtualhost: checker.effective_virtualhost(rs, vs).map(str::to_owned),
@@ -75,9 +71,9 @@ pub fn probe_timeout(checker: &Checker, rs: &RealServer, vs: &VirtualServer) -> 
     match &checker.kind.value {
         // keepalived.conf(5), MISC_CHECK: "misc_timeout: timeout in seconds
         // for the script; default: delay_loop".
-        CheckerKind::Misc(misc) => misc
-            .timeout
-            .map_or(timing.delay_loop, |t| Duration::from_secs(u64::from(t.value))),
+        CheckerKind::Misc(misc) => misc.timeout.map_or(timing.delay_loop, |t| {
+            Duration::from_secs(u64::from(t.value))
+        }),
         _ => timing.connect_timeout,
     }
 }

@@ -35,7 +35,10 @@ pub enum Action {
         timeout: Duration,
     },
     /// Add the destination to the service, or update it (weight).
-    SetDest { service: ServiceKey, dest: DestConfig },
+    SetDest {
+        service: ServiceKey,
+        dest: DestConfig,
+    },
     /// Take the destination out of the service.
     RemoveDest { service: ServiceKey, dest: DestKey },
     /// Run a notify or quorum script (through the notify module, with

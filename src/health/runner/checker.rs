@@ -37,8 +37,13 @@ impl Runner {
         // misc_dynamic: exit 2..=255 sets the weight, exit 0 restores the
         // configured one (keepalived.conf(5), MISC_CHECK).
         if success {
-            let dynamic = matches!(&plan.kind, CheckerKind::Misc(m) if m.dynamic.is_some_and(|d| d.value));
-            let wanted = if dynamic { weight } else { weight.or(state.weight) };
+            let dynamic =
+                matches!(&plan.kind, CheckerKind::Misc(m) if m.dynamic.is_some_and(|d| d.value));
+            let wanted = if dynamic {
+                weight
+            } else {
+                weight.or(state.weight)
+            };
             if wanted != state.weight {
                 state.weight = wanted;
                 self.apply_weight(self.plan.checkers[id.index()].rs, now);
@@ -95,10 +100,20 @@ impl Runner {
                 } else {
                     0
                 };
-                texts::failure_line(&plan.kind, &rs_plan.name, vs_name, &plan.script, retry, reason)
+                texts::failure_line(
+                    &plan.kind,
+                    &rs_plan.name,
+                    vs_name,
+                    &plan.script,
+                    retry,
+                    reason,
+                )
             }
         };
-        self.out.push(Action::Log { level: LogLevel::Info, line: line });
+        self.out.push(Action::Log {
+            level: LogLevel::Info,
+            line: line,
+        });
         let checker_was_up = self.checkers[id.index()].up;
         let rs_was_alive = self.real_servers[rs_index].alive;
         self.update_checker_state(id, up, now);

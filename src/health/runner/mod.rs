@@ -27,6 +27,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::Duration;
 
+pub(crate) use actions::millis as serialize_millis;
 pub use actions::{Action, CheckerId, HealthEvent, LogLevel, ScriptCall};
 pub use plan::RunnerError;
 pub use snapshot::{CheckerView, HealthSnapshot, RealServerView, VirtualServerView};

@@ -14,7 +14,7 @@ use crate::config::model::lvs::{
 };
 use crate::config::model::{Config, Script};
 use crate::health::target::{probe_timeout, ProbeTarget};
-use crate::ipvs::desired::{self, DesiredService, DesiredError};
+use crate::ipvs::desired::{self, DesiredError, DesiredService};
 use crate::ipvs::model::{DestConfig, DestKey, Forward, ServiceKey, TunnelConfig};
 
 use super::actions::{CheckerId, ScriptCall};
@@ -164,7 +164,11 @@ impl Plan {
                 quorum,
                 hysteresis,
                 omega: vs.omega.is_some_and(|b| b.value),
-                smtp_alert: vs.smtp_alert.map(|b| b.value).or(global_alert).unwrap_or(false),
+                smtp_alert: vs
+                    .smtp_alert
+                    .map(|b| b.value)
+                    .or(global_alert)
+                    .unwrap_or(false),
                 quorum_up: script_call(vs.quorum_up.as_ref(), "quorum_up"),
                 quorum_down: script_call(vs.quorum_down.as_ref(), "quorum_down"),
                 services,

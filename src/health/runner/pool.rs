@@ -24,7 +24,10 @@ impl Runner {
             &plan.name,
             &self.plan.virtual_servers[vs].name,
         );
-        self.out.push(Action::Log { level: LogLevel::Info, line: line });
+        self.out.push(Action::Log {
+            level: LogLevel::Info,
+            line: line,
+        });
         self.real_servers[rs].alive = alive;
         self.out.push(Action::Event {
             event: HealthEvent::RealServer {
@@ -75,7 +78,10 @@ impl Runner {
             &plan.name,
             &self.plan.virtual_servers[vs].name,
         );
-        self.out.push(Action::Log { level: LogLevel::Info, line: line });
+        self.out.push(Action::Log {
+            level: LogLevel::Info,
+            line: line,
+        });
         self.out.push(Action::Event {
             event: HealthEvent::Weight {
                 virtual_server: self.plan.virtual_servers[vs].name.clone(),
@@ -117,7 +123,10 @@ impl Runner {
         if !state.quorum_up && sum_signed >= threshold {
             self.virtual_servers[vs].quorum_up = true;
             let line = texts::gained_quorum_line(quorum, hysteresis, threshold, sum, &plan.name);
-            self.out.push(Action::Log { level: LogLevel::Info, line: line });
+            self.out.push(Action::Log {
+                level: LogLevel::Info,
+                line: line,
+            });
             if self.virtual_servers[vs].sorry_active {
                 self.set_sorry(vs, false);
             }
@@ -126,8 +135,12 @@ impl Runner {
             || (init && !state.quorum_up && plan.sorry.is_some() && !state.sorry_active)
         {
             self.virtual_servers[vs].quorum_up = false;
-            let line = texts::lost_quorum_line(init, quorum, hysteresis, threshold, sum, &plan.name);
-            self.out.push(Action::Log { level: LogLevel::Info, line: line });
+            let line =
+                texts::lost_quorum_line(init, quorum, hysteresis, threshold, sum, &plan.name);
+            self.out.push(Action::Log {
+                level: LogLevel::Info,
+                line: line,
+            });
             if plan.sorry.is_some() && !self.virtual_servers[vs].sorry_active {
                 self.set_sorry(vs, true);
             }
@@ -141,7 +154,10 @@ impl Runner {
             return;
         };
         let line = texts::sorry_server_line(active, sorry.inhibit, &sorry.name, &plan.name);
-        self.out.push(Action::Log { level: LogLevel::Info, line: line });
+        self.out.push(Action::Log {
+            level: LogLevel::Info,
+            line: line,
+        });
         // Alive real servers leave while the sorry server serves, and come
         // back with it gone.
         let pool = texts::pool_line(!active, &plan.name);
@@ -170,7 +186,11 @@ impl Runner {
                 threshold,
             },
         });
-        let script = if up { &plan.quorum_up } else { &plan.quorum_down };
+        let script = if up {
+            &plan.quorum_up
+        } else {
+            &plan.quorum_down
+        };
         if let Some(script) = script {
             self.out.push(Action::RunScript {
                 script: script.clone(),
@@ -201,7 +221,10 @@ impl Runner {
         for rs in self.plan.virtual_servers[vs].real_servers.clone() {
             let plan = &self.plan.real_servers[rs];
             let line = texts::shutdown_line(&plan.name, &self.plan.virtual_servers[vs].name);
-            self.out.push(Action::Log { level: LogLevel::Info, line: line });
+            self.out.push(Action::Log {
+                level: LogLevel::Info,
+                line: line,
+            });
             if !self.real_servers[rs].alive {
                 continue;
             }

@@ -171,7 +171,13 @@ pub fn weight_change_line(from: u32, to: u32, alive: bool, rs: &str, vs: &str) -
 }
 
 /// `Gained quorum Q+H=T <= SUM for VS X`.
-pub fn gained_quorum_line(quorum: u32, hysteresis: u32, threshold: i64, sum: u64, vs: &str) -> String {
+pub fn gained_quorum_line(
+    quorum: u32,
+    hysteresis: u32,
+    threshold: i64,
+    sum: u64,
+    vs: &str,
+) -> String {
     format!("Gained quorum {quorum}+{hysteresis}={threshold} <= {sum} for VS {vs}")
 }
 
