@@ -37,7 +37,7 @@ impl Default for DriverOptions {
     fn default() -> Self {
         Self {
             late_tolerance: Duration::from_millis(50),
-            snapshot_interval: Duration::from_millis(200),
+            snapshot_interval: Duration::from_millis(500),
             probe_grace: Duration::from_secs(1),
         }
     }
@@ -192,6 +192,16 @@ impl<P: Prober> Driver<P> {
         let mut publish = tokio::time::interval(self.options.snapshot_interval);
         publish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            // Due probes first: under a steady stream of results the
+            // select below would otherwise keep picking results and let
+            // the schedule slip.
+            if self
+                .runner
+                .next_deadline()
+                .is_some_and(|due| due <= self.epoch.elapsed())
+            {
+                self.start_due();
+            }
             let deadline = self.runner.next_deadline().map(|due| self.epoch + due);
             tokio::select! {
                 biased;

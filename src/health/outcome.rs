@@ -21,12 +21,8 @@ pub enum Verdict {
     Up,
     /// Up, and the checker asks for this weight (MISC_CHECK with
     /// `misc_dynamic`: exit status 2–255 means weight = status − 2).
-    UpWithWeight {
-        weight: u32,
-    },
-    Down {
-        reason: Reason,
-    },
+    UpWithWeight { weight: u32 },
+    Down { reason: Reason },
 }
 
 /// Why a probe failed, specific enough to act on.
@@ -36,50 +32,28 @@ pub enum Verdict {
 pub enum Reason {
     ConnectionRefused,
     /// No answer within the checker's timeout.
-    Timeout {
-        after: Duration,
-    },
+    Timeout { after: Duration },
     /// The network said the host or net is unreachable.
-    Unreachable {
-        detail: String,
-    },
+    Unreachable { detail: String },
     /// HTTP answered with a status outside the accepted ranges.
-    HttpStatus {
-        code: u16,
-    },
+    HttpStatus { code: u16 },
     /// The body's MD5 differs from `digest`.
-    DigestMismatch {
-        expected: String,
-        actual: String,
-    },
+    DigestMismatch { expected: String, actual: String },
     /// The body does not match `regex`.
     RegexMismatch,
     /// TLS handshake or protocol failure.
-    Tls {
-        detail: String,
-    },
+    Tls { detail: String },
     /// The peer spoke, but not the protocol expected (bad SMTP greeting,
     /// DNS reply without an answer…).
-    Protocol {
-        detail: String,
-    },
+    Protocol { detail: String },
     /// A script exited with a failing status.
-    Exit {
-        code: i32,
-        stderr_first_line: String,
-    },
+    Exit { code: i32, stderr_first_line: String },
     /// A script was killed by a signal (including our own timeout kill).
-    Signal {
-        signal: i32,
-    },
+    Signal { signal: i32 },
     /// Any other I/O error, with the OS's words.
-    Io {
-        detail: String,
-    },
+    Io { detail: String },
     /// The checker type is parsed but not run (BFD_CHECK).
-    Unsupported {
-        what: String,
-    },
+    Unsupported { what: String },
 }
 
 impl fmt::Display for Reason {

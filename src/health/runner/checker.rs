@@ -112,7 +112,7 @@ impl Runner {
         };
         self.out.push(Action::Log {
             level: LogLevel::Info,
-            line: line,
+            line,
         });
         let checker_was_up = self.checkers[id.index()].up;
         let rs_was_alive = self.real_servers[rs_index].alive;

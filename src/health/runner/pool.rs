@@ -26,7 +26,7 @@ impl Runner {
         );
         self.out.push(Action::Log {
             level: LogLevel::Info,
-            line: line,
+            line,
         });
         self.real_servers[rs].alive = alive;
         self.out.push(Action::Event {
@@ -80,7 +80,7 @@ impl Runner {
         );
         self.out.push(Action::Log {
             level: LogLevel::Info,
-            line: line,
+            line,
         });
         self.out.push(Action::Event {
             event: HealthEvent::Weight {
@@ -125,7 +125,7 @@ impl Runner {
             let line = texts::gained_quorum_line(quorum, hysteresis, threshold, sum, &plan.name);
             self.out.push(Action::Log {
                 level: LogLevel::Info,
-                line: line,
+                line,
             });
             if self.virtual_servers[vs].sorry_active {
                 self.set_sorry(vs, false);
@@ -139,7 +139,7 @@ impl Runner {
                 texts::lost_quorum_line(init, quorum, hysteresis, threshold, sum, &plan.name);
             self.out.push(Action::Log {
                 level: LogLevel::Info,
-                line: line,
+                line,
             });
             if plan.sorry.is_some() && !self.virtual_servers[vs].sorry_active {
                 self.set_sorry(vs, true);
@@ -156,7 +156,7 @@ impl Runner {
         let line = texts::sorry_server_line(active, sorry.inhibit, &sorry.name, &plan.name);
         self.out.push(Action::Log {
             level: LogLevel::Info,
-            line: line,
+            line,
         });
         // Alive real servers leave while the sorry server serves, and come
         // back with it gone.
@@ -223,7 +223,7 @@ impl Runner {
             let line = texts::shutdown_line(&plan.name, &self.plan.virtual_servers[vs].name);
             self.out.push(Action::Log {
                 level: LogLevel::Info,
-                line: line,
+                line,
             });
             if !self.real_servers[rs].alive {
                 continue;
