@@ -10,6 +10,8 @@
 //! matches ipvsadm's; prints counts.
 //! `ipvs_kernel_bench listing` — the same with `KernelDataplane::listing`
 //! (services over netlink, destinations from `/proc/net/ip_vs`).
+//! `ipvs_kernel_bench phases` — the listing's parts timed one by one: the
+//! netlink service dump, the `/proc/net/ip_vs` read, and its parsing.
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -93,6 +95,25 @@ async fn read(client: &IpvsClient, fast: bool) -> Result<(), String> {
     Ok(())
 }
 
+async fn phases(client: &IpvsClient) -> Result<(), String> {
+    use lvstop::dataplane::kernel::procfs;
+    let started = std::time::Instant::now();
+    let services = client.services().await.map_err(|e| e.to_string())?;
+    let dumped = started.elapsed();
+    let text = std::fs::read_to_string(procfs::PROC_IP_VS).map_err(|e| e.to_string())?;
+    let read = started.elapsed() - dumped;
+    let listed = procfs::parse_listing(&text).map_err(|e| e.to_string())?;
+    let parsed = started.elapsed() - dumped - read;
+    eprintln!(
+        "phases: {} services dumped in {dumped:?}; {} bytes of {} read in {read:?}; {} services parsed in {parsed:?}",
+        services.len(),
+        text.len(),
+        procfs::PROC_IP_VS,
+        listed.len()
+    );
+    Ok(())
+}
+
 fn main() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -115,7 +136,10 @@ fn main() -> Result<(), String> {
             }
             ["read"] => read(&client, false).await,
             ["listing"] => read(&client, true).await,
-            _ => Err("usage: ipvs_kernel_bench populate SERVICES DESTS | read | listing".into()),
+            ["phases"] => phases(&client).await,
+            _ => Err(
+                "usage: ipvs_kernel_bench populate SERVICES DESTS | read | listing | phases".into(),
+            ),
         }
     })
 }

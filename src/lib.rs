@@ -13,4 +13,6 @@ pub mod health;
 pub mod ipvs;
 pub mod logging;
 pub mod net;
+pub mod notify;
 pub mod once;
+pub mod vrrp;

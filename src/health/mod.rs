@@ -3,7 +3,8 @@
 //! - [`outcome`]: what one probe found and why, in words an operator can
 //!   act on. Shared by the probes (which produce it) and the runner (which
 //!   turns a series of them into up/down decisions).
-//!
+//! - [`probe`]: one attempt of one checker (TCP_CHECK, HTTP_GET, …)
+//!   against one real server, with real sockets and processes.
 //! - [`target`]: what a probe needs (address, bind, timeout) and the
 //!   [`target::Prober`] trait the probes implement.
 //! - [`runner`]: keepalived's checker rules as a sans-I/O state machine.
@@ -15,5 +16,6 @@
 
 pub mod driver;
 pub mod outcome;
+pub mod probe;
 pub mod runner;
 pub mod target;

@@ -21,8 +21,12 @@ pub enum Verdict {
     Up,
     /// Up, and the checker asks for this weight (MISC_CHECK with
     /// `misc_dynamic`: exit status 2–255 means weight = status − 2).
-    UpWithWeight { weight: u32 },
-    Down { reason: Reason },
+    UpWithWeight {
+        weight: u32,
+    },
+    Down {
+        reason: Reason,
+    },
 }
 
 /// Why a probe failed, specific enough to act on.
@@ -32,28 +36,62 @@ pub enum Verdict {
 pub enum Reason {
     ConnectionRefused,
     /// No answer within the checker's timeout.
-    Timeout { after: Duration },
+    Timeout {
+        after: Duration,
+    },
     /// The network said the host or net is unreachable.
-    Unreachable { detail: String },
+    Unreachable {
+        detail: String,
+    },
     /// HTTP answered with a status outside the accepted ranges.
-    HttpStatus { code: u16 },
+    HttpStatus {
+        code: u16,
+    },
     /// The body's MD5 differs from `digest`.
-    DigestMismatch { expected: String, actual: String },
+    DigestMismatch {
+        expected: String,
+        actual: String,
+    },
     /// The body does not match `regex`.
     RegexMismatch,
+    /// The body matches `regex` and the url says `regex_no_match`.
+    RegexUnwantedMatch,
+    /// One `url` of an HTTP check with several failed; says which.
+    Url {
+        path: String,
+        reason: Box<Reason>,
+    },
     /// TLS handshake or protocol failure.
-    Tls { detail: String },
+    Tls {
+        detail: String,
+    },
     /// The peer spoke, but not the protocol expected (bad SMTP greeting,
     /// DNS reply without an answer…).
-    Protocol { detail: String },
+    Protocol {
+        detail: String,
+    },
     /// A script exited with a failing status.
-    Exit { code: i32, stderr_first_line: String },
+    Exit {
+        code: i32,
+        stderr_first_line: String,
+    },
     /// A script was killed by a signal (including our own timeout kill).
-    Signal { signal: i32 },
+    Signal {
+        signal: i32,
+    },
+    /// FILE_CHECK: the tracked file's value means failure.
+    TrackFile {
+        name: String,
+        value: i64,
+    },
     /// Any other I/O error, with the OS's words.
-    Io { detail: String },
+    Io {
+        detail: String,
+    },
     /// The checker type is parsed but not run (BFD_CHECK).
-    Unsupported { what: String },
+    Unsupported {
+        what: String,
+    },
 }
 
 impl fmt::Display for Reason {
@@ -67,6 +105,8 @@ impl fmt::Display for Reason {
                 write!(f, "digest mismatch: expected {expected}, got {actual}")
             }
             Self::RegexMismatch => f.write_str("body does not match regex"),
+            Self::RegexUnwantedMatch => f.write_str("body matches regex (regex_no_match)"),
+            Self::Url { path, reason } => write!(f, "GET {path}: {reason}"),
             Self::Tls { detail } => write!(f, "TLS: {detail}"),
             Self::Protocol { detail } => write!(f, "protocol: {detail}"),
             Self::Exit {
@@ -78,6 +118,7 @@ impl fmt::Display for Reason {
                 stderr_first_line,
             } => write!(f, "exit {code}: {stderr_first_line}"),
             Self::Signal { signal } => write!(f, "killed by signal {signal}"),
+            Self::TrackFile { name, value } => write!(f, "track_file '{name}' reads {value}"),
             Self::Io { detail } => f.write_str(detail),
             Self::Unsupported { what } => write!(f, "{what} is not supported"),
         }
@@ -123,6 +164,20 @@ mod tests {
                     stderr_first_line: "no such file".into(),
                 },
                 "exit 1: no such file",
+            ),
+            (
+                Reason::Url {
+                    path: "/health".into(),
+                    reason: Box::new(Reason::HttpStatus { code: 503 }),
+                },
+                "GET /health: HTTP 503",
+            ),
+            (
+                Reason::TrackFile {
+                    name: "maint".into(),
+                    value: 1,
+                },
+                "track_file 'maint' reads 1",
             ),
         ];
         for (reason, text) in cases {

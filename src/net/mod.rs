@@ -1,10 +1,19 @@
 //! Host network configuration outside IPVS: interface addresses over
 //! rtnetlink ([`address`]), IPv4 ARP sysctls ([`sysctl`]) and the DR
-//! real-server command built on both ([`realserver`]).
+//! real-server command built on both ([`realserver`]); and what a new VRRP
+//! master tells its segment: gratuitous ARP ([`garp`]), unsolicited
+//! neighbour advertisements ([`ndisc`]), when to send them ([`announce`],
+//! keepalived's delays and repeats) and the sockets that send them
+//! ([`announcer`], over the small `unsafe` wrappers of [`sys`]).
 //!
 //! Nothing here shells out to `ip` or `sysctl`; everything goes through
 //! netlink sockets and `/proc/sys` files so errors stay typed.
 
 pub mod address;
+pub mod announce;
+pub mod announcer;
+pub mod garp;
+pub mod ndisc;
 pub mod realserver;
+pub mod sys;
 pub mod sysctl;

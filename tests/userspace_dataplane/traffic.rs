@@ -471,3 +471,47 @@ async fn a_real_server_that_never_answers_is_syn_recv_until_the_connect_timeout(
     assert_eq!(conns_to(&dp, stuck_addr).await[0].state, "CLOSE");
     drop(fillers);
 }
+
+/// A real server that answers and half-closes at once (data and FIN in
+/// one burst, which the proxy forwards corked with the FIN) must still
+/// hear everything the client sends after that FIN, as through a
+/// director that only forwards segments.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_server_that_answers_and_half_closes_still_hears_the_client() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let dp = dataplane();
+    let key = ServiceKey::tcp(vip(27));
+    let listener = tokio::net::TcpListener::bind((ip(27, 10).as_str(), 0))
+        .await
+        .unwrap();
+    let backend = listener.local_addr().unwrap();
+    apply(
+        &dp,
+        vec![
+            Operation::AddService(ServiceConfig::new(key, "rr")),
+            Operation::AddDest {
+                service: key,
+                dest: dest(backend, 1),
+            },
+        ],
+    )
+    .await;
+    let server = tokio::spawn(async move {
+        let (mut conn, _) = listener.accept().await.unwrap();
+        conn.write_all(b"greeting").await.unwrap();
+        conn.shutdown().await.unwrap();
+        let mut heard = Vec::new();
+        conn.read_to_end(&mut heard).await.unwrap();
+        heard
+    });
+
+    let mut client = tokio::net::TcpStream::connect(vip(27)).await.unwrap();
+    let mut got = Vec::new();
+    client.read_to_end(&mut got).await.unwrap();
+    assert_eq!(got, b"greeting", "the data before the FIN arrives whole");
+    client.write_all(b"after the server's FIN").await.unwrap();
+    client.shutdown().await.unwrap();
+    let heard = server.await.unwrap();
+    assert_eq!(heard, b"after the server's FIN");
+}

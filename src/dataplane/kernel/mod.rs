@@ -81,18 +81,23 @@ impl KernelDataplane {
     /// the two reads disagree (the table changed in between), this falls
     /// back to a full snapshot.
     pub async fn listing(&self) -> Result<Table, DataplaneError> {
-        let table = async {
+        // The two reads overlap: the kernel walks its table for the dump
+        // while a blocking thread reads and parses the text listing.
+        let netlink = async {
             let info = self.client.info().await?;
             let services = self.client.services().await?;
             Ok::<_, ClientError>((info, services))
         };
-        let (info, mut services) = table
-            .await
-            .map_err(|e| read_error("read the IPVS table", e))?;
-        let text = tokio::fs::read_to_string(procfs::PROC_IP_VS)
-            .await
-            .map_err(|e| DataplaneError::io(procfs::PROC_IP_VS, e))?;
-        let Ok(listed) = procfs::parse_listing(&text) else {
+        let text_listing = tokio::task::spawn_blocking(|| {
+            let text = std::fs::read_to_string(procfs::PROC_IP_VS)
+                .map_err(|e| DataplaneError::io(procfs::PROC_IP_VS, e))?;
+            Ok::<_, DataplaneError>(procfs::parse_listing(&text))
+        });
+        let (netlink, text_listing) = tokio::join!(netlink, text_listing);
+        let (info, mut services) = netlink.map_err(|e| read_error("read the IPVS table", e))?;
+        let parsed =
+            text_listing.map_err(|e| DataplaneError::io(procfs::PROC_IP_VS, e.into()))??;
+        let Ok(listed) = parsed else {
             return self.snapshot().await;
         };
         let same = listed.len() == services.len()

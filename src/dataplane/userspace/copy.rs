@@ -5,13 +5,20 @@
 //! userspace buffer that starts small and grows to `Options::buffer_size`
 //! only when reads fill it. A short read means the socket's receive queue
 //! is empty, so it also clears the socket's readiness: the next read waits
-//! for the reactor instead of costing a syscall that fails with EAGAIN. Once a direction has carried
+//! for the reactor instead of costing a syscall that fails with EAGAIN.
+//! When the peer's FIN came with (or before the end of) the last data, the
+//! reactor has already reported the read side closed: the pump then ends
+//! without the read that would return 0, and writes those last bytes
+//! corked so that the caller's half-close leaves with them in one segment
+//! (a director forwards the real server's data+FIN segment as it came).
+//! Once a direction has carried
 //! `Options::splice_after` bytes it switches to `splice(2)` through a pipe,
 //! so bulk transfers never cross into userspace.
 
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use futures_util::FutureExt;
 use tokio::io::Interest;
 use tokio::net::TcpStream;
 
@@ -35,8 +42,8 @@ pub(super) async fn pump(
     let mut total = 0u64;
     loop {
         buffer.clear();
-        let n = match read_some(src, &mut buffer) {
-            Ok(n) => n,
+        let (n, drained) = match read_some(src, &mut buffer) {
+            Ok(read) => read,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 src.readable().await?;
                 continue;
@@ -45,6 +52,14 @@ pub(super) async fn pump(
         };
         if n == 0 {
             break;
+        }
+        // The receive queue is empty and the peer's FIN was already
+        // processed: these are the stream's last bytes. (Data always
+        // precedes the FIN in the queue, so nothing can follow them.)
+        if drained && peer_closed(src) {
+            write_all_before_fin(dst, &buffer[..n]).await?;
+            counter.fetch_add(n as u64, Ordering::Relaxed);
+            return Ok(());
         }
         write_all(dst, &buffer[..n]).await?;
         counter.fetch_add(n as u64, Ordering::Relaxed);
@@ -66,12 +81,13 @@ pub(super) async fn pump(
     Ok(())
 }
 
-/// Read what `src` has. `tcp_recvmsg` returns less than asked only when
-/// the receive queue ran empty, so a short read clears the readiness (by
-/// reporting WouldBlock to tokio's `try_io`, which keeps any readiness a
-/// newer reactor event brought, and never clears read-closed) while the
-/// bytes read are still returned.
-fn read_some(src: &TcpStream, buffer: &mut Vec<u8>) -> io::Result<usize> {
+/// Read what `src` has, and whether that drained its receive queue.
+/// `tcp_recvmsg` returns less than asked only when the receive queue ran
+/// empty, so a short read clears the readiness (by reporting WouldBlock to
+/// tokio's `try_io`, which keeps any readiness a newer reactor event
+/// brought, and never clears read-closed) while the bytes read are still
+/// returned.
+fn read_some(src: &TcpStream, buffer: &mut Vec<u8>) -> io::Result<(usize, bool)> {
     let mut short = None;
     let result = src.try_io(Interest::READABLE, || {
         let n = socket::recv_spare(src, buffer)?;
@@ -82,9 +98,30 @@ fn read_some(src: &TcpStream, buffer: &mut Vec<u8>) -> io::Result<usize> {
         Ok(n)
     });
     match short {
-        Some(n) => Ok(n),
-        None => result,
+        Some(n) => Ok((n, true)),
+        None => result.map(|n| (n, false)),
     }
+}
+
+/// Whether the reactor has seen the peer's FIN (`EPOLLRDHUP`), without
+/// waiting and without a syscall.
+fn peer_closed(src: &TcpStream) -> bool {
+    src.ready(Interest::READABLE)
+        .now_or_never()
+        .is_some_and(|ready| ready.is_ok_and(|r| r.is_read_closed()))
+}
+
+/// Like [`write_all`], but corked: the caller shuts the write side down
+/// right after, and the FIN joins the last segment.
+async fn write_all_before_fin(dst: &TcpStream, mut data: &[u8]) -> io::Result<()> {
+    while !data.is_empty() {
+        match dst.try_io(Interest::WRITABLE, || socket::send_before_fin(dst, data)) {
+            Ok(n) => data = &data[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => dst.writable().await?,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 async fn write_all(dst: &TcpStream, mut data: &[u8]) -> io::Result<()> {

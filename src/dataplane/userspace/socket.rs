@@ -46,6 +46,24 @@ pub fn tcp_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
+/// Start a non-blocking TCP connection to a real server, with
+/// `TCP_NODELAY` (the proxy writes whole messages as they arrive). The
+/// connection is still in progress when this returns (`EINPROGRESS`).
+pub fn tcp_connect_start(dest: SocketAddr) -> io::Result<std::net::TcpStream> {
+    let socket = Socket::new(
+        Domain::for_address(dest),
+        Type::STREAM.nonblocking(),
+        Some(Protocol::TCP),
+    )?;
+    socket.set_tcp_nodelay(true)?;
+    match socket.connect(&dest.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(socket.into())
+}
+
 /// A non-blocking UDP socket on a virtual address.
 pub fn udp_socket(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
     let socket = vip_socket(addr, Type::DGRAM, Protocol::UDP)?;
@@ -73,6 +91,14 @@ pub fn reset_on_close(socket: &impl std::os::fd::AsFd) {
 /// Shut down the write side (propagate a FIN).
 pub fn shutdown_write(socket: &impl std::os::fd::AsFd) -> io::Result<()> {
     SockRef::from(socket).shutdown(std::net::Shutdown::Write)
+}
+
+/// Send with `MSG_MORE`: the kernel holds the data back (corked) for what
+/// follows. The proxy uses it for the last bytes before a FIN, so the
+/// `shutdown` that follows sends data and FIN in one segment, as the real
+/// server did.
+pub fn send_before_fin(socket: &impl std::os::fd::AsFd, data: &[u8]) -> io::Result<usize> {
+    SockRef::from(socket).send_with_flags(data, libc::MSG_MORE)
 }
 
 /// Receive into the spare capacity of `buffer` (from its length up to its

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::io::Interest;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
@@ -73,7 +74,7 @@ async fn proxy(shared: Arc<Shared>, client: TcpStream, ticket: Ticket) {
     let Ticket {
         id, dest, counters, ..
     } = ticket;
-    let connect = tokio::time::timeout(shared.options.connect_timeout, TcpStream::connect(dest));
+    let connect = tokio::time::timeout(shared.options.connect_timeout, connect(dest));
     let upstream = match connect.await {
         Ok(Ok(upstream)) => upstream,
         _ => {
@@ -86,8 +87,8 @@ async fn proxy(shared: Arc<Shared>, client: TcpStream, ticket: Ticket) {
             return;
         }
     };
-    // The client socket inherited TCP_NODELAY from the listener.
-    let _ = upstream.set_nodelay(true);
+    // The client socket inherited TCP_NODELAY from the listener; the
+    // upstream one has it from `connect`.
     let epoch = {
         let mut table = shared.lock();
         table.set_state(id, ConnState::Established);
@@ -149,6 +150,20 @@ async fn proxy(shared: Arc<Shared>, client: TcpStream, ticket: Ticket) {
             close(&shared, id, ConnState::Close, CLOSE_LINGER);
         }
     }
+}
+
+/// Connect to a real server. Success is the first writable readiness
+/// without an error (`EPOLLOUT` alone): a refused or failed connection
+/// reports `EPOLLERR`/`EPOLLHUP` with it, so only failures pay for the
+/// `SO_ERROR` read that says why.
+async fn connect(dest: SocketAddr) -> io::Result<TcpStream> {
+    let upstream = TcpStream::from_std(socket::tcp_connect_start(dest)?)?;
+    let ready = upstream.ready(Interest::WRITABLE).await?;
+    if ready.is_error() || ready.is_write_closed() {
+        let error = upstream.take_error()?;
+        return Err(error.unwrap_or_else(|| io::ErrorKind::ConnectionRefused.into()));
+    }
+    Ok(upstream)
 }
 
 /// Hand the entry back to the table; `TimeWait` lingers for the current

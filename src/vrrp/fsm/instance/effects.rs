@@ -1,0 +1,122 @@
+//! What an instance emits: adverts, VIP changes, gratuitous ARP / NA
+//! requests, notify scripts and log lines, in keepalived's forms. Builds
+//! actions only; never decides a transition.
+
+use super::{Instance, PRIORITY_STOP};
+use crate::vrrp::fsm::{Action, Command, NotifyKind, NotifyTarget};
+use crate::vrrp::packet::{Advertisement, Auth, Version};
+
+impl Instance {
+    pub(super) fn send_advert(&mut self, priority: u8, out: &mut Vec<Action>) {
+        self.stats.advert_sent += 1;
+        if priority == PRIORITY_STOP {
+            self.stats.pri_zero_sent += 1;
+        }
+        let auth = match self.config.version {
+            Version::V2 => self.config.auth,
+            Version::V3 => Auth::None,
+        };
+        out.push(Action::SendAdvert {
+            instance: self.config.name.clone(),
+            interface: self.config.interface.clone(),
+            source: self.config.unicast_src,
+            destinations: self.config.destinations(),
+            advert: Advertisement {
+                version: self.config.version,
+                vrid: self.config.vrid,
+                priority,
+                interval: self.config.interval_field(),
+                auth,
+                addresses: self.config.vips.iter().map(|vip| vip.address).collect(),
+            },
+        });
+    }
+
+    pub(super) fn add_vips(&self, out: &mut Vec<Action>) {
+        let vips: Vec<_> = self
+            .config
+            .vips
+            .iter()
+            .chain(&self.config.excluded_vips)
+            .cloned()
+            .collect();
+        if !vips.is_empty() {
+            out.push(Action::AddVips {
+                instance: self.config.name.clone(),
+                interface: self.config.interface.clone(),
+                vips,
+            });
+        }
+    }
+
+    pub(super) fn remove_vips(&self, out: &mut Vec<Action>) {
+        let vips: Vec<_> = self
+            .config
+            .vips
+            .iter()
+            .chain(&self.config.excluded_vips)
+            .cloned()
+            .collect();
+        if !vips.is_empty() {
+            out.push(Action::RemoveVips {
+                instance: self.config.name.clone(),
+                interface: self.config.interface.clone(),
+                vips,
+            });
+        }
+    }
+
+    pub(super) fn gratuitous(&self, repeat: u32, out: &mut Vec<Action>) {
+        if repeat == 0 || self.config.vips.is_empty() {
+            return;
+        }
+        out.push(Action::SendGratuitous {
+            instance: self.config.name.clone(),
+            interface: self.config.interface.clone(),
+            addresses: self.config.vips.iter().map(|vip| vip.address).collect(),
+            repeat,
+        });
+    }
+
+    /// keepalived.conf(5): the state's own script (no arguments), then
+    /// `notify` with `INSTANCE name state priority`.
+    pub(super) fn notify(&self, kind: NotifyKind, state: &str, out: &mut Vec<Action>) {
+        let scripts = &self.config.notify;
+        let own = match kind {
+            NotifyKind::Master => &scripts.master,
+            NotifyKind::Backup => &scripts.backup,
+            NotifyKind::Fault => &scripts.fault,
+            NotifyKind::Stop => &scripts.stop,
+            NotifyKind::Any => &None,
+        };
+        if let Some(script) = own {
+            out.push(Action::RunNotify {
+                target: NotifyTarget::Instance,
+                name: self.config.name.clone(),
+                kind,
+                command: Command::from(script),
+            });
+        }
+        if let Some(script) = &scripts.any {
+            let mut command = Command::from(script);
+            command.argv.extend([
+                "INSTANCE".to_string(),
+                self.config.name.clone(),
+                state.to_string(),
+                self.effective_priority.to_string(),
+            ]);
+            out.push(Action::RunNotify {
+                target: NotifyTarget::Instance,
+                name: self.config.name.clone(),
+                kind: NotifyKind::Any,
+                command,
+            });
+        }
+    }
+
+    pub(super) fn log(&self, line: String, out: &mut Vec<Action>) {
+        out.push(Action::Log {
+            line: format!("({}) {line}", self.config.name),
+        });
+    }
+}

@@ -1,0 +1,15 @@
+//! VRRP (RFC 3768 version 2, RFC 5798 version 3), keepalived-compatible.
+//!
+//! - The sans-I/O core — the packet codec ([`packet`]), the instance
+//!   state machine ([`fsm`]), sync groups ([`sync_group`]) and tracking
+//!   ([`track`]) — is plain data in, data out with an injected clock: no
+//!   sockets, no timers, no logging. [`replay`] drives it from JSONL files.
+//! - [`transport`] moves the encoded adverts between routers, over raw IP
+//!   protocol 112 sockets or an in-memory segment.
+
+pub mod fsm;
+pub mod packet;
+pub mod replay;
+pub mod sync_group;
+pub mod track;
+pub mod transport;
