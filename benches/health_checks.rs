@@ -27,6 +27,8 @@ use tokio::net::{TcpListener, TcpStream};
 struct TcpConnect;
 
 impl Prober for TcpConnect {
+    type Target = ProbeTarget;
+
     async fn probe(&self, target: &ProbeTarget) -> ProbeReport {
         let started = tokio::time::Instant::now();
         let verdict =
@@ -121,7 +123,8 @@ fn main() {
         let loaded = load_str("bench.conf".as_ref(), &text, &Options::default());
         assert!(!loaded.has_errors(), "generated config has errors");
         let runner = Runner::new(&loaded.config, RunnerOptions::default()).unwrap();
-        let mut handle = driver::spawn(runner, Arc::new(TcpConnect), DriverOptions::default());
+        let targets = runner.targets().to_vec();
+        let mut handle = driver::spawn(runner, targets, Arc::new(TcpConnect), DriverOptions::default()).unwrap();
         let mut actions = std::mem::replace(
             &mut handle.actions,
             tokio::sync::mpsc::unbounded_channel().1,

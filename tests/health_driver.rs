@@ -13,7 +13,7 @@ use lvstop::config::load::{load_str, Options};
 use lvstop::health::driver::{self, DriverOptions};
 use lvstop::health::outcome::{ProbeReport, Reason, Verdict};
 use lvstop::health::runner::{Action, HealthEvent, Runner, RunnerOptions};
-use lvstop::health::target::{ProbeTarget, Prober};
+use lvstop::health::target::{probe_specs, ProbeTarget, Prober, RealProbes};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinHandle;
@@ -23,6 +23,8 @@ use tokio::time::Instant;
 struct TcpConnect;
 
 impl Prober for TcpConnect {
+    type Target = ProbeTarget;
+
     async fn probe(&self, target: &ProbeTarget) -> ProbeReport {
         let started = Instant::now();
         let verdict =
@@ -110,7 +112,14 @@ async fn a_real_server_leaves_when_its_listener_closes_and_returns_when_it_reope
     let loaded = load_str("test.conf".as_ref(), &config(a, b), &Options::default());
     assert!(!loaded.has_errors());
     let runner = Runner::new(&loaded.config, RunnerOptions::default()).unwrap();
-    let mut handle = driver::spawn(runner, Arc::new(TcpConnect), DriverOptions::default());
+    let targets = runner.targets().to_vec();
+    let mut handle = driver::spawn(
+        runner,
+        targets,
+        Arc::new(TcpConnect),
+        DriverOptions::default(),
+    )
+    .unwrap();
 
     // Both start in the table and pass their first checks (before the
     // first verdict a single failure would do).
@@ -209,6 +218,8 @@ async fn a_real_server_leaves_when_its_listener_closes_and_returns_when_it_reope
 struct Hangs;
 
 impl Prober for Hangs {
+    type Target = ProbeTarget;
+
     async fn probe(&self, target: &ProbeTarget) -> ProbeReport {
         if target.connect.port() == 1 {
             std::future::pending::<()>().await;
@@ -228,7 +239,8 @@ async fn a_hanging_probe_neither_blocks_the_loop_nor_other_checkers() {
         probe_grace: Duration::from_millis(100),
         ..DriverOptions::default()
     };
-    let mut handle = driver::spawn(runner, Arc::new(Hangs), options);
+    let targets = runner.targets().to_vec();
+    let mut handle = driver::spawn(runner, targets, Arc::new(Hangs), options).unwrap();
     let down = wait_for(
         &mut handle.actions,
         "the hanging server's removal",
@@ -247,4 +259,51 @@ async fn a_hanging_probe_neither_blocks_the_loop_nor_other_checkers() {
     let hanging = &view.virtual_servers[0].real_servers[0].checkers[0];
     assert_eq!(hanging.reason.as_deref(), Some("timeout after 500 ms"));
     assert!(view.virtual_servers[0].real_servers[1].checkers[0].checked);
+}
+
+/// The driver with the real probes (`health::probe`) through
+/// `probe_specs`: the same checker ids, the same outcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_probes_plug_into_the_driver() {
+    let (backend_a, a) = Backend::listen("127.0.0.1:0".parse().unwrap()).await;
+    let (_backend_b, b) = Backend::listen("127.0.0.1:0".parse().unwrap()).await;
+    let loaded = load_str("test.conf".as_ref(), &config(a, b), &Options::default());
+    let runner = Runner::new(&loaded.config, RunnerOptions::default()).unwrap();
+    let specs = probe_specs(&loaded.config, None);
+    let mut handle = driver::spawn(
+        runner,
+        specs,
+        Arc::new(RealProbes),
+        DriverOptions::default(),
+    )
+    .unwrap();
+    let mut verdicts = std::collections::HashSet::new();
+    while verdicts.len() < 2 {
+        if let Action::Event {
+            event: HealthEvent::Checker {
+                checker, up: true, ..
+            },
+        } = wait_for(&mut handle.actions, "first verdicts", |act| {
+            matches!(
+                act,
+                Action::Event {
+                    event: HealthEvent::Checker { up: true, .. }
+                }
+            )
+        })
+        .await
+        {
+            verdicts.insert(checker);
+        }
+    }
+    drop(backend_a);
+    wait_for(
+        &mut handle.actions,
+        "removal of A",
+        |act| matches!(act, Action::RemoveDest { dest, .. } if dest.socket_addr() == a),
+    )
+    .await;
+    let runner = handle.shutdown().await.unwrap();
+    let checker = &runner.snapshot().virtual_servers[0].real_servers[0].checkers[0];
+    assert_eq!(checker.reason.as_deref(), Some("connection refused"));
 }

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use crate::health::outcome::{ProbeReport, Reason, Verdict};
 use crate::health::runner::{Action, CheckerId, HealthSnapshot, LogLevel, ProbeFinished, Runner};
-use crate::health::target::{ProbeTarget, Prober};
+use crate::health::target::Prober;
 
 /// How the driver behaves.
 #[derive(Debug, Clone)]
@@ -136,8 +136,30 @@ impl DriverHandle {
     }
 }
 
-/// Starts driving `runner` with `prober` on the current tokio runtime.
-pub fn spawn<P: Prober>(runner: Runner, prober: Arc<P>, options: DriverOptions) -> DriverHandle {
+/// The targets given to [`spawn`] do not match the runner's checkers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{targets} probe targets for {checkers} checkers")]
+pub struct TargetCountMismatch {
+    pub targets: usize,
+    pub checkers: usize,
+}
+
+/// Starts driving `runner` with `prober` on the current tokio runtime;
+/// `targets` holds one target per checker, in [`CheckerId`] order
+/// ([`Runner::targets`] for [`ProbeTarget`],
+/// [`crate::health::target::probe_specs`] for the real probes).
+pub fn spawn<P: Prober>(
+    runner: Runner,
+    targets: Vec<P::Target>,
+    prober: Arc<P>,
+    options: DriverOptions,
+) -> Result<DriverHandle, TargetCountMismatch> {
+    if targets.len() != runner.targets().len() {
+        return Err(TargetCountMismatch {
+            targets: targets.len(),
+            checkers: runner.targets().len(),
+        });
+    }
     let (snapshot_tx, snapshot) = watch::channel(Arc::new(runner.snapshot()));
     let (actions_tx, actions) = mpsc::unbounded_channel();
     let (stop_tx, stop_rx) = oneshot::channel();
@@ -146,7 +168,7 @@ pub fn spawn<P: Prober>(runner: Runner, prober: Arc<P>, options: DriverOptions) 
         stats: DriverStats::default(),
         tolerance: options.late_tolerance,
     }));
-    let targets: Vec<Arc<ProbeTarget>> = runner.targets().iter().cloned().map(Arc::new).collect();
+    let targets = targets.into_iter().map(Arc::new).collect();
     let driver = Driver {
         runner,
         prober,
@@ -161,19 +183,19 @@ pub fn spawn<P: Prober>(runner: Runner, prober: Arc<P>, options: DriverOptions) 
         dirty: true,
     };
     let task = tokio::spawn(driver.run(stop_rx));
-    DriverHandle {
+    Ok(DriverHandle {
         snapshot,
         actions,
         stats,
         stop: Some(stop_tx),
         task,
-    }
+    })
 }
 
-struct Driver<P> {
+struct Driver<P: Prober> {
     runner: Runner,
     prober: Arc<P>,
-    targets: Vec<Arc<ProbeTarget>>,
+    targets: Vec<Arc<P::Target>>,
     options: DriverOptions,
     epoch: Instant,
     actions: mpsc::UnboundedSender<Action>,

@@ -11,7 +11,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use crate::config::model::lvs::{Checker, CheckerKind, RealServer, VirtualServer};
+use crate::config::model::Config;
 use crate::health::outcome::ProbeReport;
+use crate::health::probe::{ProbeSpec, TlsClient};
 
 /// One checker, resolved: where to connect, from where, and for how long.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,9 +89,47 @@ fn unspecified_like(ip: IpAddr) -> IpAddr {
 
 /// Runs one attempt of a checker against its target.
 ///
-/// Implementations must finish within `target.timeout` (the driver still
-/// cuts an attempt off a little later and reports a timeout) and must never
-/// block the thread: they run as tokio tasks beside thousands of others.
+/// `Target` is whatever the implementation resolved per checker, one per
+/// [`crate::health::runner::CheckerId`] in configuration order
+/// ([`ProbeTarget`], or the probes' own [`ProbeSpec`]). Implementations
+/// must finish within the checker's timeout (the driver still cuts an
+/// attempt off a little later and reports a timeout) and must never block
+/// the thread: they run as tokio tasks beside thousands of others.
 pub trait Prober: Send + Sync + 'static {
-    fn probe(&self, target: &ProbeTarget) -> impl Future<Output = ProbeReport> + Send;
+    type Target: Send + Sync + 'static;
+    fn probe(&self, target: &Self::Target) -> impl Future<Output = ProbeReport> + Send;
+}
+
+/// The real probes of [`crate::health::probe`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RealProbes;
+
+impl Prober for RealProbes {
+    type Target = ProbeSpec;
+
+    fn probe(&self, target: &ProbeSpec) -> impl Future<Output = ProbeReport> + Send {
+        crate::health::probe::run(target)
+    }
+}
+
+/// One [`ProbeSpec`] per checker of `config`, in the runner's checker
+/// order (virtual server, real server, checker). `tls` comes from
+/// [`crate::health::probe::tls_client_for`] (it reads files: build it off
+/// the runtime).
+pub fn probe_specs(config: &Config, tls: Option<&TlsClient>) -> Vec<ProbeSpec> {
+    let mut specs = Vec::new();
+    for vs in &config.lvs.virtual_servers {
+        for rs in &vs.real_servers {
+            for checker in &rs.checkers {
+                specs.push(ProbeSpec::resolve(
+                    checker,
+                    rs,
+                    vs,
+                    tls.cloned(),
+                    &config.vrrp.track_files,
+                ));
+            }
+        }
+    }
+    specs
 }
