@@ -5,10 +5,17 @@
 //!   turns a series of them into up/down decisions).
 //! - [`probe`]: one attempt of one checker (TCP_CHECK, HTTP_GET, …)
 //!   against one real server, with real sockets and processes.
+//! - [`target`]: what a probe needs (address, bind, timeout) and the
+//!   [`target::Prober`] trait the probes implement.
+//! - [`runner`]: keepalived's checker rules as a sans-I/O state machine.
+//! - [`driver`]: the tokio task that runs a runner against real probes.
 //!
 //! This module owns no sockets of the dataplane and never touches the IPVS
 //! table itself: its output is desired membership and weights, applied by
 //! the engine.
 
+pub mod driver;
 pub mod outcome;
 pub mod probe;
+pub mod runner;
+pub mod target;

@@ -1,0 +1,348 @@
+//! Runs a [`Runner`] on tokio against real probes.
+//!
+//! One task owns the runner: it sleeps until the next probe is due, spawns
+//! every probe as its own task (so no probe, however slow, holds up the
+//! loop or another probe), feeds results back, forwards the runner's
+//! actions on a channel, logs its log lines through `tracing`, and
+//! publishes the snapshot. It counts how late each probe started against
+//! its schedule. It never blocks: no blocking call, and the outbound
+//! channel is unbounded (its traffic is state changes, not probe results).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::health::outcome::{ProbeReport, Reason, Verdict};
+use crate::health::runner::{Action, CheckerId, HealthSnapshot, LogLevel, ProbeFinished, Runner};
+use crate::health::target::Prober;
+
+/// How the driver behaves.
+#[derive(Debug, Clone)]
+pub struct DriverOptions {
+    /// A probe that starts later than this after its scheduled time counts
+    /// as late.
+    pub late_tolerance: Duration,
+    /// How often the snapshot is republished when something changed.
+    pub snapshot_interval: Duration,
+    /// Extra time a probe gets beyond its own timeout before the driver
+    /// cuts it off and reports a timeout itself.
+    pub probe_grace: Duration,
+}
+
+impl Default for DriverOptions {
+    fn default() -> Self {
+        Self {
+            late_tolerance: Duration::from_millis(50),
+            snapshot_interval: Duration::from_millis(500),
+            probe_grace: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Counters for the benchmark and the console: how many probes ran and
+/// how late they started.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct DriverStats {
+    pub probes_started: u64,
+    pub probes_finished: u64,
+    /// Probes that started more than `late_tolerance` after schedule.
+    pub probes_late: u64,
+    #[serde(serialize_with = "crate::health::runner::serialize_millis")]
+    pub lateness_p50: Duration,
+    #[serde(serialize_with = "crate::health::runner::serialize_millis")]
+    pub lateness_p99: Duration,
+    #[serde(serialize_with = "crate::health::runner::serialize_millis")]
+    pub lateness_max: Duration,
+}
+
+/// Lateness in whole milliseconds, one bucket each up to 10 s.
+#[derive(Debug)]
+struct Lateness {
+    buckets: Vec<u64>,
+    stats: DriverStats,
+    tolerance: Duration,
+}
+
+const LATENESS_BUCKETS: usize = 10_001;
+
+impl Lateness {
+    fn record(&mut self, late: Duration) {
+        let millis = usize::try_from(late.as_millis()).unwrap_or(usize::MAX);
+        self.buckets[millis.min(LATENESS_BUCKETS - 1)] += 1;
+        self.stats.probes_started += 1;
+        if late > self.tolerance {
+            self.stats.probes_late += 1;
+        }
+        self.stats.lateness_max = self.stats.lateness_max.max(late);
+    }
+
+    fn quantile(&self, q: f64) -> Duration {
+        let total: u64 = self.buckets.iter().sum();
+        if total == 0 {
+            return Duration::ZERO;
+        }
+        let rank = ((total as f64) * q).ceil() as u64;
+        let mut seen = 0;
+        for (millis, count) in self.buckets.iter().enumerate() {
+            seen += count;
+            if seen >= rank {
+                return Duration::from_millis(millis as u64);
+            }
+        }
+        Duration::from_millis(LATENESS_BUCKETS as u64 - 1)
+    }
+
+    fn snapshot(&self) -> DriverStats {
+        DriverStats {
+            lateness_p50: self.quantile(0.50),
+            lateness_p99: self.quantile(0.99),
+            ..self.stats.clone()
+        }
+    }
+}
+
+/// The running driver: its outputs and how to stop it.
+#[derive(Debug)]
+pub struct DriverHandle {
+    /// The latest snapshot of every checker.
+    pub snapshot: watch::Receiver<Arc<HealthSnapshot>>,
+    /// Every action but `StartProbe` (the driver runs those itself):
+    /// membership changes, scripts, alerts, log lines, events.
+    pub actions: mpsc::UnboundedReceiver<Action>,
+    stats: Arc<Mutex<Lateness>>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Runner>,
+}
+
+impl DriverHandle {
+    pub fn stats(&self) -> DriverStats {
+        self.stats
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .snapshot()
+    }
+
+    /// Stops checking (the runner's shutdown actions are still sent) and
+    /// returns the runner.
+    pub async fn shutdown(mut self) -> Result<Runner, tokio::task::JoinError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.task.await
+    }
+}
+
+/// The targets given to [`spawn`] do not match the runner's checkers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{targets} probe targets for {checkers} checkers")]
+pub struct TargetCountMismatch {
+    pub targets: usize,
+    pub checkers: usize,
+}
+
+/// Starts driving `runner` with `prober` on the current tokio runtime;
+/// `targets` holds one target per checker, in [`CheckerId`] order
+/// ([`Runner::targets`] for [`ProbeTarget`],
+/// [`crate::health::target::probe_specs`] for the real probes).
+pub fn spawn<P: Prober>(
+    runner: Runner,
+    targets: Vec<P::Target>,
+    prober: Arc<P>,
+    options: DriverOptions,
+) -> Result<DriverHandle, TargetCountMismatch> {
+    if targets.len() != runner.targets().len() {
+        return Err(TargetCountMismatch {
+            targets: targets.len(),
+            checkers: runner.targets().len(),
+        });
+    }
+    let (snapshot_tx, snapshot) = watch::channel(Arc::new(runner.snapshot()));
+    let (actions_tx, actions) = mpsc::unbounded_channel();
+    let (stop_tx, stop_rx) = oneshot::channel();
+    let stats = Arc::new(Mutex::new(Lateness {
+        buckets: vec![0; LATENESS_BUCKETS],
+        stats: DriverStats::default(),
+        tolerance: options.late_tolerance,
+    }));
+    let targets = targets.into_iter().map(Arc::new).collect();
+    let driver = Driver {
+        runner,
+        prober,
+        targets,
+        options,
+        epoch: Instant::now(),
+        actions: actions_tx,
+        snapshot: snapshot_tx,
+        stats: Arc::clone(&stats),
+        probes: JoinSet::new(),
+        running: HashMap::new(),
+        dirty: true,
+    };
+    let task = tokio::spawn(driver.run(stop_rx));
+    Ok(DriverHandle {
+        snapshot,
+        actions,
+        stats,
+        stop: Some(stop_tx),
+        task,
+    })
+}
+
+struct Driver<P: Prober> {
+    runner: Runner,
+    prober: Arc<P>,
+    targets: Vec<Arc<P::Target>>,
+    options: DriverOptions,
+    epoch: Instant,
+    actions: mpsc::UnboundedSender<Action>,
+    snapshot: watch::Sender<Arc<HealthSnapshot>>,
+    stats: Arc<Mutex<Lateness>>,
+    probes: JoinSet<(CheckerId, ProbeReport)>,
+    /// Which checker each probe task serves, to report a panicked probe.
+    running: HashMap<tokio::task::Id, CheckerId>,
+    dirty: bool,
+}
+
+impl<P: Prober> Driver<P> {
+    async fn run(mut self, mut stop: oneshot::Receiver<()>) -> Runner {
+        let initial = self.runner.start(Duration::ZERO);
+        self.forward(initial);
+        let mut publish = tokio::time::interval(self.options.snapshot_interval);
+        publish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            // Due probes first: under a steady stream of results the
+            // select below would otherwise keep picking results and let
+            // the schedule slip.
+            if self
+                .runner
+                .next_deadline()
+                .is_some_and(|due| due <= self.epoch.elapsed())
+            {
+                self.start_due();
+            }
+            let deadline = self.runner.next_deadline().map(|due| self.epoch + due);
+            tokio::select! {
+                biased;
+                _ = &mut stop => break,
+                Some(joined) = self.probes.join_next_with_id(), if !self.probes.is_empty() => {
+                    self.finished(joined);
+                    // Take every result already waiting before anything else.
+                    while let Some(joined) = self.probes.try_join_next_with_id() {
+                        self.finished(joined);
+                    }
+                }
+                _ = sleep_until(deadline) => self.start_due(),
+                _ = publish.tick() => self.publish(),
+            }
+        }
+        self.probes.abort_all();
+        let now = self.epoch.elapsed();
+        let last = self.runner.shutdown(now);
+        self.forward(last);
+        self.dirty = true;
+        self.publish();
+        self.runner
+    }
+
+    fn start_due(&mut self) {
+        let now = self.epoch.elapsed();
+        let actions = self.runner.poll(now);
+        let mut lateness = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
+        for action in actions {
+            let Action::StartProbe {
+                checker,
+                scheduled,
+                timeout,
+            } = action
+            else {
+                continue;
+            };
+            lateness.record(now.saturating_sub(scheduled));
+            let prober = Arc::clone(&self.prober);
+            let target = Arc::clone(&self.targets[checker.index()]);
+            let limit = timeout + self.options.probe_grace;
+            let handle = self.probes.spawn(async move {
+                let started = Instant::now();
+                let report = match tokio::time::timeout(limit, prober.probe(&target)).await {
+                    Ok(report) => report,
+                    Err(_) => ProbeReport {
+                        verdict: Verdict::Down {
+                            reason: Reason::Timeout { after: timeout },
+                        },
+                        latency: started.elapsed(),
+                    },
+                };
+                (checker, report)
+            });
+            self.running.insert(handle.id(), checker);
+        }
+    }
+
+    fn finished(
+        &mut self,
+        joined: Result<(tokio::task::Id, (CheckerId, ProbeReport)), tokio::task::JoinError>,
+    ) {
+        let (checker, report) = match joined {
+            Ok((id, result)) => {
+                self.running.remove(&id);
+                result
+            }
+            Err(error) => {
+                let Some(checker) = self.running.remove(&error.id()) else {
+                    return;
+                };
+                let report = ProbeReport {
+                    verdict: Verdict::Down {
+                        reason: Reason::Io {
+                            detail: format!("probe failed: {error}"),
+                        },
+                    },
+                    latency: Duration::ZERO,
+                };
+                (checker, report)
+            }
+        };
+        self.stats
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .stats
+            .probes_finished += 1;
+        let now = self.epoch.elapsed();
+        let actions = self
+            .runner
+            .probe_finished(now, ProbeFinished { checker, report });
+        self.dirty = true;
+        self.forward(actions);
+    }
+
+    fn forward(&mut self, actions: Vec<Action>) {
+        for action in actions {
+            if let Action::Log { level, line } = &action {
+                match level {
+                    LogLevel::Info => tracing::info!(target: "lvstop::health", "{line}"),
+                    LogLevel::Debug => tracing::debug!(target: "lvstop::health", "{line}"),
+                }
+            }
+            // A dropped receiver only means nobody listens any more.
+            let _ = self.actions.send(action);
+        }
+    }
+
+    fn publish(&mut self) {
+        if self.dirty {
+            self.dirty = false;
+            self.snapshot.send_replace(Arc::new(self.runner.snapshot()));
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
