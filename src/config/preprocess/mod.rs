@@ -32,7 +32,7 @@
 mod conditional;
 mod driver;
 mod generate;
-mod include;
+pub(crate) mod include;
 mod params;
 mod text;
 

@@ -12,6 +12,7 @@ mod vrrp;
 use std::borrow::Cow;
 
 use crate::config::model::{Config, RawSetting, Script};
+use crate::config::preprocess::include;
 
 /// Renders a whole configuration.
 pub fn render(config: &Config) -> String {
@@ -93,10 +94,18 @@ impl Writer {
 
     fn words<S: AsRef<str>>(&mut self, words: &[S]) {
         for (i, word) in words.iter().enumerate() {
+            let word = word.as_ref();
             if i > 0 {
                 self.out.push(' ');
             }
-            self.out.push_str(&quote(word.as_ref()));
+            // A bare `include…` word opening a line is a preprocessor
+            // directive; a name that happens to be one (a sync group
+            // member called `includew`) is written quoted.
+            if i == 0 && include::include_line(word).is_some() {
+                self.out.push_str(&format!("\"{word}\""));
+            } else {
+                self.out.push_str(&quote(word));
+            }
         }
     }
 }
@@ -179,6 +188,19 @@ mod tests {
         assert_eq!(quote(""), "\"\"");
         assert_eq!(quote("p#ss"), "\"p#ss\"");
         assert_eq!(quote("\u{0}c"), "\"\\000c\"");
+    }
+
+    /// Found by fuzzing: a sync group member named like an include
+    /// directive, rendered alone on its line, was read back as a directive.
+    #[test]
+    fn names_that_look_like_include_directives_round_trip() {
+        use crate::config::load::{load_str, Options};
+        let text = "vrrp_sync_group G {\n    group {\n        VI_1 includew includea\n    }\n}\n";
+        let first = load_str(std::path::Path::new("a.conf"), text, &Options::default());
+        assert_eq!(first.config.vrrp.sync_groups[0].members.len(), 3);
+        let dumped = render(&first.config);
+        let second = load_str(std::path::Path::new("b.conf"), &dumped, &Options::default());
+        assert_eq!(first.config, second.config, "{dumped}");
     }
 
     #[test]
