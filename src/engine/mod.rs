@@ -5,8 +5,12 @@
 //!
 //! - [`overrides`]: operator decisions (weights, drains, ramps, disable
 //!   reasons) layered over the health-filtered configuration.
+//! - [`command`]: what an operator can ask, with typed outcomes and errors.
+//! - [`event`]: the bounded timeline of what happened.
 //!
 //! The engine never imports the UI; its face is the handle and the
 //! control socket that serializes it.
 
+pub mod command;
+pub mod event;
 pub mod overrides;

@@ -20,13 +20,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ipvs::desired::DesiredService;
 use crate::ipvs::model::{DestKey, ServiceKey};
 
 /// Who asked for an override, for the audit trail and the console.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
     /// The peer's user id (SO_PEERCRED), or the console's own.
     pub uid: u32,
@@ -35,7 +35,7 @@ pub struct Actor {
 }
 
 /// A virtual service, or one real server in it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Target {
     Service(ServiceKey),
     RealServer(ServiceKey, DestKey),
