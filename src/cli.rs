@@ -142,9 +142,15 @@ pub enum Command {
     Daemon,
     /// Scriptable operator actions against the running engine.
     Ctl {
-        /// The action and its arguments.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
+        /// Print the outcome as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Unused by ctl (it talks to the daemon's socket); declared here
+        /// without `-f`, which ctl keeps for ipvsadm's firewall mark.
+        #[arg(long = "config", id = "config", value_name = "FILE", hide = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        verb: crate::ctl::Verb,
     },
     /// Self-contained demo on loopback; needs no root.
     Demo,

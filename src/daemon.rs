@@ -23,6 +23,7 @@ use crate::control::ControlError;
 use crate::dataplane::kernel::KernelDataplane;
 use crate::dataplane::userspace::UserspaceDataplane;
 use crate::dataplane::{ApplyError, Dataplane, DataplaneError, Operation};
+use crate::engine::command::CommandError;
 use crate::ipvs::desired::{self, DesiredError, DesiredService};
 use crate::ipvs::model::ServiceKey;
 use crate::ipvs::reconcile;
@@ -336,6 +337,12 @@ impl<D: Dataplane + 'static> Backend for DaemonBackend<D> {
                 .daemons()
                 .await
                 .map_or_else(failed, Response::Daemons),
+            // Operator commands need the engine's overrides; until the
+            // daemon runs it, it says so and changes nothing.
+            Request::Command(command) => Response::CommandError(CommandError::Invalid {
+                what: command.verb().to_string(),
+                why: "this daemon does not take operator commands yet".into(),
+            }),
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod ctl;
 pub mod daemon;
 pub mod dataplane;
 pub mod engine;

@@ -17,7 +17,9 @@ fn main() -> ExitCode {
         (None, true) => lvstop::once::run(&cli.common, &cli.listing),
         (None, false) => not_built("the console"),
         (Some(Command::Daemon), _) => lvstop::daemon::run(&cli.common),
-        (Some(Command::Ctl { .. }), _) => not_built("lvstop ctl"),
+        (Some(Command::Ctl { json, verb, .. }), _) => {
+            lvstop::ctl::run(&cli.common.socket, verb, *json)
+        }
         (Some(Command::Demo), _) => not_built("lvstop demo"),
         (
             Some(Command::Realserver {
@@ -32,6 +34,6 @@ fn main() -> ExitCode {
 }
 
 fn not_built(what: &str) -> ExitCode {
-    eprintln!("lvstop: {what} is not built yet; this version provides `lvstop check`, `lvstop daemon`, `lvstop realserver` and `lvstop --once`");
+    eprintln!("lvstop: {what} is not built yet; this version provides `lvstop check`, `lvstop daemon`, `lvstop ctl`, `lvstop realserver` and `lvstop --once`");
     ExitCode::from(2)
 }

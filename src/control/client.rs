@@ -6,7 +6,7 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
-use super::protocol::{Envelope, Request, Response};
+use super::protocol::{Envelope, ErrorKind, Request, Response};
 use super::ControlError;
 
 /// How long to wait for the daemon to answer one request.
@@ -76,6 +76,9 @@ impl Client {
         let envelope: Envelope<Response> = serde_json::from_str(&answer)
             .map_err(|e| ControlError::BadResponse(format!("{e}: {}", answer.trim())))?;
         match envelope.body {
+            Response::Error(reply) if reply.kind == ErrorKind::PermissionDenied => {
+                Err(ControlError::PermissionDenied(reply.message))
+            }
             Response::Error(reply) => Err(ControlError::Refused(reply.message)),
             _ if envelope.id != id && envelope.id != 0 => Err(ControlError::BadResponse(format!(
                 "answer to request {} while waiting for {id}",

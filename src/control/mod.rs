@@ -32,4 +32,6 @@ pub enum ControlError {
     BadResponse(String),
     #[error("the daemon refused: {0}")]
     Refused(String),
+    #[error("the daemon refused: {0}")]
+    PermissionDenied(String),
 }

@@ -17,6 +17,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::dataplane::DataplaneKind;
+use crate::engine::command::{Command, CommandError, Outcome};
 use crate::ipvs::model::{Connection, Daemon, Table, Timeouts};
 
 /// Bumped on incompatible changes; `hello` reports it.
@@ -49,6 +50,10 @@ pub enum Request {
     Timeouts,
     /// Sync daemons (`ipvsadm --daemon`).
     Daemons,
+    /// An operator command (`lvstop ctl`, the console): answered with
+    /// `outcome` or `command_error`. Needs a peer allowed to act, except
+    /// for a dry-run apply.
+    Command(Command),
 }
 
 /// The daemon's answer to one request.
@@ -61,6 +66,10 @@ pub enum Response {
     Connections(Vec<Connection>),
     Timeouts(Timeouts),
     Daemons(Vec<Daemon>),
+    /// What a command did.
+    Outcome(Outcome),
+    /// The engine refused a command; nothing changed.
+    CommandError(CommandError),
     Error(ErrorReply),
 }
 
