@@ -17,6 +17,7 @@ use crate::cli::{CommonOptions, DataplaneChoice};
 use crate::config::diagnostic::{render_text, Severity};
 use crate::config::load::{self, Options};
 use crate::config::model::Config;
+use crate::control::peer::Peer;
 use crate::control::protocol::{ErrorKind, Hello, Request, Response, PROTOCOL_VERSION};
 use crate::control::server::{Backend, Server};
 use crate::control::ControlError;
@@ -313,7 +314,7 @@ struct DaemonBackend<D> {
 }
 
 impl<D: Dataplane + 'static> Backend for DaemonBackend<D> {
-    async fn handle(&self, request: Request) -> Response {
+    async fn handle(&self, _peer: &Peer, request: Request) -> Response {
         let failed = |e: DataplaneError| Response::error(ErrorKind::Failed, e.to_string());
         match request {
             Request::Hello => Response::Hello(self.hello.clone()),

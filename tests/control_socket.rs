@@ -9,6 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use lvstop::control::client::Client;
+use lvstop::control::peer::Peer;
 use lvstop::control::protocol::{ErrorKind, Hello, Request, Response};
 use lvstop::control::server::{Backend, Server};
 use lvstop::control::ControlError;
@@ -22,7 +23,7 @@ mod support;
 struct Fixed;
 
 impl Backend for Fixed {
-    async fn handle(&self, request: Request) -> Response {
+    async fn handle(&self, _peer: &Peer, request: Request) -> Response {
         match request {
             Request::Hello => Response::Hello(Hello {
                 protocol: 1,
@@ -169,11 +170,11 @@ fn no_daemon_is_a_clear_error() {
 }
 
 /// The credential check holds even when the socket's mode would let
-/// anyone connect: another user gets a refusal, never an answer (the
-/// refusal comes first, before any request is read).
+/// anyone connect: another user may read, but a command that changes
+/// something is refused before the daemon sees it.
 #[test]
-fn another_user_is_refused_even_through_an_open_socket_mode() {
-    if support::skip_unless_privileged("another_user_is_refused_even_through_an_open_socket_mode") {
+fn another_user_may_read_but_not_act() {
+    if support::skip_unless_privileged("another_user_may_read_but_not_act") {
         return;
     }
     let running = start();
@@ -182,8 +183,10 @@ fn another_user_is_refused_even_through_an_open_socket_mode() {
     std::fs::set_permissions(running._dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::set_permissions(&running.path, std::fs::Permissions::from_mode(0o666)).unwrap();
     let script = format!(
-        "import socket; s = socket.socket(socket.AF_UNIX); s.connect({:?}); \
-         print(s.makefile().readline(), end='')",
+        "import socket; s = socket.socket(socket.AF_UNIX); s.connect({:?}); f = s.makefile('rw'); \
+         f.write('{{\"id\":1,\"method\":\"hello\"}}\\n'); f.flush(); print(f.readline(), end=''); \
+         f.write('{{\"id\":2,\"method\":\"command\",\"params\":{{\"command\":\"reload\"}}}}\\n'); f.flush(); \
+         print(f.readline(), end='')",
         running.path.display().to_string()
     );
     let output = std::process::Command::new("setpriv")
@@ -198,11 +201,18 @@ fn another_user_is_refused_even_through_an_open_socket_mode() {
         .output()
         .unwrap();
     let answer = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        answer.contains(
-            r#""kind":"permission_denied","message":"uid 65534 may not use this control socket"#
-        ),
+    let lines: Vec<&str> = answer.lines().collect();
+    assert_eq!(
+        lines.len(),
+        2,
         "stdout: {answer} stderr: {}",
         String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(lines[0].contains(r#""id":1,"result":"hello""#), "{answer}");
+    assert!(
+        lines[1].contains(
+            r#""id":2,"result":"error","data":{"kind":"permission_denied","message":"uid 65534 may read but not act: 'reload' needs root"#
+        ),
+        "{answer}"
     );
 }

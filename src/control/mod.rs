@@ -3,6 +3,7 @@
 //! messages, [`server`] the daemon's end, [`client`] the other end.
 
 pub mod client;
+pub mod peer;
 pub mod protocol;
 pub mod server;
 

@@ -13,6 +13,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::watch;
 
+use super::peer::{Access, Peer, PeerPolicy};
 use super::protocol::{Envelope, ErrorKind, Request, Response, MAX_REQUEST_BYTES};
 use super::ControlError;
 
@@ -23,27 +24,9 @@ const DIRECTORY_MODE: u32 = 0o755;
 
 /// Answers requests; the daemon (later the engine's handle) implements it.
 pub trait Backend: Send + Sync + 'static {
-    fn handle(&self, request: Request) -> impl Future<Output = Response> + Send;
-}
-
-/// Who may talk to the daemon: root, and the user the daemon runs as.
-/// Checked with `SO_PEERCRED` on every connection, whatever the socket's
-/// file mode says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PeerPolicy {
-    pub daemon_uid: u32,
-}
-
-impl PeerPolicy {
-    pub fn current() -> Self {
-        PeerPolicy {
-            daemon_uid: nix::unistd::geteuid().as_raw(),
-        }
-    }
-
-    pub fn allows(&self, uid: u32) -> bool {
-        uid == 0 || uid == self.daemon_uid
-    }
+    /// Answer one request from `peer`. The server has already refused
+    /// commands that change something from peers that may only read.
+    fn handle(&self, peer: &Peer, request: Request) -> impl Future<Output = Response> + Send;
 }
 
 /// A bound control socket; the file is removed when this is dropped.
@@ -104,6 +87,19 @@ impl Server {
         &self.path
     }
 
+    /// Let members of `gid` act too (`--admin-group`), and give them the
+    /// socket: its group becomes `gid`, so they can connect.
+    pub fn with_admin_group(mut self, gid: u32) -> Result<Server, ControlError> {
+        nix::unistd::chown(&self.path, None, Some(nix::unistd::Gid::from_raw(gid))).map_err(
+            |e| ControlError::Io {
+                context: format!("cannot give '{}' to group {gid}", self.path.display()),
+                source: e.into(),
+            },
+        )?;
+        self.policy = self.policy.with_admin_group(Some(gid));
+        Ok(self)
+    }
+
     /// Accept and serve connections until `shutdown` turns true.
     pub async fn serve<B: Backend>(self, backend: Arc<B>, mut shutdown: watch::Receiver<bool>) {
         loop {
@@ -145,21 +141,13 @@ async fn serve_connection<B: Backend>(
     backend: Arc<B>,
 ) -> io::Result<()> {
     let (read, mut write) = stream.into_split();
-    let uid = write.as_ref().peer_cred().map(|c| c.uid());
-    match uid {
-        Ok(uid) if policy.allows(uid) => {}
-        Ok(uid) => {
-            let message = format!(
-                "uid {uid} may not use this control socket (allowed: root and uid {})",
-                policy.daemon_uid
-            );
-            return reply(
-                &mut write,
-                0,
-                Response::error(ErrorKind::PermissionDenied, message),
-            )
-            .await;
-        }
+    let peer = match write.as_ref().peer_cred() {
+        Ok(cred) => Peer {
+            uid: cred.uid(),
+            gid: cred.gid(),
+            pid: cred.pid(),
+            access: policy.access(cred.uid(), cred.gid(), cred.pid()),
+        },
         Err(e) => {
             let message = format!("cannot read the peer's credentials: {e}");
             return reply(
@@ -169,7 +157,7 @@ async fn serve_connection<B: Backend>(
             )
             .await;
         }
-    }
+    };
     let mut reader = BufReader::new(read);
     let mut line = Vec::new();
     loop {
@@ -197,7 +185,24 @@ async fn serve_connection<B: Backend>(
             continue;
         }
         let (id, response) = match serde_json::from_str::<Envelope<Request>>(text) {
-            Ok(request) => (request.id, backend.handle(request.body).await),
+            Ok(request) => match &request.body {
+                Request::Command(command) if command.mutates() && peer.access == Access::Read => {
+                    let message = format!(
+                        "uid {} may read but not act: '{}' needs root, uid {}{}",
+                        peer.uid,
+                        command.verb(),
+                        policy.daemon_uid,
+                        policy
+                            .admin_gid
+                            .map_or_else(String::new, |g| format!(" or group {g}"))
+                    );
+                    (
+                        request.id,
+                        Response::error(ErrorKind::PermissionDenied, message),
+                    )
+                }
+                _ => (request.id, backend.handle(&peer, request.body).await),
+            },
             Err(e) => (
                 request_id(text),
                 Response::error(ErrorKind::BadRequest, format!("invalid request: {e}")),
