@@ -17,4 +17,5 @@ pub mod logging;
 pub mod net;
 pub mod notify;
 pub mod once;
+pub mod ui;
 pub mod vrrp;
