@@ -13,8 +13,8 @@
 //! | `UDP`         | a UDP session, until idle for the udp timeout  | InActConn |
 //!
 //! Live entries sit in a hash map, removed by the task that owns them.
-//! Lingering ones (`TIME_WAIT`, `CLOSE`) move to a timer wheel of 100 ms
-//! slots: a busy director keeps hundreds of thousands of them (two minutes
+//! Lingering ones (`TIME_WAIT`, `CLOSE`) move, packed to half their size
+//! (`lingering`), to a timer wheel of 100 ms slots: a busy director keeps hundreds of thousands of them (two minutes
 //! of closed connections, as the kernel does), and a wheel of small
 //! vectors never rehashes or moves them all under the table lock. Counters of live
 //! connections are atomics the I/O tasks bump; they are folded into the
@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use crate::ipvs::model::{Connection, Protocol, Stats, Timeouts};
 use crate::ipvs::sched::Packet;
 
+use super::lingering::{pack_template, Lingering, PackedAddr};
 use super::table::State;
 
 /// How long a reset or refused connection lingers (the kernel's
@@ -121,7 +122,7 @@ pub(super) struct ConnEntry {
     svc: u64,
     dest: u64,
     state: ConnState,
-    /// Connect deadline (`SYN_RECV`) or end of lingering.
+    /// Connect deadline (`SYN_RECV`).
     deadline: Option<Instant>,
     counters: Option<Arc<Counters>>,
     /// What of `counters` is already in the table's `Stats`.
@@ -135,7 +136,7 @@ pub(super) struct Conntrack {
     entries: HashMap<u64, ConnEntry>,
     /// Slot number (100 ms units since the epoch, rounded up) → entries
     /// whose lingering ends in that slot.
-    lingering: BTreeMap<u64, Vec<ConnEntry>>,
+    lingering: BTreeMap<u64, Vec<Lingering>>,
 }
 
 /// Granularity of lingering expiry.
@@ -262,34 +263,51 @@ impl State {
             return;
         }
         self.set_state(id, state);
-        let Some(mut conn) = self.conns.entries.remove(&id) else {
+        let Some(conn) = self.conns.entries.remove(&id) else {
             return;
         };
-        conn.counters = None;
-        let deadline = now + linger;
-        conn.deadline = Some(deadline);
-        let slot = slot_of(self.epoch, deadline);
-        self.conns.lingering.entry(slot).or_default().push(conn);
+        let slot = slot_of(self.epoch, now + linger);
+        self.conns
+            .lingering
+            .entry(slot)
+            .or_default()
+            .push(Lingering {
+                client: PackedAddr::new(conn.client),
+                vaddr: PackedAddr::new(conn.vaddr),
+                dest_addr: PackedAddr::new(conn.dest_addr),
+                svc: conn.svc,
+                dest: conn.dest,
+                protocol: conn.protocol,
+                state: conn.state,
+                template: pack_template(conn.template),
+            });
     }
 
     /// Remove a live entry and release its destination and template.
     pub fn remove(&mut self, id: u64, now: Instant) {
         self.flush_one(id);
         if let Some(conn) = self.conns.entries.remove(&id) {
-            self.release(conn, now);
+            self.release(conn.svc, conn.dest, conn.state, conn.template, now);
         }
     }
 
     /// An entry leaves the table: its destination loses a connection
     /// (maybe leaving overload), its template a controlled connection.
-    fn release(&mut self, conn: ConnEntry, now: Instant) {
-        let Some(entry) = self.service_by_id(conn.svc) else {
+    fn release(
+        &mut self,
+        svc: u64,
+        dest: u64,
+        state: ConnState,
+        template: Option<(IpAddr, u64)>,
+        now: Instant,
+    ) {
+        let Some(entry) = self.service_by_id(svc) else {
             return;
         };
-        if let Some(dest) = entry.dest_mut(conn.dest) {
-            dest.connection_unbound(conn.state.is_active());
+        if let Some(dest) = entry.dest_mut(dest) {
+            dest.connection_unbound(state.is_active());
         }
-        if let Some((key, template_id)) = conn.template {
+        if let Some((key, template_id)) = template {
             entry.release_template(key, template_id, now);
         }
         entry.prune_trash();
@@ -305,7 +323,7 @@ impl State {
                 break;
             }
             for conn in entry.remove() {
-                self.release(conn, now);
+                self.release(conn.svc, conn.dest, conn.state, conn.template(), now);
             }
         }
     }
@@ -340,8 +358,7 @@ impl State {
     /// The connection table as `/proc/net/ip_vs_conn` shows it.
     pub fn list_connections(&self, now: Instant) -> Vec<Connection> {
         let mut out = Vec::with_capacity(self.conns.entries.len());
-        let lingering = self.conns.lingering.values().flatten();
-        for conn in self.conns.entries.values().chain(lingering) {
+        for conn in self.conns.entries.values() {
             let remaining = |timeout: Duration| {
                 let last = conn
                     .counters
@@ -358,22 +375,55 @@ impl State {
                     .deadline
                     .map_or(0, |d| d.saturating_duration_since(now).as_secs() as u32),
             };
-            out.push(Connection {
-                protocol: conn.protocol.as_str().into(),
-                client: conn.client,
-                virtual_addr: conn.vaddr,
-                dest: conn.dest_addr,
-                state: conn.state.name().into(),
+            out.push(listed(
+                conn.protocol,
+                conn.client,
+                conn.vaddr,
+                conn.dest_addr,
+                conn.state,
                 expires,
-                template: false,
-                pe_name: None,
-                pe_data: None,
-            });
+            ));
+        }
+        for (slot, conns) in &self.conns.lingering {
+            let deadline = self.epoch + SLOT * u32::try_from(*slot).unwrap_or(u32::MAX);
+            let expires = deadline.saturating_duration_since(now).as_secs() as u32;
+            for conn in conns {
+                out.push(listed(
+                    conn.protocol,
+                    conn.client.get(),
+                    conn.vaddr.get(),
+                    conn.dest_addr.get(),
+                    conn.state,
+                    expires,
+                ));
+            }
         }
         for entry in &self.services {
             entry.list_templates(now, &mut out);
         }
         out
+    }
+}
+
+/// One row of the connection listing.
+fn listed(
+    protocol: Protocol,
+    client: SocketAddr,
+    vaddr: SocketAddr,
+    dest: SocketAddr,
+    state: ConnState,
+    expires: u32,
+) -> Connection {
+    Connection {
+        protocol: protocol.as_str().into(),
+        client,
+        virtual_addr: vaddr,
+        dest,
+        state: state.name().into(),
+        expires,
+        template: false,
+        pe_name: None,
+        pe_data: None,
     }
 }
 

@@ -43,6 +43,7 @@
 //!
 //! Module map: `table` (services, destinations, validation), `conntrack`
 //! (connection entries, states, TIME_WAIT emulation, counters),
+//! `lingering` (closed connections packed small while they linger),
 //! `persistence` (templates), `tcp` (listener + proxying), `copy` (the
 //! byte pump, splice on bulk transfers), `udp` (sessions), `socket` (the
 //! only `unsafe`: setsockopt/TCP_INFO/splice), `rates` (estimator stand-in).
@@ -52,6 +53,7 @@
 
 mod conntrack;
 mod copy;
+mod lingering;
 mod persistence;
 mod socket;
 mod table;
