@@ -7,6 +7,8 @@
 //!   reasons) layered over the health-filtered configuration.
 //! - [`command`]: what an operator can ask, with typed outcomes and errors.
 //! - [`event`]: the bounded timeline of what happened.
+//! - [`state`]: the decisions without the I/O — commands against the
+//!   configured table, pending drains, the audit trail.
 //!
 //! The engine never imports the UI; its face is the handle and the
 //! control socket that serializes it.
@@ -14,3 +16,4 @@
 pub mod command;
 pub mod event;
 pub mod overrides;
+pub mod state;
