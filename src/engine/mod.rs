@@ -7,6 +7,8 @@
 //!   reasons) layered over the health-filtered configuration.
 //! - [`command`]: what an operator can ask, with typed outcomes and errors.
 //! - [`event`]: the bounded timeline of what happened.
+//! - [`handle`]: the command channel the console and the control socket
+//!   share.
 //! - [`state`]: the decisions without the I/O — commands against the
 //!   configured table, pending drains, the audit trail.
 //!
@@ -15,5 +17,6 @@
 
 pub mod command;
 pub mod event;
+pub mod handle;
 pub mod overrides;
 pub mod state;
