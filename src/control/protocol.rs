@@ -17,6 +17,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::dataplane::DataplaneKind;
+use crate::health::report::ChecksReport;
 use crate::ipvs::model::{Connection, Daemon, Table, Timeouts};
 
 /// Bumped on incompatible changes; `hello` reports it.
@@ -49,6 +50,8 @@ pub enum Request {
     Timeouts,
     /// Sync daemons (`ipvsadm --daemon`).
     Daemons,
+    /// Every real server's health checks: state, reason, since when.
+    Checks,
 }
 
 /// The daemon's answer to one request.
@@ -61,6 +64,7 @@ pub enum Response {
     Connections(Vec<Connection>),
     Timeouts(Timeouts),
     Daemons(Vec<Daemon>),
+    Checks(Box<ChecksReport>),
     Error(ErrorReply),
 }
 

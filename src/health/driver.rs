@@ -4,7 +4,8 @@
 //! every probe as its own task (so no probe, however slow, holds up the
 //! loop or another probe), feeds results back, forwards the runner's
 //! actions on a channel, logs its log lines through `tracing`, and
-//! publishes the snapshot. It counts how late each probe started against
+//! publishes the snapshot and, at once on every membership change, the
+//! table health wants. It counts how late each probe started against
 //! its schedule. It never blocks: no blocking call, and the outbound
 //! channel is unbounded (its traffic is state changes, not probe results).
 
@@ -19,6 +20,7 @@ use tokio::time::Instant;
 use crate::health::outcome::{ProbeReport, Reason, Verdict};
 use crate::health::runner::{Action, CheckerId, HealthSnapshot, LogLevel, ProbeFinished, Runner};
 use crate::health::target::Prober;
+use crate::ipvs::desired::DesiredService;
 
 /// How the driver behaves.
 #[derive(Debug, Clone)]
@@ -31,6 +33,9 @@ pub struct DriverOptions {
     /// Extra time a probe gets beyond its own timeout before the driver
     /// cuts it off and reports a timeout itself.
     pub probe_grace: Duration,
+    /// Time zero of the runner's clock; `None` is "now". A reload passes
+    /// the previous driver's epoch so inherited times stay on one clock.
+    pub epoch: Option<Instant>,
 }
 
 impl Default for DriverOptions {
@@ -39,23 +44,33 @@ impl Default for DriverOptions {
             late_tolerance: Duration::from_millis(50),
             snapshot_interval: Duration::from_millis(500),
             probe_grace: Duration::from_secs(1),
+            epoch: None,
         }
     }
 }
 
 /// Counters for the benchmark and the console: how many probes ran and
 /// how late they started.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct DriverStats {
     pub probes_started: u64,
     pub probes_finished: u64,
     /// Probes that started more than `late_tolerance` after schedule.
     pub probes_late: u64,
-    #[serde(serialize_with = "crate::health::runner::serialize_millis")]
+    #[serde(
+        serialize_with = "crate::health::runner::serialize_millis",
+        deserialize_with = "crate::health::runner::deserialize_millis"
+    )]
     pub lateness_p50: Duration,
-    #[serde(serialize_with = "crate::health::runner::serialize_millis")]
+    #[serde(
+        serialize_with = "crate::health::runner::serialize_millis",
+        deserialize_with = "crate::health::runner::deserialize_millis"
+    )]
     pub lateness_p99: Duration,
-    #[serde(serialize_with = "crate::health::runner::serialize_millis")]
+    #[serde(
+        serialize_with = "crate::health::runner::serialize_millis",
+        deserialize_with = "crate::health::runner::deserialize_millis"
+    )]
     pub lateness_max: Duration,
 }
 
@@ -113,9 +128,32 @@ pub struct DriverHandle {
     /// Every action but `StartProbe` (the driver runs those itself):
     /// membership changes, scripts, alerts, log lines, events.
     pub actions: mpsc::UnboundedReceiver<Action>,
+    /// The IPVS table health wants ([`Runner::desired`]), republished as
+    /// soon as a batch of actions changed the membership.
+    pub desired: watch::Receiver<Arc<Vec<DesiredService>>>,
     stats: Arc<Mutex<Lateness>>,
-    stop: Option<oneshot::Sender<()>>,
+    stop: Option<oneshot::Sender<Stop>>,
     task: tokio::task::JoinHandle<Runner>,
+    epoch: Instant,
+}
+
+/// Reads a driver's [`DriverStats`]; stays valid after the driver ends.
+#[derive(Debug, Clone)]
+pub struct StatsHandle(Arc<Mutex<Lateness>>);
+
+impl StatsHandle {
+    pub fn get(&self) -> DriverStats {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).snapshot()
+    }
+}
+
+/// How the driver stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// The runner's shutdown: real servers leave, `omega` notifies.
+    Shutdown,
+    /// Hand the runner back as it is, for a reload to inherit from.
+    Detach,
 }
 
 impl DriverHandle {
@@ -128,9 +166,30 @@ impl DriverHandle {
 
     /// Stops checking (the runner's shutdown actions are still sent) and
     /// returns the runner.
-    pub async fn shutdown(mut self) -> Result<Runner, tokio::task::JoinError> {
+    pub async fn shutdown(self) -> Result<Runner, tokio::task::JoinError> {
+        self.stop(Stop::Shutdown).await
+    }
+
+    /// Stops checking without the runner's shutdown: running probes are
+    /// dropped, nothing is notified, and the runner comes back as it
+    /// stood, for [`Runner::inherit`] on a reload.
+    pub async fn detach(self) -> Result<Runner, tokio::task::JoinError> {
+        self.stop(Stop::Detach).await
+    }
+
+    /// A cheap handle that reads [`DriverHandle::stats`] from elsewhere.
+    pub fn stats_handle(&self) -> StatsHandle {
+        StatsHandle(Arc::clone(&self.stats))
+    }
+
+    /// Time zero of the runner's clock (see [`DriverOptions::epoch`]).
+    pub fn epoch(&self) -> Instant {
+        self.epoch
+    }
+
+    async fn stop(mut self, how: Stop) -> Result<Runner, tokio::task::JoinError> {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(how);
         }
         self.task.await
     }
@@ -148,6 +207,10 @@ pub struct TargetCountMismatch {
 /// `targets` holds one target per checker, in [`CheckerId`] order
 /// ([`Runner::targets`] for [`ProbeTarget`],
 /// [`crate::health::target::probe_specs`] for the real probes).
+///
+/// The runner is started here, before this returns: the first
+/// [`DriverHandle::desired`] is already the start-up table and the start-up
+/// actions are already on [`DriverHandle::actions`].
 pub fn spawn<P: Prober>(
     runner: Runner,
     targets: Vec<P::Target>,
@@ -160,7 +223,9 @@ pub fn spawn<P: Prober>(
             checkers: runner.targets().len(),
         });
     }
+    let epoch = options.epoch.unwrap_or_else(Instant::now);
     let (snapshot_tx, snapshot) = watch::channel(Arc::new(runner.snapshot()));
+    let (desired_tx, desired) = watch::channel(Arc::new(Vec::new()));
     let (actions_tx, actions) = mpsc::unbounded_channel();
     let (stop_tx, stop_rx) = oneshot::channel();
     let stats = Arc::new(Mutex::new(Lateness {
@@ -169,26 +234,33 @@ pub fn spawn<P: Prober>(
         tolerance: options.late_tolerance,
     }));
     let targets = targets.into_iter().map(Arc::new).collect();
-    let driver = Driver {
+    let mut driver = Driver {
         runner,
         prober,
         targets,
         options,
-        epoch: Instant::now(),
+        epoch,
         actions: actions_tx,
         snapshot: snapshot_tx,
+        desired: desired_tx,
         stats: Arc::clone(&stats),
         probes: JoinSet::new(),
         running: HashMap::new(),
         dirty: true,
     };
+    let initial = driver.runner.start(driver.epoch.elapsed());
+    driver.forward(initial);
+    driver.desired.send_replace(Arc::new(driver.runner.desired()));
+    driver.publish();
     let task = tokio::spawn(driver.run(stop_rx));
     Ok(DriverHandle {
         snapshot,
         actions,
+        desired,
         stats,
         stop: Some(stop_tx),
         task,
+        epoch,
     })
 }
 
@@ -200,6 +272,7 @@ struct Driver<P: Prober> {
     epoch: Instant,
     actions: mpsc::UnboundedSender<Action>,
     snapshot: watch::Sender<Arc<HealthSnapshot>>,
+    desired: watch::Sender<Arc<Vec<DesiredService>>>,
     stats: Arc<Mutex<Lateness>>,
     probes: JoinSet<(CheckerId, ProbeReport)>,
     /// Which checker each probe task serves, to report a panicked probe.
@@ -208,12 +281,10 @@ struct Driver<P: Prober> {
 }
 
 impl<P: Prober> Driver<P> {
-    async fn run(mut self, mut stop: oneshot::Receiver<()>) -> Runner {
-        let initial = self.runner.start(Duration::ZERO);
-        self.forward(initial);
+    async fn run(mut self, mut stop: oneshot::Receiver<Stop>) -> Runner {
         let mut publish = tokio::time::interval(self.options.snapshot_interval);
         publish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
+        let how = loop {
             // Due probes first: under a steady stream of results the
             // select below would otherwise keep picking results and let
             // the schedule slip.
@@ -227,7 +298,7 @@ impl<P: Prober> Driver<P> {
             let deadline = self.runner.next_deadline().map(|due| self.epoch + due);
             tokio::select! {
                 biased;
-                _ = &mut stop => break,
+                how = &mut stop => break how.unwrap_or(Stop::Shutdown),
                 Some(joined) = self.probes.join_next_with_id(), if !self.probes.is_empty() => {
                     self.finished(joined);
                     // Take every result already waiting before anything else.
@@ -238,8 +309,11 @@ impl<P: Prober> Driver<P> {
                 _ = sleep_until(deadline) => self.start_due(),
                 _ = publish.tick() => self.publish(),
             }
-        }
+        };
         self.probes.abort_all();
+        if how == Stop::Detach {
+            return self.runner;
+        }
         let now = self.epoch.elapsed();
         let last = self.runner.shutdown(now);
         self.forward(last);
@@ -320,6 +394,12 @@ impl<P: Prober> Driver<P> {
     }
 
     fn forward(&mut self, actions: Vec<Action>) {
+        let membership = actions
+            .iter()
+            .any(|a| matches!(a, Action::SetDest { .. } | Action::RemoveDest { .. }));
+        if membership {
+            self.desired.send_replace(Arc::new(self.runner.desired()));
+        }
         for action in actions {
             if let Action::Log { level, line } = &action {
                 match level {
