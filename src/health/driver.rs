@@ -30,6 +30,11 @@ pub struct DriverOptions {
     pub late_tolerance: Duration,
     /// How often the snapshot is republished when something changed.
     pub snapshot_interval: Duration,
+    /// How soon the snapshot is republished after a state change (a
+    /// verdict, a membership or quorum change), so that what the console
+    /// shows agrees with the table within this. Changes closer together
+    /// share one publication.
+    pub change_publish_delay: Duration,
     /// Extra time a probe gets beyond its own timeout before the driver
     /// cuts it off and reports a timeout itself.
     pub probe_grace: Duration,
@@ -43,6 +48,7 @@ impl Default for DriverOptions {
         Self {
             late_tolerance: Duration::from_millis(50),
             snapshot_interval: Duration::from_millis(500),
+            change_publish_delay: Duration::from_millis(20),
             probe_grace: Duration::from_secs(1),
             epoch: None,
         }
@@ -143,7 +149,10 @@ pub struct StatsHandle(Arc<Mutex<Lateness>>);
 
 impl StatsHandle {
     pub fn get(&self) -> DriverStats {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).snapshot()
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .snapshot()
     }
 }
 
@@ -247,10 +256,13 @@ pub fn spawn<P: Prober>(
         probes: JoinSet::new(),
         running: HashMap::new(),
         dirty: true,
+        publish_soon: None,
     };
     let initial = driver.runner.start(driver.epoch.elapsed());
     driver.forward(initial);
-    driver.desired.send_replace(Arc::new(driver.runner.desired()));
+    driver
+        .desired
+        .send_replace(Arc::new(driver.runner.desired()));
     driver.publish();
     let task = tokio::spawn(driver.run(stop_rx));
     Ok(DriverHandle {
@@ -278,6 +290,8 @@ struct Driver<P: Prober> {
     /// Which checker each probe task serves, to report a panicked probe.
     running: HashMap<tokio::task::Id, CheckerId>,
     dirty: bool,
+    /// When to publish because of a state change.
+    publish_soon: Option<Instant>,
 }
 
 impl<P: Prober> Driver<P> {
@@ -307,6 +321,7 @@ impl<P: Prober> Driver<P> {
                     }
                 }
                 _ = sleep_until(deadline) => self.start_due(),
+                _ = sleep_until(self.publish_soon) => self.publish(),
                 _ = publish.tick() => self.publish(),
             }
         };
@@ -400,6 +415,10 @@ impl<P: Prober> Driver<P> {
         if membership {
             self.desired.send_replace(Arc::new(self.runner.desired()));
         }
+        if self.publish_soon.is_none() && actions.iter().any(|a| matches!(a, Action::Event { .. }))
+        {
+            self.publish_soon = Some(Instant::now() + self.options.change_publish_delay);
+        }
         for action in actions {
             if let Action::Log { level, line } = &action {
                 match level {
@@ -413,6 +432,7 @@ impl<P: Prober> Driver<P> {
     }
 
     fn publish(&mut self) {
+        self.publish_soon = None;
         if self.dirty {
             self.dirty = false;
             self.snapshot.send_replace(Arc::new(self.runner.snapshot()));

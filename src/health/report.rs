@@ -130,7 +130,10 @@ impl Clock {
 
 fn virtual_server_line(vs: &VirtualServerView, out: &mut String) {
     let mut fields = vec![ipvsadm_service(&vs.name)];
-    fields.push(format!("quorum {}", if vs.quorum_up { "up" } else { "down" }));
+    fields.push(format!(
+        "quorum {}",
+        if vs.quorum_up { "up" } else { "down" }
+    ));
     fields.push(format!("live weight {}/{}", vs.weight_sum, vs.quorum));
     if let Some(sorry) = &vs.sorry_server {
         let state = if vs.sorry_server_active { "in" } else { "out" };
@@ -258,7 +261,10 @@ mod tests {
     #[test]
     fn virtual_servers_read_like_ipvsadm_services() {
         assert_eq!(ipvsadm_service("[192.0.2.1]:tcp:80"), "TCP  192.0.2.1:80");
-        assert_eq!(ipvsadm_service("[2001:db8::1]:udp:53"), "UDP  [2001:db8::1]:53");
+        assert_eq!(
+            ipvsadm_service("[2001:db8::1]:udp:53"),
+            "UDP  [2001:db8::1]:53"
+        );
         assert_eq!(ipvsadm_service("FWM 7"), "FWM 7");
         let mut out = String::new();
         virtual_server_line(

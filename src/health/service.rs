@@ -182,8 +182,12 @@ impl HealthService {
             options.epoch = Some(*epoch);
         }
         let checkers = prepared.specs.len();
-        let mut driver =
-            driver::spawn(prepared.runner, prepared.specs, Arc::new(RealProbes), options)?;
+        let mut driver = driver::spawn(
+            prepared.runner,
+            prepared.specs,
+            Arc::new(RealProbes),
+            options,
+        )?;
         if checkers > 0 {
             tracing::info!("health: {checkers} checker(s) running");
         }
@@ -277,9 +281,7 @@ impl HealthService {
 pub fn open_fifos(config: &Config) -> Arc<NotifyFifos> {
     let opened = ScriptPolicy::from_global(&config.global)
         .map_err(|e| e.to_string())
-        .and_then(|policy| {
-            NotifyFifos::open(&config.global, &policy).map_err(|e| e.to_string())
-        });
+        .and_then(|policy| NotifyFifos::open(&config.global, &policy).map_err(|e| e.to_string()));
     match opened {
         Ok(fifos) => Arc::new(fifos),
         Err(e) => {
@@ -303,7 +305,10 @@ fn sender_for(
             return Ok(Some((old, sender)));
         }
     }
-    let sender = AlertSender::spawn(settings.clone(), crate::notify::smtp::DEFAULT_QUEUE_CAPACITY)?;
+    let sender = AlertSender::spawn(
+        settings.clone(),
+        crate::notify::smtp::DEFAULT_QUEUE_CAPACITY,
+    )?;
     Ok(Some((settings, sender)))
 }
 
@@ -321,12 +326,9 @@ fn prepare_blocking(config: &Config) -> Result<Prepared, HealthError> {
     let runner = Runner::new(config, options)?;
     let needs_tls = config.lvs.virtual_servers.iter().any(|vs| {
         vs.real_servers.iter().any(|rs| {
-            rs.checkers.iter().any(|c| {
-                matches!(
-                    c.kind.value,
-                    crate::config::model::lvs::CheckerKind::Ssl(_)
-                )
-            })
+            rs.checkers
+                .iter()
+                .any(|c| matches!(c.kind.value, crate::config::model::lvs::CheckerKind::Ssl(_)))
         })
     });
     let tls = if needs_tls {
@@ -345,7 +347,11 @@ fn prepare_blocking(config: &Config) -> Result<Prepared, HealthError> {
     let policy = ScriptPolicy::from_global(&config.global)?;
     let mut scripts = HashMap::new();
     for script in notify_scripts(config) {
-        let key = (script.argv.clone(), script.user.clone(), script.group.clone());
+        let key = (
+            script.argv.clone(),
+            script.user.clone(),
+            script.group.clone(),
+        );
         if scripts.contains_key(&key) {
             continue;
         }
@@ -384,8 +390,9 @@ fn service_names(config: &Config) -> HashMap<String, ServiceName> {
     for vs in &config.lvs.virtual_servers {
         let protocol = vs.effective_protocol();
         let vs_name = match &vs.service.value {
-            ServiceAddress::Address { ip, port } => protocol
-                .map(|protocol| ServiceName::address(*ip, protocol, port.unwrap_or(0))),
+            ServiceAddress::Address { ip, port } => {
+                protocol.map(|protocol| ServiceName::address(*ip, protocol, port.unwrap_or(0)))
+            }
             ServiceAddress::Fwmark(mark) => Some(ServiceName::Fwmark(*mark)),
             ServiceAddress::Group(name) => Some(ServiceName::Group {
                 name: name.clone(),

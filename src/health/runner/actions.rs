@@ -11,9 +11,7 @@ use crate::ipvs::model::{DestConfig, DestKey, ServiceKey};
 
 /// Index of a checker in configuration order (virtual server, real server,
 /// checker), stable for the life of a runner.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct CheckerId(pub u32);
 

@@ -113,10 +113,7 @@ impl Plan {
             for (index, rs) in vs.real_servers.iter().enumerate() {
                 let rs_addr = SocketAddr::new(rs.endpoint.value.ip, rs.effective_port(vs));
                 let mut checkers = Vec::new();
-                let rs_channel = format!(
-                    "{} of {vs_name}",
-                    texts::real_server_name(vs, rs_addr)
-                );
+                let rs_channel = format!("{} of {vs_name}", texts::real_server_name(vs, rs_addr));
                 for checker in &rs.checkers {
                     let id = u32::try_from(plan.checkers.len())
                         .map_err(|_| RunnerError::TooManyCheckers)?;
@@ -148,11 +145,7 @@ impl Plan {
                     inhibit: rs.effective_inhibit_on_failure(vs),
                     smtp_alert: rs.effective_smtp_alert(vs, global_alert),
                     notify_up: script_call(rs.notify_up.as_ref(), "notify_up", &rs_channel),
-                    notify_down: script_call(
-                        rs.notify_down.as_ref(),
-                        "notify_down",
-                        &rs_channel,
-                    ),
+                    notify_down: script_call(rs.notify_down.as_ref(), "notify_down", &rs_channel),
                     checkers,
                 });
             }

@@ -64,7 +64,9 @@ impl Runner {
                 // An attempt cut short by the reload runs again at once.
                 if state.in_flight.take().is_some() {
                     state.due = None;
-                    state.retry_it = state.retry_it.min(self.plan.checkers[new_id.index()].timing.retry);
+                    state.retry_it = state
+                        .retry_it
+                        .min(self.plan.checkers[new_id.index()].timing.retry);
                 }
                 self.checkers[new_id.index()] = state;
                 self.inherited_checkers[new_id.index()] = true;
@@ -131,5 +133,120 @@ impl Runner {
             .find_map(|id| self.checkers[id.index()].weight)
             .unwrap_or(plan.weight);
         self.real_servers[rs].weight = weight;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load::{load_str, Options};
+    use crate::health::outcome::{ProbeReport, Reason, Verdict};
+    use crate::health::runner::{Action, ProbeFinished, RunnerOptions};
+    use crate::ipvs::model::DestKey;
+
+    fn config(extra_vs: &str, b_delay: u32) -> crate::config::model::Config {
+        let text = format!(
+            "global_defs {{\n router_id T\n smtp_alert\n}}\n\
+             virtual_server 192.0.2.1 80 {{\n delay_loop 3\n lb_kind NAT\n protocol TCP\n\
+             \x20real_server 127.0.0.2 80 {{\n  TCP_CHECK {{\n   connect_timeout 1\n  }}\n }}\n\
+             \x20real_server 127.0.0.3 80 {{\n  TCP_CHECK {{\n   connect_timeout 1\n   delay_before_retry {b_delay}\n  }}\n }}\n\
+             }}\n{extra_vs}"
+        );
+        let loaded = load_str(std::path::Path::new("t.conf"), &text, &Options::default());
+        assert!(!loaded.has_errors());
+        loaded.config
+    }
+
+    fn dests(runner: &Runner) -> Vec<DestKey> {
+        runner
+            .desired()
+            .iter()
+            .flat_map(|s| s.dests.iter().map(|d| d.key))
+            .collect()
+    }
+
+    /// Starts a runner and fails 127.0.0.3 until it is down; returns the
+    /// runner and the time.
+    fn with_b_down(config: &crate::config::model::Config) -> (Runner, Duration) {
+        let mut runner = Runner::new(config, RunnerOptions::default()).unwrap();
+        runner.start(Duration::ZERO);
+        let mut now = Duration::ZERO;
+        for _ in 0..20 {
+            now += Duration::from_millis(500);
+            for action in runner.poll(now) {
+                if let Action::StartProbe { checker, .. } = action {
+                    let down = runner.targets()[checker.index()].connect.port() == 80
+                        && runner.targets()[checker.index()].connect.ip().to_string()
+                            == "127.0.0.3";
+                    let verdict = if down {
+                        Verdict::Down {
+                            reason: Reason::ConnectionRefused,
+                        }
+                    } else {
+                        Verdict::Up
+                    };
+                    let report = ProbeReport {
+                        verdict,
+                        latency: Duration::from_millis(1),
+                    };
+                    runner.probe_finished(now, ProbeFinished { checker, report });
+                }
+            }
+        }
+        (runner, now)
+    }
+
+    #[test]
+    fn a_reload_with_an_unrelated_change_keeps_a_down_real_server_down_silently() {
+        let before = config("", 1);
+        let (old, now) = with_b_down(&before);
+        let b = DestKey {
+            addr: "127.0.0.3".parse().unwrap(),
+            port: 80,
+        };
+        assert!(
+            !dests(&old).contains(&b),
+            "127.0.0.3 is down before the reload"
+        );
+
+        let after = config(
+            "virtual_server 192.0.2.9 80 {\n protocol TCP\n real_server 127.0.0.9 80 {\n }\n}\n",
+            1,
+        );
+        let mut new = Runner::new(&after, RunnerOptions::default()).unwrap();
+        let kept = new.inherit(&old);
+        assert_eq!((kept.real_servers, kept.virtual_servers), (2, 1));
+        let actions = new.start(now);
+        assert!(
+            !dests(&new).contains(&b),
+            "still out of the table after the reload"
+        );
+        assert!(
+            !actions
+                .iter()
+                .any(|a| matches!(a, Action::SendAlert { .. } | Action::RunScript { .. })),
+            "no alert or script for a state that did not change: {actions:?}"
+        );
+        let view = new.snapshot();
+        let rs = &view.virtual_servers[0].real_servers[1];
+        assert!(!rs.up);
+        assert_eq!(rs.checkers[0].reason.as_deref(), Some("connection refused"));
+    }
+
+    #[test]
+    fn a_real_server_whose_checker_changed_starts_afresh() {
+        let (old, now) = with_b_down(&config("", 1));
+        let mut new = Runner::new(&config("", 2), RunnerOptions::default()).unwrap();
+        let kept = new.inherit(&old);
+        assert_eq!(kept.real_servers, 1, "only 127.0.0.2 kept its checker");
+        new.start(now);
+        let b = DestKey {
+            addr: "127.0.0.3".parse().unwrap(),
+            port: 80,
+        };
+        assert!(
+            dests(&new).contains(&b),
+            "a new checker starts up, as at start-up"
+        );
     }
 }
