@@ -270,7 +270,7 @@ impl Drop for Daemon {
 }
 
 /// A table row for `dest` (ipvsadm's `  -> ADDR  Forward Weight …`).
-fn table_row<'t>(table: &'t str, dest: SocketAddr) -> Option<&'t str> {
+fn table_row(table: &str, dest: SocketAddr) -> Option<&str> {
     let prefix = format!("  -> {dest} ");
     table.lines().find(|l| l.starts_with(&prefix))
 }

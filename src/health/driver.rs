@@ -90,6 +90,9 @@ struct Lateness {
 
 const LATENESS_BUCKETS: usize = 10_001;
 
+/// Results handled between two looks at the schedule.
+const RESULT_BATCH: u32 = 64;
+
 impl Lateness {
     fn record(&mut self, late: Duration) {
         let millis = usize::try_from(late.as_millis()).unwrap_or(usize::MAX);
@@ -302,11 +305,7 @@ impl<P: Prober> Driver<P> {
             // Due probes first: under a steady stream of results the
             // select below would otherwise keep picking results and let
             // the schedule slip.
-            if self
-                .runner
-                .next_deadline()
-                .is_some_and(|due| due <= self.epoch.elapsed())
-            {
+            if self.due_now() {
                 self.start_due();
             }
             let deadline = self.runner.next_deadline().map(|due| self.epoch + due);
@@ -315,9 +314,16 @@ impl<P: Prober> Driver<P> {
                 how = &mut stop => break how.unwrap_or(Stop::Shutdown),
                 Some(joined) = self.probes.join_next_with_id(), if !self.probes.is_empty() => {
                     self.finished(joined);
-                    // Take every result already waiting before anything else.
+                    // Take every result already waiting, but keep starting
+                    // due probes between batches: a burst of thousands of
+                    // results must not hold up the schedule.
+                    let mut batch = 0u32;
                     while let Some(joined) = self.probes.try_join_next_with_id() {
                         self.finished(joined);
+                        batch += 1;
+                        if batch % RESULT_BATCH == 0 && self.due_now() {
+                            self.start_due();
+                        }
                     }
                 }
                 _ = sleep_until(deadline) => self.start_due(),
@@ -335,6 +341,12 @@ impl<P: Prober> Driver<P> {
         self.dirty = true;
         self.publish();
         self.runner
+    }
+
+    fn due_now(&self) -> bool {
+        self.runner
+            .next_deadline()
+            .is_some_and(|due| due <= self.epoch.elapsed())
     }
 
     fn start_due(&mut self) {
