@@ -7,7 +7,9 @@
 //!
 //! `cargo bench --bench health_checks`; environment:
 //! `LVSTOP_BENCH_CHECKERS` (10000), `LVSTOP_BENCH_SECS` (20),
-//! `LVSTOP_BENCH_LISTENERS` (64, spread over 127.0.0.1-8).
+//! `LVSTOP_BENCH_LISTENERS` (64, spread over 127.0.0.1-8),
+//! `LVSTOP_BENCH_PROBER` (`plain` connect-and-close, or `real`: the
+//! daemon's own TCP_CHECK probe).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -21,7 +23,7 @@ use lvstop::config::load::{load_str, Options};
 use lvstop::health::driver::{self, DriverOptions};
 use lvstop::health::outcome::{ProbeReport, Reason, Verdict};
 use lvstop::health::runner::{Action, Runner, RunnerOptions};
-use lvstop::health::target::{ProbeTarget, Prober};
+use lvstop::health::target::{probe_specs, ProbeTarget, Prober, RealProbes};
 use tokio::net::{TcpListener, TcpStream};
 
 struct TcpConnect;
@@ -123,8 +125,16 @@ fn main() {
         let loaded = load_str("bench.conf".as_ref(), &text, &Options::default());
         assert!(!loaded.has_errors(), "generated config has errors");
         let runner = Runner::new(&loaded.config, RunnerOptions::default()).unwrap();
-        let targets = runner.targets().to_vec();
-        let mut handle = driver::spawn(runner, targets, Arc::new(TcpConnect), DriverOptions::default()).unwrap();
+        // `LVSTOP_BENCH_PROBER=real` runs the daemon's own probes
+        // (health::probe: reset on close, bind options); the default is a
+        // plain connect-and-close.
+        let mut handle = if std::env::var("LVSTOP_BENCH_PROBER").is_ok_and(|p| p == "real") {
+            let specs = probe_specs(&loaded.config, None);
+            driver::spawn(runner, specs, Arc::new(RealProbes), DriverOptions::default()).unwrap()
+        } else {
+            let targets = runner.targets().to_vec();
+            driver::spawn(runner, targets, Arc::new(TcpConnect), DriverOptions::default()).unwrap()
+        };
         let mut actions = std::mem::replace(
             &mut handle.actions,
             tokio::sync::mpsc::unbounded_channel().1,

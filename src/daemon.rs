@@ -1,8 +1,9 @@
 //! `lvstop daemon`: the headless director. Today it loads the
-//! configuration, programs a dataplane (the kernel's IPVS, or lvstop's
-//! userspace one) with the configured virtual servers,
-//! serves the control socket read-only, reloads on SIGHUP and stops on
-//! SIGTERM/SIGINT. VRRP, health checks and operator commands join it as the
+//! configuration, runs its health checks, programs a dataplane (the
+//! kernel's IPVS, or lvstop's userspace one) with the configured virtual
+//! servers as the checks filter them (`health::service`), serves the
+//! control socket read-only, reloads on SIGHUP (keeping checker state) and
+//! stops on SIGTERM/SIGINT. VRRP and operator commands join it as the
 //! engine grows.
 
 use std::collections::HashSet;
@@ -25,7 +26,8 @@ use crate::dataplane::kernel::KernelDataplane;
 use crate::dataplane::userspace::UserspaceDataplane;
 use crate::dataplane::{ApplyError, Dataplane, DataplaneError, Operation};
 use crate::engine::command::CommandError;
-use crate::ipvs::desired::{self, DesiredError, DesiredService};
+use crate::health::service::{self as health, HealthError, HealthReporter, HealthService};
+use crate::ipvs::desired::{DesiredError, DesiredService};
 use crate::ipvs::model::ServiceKey;
 use crate::ipvs::reconcile;
 
@@ -47,6 +49,8 @@ pub enum DaemonError {
     Apply(Box<ApplyError>),
     #[error("control socket: {0}")]
     Control(#[from] ControlError),
+    #[error("health checks: {0}")]
+    Health(#[from] HealthError),
     #[error("{0}")]
     Unavailable(String),
     #[error("cannot start the async runtime: {0}")]
@@ -107,7 +111,12 @@ async fn direct<D: Dataplane + 'static>(
     config: &Config,
 ) -> Result<HashSet<ServiceKey>, DaemonError> {
     let mut owned = HashSet::new();
-    let mut applied = converge(dataplane.as_ref(), config, &mut owned).await?;
+    let config_for_fifos = config.clone();
+    let fifos = tokio::task::spawn_blocking(move || health::open_fifos(&config_for_fifos))
+        .await
+        .map_err(HealthError::from)?;
+    let mut health = HealthService::start(config, fifos).await?;
+    let mut applied = converge(dataplane.as_ref(), health.table(), &mut owned).await?;
     let mut reported_drift = Vec::new();
     let mut drift_poll = tokio::time::interval(DRIFT_POLL);
     // A full kernel read of a big table can take longer than the period;
@@ -118,6 +127,7 @@ async fn direct<D: Dataplane + 'static>(
     tracing::info!("control socket listening on {}", server.path().display());
     let backend = Arc::new(DaemonBackend {
         dataplane: Arc::clone(&dataplane),
+        health: health.reporter(),
         hello: Hello {
             protocol: PROTOCOL_VERSION,
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -138,9 +148,18 @@ async fn direct<D: Dataplane + 'static>(
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,
             _ = hangup.recv() => {
-                if let Some(now) = reload(dataplane.as_ref(), &common.config, &mut owned).await {
+                if let Some(now) = reload(dataplane.as_ref(), &common.config, &mut health, &mut owned).await {
                     applied = now;
                     reported_drift.clear();
+                }
+            }
+            _ = health.changed() => {
+                match converge(dataplane.as_ref(), health.table(), &mut owned).await {
+                    Ok(now) => {
+                        applied = now;
+                        reported_drift.clear();
+                    }
+                    Err(e) => tracing::error!("cannot apply the health checks' table: {e}"),
                 }
             }
             _ = drift_poll.tick() => {
@@ -149,6 +168,7 @@ async fn direct<D: Dataplane + 'static>(
         }
     }
     tracing::info!("stopping");
+    health.shutdown().await;
     let _ = stop.send(true);
     let _ = control.await;
     Ok(owned)
@@ -173,19 +193,25 @@ async fn release(kernel: &KernelDataplane, owned: &HashSet<ServiceKey>) {
 async fn reload<D: Dataplane>(
     dataplane: &D,
     path: &Path,
+    health: &mut HealthService,
     owned: &mut HashSet<ServiceKey>,
 ) -> Option<Vec<DesiredService>> {
     tracing::info!("reloading {}", path.display());
-    match load_config(path) {
-        Ok(config) => match converge(dataplane, &config, owned).await {
-            Ok(applied) => Some(applied),
-            Err(e) => {
-                tracing::error!("reload failed, the previous table stays partly applied: {e}");
-                None
-            }
-        },
+    let config = match load_config(path) {
+        Ok(config) => config,
         Err(e) => {
             tracing::error!("reload refused, keeping the running configuration: {e}");
+            return None;
+        }
+    };
+    if let Err(e) = health.reload(&config).await {
+        tracing::error!("reload refused, keeping the running configuration: {e}");
+        return None;
+    }
+    match converge(dataplane, health.table(), owned).await {
+        Ok(applied) => Some(applied),
+        Err(e) => {
+            tracing::error!("reload failed, the previous table stays partly applied: {e}");
             None
         }
     }
@@ -249,15 +275,15 @@ async fn choose_dataplane(choice: DataplaneChoice) -> Result<Chosen, DaemonError
     }
 }
 
-/// Make the dataplane's table equal to the configuration's. Services the
-/// daemon did not program and the configuration does not name (someone
-/// else's, on a kernel) are left alone.
+/// Make the dataplane's table equal to `wanted` (the configuration's, as
+/// the health checks filter it). Services the daemon did not program and
+/// the configuration does not name (someone else's, on a kernel) are left
+/// alone.
 async fn converge<D: Dataplane>(
     dataplane: &D,
-    config: &Config,
+    wanted: Vec<DesiredService>,
     owned: &mut HashSet<ServiceKey>,
 ) -> Result<Vec<DesiredService>, DaemonError> {
-    let wanted = desired::from_config(&config.lvs)?;
     let wanted_keys: HashSet<ServiceKey> = wanted.iter().map(|s| s.config.key).collect();
     let mut table = dataplane.snapshot().await?;
     table
@@ -310,6 +336,7 @@ async fn check_drift<D: Dataplane>(
 /// Answers control requests from the dataplane.
 struct DaemonBackend<D> {
     dataplane: Arc<D>,
+    health: HealthReporter,
     hello: Hello,
 }
 
@@ -344,6 +371,7 @@ impl<D: Dataplane + 'static> Backend for DaemonBackend<D> {
                 what: command.verb().to_string(),
                 why: "this daemon does not take operator commands yet".into(),
             }),
+            Request::Checks => Response::Checks(Box::new(self.health.report())),
         }
     }
 }

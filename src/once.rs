@@ -5,6 +5,10 @@
 //! kernel's IPVS tables over netlink, which makes `--once` a drop-in for
 //! `ipvsadm -Ln` on a director still run by stock keepalived. `--source`
 //! forces one.
+//!
+//! From a daemon, the listing is followed (unless `--ipvs-only`) by every
+//! real server's check state and reason, in the layout documented in
+//! [`crate::health::report`]; `--json` carries the same as `checks`.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -17,6 +21,7 @@ use crate::control::protocol::{Hello, Request, Response};
 use crate::control::ControlError;
 use crate::dataplane::kernel::KernelDataplane;
 use crate::dataplane::{Dataplane, DataplaneError};
+use crate::health::report::{self, ChecksReport};
 use crate::ipvs::format::{self, ListOptions};
 use crate::ipvs::model::{Connection, Daemon, Table, Timeouts};
 
@@ -66,6 +71,8 @@ trait Source {
     fn connections(&mut self) -> Result<Vec<Connection>, OnceError>;
     fn timeouts(&mut self) -> Result<Timeouts, OnceError>;
     fn daemons(&mut self) -> Result<Vec<Daemon>, OnceError>;
+    /// The health checks, when the source runs them (a daemon does).
+    fn checks(&mut self) -> Result<Option<ChecksReport>, OnceError>;
     fn describe(&mut self) -> Result<JsonSource, OnceError>;
 }
 
@@ -94,6 +101,7 @@ fn render(source: &mut dyn Source, listing: &ListingOptions) -> Result<String, O
             connections: source.connections()?,
             timeouts: source.timeouts()?,
             daemons: source.daemons()?,
+            checks: source.checks()?,
         };
         out = serde_json::to_string_pretty(&report)
             .map_err(|e| ControlError::BadResponse(e.to_string()))?;
@@ -116,6 +124,13 @@ fn render(source: &mut dyn Source, listing: &ListingOptions) -> Result<String, O
             || options.persistent_conn
             || options.tun_info);
         format::list(&source.table(plain)?, &options, &mut out);
+        if !listing.ipvs_only {
+            // A configuration without checkers has nothing to add.
+            if let Some(checks) = source.checks()?.filter(ChecksReport::has_checkers) {
+                out.push('\n');
+                report::format_checks(&checks, &mut out);
+            }
+        }
     }
     Ok(out)
 }
@@ -141,6 +156,9 @@ struct JsonOnce {
     connections: Vec<Connection>,
     timeouts: Timeouts,
     daemons: Vec<Daemon>,
+    /// Every real server's checks (from a daemon only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checks: Option<ChecksReport>,
 }
 
 #[derive(Debug, Serialize)]
@@ -197,6 +215,16 @@ impl Source for DaemonSource {
         }
     }
 
+    fn checks(&mut self) -> Result<Option<ChecksReport>, OnceError> {
+        match self.client.request(Request::Checks) {
+            Ok(Response::Checks(checks)) => Ok(Some(*checks)),
+            // A daemon from before checks existed.
+            Err(ControlError::Refused(_)) => Ok(None),
+            Ok(other) => Err(OnceError::Unexpected(Box::new(other), "checks")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     fn describe(&mut self) -> Result<JsonSource, OnceError> {
         match self.client.request(Request::Hello)? {
             Response::Hello(hello) => Ok(JsonSource {
@@ -248,6 +276,10 @@ impl Source for KernelSource {
 
     fn daemons(&mut self) -> Result<Vec<Daemon>, OnceError> {
         Ok(self.runtime.block_on(self.kernel.daemons())?)
+    }
+
+    fn checks(&mut self) -> Result<Option<ChecksReport>, OnceError> {
+        Ok(None)
     }
 
     fn describe(&mut self) -> Result<JsonSource, OnceError> {

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dataplane::DataplaneKind;
 use crate::engine::command::{Command, CommandError, Outcome};
+use crate::health::report::ChecksReport;
 use crate::ipvs::model::{Connection, Daemon, Table, Timeouts};
 
 /// Bumped on incompatible changes; `hello` reports it.
@@ -54,6 +55,8 @@ pub enum Request {
     /// `outcome` or `command_error`. Needs a peer allowed to act, except
     /// for a dry-run apply.
     Command(Command),
+    /// Every real server's health checks: state, reason, since when.
+    Checks,
 }
 
 /// The daemon's answer to one request.
@@ -70,6 +73,7 @@ pub enum Response {
     Outcome(Outcome),
     /// The engine refused a command; nothing changed.
     CommandError(CommandError),
+    Checks(Box<ChecksReport>),
     Error(ErrorReply),
 }
 

@@ -4,7 +4,8 @@
 //! every probe as its own task (so no probe, however slow, holds up the
 //! loop or another probe), feeds results back, forwards the runner's
 //! actions on a channel, logs its log lines through `tracing`, and
-//! publishes the snapshot. It counts how late each probe started against
+//! publishes the snapshot and, at once on every membership change, the
+//! table health wants. It counts how late each probe started against
 //! its schedule. It never blocks: no blocking call, and the outbound
 //! channel is unbounded (its traffic is state changes, not probe results).
 
@@ -19,6 +20,7 @@ use tokio::time::Instant;
 use crate::health::outcome::{ProbeReport, Reason, Verdict};
 use crate::health::runner::{Action, CheckerId, HealthSnapshot, LogLevel, ProbeFinished, Runner};
 use crate::health::target::Prober;
+use crate::ipvs::desired::DesiredService;
 
 /// How the driver behaves.
 #[derive(Debug, Clone)]
@@ -28,9 +30,17 @@ pub struct DriverOptions {
     pub late_tolerance: Duration,
     /// How often the snapshot is republished when something changed.
     pub snapshot_interval: Duration,
+    /// How soon the snapshot is republished after a state change (a
+    /// verdict, a membership or quorum change), so that what the console
+    /// shows agrees with the table within this. Changes closer together
+    /// share one publication.
+    pub change_publish_delay: Duration,
     /// Extra time a probe gets beyond its own timeout before the driver
     /// cuts it off and reports a timeout itself.
     pub probe_grace: Duration,
+    /// Time zero of the runner's clock; `None` is "now". A reload passes
+    /// the previous driver's epoch so inherited times stay on one clock.
+    pub epoch: Option<Instant>,
 }
 
 impl Default for DriverOptions {
@@ -38,24 +48,35 @@ impl Default for DriverOptions {
         Self {
             late_tolerance: Duration::from_millis(50),
             snapshot_interval: Duration::from_millis(500),
+            change_publish_delay: Duration::from_millis(20),
             probe_grace: Duration::from_secs(1),
+            epoch: None,
         }
     }
 }
 
 /// Counters for the benchmark and the console: how many probes ran and
 /// how late they started.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct DriverStats {
     pub probes_started: u64,
     pub probes_finished: u64,
     /// Probes that started more than `late_tolerance` after schedule.
     pub probes_late: u64,
-    #[serde(serialize_with = "crate::health::runner::serialize_millis")]
+    #[serde(
+        serialize_with = "crate::health::runner::serialize_millis",
+        deserialize_with = "crate::health::runner::deserialize_millis"
+    )]
     pub lateness_p50: Duration,
-    #[serde(serialize_with = "crate::health::runner::serialize_millis")]
+    #[serde(
+        serialize_with = "crate::health::runner::serialize_millis",
+        deserialize_with = "crate::health::runner::deserialize_millis"
+    )]
     pub lateness_p99: Duration,
-    #[serde(serialize_with = "crate::health::runner::serialize_millis")]
+    #[serde(
+        serialize_with = "crate::health::runner::serialize_millis",
+        deserialize_with = "crate::health::runner::deserialize_millis"
+    )]
     pub lateness_max: Duration,
 }
 
@@ -68,6 +89,9 @@ struct Lateness {
 }
 
 const LATENESS_BUCKETS: usize = 10_001;
+
+/// Results handled between two looks at the schedule.
+const RESULT_BATCH: u32 = 64;
 
 impl Lateness {
     fn record(&mut self, late: Duration) {
@@ -113,9 +137,35 @@ pub struct DriverHandle {
     /// Every action but `StartProbe` (the driver runs those itself):
     /// membership changes, scripts, alerts, log lines, events.
     pub actions: mpsc::UnboundedReceiver<Action>,
+    /// The IPVS table health wants ([`Runner::desired`]), republished as
+    /// soon as a batch of actions changed the membership.
+    pub desired: watch::Receiver<Arc<Vec<DesiredService>>>,
     stats: Arc<Mutex<Lateness>>,
-    stop: Option<oneshot::Sender<()>>,
+    stop: Option<oneshot::Sender<Stop>>,
     task: tokio::task::JoinHandle<Runner>,
+    epoch: Instant,
+}
+
+/// Reads a driver's [`DriverStats`]; stays valid after the driver ends.
+#[derive(Debug, Clone)]
+pub struct StatsHandle(Arc<Mutex<Lateness>>);
+
+impl StatsHandle {
+    pub fn get(&self) -> DriverStats {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .snapshot()
+    }
+}
+
+/// How the driver stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// The runner's shutdown: real servers leave, `omega` notifies.
+    Shutdown,
+    /// Hand the runner back as it is, for a reload to inherit from.
+    Detach,
 }
 
 impl DriverHandle {
@@ -128,9 +178,30 @@ impl DriverHandle {
 
     /// Stops checking (the runner's shutdown actions are still sent) and
     /// returns the runner.
-    pub async fn shutdown(mut self) -> Result<Runner, tokio::task::JoinError> {
+    pub async fn shutdown(self) -> Result<Runner, tokio::task::JoinError> {
+        self.stop(Stop::Shutdown).await
+    }
+
+    /// Stops checking without the runner's shutdown: running probes are
+    /// dropped, nothing is notified, and the runner comes back as it
+    /// stood, for [`Runner::inherit`] on a reload.
+    pub async fn detach(self) -> Result<Runner, tokio::task::JoinError> {
+        self.stop(Stop::Detach).await
+    }
+
+    /// A cheap handle that reads [`DriverHandle::stats`] from elsewhere.
+    pub fn stats_handle(&self) -> StatsHandle {
+        StatsHandle(Arc::clone(&self.stats))
+    }
+
+    /// Time zero of the runner's clock (see [`DriverOptions::epoch`]).
+    pub fn epoch(&self) -> Instant {
+        self.epoch
+    }
+
+    async fn stop(mut self, how: Stop) -> Result<Runner, tokio::task::JoinError> {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(how);
         }
         self.task.await
     }
@@ -148,6 +219,10 @@ pub struct TargetCountMismatch {
 /// `targets` holds one target per checker, in [`CheckerId`] order
 /// ([`Runner::targets`] for [`ProbeTarget`],
 /// [`crate::health::target::probe_specs`] for the real probes).
+///
+/// The runner is started here, before this returns: the first
+/// [`DriverHandle::desired`] is already the start-up table and the start-up
+/// actions are already on [`DriverHandle::actions`].
 pub fn spawn<P: Prober>(
     runner: Runner,
     targets: Vec<P::Target>,
@@ -160,7 +235,9 @@ pub fn spawn<P: Prober>(
             checkers: runner.targets().len(),
         });
     }
+    let epoch = options.epoch.unwrap_or_else(Instant::now);
     let (snapshot_tx, snapshot) = watch::channel(Arc::new(runner.snapshot()));
+    let (desired_tx, desired) = watch::channel(Arc::new(Vec::new()));
     let (actions_tx, actions) = mpsc::unbounded_channel();
     let (stop_tx, stop_rx) = oneshot::channel();
     let stats = Arc::new(Mutex::new(Lateness {
@@ -169,26 +246,36 @@ pub fn spawn<P: Prober>(
         tolerance: options.late_tolerance,
     }));
     let targets = targets.into_iter().map(Arc::new).collect();
-    let driver = Driver {
+    let mut driver = Driver {
         runner,
         prober,
         targets,
         options,
-        epoch: Instant::now(),
+        epoch,
         actions: actions_tx,
         snapshot: snapshot_tx,
+        desired: desired_tx,
         stats: Arc::clone(&stats),
         probes: JoinSet::new(),
         running: HashMap::new(),
         dirty: true,
+        publish_soon: None,
     };
+    let initial = driver.runner.start(driver.epoch.elapsed());
+    driver.forward(initial);
+    driver
+        .desired
+        .send_replace(Arc::new(driver.runner.desired()));
+    driver.publish();
     let task = tokio::spawn(driver.run(stop_rx));
     Ok(DriverHandle {
         snapshot,
         actions,
+        desired,
         stats,
         stop: Some(stop_tx),
         task,
+        epoch,
     })
 }
 
@@ -200,52 +287,66 @@ struct Driver<P: Prober> {
     epoch: Instant,
     actions: mpsc::UnboundedSender<Action>,
     snapshot: watch::Sender<Arc<HealthSnapshot>>,
+    desired: watch::Sender<Arc<Vec<DesiredService>>>,
     stats: Arc<Mutex<Lateness>>,
     probes: JoinSet<(CheckerId, ProbeReport)>,
     /// Which checker each probe task serves, to report a panicked probe.
     running: HashMap<tokio::task::Id, CheckerId>,
     dirty: bool,
+    /// When to publish because of a state change.
+    publish_soon: Option<Instant>,
 }
 
 impl<P: Prober> Driver<P> {
-    async fn run(mut self, mut stop: oneshot::Receiver<()>) -> Runner {
-        let initial = self.runner.start(Duration::ZERO);
-        self.forward(initial);
+    async fn run(mut self, mut stop: oneshot::Receiver<Stop>) -> Runner {
         let mut publish = tokio::time::interval(self.options.snapshot_interval);
         publish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
+        let how = loop {
             // Due probes first: under a steady stream of results the
             // select below would otherwise keep picking results and let
             // the schedule slip.
-            if self
-                .runner
-                .next_deadline()
-                .is_some_and(|due| due <= self.epoch.elapsed())
-            {
+            if self.due_now() {
                 self.start_due();
             }
             let deadline = self.runner.next_deadline().map(|due| self.epoch + due);
             tokio::select! {
                 biased;
-                _ = &mut stop => break,
+                how = &mut stop => break how.unwrap_or(Stop::Shutdown),
                 Some(joined) = self.probes.join_next_with_id(), if !self.probes.is_empty() => {
                     self.finished(joined);
-                    // Take every result already waiting before anything else.
+                    // Take every result already waiting, but keep starting
+                    // due probes between batches: a burst of thousands of
+                    // results must not hold up the schedule.
+                    let mut batch = 0u32;
                     while let Some(joined) = self.probes.try_join_next_with_id() {
                         self.finished(joined);
+                        batch += 1;
+                        if batch % RESULT_BATCH == 0 && self.due_now() {
+                            self.start_due();
+                        }
                     }
                 }
                 _ = sleep_until(deadline) => self.start_due(),
+                _ = sleep_until(self.publish_soon) => self.publish(),
                 _ = publish.tick() => self.publish(),
             }
-        }
+        };
         self.probes.abort_all();
+        if how == Stop::Detach {
+            return self.runner;
+        }
         let now = self.epoch.elapsed();
         let last = self.runner.shutdown(now);
         self.forward(last);
         self.dirty = true;
         self.publish();
         self.runner
+    }
+
+    fn due_now(&self) -> bool {
+        self.runner
+            .next_deadline()
+            .is_some_and(|due| due <= self.epoch.elapsed())
     }
 
     fn start_due(&mut self) {
@@ -320,6 +421,16 @@ impl<P: Prober> Driver<P> {
     }
 
     fn forward(&mut self, actions: Vec<Action>) {
+        let membership = actions
+            .iter()
+            .any(|a| matches!(a, Action::SetDest { .. } | Action::RemoveDest { .. }));
+        if membership {
+            self.desired.send_replace(Arc::new(self.runner.desired()));
+        }
+        if self.publish_soon.is_none() && actions.iter().any(|a| matches!(a, Action::Event { .. }))
+        {
+            self.publish_soon = Some(Instant::now() + self.options.change_publish_delay);
+        }
         for action in actions {
             if let Action::Log { level, line } = &action {
                 match level {
@@ -333,6 +444,7 @@ impl<P: Prober> Driver<P> {
     }
 
     fn publish(&mut self) {
+        self.publish_soon = None;
         if self.dirty {
             self.dirty = false;
             self.snapshot.send_replace(Arc::new(self.runner.snapshot()));

@@ -9,6 +9,10 @@
 //!   [`target::Prober`] trait the probes implement.
 //! - [`runner`]: keepalived's checker rules as a sans-I/O state machine.
 //! - [`driver`]: the tokio task that runs a runner against real probes.
+//! - [`service`]: the daemon's checking: runner, driver, scripts, alerts,
+//!   FIFO lines, and the table health wants; reload keeps state.
+//! - [`report`]: the checks as the control socket sends them, and the
+//!   text `lvstop --once` prints.
 //!
 //! This module owns no sockets of the dataplane and never touches the IPVS
 //! table itself: its output is desired membership and weights, applied by
@@ -17,5 +21,7 @@
 pub mod driver;
 pub mod outcome;
 pub mod probe;
+pub mod report;
 pub mod runner;
+pub mod service;
 pub mod target;

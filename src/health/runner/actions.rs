@@ -5,13 +5,13 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ipvs::model::{DestConfig, DestKey, ServiceKey};
 
 /// Index of a checker in configuration order (virtual server, real server,
 /// checker), stable for the life of a runner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct CheckerId(pub u32);
 
@@ -63,6 +63,11 @@ pub struct ScriptCall {
     /// Which hook this is: `notify_up`, `notify_down`, `quorum_up`,
     /// `quorum_down`.
     pub hook: &'static str,
+    /// Scripts of one channel run in order (`notify::NotifyQueue`): the
+    /// real server's name and its virtual server's for `notify_*`, the
+    /// virtual server's for `quorum_*`.
+    #[serde(skip)]
+    pub channel: String,
 }
 
 /// keepalived logs these at LOG_INFO; lines keepalived prints only with
@@ -132,4 +137,16 @@ pub(crate) fn millis_opt<S: serde::Serializer>(
         Some(d) => millis(d, s),
         None => s.serialize_none(),
     }
+}
+
+/// Reads what [`millis`] wrote.
+pub(crate) fn from_millis<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    u64::deserialize(d).map(Duration::from_millis)
+}
+
+/// Reads what [`millis_opt`] wrote.
+pub(crate) fn from_millis_opt<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Duration>, D::Error> {
+    Option::<u64>::deserialize(d).map(|m| m.map(Duration::from_millis))
 }

@@ -20,6 +20,7 @@ mod actions;
 mod checker;
 mod plan;
 mod pool;
+mod reload;
 mod snapshot;
 pub mod texts;
 
@@ -27,9 +28,10 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::Duration;
 
-pub(crate) use actions::millis as serialize_millis;
+pub(crate) use actions::{from_millis as deserialize_millis, millis as serialize_millis};
 pub use actions::{Action, CheckerId, HealthEvent, LogLevel, ScriptCall};
 pub use plan::RunnerError;
+pub use reload::Inherited;
 pub use snapshot::{CheckerView, HealthSnapshot, RealServerView, VirtualServerView};
 
 use crate::config::model::Config;
@@ -114,6 +116,10 @@ pub struct Runner {
     started: bool,
     out: Vec<Action>,
     dirty: Vec<usize>,
+    /// Checkers and virtual servers whose state came from the runner of
+    /// the previous configuration ([`Runner::inherit`]).
+    inherited_checkers: Vec<bool>,
+    inherited_virtual_servers: Vec<bool>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -149,6 +155,8 @@ impl Runner {
             started: false,
             out: Vec::new(),
             dirty: Vec::new(),
+            inherited_checkers: Vec::new(),
+            inherited_virtual_servers: Vec::new(),
         })
     }
 
@@ -170,28 +178,46 @@ impl Runner {
             self.real_servers[index].weight = rs.weight;
         }
         for index in 0..self.plan.checkers.len() {
+            let id = CheckerId(index as u32);
+            if self.inherited_checkers.get(index).copied().unwrap_or(false) {
+                let due = self.resume(id, now);
+                self.schedule(id, due);
+                continue;
+            }
             let checker = &self.plan.checkers[index];
             let state = &mut self.checkers[index];
             state.up = !checker.timing.alpha;
             // "For non alpha mode, one failure is enough initially."
             state.retry_it = checker.timing.retry;
             state.since = now;
-            if !state.up {
-                self.real_servers[checker.rs].failed_checkers += 1;
-            }
             let warmup_limit = checker.timing.warmup;
             let warmup = self.rng.below(warmup_limit);
-            self.schedule(CheckerId(index as u32), now + warmup);
+            self.schedule(id, now + warmup);
         }
-        for rs in &mut self.real_servers {
-            rs.alive = rs.failed_checkers == 0;
+        for (index, checker) in self.plan.checkers.iter().enumerate() {
+            if !self.checkers[index].up {
+                self.real_servers[checker.rs].failed_checkers += 1;
+            }
+        }
+        for rs in 0..self.real_servers.len() {
+            self.real_servers[rs].alive = self.real_servers[rs].failed_checkers == 0;
+            self.resume_weight(rs);
         }
         for vs in 0..self.virtual_servers.len() {
-            let sum = self.weight_sum(vs);
-            let plan = &self.plan.virtual_servers[vs];
-            self.virtual_servers[vs].quorum_up =
-                sum >= u64::from(plan.quorum) + u64::from(plan.hysteresis);
-            self.update_quorum(vs, true, now);
+            let inherited = self
+                .inherited_virtual_servers
+                .get(vs)
+                .copied()
+                .unwrap_or(false);
+            if !inherited {
+                let sum = self.weight_sum(vs);
+                let plan = &self.plan.virtual_servers[vs];
+                self.virtual_servers[vs].quorum_up =
+                    sum >= u64::from(plan.quorum) + u64::from(plan.hysteresis);
+            }
+            // An inherited virtual server only reports a change the new
+            // configuration causes (a new quorum, a removed real server).
+            self.update_quorum(vs, !inherited, now);
             self.dirty.push(vs);
         }
         self.flush()

@@ -53,6 +53,7 @@ pub(crate) struct SorryPlan {
 pub(crate) struct RsPlan {
     pub vs: usize,
     pub name: String,
+    pub address: SocketAddr,
     pub weight: u32,
     pub inhibit: bool,
     pub smtp_alert: bool,
@@ -112,6 +113,7 @@ impl Plan {
             for (index, rs) in vs.real_servers.iter().enumerate() {
                 let rs_addr = SocketAddr::new(rs.endpoint.value.ip, rs.effective_port(vs));
                 let mut checkers = Vec::new();
+                let rs_channel = format!("{} of {vs_name}", texts::real_server_name(vs, rs_addr));
                 for checker in &rs.checkers {
                     let id = u32::try_from(plan.checkers.len())
                         .map_err(|_| RunnerError::TooManyCheckers)?;
@@ -138,11 +140,12 @@ impl Plan {
                 plan.real_servers.push(RsPlan {
                     vs: plan.virtual_servers.len(),
                     name: texts::real_server_name(vs, rs_addr),
+                    address: rs_addr,
                     weight: rs.effective_weight(),
                     inhibit: rs.effective_inhibit_on_failure(vs),
                     smtp_alert: rs.effective_smtp_alert(vs, global_alert),
-                    notify_up: script_call(rs.notify_up.as_ref(), "notify_up"),
-                    notify_down: script_call(rs.notify_down.as_ref(), "notify_down"),
+                    notify_up: script_call(rs.notify_up.as_ref(), "notify_up", &rs_channel),
+                    notify_down: script_call(rs.notify_down.as_ref(), "notify_down", &rs_channel),
                     checkers,
                 });
             }
@@ -160,7 +163,6 @@ impl Plan {
             };
             plan.virtual_servers.push(VsPlan {
                 sorry: sorry_plan(vs, &services),
-                name: vs_name,
                 quorum,
                 hysteresis,
                 omega: vs.omega.is_some_and(|b| b.value),
@@ -169,8 +171,9 @@ impl Plan {
                     .map(|b| b.value)
                     .or(global_alert)
                     .unwrap_or(false),
-                quorum_up: script_call(vs.quorum_up.as_ref(), "quorum_up"),
-                quorum_down: script_call(vs.quorum_down.as_ref(), "quorum_down"),
+                quorum_up: script_call(vs.quorum_up.as_ref(), "quorum_up", &vs_name),
+                quorum_down: script_call(vs.quorum_down.as_ref(), "quorum_down", &vs_name),
+                name: vs_name,
                 services,
                 real_servers: first_rs..plan.real_servers.len(),
             });
@@ -241,12 +244,13 @@ fn sorry_plan(vs: &VirtualServer, services: &[DesiredService]) -> Option<SorryPl
     })
 }
 
-fn script_call(script: Option<&Script>, hook: &'static str) -> Option<ScriptCall> {
+fn script_call(script: Option<&Script>, hook: &'static str, channel: &str) -> Option<ScriptCall> {
     script.map(|s| ScriptCall {
         argv: s.argv.clone(),
         user: s.user.clone(),
         group: s.group.clone(),
         hook,
+        channel: channel.to_owned(),
     })
 }
 

@@ -1,20 +1,22 @@
 //! The console's view of every checker: target, kind, state, latency,
 //! reason, consecutive failures and since when. Built on demand from the
-//! runner's state; serialisable for the control socket and `--json`.
+//! runner's state; serialisable for the control socket and `--json`, and
+//! readable back by the client.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::actions::{millis, millis_opt, CheckerId};
+use super::actions::{from_millis, from_millis_opt, millis, millis_opt, CheckerId};
 use super::Runner;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct HealthSnapshot {
     pub virtual_servers: Vec<VirtualServerView>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VirtualServerView {
     /// keepalived's name: `[192.0.2.1]:tcp:80`, `FWM 7`, `[GROUP]:0`.
     pub name: String,
@@ -29,9 +31,12 @@ pub struct VirtualServerView {
     pub real_servers: Vec<RealServerView>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RealServerView {
     pub name: String,
+    /// Address and port as ipvsadm prints them (`192.0.2.1:80`,
+    /// `[2001:db8::1]:80`).
+    pub address: String,
     /// All checkers up.
     pub up: bool,
     /// Current weight (configured, or set by misc_dynamic).
@@ -40,11 +45,11 @@ pub struct RealServerView {
     pub checkers: Vec<CheckerView>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckerView {
     pub id: CheckerId,
     /// `TCP_CHECK`, `HTTP_GET`, …
-    pub kind: &'static str,
+    pub kind: Cow<'static, str>,
     /// Where it connects (`ip:port`; port 0 for PING/MISC/FILE).
     pub target: String,
     pub up: bool,
@@ -56,12 +61,24 @@ pub struct CheckerView {
     /// Why the last failing attempt failed, in an operator's words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    #[serde(rename = "latency_ms", serialize_with = "millis_opt")]
+    #[serde(
+        rename = "latency_ms",
+        serialize_with = "millis_opt",
+        deserialize_with = "from_millis_opt"
+    )]
     pub latency: Option<Duration>,
     /// Time of the last state change, since the runner started.
-    #[serde(rename = "since_ms", serialize_with = "millis")]
+    #[serde(
+        rename = "since_ms",
+        serialize_with = "millis",
+        deserialize_with = "from_millis"
+    )]
     pub since: Duration,
-    #[serde(rename = "last_check_ms", serialize_with = "millis_opt")]
+    #[serde(
+        rename = "last_check_ms",
+        serialize_with = "millis_opt",
+        deserialize_with = "from_millis_opt"
+    )]
     pub last_check: Option<Duration>,
 }
 
@@ -95,6 +112,7 @@ impl Runner {
         let plan = &self.plan.real_servers[rs];
         RealServerView {
             name: plan.name.clone(),
+            address: plan.address.to_string(),
             up: self.real_servers[rs].alive,
             weight: self.real_servers[rs].weight,
             inhibit_on_failure: plan.inhibit,
@@ -112,7 +130,7 @@ impl Runner {
         let plan = &self.plan.checkers[id.index()];
         CheckerView {
             id,
-            kind: plan.kind.keyword(),
+            kind: Cow::Borrowed(plan.kind.keyword()),
             target: self.plan.targets[id.index()].connect.to_string(),
             up: state.up,
             checked: state.has_run,

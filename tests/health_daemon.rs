@@ -1,0 +1,628 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Health checks in `lvstop daemon --dataplane userspace`, end to end as an
+//! operator sees them: real processes started from a keepalived.conf, real
+//! TCP/HTTP backends on 127.0.0.0/8, clients through the userspace
+//! dataplane, `lvstop --once`, and alerts received by a real SMTP server
+//! (Python's aiosmtpd, `tests/fixtures/notify/smtp_sink.py`).
+//!
+//! The seed's third check: stopping one web server removes it from the
+//! table and an e-mail says `TCP CHECK failed`; starting it again brings it
+//! back. Also inhibit_on_failure, HTTP_GET on a 503, a hanging MISC_CHECK,
+//! quorum loss with a sorry server, and a SIGHUP reload that keeps a down
+//! server down without a second alert.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const LVSTOP: &str = env!("CARGO_BIN_EXE_lvstop");
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/notify");
+
+/// A loopback block of this test process and test (127.P.N.x).
+fn address(n: u8, host: u8) -> Ipv4Addr {
+    let p = (std::process::id() % 200) as u8 + 20;
+    Ipv4Addr::new(127, p, n, host)
+}
+
+fn free_port(addr: Ipv4Addr) -> u16 {
+    TcpListener::bind((addr, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A backend that can be stopped (its port then refuses connections) and
+/// started again on the same address. It answers every connection with
+/// `reply` and closes.
+struct Backend {
+    addr: SocketAddr,
+    reply: Arc<Vec<u8>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Backend {
+    fn tcp(ip: Ipv4Addr, name: &str) -> Backend {
+        Self::with_reply(
+            SocketAddr::from((ip, free_port(ip))),
+            name.as_bytes().to_vec(),
+        )
+    }
+
+    fn http(ip: Ipv4Addr, status: &str) -> Backend {
+        let reply =
+            format!("HTTP/1.1 {status}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        Self::with_reply(SocketAddr::from((ip, free_port(ip))), reply.into_bytes())
+    }
+
+    fn with_reply(addr: SocketAddr, reply: Vec<u8>) -> Backend {
+        let mut backend = Backend {
+            addr,
+            reply: Arc::new(reply),
+            stop: Arc::new(AtomicBool::new(false)),
+            thread: None,
+        };
+        backend.start();
+        backend
+    }
+
+    fn start(&mut self) {
+        let listener = TcpListener::bind(self.addr).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        self.stop = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&self.stop);
+        let reply = Arc::clone(&self.reply);
+        self.thread = Some(std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((mut stream, _)) => {
+                        let reply = Arc::clone(&reply);
+                        std::thread::spawn(move || {
+                            stream.set_nonblocking(false).ok();
+                            stream
+                                .set_read_timeout(Some(Duration::from_millis(200)))
+                                .ok();
+                            let mut buf = [0u8; 512];
+                            let _ = stream.read(&mut buf);
+                            let _ = stream.write_all(&reply);
+                        });
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        }));
+    }
+
+    /// Closes the listening socket: checks see "connection refused".
+    fn stop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.join().unwrap();
+        }
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The aiosmtpd sink; killed on drop. `None` (and a message) when aiosmtpd
+/// is missing outside CI.
+struct SmtpSink {
+    child: Child,
+    port: u16,
+    output: PathBuf,
+}
+
+impl SmtpSink {
+    fn start(dir: &Path, test: &str) -> Option<SmtpSink> {
+        let found = Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !found {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{test}: python3 lacks aiosmtpd (pip install aiosmtpd)"
+            );
+            eprintln!("skipped {test}: python3 lacks aiosmtpd (`pip install aiosmtpd`)");
+            return None;
+        }
+        let output = dir.join("mail.jsonl");
+        let mut child = Command::new("python3")
+            .arg(Path::new(FIXTURES).join("smtp_sink.py"))
+            .arg(&output)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().strip_prefix("port ").unwrap().parse().unwrap();
+        Some(SmtpSink {
+            child,
+            port,
+            output,
+        })
+    }
+
+    /// (subject, body) of every message received so far.
+    fn messages(&self) -> Vec<(String, String)> {
+        let text = std::fs::read_to_string(&self.output).unwrap_or_default();
+        text.lines()
+            .map(|line| {
+                let record: serde_json::Value = serde_json::from_str(line).unwrap();
+                let data = record["data"].as_str().unwrap().replace("\r\n", "\n");
+                let (headers, body) = data.split_once("\n\n").unwrap();
+                let subject = headers
+                    .lines()
+                    .find_map(|h| h.strip_prefix("Subject: "))
+                    .unwrap()
+                    .to_string();
+                (subject, body.trim_end_matches('\n').to_string())
+            })
+            .collect()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The daemon process, killed and reaped on drop.
+struct Daemon {
+    child: Child,
+    socket: PathBuf,
+    log: PathBuf,
+}
+
+impl Daemon {
+    fn start(config: &Path, dir: &Path) -> Daemon {
+        let socket = dir.join("lvstop.sock");
+        let log = dir.join("daemon.log");
+        let child = Command::new(LVSTOP)
+            .args(["daemon", "--dataplane", "userspace", "-f"])
+            .arg(config)
+            .arg("--socket")
+            .arg(&socket)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let daemon = Daemon { child, socket, log };
+        daemon.wait_for("the control socket", || daemon.socket.exists());
+        daemon
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Polls `ready` (bounded: 30 s) and fails with the daemon's log.
+    fn wait_for(&self, what: &str, mut ready: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !ready() {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; daemon log:\n{}\nlast --once:\n{}",
+                self.log_text(),
+                self.once_lossy()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn once_lossy(&self) -> String {
+        Command::new(LVSTOP)
+            .args(["--once", "-n", "--socket"])
+            .arg(&self.socket)
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// `lvstop --once -n` split into the IPVS table and the checks block.
+    fn once(&self) -> (String, String) {
+        let output = Command::new(LVSTOP)
+            .args(["--once", "-n", "--socket"])
+            .arg(&self.socket)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = String::from_utf8(output.stdout).unwrap();
+        match text.split_once("\nChecks\n") {
+            Some((table, checks)) => (table.to_string(), checks.to_string()),
+            None => (text, String::new()),
+        }
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args(["-s", signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A table row for `dest` (ipvsadm's `  -> ADDR  Forward Weight …`).
+fn table_row(table: &str, dest: SocketAddr) -> Option<&str> {
+    let prefix = format!("  -> {dest} ");
+    table.lines().find(|l| l.starts_with(&prefix))
+}
+
+/// The checks line of `dest`.
+fn check_line(checks: &str, dest: SocketAddr) -> Option<String> {
+    let prefix = format!("  -> {dest}  ");
+    checks
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .map(str::to_string)
+}
+
+/// What a client through the VIP gets.
+fn ask(vip: SocketAddr) -> String {
+    let mut stream = TcpStream::connect_timeout(&vip, Duration::from_secs(5)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream.write_all(b"hi").unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
+}
+
+fn smtp_globals(sink: &SmtpSink) -> String {
+    format!(
+        "global_defs {{\n    router_id LVS_TEST\n    notification_email {{\n        ops@example.com\n    }}\n\
+         \x20   notification_email_from lvs@example.com\n    smtp_server 127.0.0.1 {}\n\
+         \x20   smtp_connect_timeout 5\n}}\n",
+        sink.port
+    )
+}
+
+fn tcp_check() -> &'static str {
+    "TCP_CHECK {\n            connect_timeout 1\n            retry 1\n            delay_before_retry 1\n        }"
+}
+
+fn vs_block(vip: SocketAddr, options: &str, real_servers: &[(SocketAddr, &str)]) -> String {
+    let mut text = format!(
+        "virtual_server {} {} {{\n    delay_loop 1\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n{options}",
+        vip.ip(),
+        vip.port()
+    );
+    for (rs, body) in real_servers {
+        text.push_str(&format!(
+            "    real_server {} {} {{\n        weight 1\n        {body}\n    }}\n",
+            rs.ip(),
+            rs.port()
+        ));
+    }
+    text.push_str("}\n");
+    text
+}
+
+#[test]
+fn a_stopped_web_server_leaves_the_table_mails_and_returns_and_a_reload_keeps_it_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(sink) = SmtpSink::start(dir.path(), "seed check 3") else {
+        return;
+    };
+    let a = Backend::tcp(address(1, 1), "A");
+    let mut b = Backend::tcp(address(1, 2), "B");
+    let vip = SocketAddr::from((address(1, 100), free_port(address(1, 100))));
+    let fifo = dir.path().join("lvs.fifo");
+    let marker = dir.path().join("notified");
+    let script = dir.path().join("notify.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$1\" >> {}\n", marker.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let b_body = format!(
+        "{}\n        notify_down \"{} down\"\n        notify_up \"{} up\"",
+        tcp_check(),
+        script.display(),
+        script.display()
+    );
+    let globals = smtp_globals(&sink).replace(
+        "    router_id",
+        &format!("    lvs_notify_fifo {}\n    router_id", fifo.display()),
+    );
+    let base = format!(
+        "{globals}{}",
+        vs_block(vip, "", &[(a.addr, tcp_check()), (b.addr, &b_body)])
+    );
+    let config = dir.path().join("keepalived.conf");
+    std::fs::write(&config, &base).unwrap();
+    let daemon = Daemon::start(&config, dir.path());
+    daemon.wait_for("both real servers checked up", || {
+        let (_, checks) = daemon.once();
+        [a.addr, b.addr]
+            .iter()
+            .all(|rs| check_line(&checks, *rs).is_some_and(|l| l.contains("  UP  TCP_CHECK")))
+    });
+    let answers: Vec<String> = (0..4).map(|_| ask(vip)).collect();
+    assert!(
+        answers.contains(&"A".into()) && answers.contains(&"B".into()),
+        "{answers:?}"
+    );
+
+    // Stop B: it leaves the table, the checks say why, clients reach A only.
+    b.stop();
+    daemon.wait_for("B out of the table and down in the checks", || {
+        let (table, checks) = daemon.once();
+        table_row(&table, b.addr).is_none()
+            && check_line(&checks, b.addr).is_some_and(|l| l.contains("  DOWN  "))
+    });
+    let (table, checks) = daemon.once();
+    assert!(table_row(&table, a.addr).is_some(), "{table}");
+    let line = check_line(&checks, b.addr).unwrap();
+    assert!(
+        line.starts_with(&format!(
+            "  -> {}  DOWN  TCP_CHECK  connection refused  since ",
+            b.addr
+        )),
+        "{line}"
+    );
+    assert!(line.contains("  failures "), "{line}");
+    for _ in 0..6 {
+        assert_eq!(ask(vip), "A", "a client reaches only the live server");
+    }
+    let rs_name = format!("[{}]:tcp:{}", b.addr.ip(), b.addr.port());
+    let vs_name = format!("[{}]:tcp:{}", vip.ip(), vip.port());
+    let down_subject =
+        format!("[LVS_TEST] Realserver {rs_name} of virtual server {vs_name} - DOWN");
+    daemon.wait_for("the DOWN mail", || !sink.messages().is_empty());
+    assert_eq!(
+        sink.messages(),
+        vec![(
+            down_subject.clone(),
+            "=> TCP CHECK failed on service <=".to_string()
+        )]
+    );
+    assert!(
+        daemon
+            .log_text()
+            .contains(&format!("Removing service {rs_name} from VS {vs_name}")),
+        "{}",
+        daemon.log_text()
+    );
+    daemon.wait_for("the notify_down script", || {
+        std::fs::read_to_string(&marker).unwrap_or_default() == "down\n"
+    });
+    let mut fifo_lines = String::new();
+    let mut reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    let _ = reader.read_to_string(&mut fifo_lines);
+    assert!(
+        fifo_lines.contains(&format!("RS {rs_name} {vs_name} DOWN\n")),
+        "{fifo_lines:?}"
+    );
+
+    // SIGHUP with an unrelated change: B stays out, no second alert.
+    let other_vip = SocketAddr::from((address(1, 101), free_port(address(1, 101))));
+    std::fs::write(
+        &config,
+        format!("{base}{}", vs_block(other_vip, "", &[(a.addr, "")])),
+    )
+    .unwrap();
+    daemon.signal("HUP");
+    daemon.wait_for("the reloaded table", || {
+        daemon.once().0.contains(&format!("TCP  {other_vip} rr"))
+    });
+    let (table, checks) = daemon.once();
+    assert!(table_row(&table, b.addr).is_none(), "B stays out:\n{table}");
+    assert!(
+        check_line(&checks, b.addr)
+            .unwrap()
+            .contains("DOWN  TCP_CHECK  connection refused"),
+        "{checks}"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(sink.messages().len(), 1, "no new alert after the reload");
+    assert!(daemon
+        .log_text()
+        .contains("reload kept the state of 2 real server(s)"));
+
+    // Start B again: back in the table, UP mail.
+    b.start();
+    daemon.wait_for("B back in the table", || {
+        table_row(&daemon.once().0, b.addr).is_some()
+    });
+    daemon.wait_for("the UP mail", || sink.messages().len() == 2);
+    assert_eq!(
+        sink.messages()[1],
+        (
+            format!("[LVS_TEST] Realserver {rs_name} of virtual server {vs_name} - UP"),
+            "=> TCP CHECK succeed on service <=".to_string()
+        )
+    );
+    daemon.wait_for("the notify_up script", || {
+        std::fs::read_to_string(&marker).unwrap_or_default() == "down\nup\n"
+    });
+    let answers: Vec<String> = (0..4).map(|_| ask(vip)).collect();
+    assert!(answers.contains(&"B".into()), "{answers:?}");
+}
+
+#[test]
+fn inhibit_on_failure_leaves_a_weight_0_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Backend::tcp(address(2, 1), "A");
+    let mut b = Backend::tcp(address(2, 2), "B");
+    let vip = SocketAddr::from((address(2, 100), free_port(address(2, 100))));
+    let config = dir.path().join("keepalived.conf");
+    let b_body = format!("inhibit_on_failure\n        {}", tcp_check());
+    std::fs::write(
+        &config,
+        vs_block(vip, "", &[(a.addr, tcp_check()), (b.addr, &b_body)]),
+    )
+    .unwrap();
+    let daemon = Daemon::start(&config, dir.path());
+    b.stop();
+    daemon.wait_for("B at weight 0 and down in the checks", || {
+        let (table, checks) = daemon.once();
+        table_row(&table, b.addr).is_some_and(|row| row.split_whitespace().nth(3) == Some("0"))
+            && check_line(&checks, b.addr).is_some_and(|l| l.contains("  DOWN  "))
+    });
+    let (_, checks) = daemon.once();
+    let line = check_line(&checks, b.addr).unwrap();
+    assert!(
+        line.contains("DOWN  TCP_CHECK  connection refused"),
+        "{line}"
+    );
+    assert!(line.ends_with("weight 0 (inhibit_on_failure)"), "{line}");
+    assert!(daemon.log_text().contains(&format!(
+        "Disabling service [{}]:tcp:{}",
+        b.addr.ip(),
+        b.addr.port()
+    )));
+    for _ in 0..4 {
+        assert_eq!(ask(vip), "A", "weight 0 takes no new connections");
+    }
+    let json = Command::new(LVSTOP)
+        .args(["--once", "--json", "--socket"])
+        .arg(&daemon.socket)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let rs = &json["checks"]["snapshot"]["virtual_servers"][0]["real_servers"][1];
+    assert_eq!(rs["address"], b.addr.to_string());
+    assert_eq!(rs["up"], false);
+    assert_eq!(rs["checkers"][0]["kind"], "TCP_CHECK");
+    assert_eq!(rs["checkers"][0]["reason"], "connection refused");
+}
+
+#[test]
+fn http_get_on_a_503_reads_http_503() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = Backend::http(address(3, 1), "200 OK");
+    let bad = Backend::http(address(3, 2), "503 Service Unavailable");
+    let vip = SocketAddr::from((address(3, 100), free_port(address(3, 100))));
+    let http_check = "HTTP_GET {\n            url {\n                path /\n                status_code 200\n            }\n            connect_timeout 1\n            retry 1\n            delay_before_retry 1\n        }";
+    let config = dir.path().join("keepalived.conf");
+    std::fs::write(
+        &config,
+        vs_block(vip, "", &[(good.addr, http_check), (bad.addr, http_check)]),
+    )
+    .unwrap();
+    let daemon = Daemon::start(&config, dir.path());
+    daemon.wait_for("the 503 server out of the table", || {
+        let (table, checks) = daemon.once();
+        table_row(&table, bad.addr).is_none()
+            && check_line(&checks, bad.addr).is_some_and(|l| l.contains("DOWN  HTTP_GET  HTTP 503"))
+            && check_line(&checks, good.addr).is_some_and(|l| l.contains("  UP  HTTP_GET"))
+    });
+    let (table, checks) = daemon.once();
+    assert!(table_row(&table, good.addr).is_some(), "{table}");
+    assert!(
+        check_line(&checks, good.addr)
+            .unwrap()
+            .contains("  UP  HTTP_GET  since "),
+        "{checks}"
+    );
+}
+
+#[test]
+fn a_hanging_misc_check_times_out_and_the_daemon_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Backend::tcp(address(4, 1), "A");
+    let b = Backend::tcp(address(4, 2), "B");
+    let vip = SocketAddr::from((address(4, 100), free_port(address(4, 100))));
+    let hang = "MISC_CHECK {\n            misc_path \"/bin/sleep 600\"\n            misc_timeout 1\n            retry 1\n            delay_before_retry 1\n        }";
+    let config = dir.path().join("keepalived.conf");
+    std::fs::write(
+        &config,
+        vs_block(vip, "", &[(a.addr, tcp_check()), (b.addr, hang)]),
+    )
+    .unwrap();
+    let daemon = Daemon::start(&config, dir.path());
+    daemon.wait_for("the hanging check's verdict", || {
+        check_line(&daemon.once().1, b.addr)
+            .is_some_and(|l| l.contains("DOWN  MISC_CHECK  timeout after 1 s"))
+    });
+    assert!(table_row(&daemon.once().0, b.addr).is_none());
+    // Still serving: the table answers and clients get through.
+    for _ in 0..3 {
+        assert_eq!(ask(vip), "A");
+    }
+    // ...and the other checks go on meanwhile.
+    daemon.wait_for("A checked up", || {
+        check_line(&daemon.once().1, a.addr).is_some_and(|l| l.contains("  UP  TCP_CHECK"))
+    });
+}
+
+#[test]
+fn losing_the_quorum_puts_the_sorry_server_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Backend::tcp(address(5, 1), "A");
+    let mut b = Backend::tcp(address(5, 2), "B");
+    let sorry = Backend::tcp(address(5, 9), "SORRY");
+    let vip = SocketAddr::from((address(5, 100), free_port(address(5, 100))));
+    let options = format!(
+        "    quorum 2\n    sorry_server {} {}\n",
+        sorry.addr.ip(),
+        sorry.addr.port()
+    );
+    let config = dir.path().join("keepalived.conf");
+    std::fs::write(
+        &config,
+        vs_block(
+            vip,
+            &options,
+            &[(a.addr, tcp_check()), (b.addr, tcp_check())],
+        ),
+    )
+    .unwrap();
+    let daemon = Daemon::start(&config, dir.path());
+    assert!(table_row(&daemon.once().0, sorry.addr).is_none());
+    b.stop();
+    daemon.wait_for("the sorry server in", || {
+        let (table, checks) = daemon.once();
+        table_row(&table, sorry.addr).is_some()
+            && table_row(&table, a.addr).is_none()
+            && checks.contains("quorum down")
+    });
+    let (_, checks) = daemon.once();
+    assert!(
+        checks.contains(&format!(
+            "quorum down  live weight 1/2  sorry {} in",
+            sorry.addr
+        )),
+        "{checks}"
+    );
+    assert_eq!(ask(vip), "SORRY");
+    b.start();
+    daemon.wait_for("the sorry server out", || {
+        let (table, _) = daemon.once();
+        table_row(&table, sorry.addr).is_none() && table_row(&table, b.addr).is_some()
+    });
+}
