@@ -140,7 +140,7 @@ fn config_id_selects_conditional_lines() {
 
 #[test]
 fn unbuilt_commands_say_so_and_fail() {
-    for args in [&["demo"][..], &["ctl", "drain"]] {
+    for args in [&["demo"][..]] {
         let out = lvstop(args);
         assert_ne!(out.status.code(), Some(0), "{args:?}");
         assert!(
@@ -149,6 +149,45 @@ fn unbuilt_commands_say_so_and_fail() {
             stderr(&out)
         );
     }
+}
+
+/// `lvstop ctl`'s documented exit codes for what needs no daemon: 2 for a
+/// bad command line (with the bad value quoted), 3 when nothing answers.
+#[test]
+fn ctl_says_what_is_wrong_with_the_command_line_or_the_socket() {
+    let missing = lvstop(&["ctl", "drain"]);
+    assert_eq!(missing.status.code(), Some(2), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("--real-server"),
+        "{}",
+        stderr(&missing)
+    );
+    let bad = lvstop(&[
+        "ctl",
+        "weight",
+        "-t",
+        "198.51.100.88",
+        "-r",
+        "198.51.100.82",
+        "-w",
+        "2",
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("service '198.51.100.88': needs a port"),
+        "{}",
+        stderr(&bad)
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("none.sock");
+    let socket = socket.to_str().expect("utf8");
+    let nobody = lvstop(&["ctl", "--socket", socket, "reload"]);
+    assert_eq!(nobody.status.code(), Some(3), "{}", stderr(&nobody));
+    assert!(
+        stderr(&nobody).contains("no lvstop daemon at"),
+        "{}",
+        stderr(&nobody)
+    );
 }
 
 #[test]
