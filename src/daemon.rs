@@ -25,9 +25,12 @@ use crate::control::ControlError;
 use crate::dataplane::kernel::KernelDataplane;
 use crate::dataplane::userspace::UserspaceDataplane;
 use crate::dataplane::{ApplyError, Dataplane, DataplaneError, Operation};
-use crate::engine::command::CommandError;
+use crate::engine::command::{Command, CommandError, Outcome};
+use crate::engine::desk::{Desk, Step};
+use crate::engine::handle::{command_channel, Commands};
+use crate::engine::overrides::Actor;
 use crate::health::service::{self as health, HealthError, HealthReporter, HealthService};
-use crate::ipvs::desired::{DesiredError, DesiredService};
+use crate::ipvs::desired::{self, DesiredError, DesiredService};
 use crate::ipvs::model::ServiceKey;
 use crate::ipvs::reconcile;
 
@@ -116,7 +119,13 @@ async fn direct<D: Dataplane + 'static>(
         .await
         .map_err(HealthError::from)?;
     let mut health = HealthService::start(config, fifos).await?;
-    let mut applied = converge(dataplane.as_ref(), health.table(), &mut owned).await?;
+    let mut desk = Desk::new(desired::from_config(&config.lvs)?);
+    let (commands, mut command_queue) = command_channel();
+    let mut applied =
+        converge(dataplane.as_ref(), desk.wanted(&health.table()), &mut owned).await?;
+    // Drains and ramps are watched once a second while any is running.
+    let mut desk_tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    desk_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut reported_drift = Vec::new();
     let mut drift_poll = tokio::time::interval(DRIFT_POLL);
     // A full kernel read of a big table can take longer than the period;
@@ -128,6 +137,7 @@ async fn direct<D: Dataplane + 'static>(
     let backend = Arc::new(DaemonBackend {
         dataplane: Arc::clone(&dataplane),
         health: health.reporter(),
+        commands,
         hello: Hello {
             protocol: PROTOCOL_VERSION,
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -148,18 +158,78 @@ async fn direct<D: Dataplane + 'static>(
             _ = terminate.recv() => break,
             _ = interrupt.recv() => break,
             _ = hangup.recv() => {
-                if let Some(now) = reload(dataplane.as_ref(), &common.config, &mut health, &mut owned).await {
+                if let Ok(now) = reload(dataplane.as_ref(), &common.config, &mut health, &mut desk, &mut owned).await {
                     applied = now;
                     reported_drift.clear();
                 }
             }
             _ = health.changed() => {
-                match converge(dataplane.as_ref(), health.table(), &mut owned).await {
+                match converge(dataplane.as_ref(), desk.wanted(&health.table()), &mut owned).await {
                     Ok(now) => {
                         applied = now;
                         reported_drift.clear();
                     }
                     Err(e) => tracing::error!("cannot apply the health checks' table: {e}"),
+                }
+            }
+            Some(request) = command_queue.recv() => {
+                tracing::info!(
+                    "operator {} (uid {}): {}",
+                    request.actor.name,
+                    request.actor.uid,
+                    request.command.verb()
+                );
+                match desk.take(request) {
+                    Step::Answered => {}
+                    Step::Reconcile(pending) => {
+                        match converge(dataplane.as_ref(), desk.wanted(&health.table()), &mut owned).await {
+                            Ok(now) => {
+                                applied = now;
+                                reported_drift.clear();
+                                desk.settled(pending, Ok(()));
+                            }
+                            Err(e) => desk.settled(pending, Err(e.to_string())),
+                        }
+                    }
+                    Step::Director { actor, command, reply } => {
+                        let answer = match command {
+                            Command::Reload => {
+                                match reload(dataplane.as_ref(), &common.config, &mut health, &mut desk, &mut owned).await {
+                                    Ok(now) => {
+                                        applied = now;
+                                        reported_drift.clear();
+                                        Ok(Outcome::Done { message: format!("reloaded {}", common.config.display()) })
+                                    }
+                                    Err(why) => Err(CommandError::Invalid { what: "reload".into(), why }),
+                                }
+                            }
+                            Command::Zero { service } => dataplane
+                                .apply(&[Operation::Zero(service)])
+                                .await
+                                .map(|()| Outcome::Done {
+                                    message: service.map_or_else(
+                                        || "counters zeroed".to_string(),
+                                        |s| format!("counters of {s} zeroed"),
+                                    ),
+                                })
+                                .map_err(|e| CommandError::Refused { operation: "zero".into(), why: e.to_string() }),
+                            other => Err(not_here(&actor, &other)),
+                        };
+                        let _ = reply.send(answer);
+                    }
+                }
+            }
+            _ = desk_tick.tick(), if desk.wants_ticks() => {
+                if let Ok(live) = dataplane.snapshot().await {
+                    if desk.tick(&live) {
+                        match converge(dataplane.as_ref(), desk.wanted(&health.table()), &mut owned).await {
+                            Ok(now) => {
+                                applied = now;
+                                reported_drift.clear();
+                            }
+                            Err(e) => tracing::error!("cannot apply the operators' table: {e}"),
+                        }
+                    }
                 }
             }
             _ = drift_poll.tick() => {
@@ -186,34 +256,52 @@ async fn release(kernel: &KernelDataplane, owned: &HashSet<ServiceKey>) {
     }
 }
 
-/// SIGHUP: load the file again and converge on it. A configuration that
-/// does not load, or an apply that fails, leaves the director running on
-/// what it had.
-/// Returns what is applied now, or `None` when the reload was refused.
+/// SIGHUP (or `lvstop ctl reload`): load the file again and converge on
+/// it. A configuration that does not load, or an apply that fails, leaves
+/// the director running on what it had; the error says why.
+/// Returns what is applied now.
 async fn reload<D: Dataplane>(
     dataplane: &D,
     path: &Path,
     health: &mut HealthService,
+    desk: &mut Desk,
     owned: &mut HashSet<ServiceKey>,
-) -> Option<Vec<DesiredService>> {
+) -> Result<Vec<DesiredService>, String> {
     tracing::info!("reloading {}", path.display());
-    let config = match load_config(path) {
-        Ok(config) => config,
-        Err(e) => {
-            tracing::error!("reload refused, keeping the running configuration: {e}");
-            return None;
-        }
-    };
-    if let Err(e) = health.reload(&config).await {
+    let refused = |e: String| {
         tracing::error!("reload refused, keeping the running configuration: {e}");
-        return None;
-    }
-    match converge(dataplane, health.table(), owned).await {
-        Ok(applied) => Some(applied),
-        Err(e) => {
-            tracing::error!("reload failed, the previous table stays partly applied: {e}");
-            None
-        }
+        e
+    };
+    let config = load_config(path).map_err(|e| refused(e.to_string()))?;
+    let configured = desired::from_config(&config.lvs).map_err(|e| refused(e.to_string()))?;
+    health
+        .reload(&config)
+        .await
+        .map_err(|e| refused(e.to_string()))?;
+    desk.set_configured(configured);
+    converge(dataplane, desk.wanted(&health.table()), owned)
+        .await
+        .map_err(|e| {
+            let e = format!("the previous table stays partly applied: {e}");
+            tracing::error!("reload failed, {e}");
+            e
+        })
+}
+
+/// A command this daemon cannot carry out yet, refused with the reason.
+fn not_here(actor: &Actor, command: &Command) -> CommandError {
+    tracing::warn!(
+        "operator {} (uid {}): '{}' is not available in this daemon",
+        actor.name,
+        actor.uid,
+        command.verb()
+    );
+    match command {
+        Command::Failover { name, .. } => CommandError::UnknownInstance { name: name.clone() },
+        other => CommandError::Invalid {
+            what: other.verb().to_string(),
+            why: "not available in this daemon yet".into(),
+        },
     }
 }
 
@@ -337,11 +425,12 @@ async fn check_drift<D: Dataplane>(
 struct DaemonBackend<D> {
     dataplane: Arc<D>,
     health: HealthReporter,
+    commands: Commands,
     hello: Hello,
 }
 
 impl<D: Dataplane + 'static> Backend for DaemonBackend<D> {
-    async fn handle(&self, _peer: &Peer, request: Request) -> Response {
+    async fn handle(&self, peer: &Peer, request: Request) -> Response {
         let failed = |e: DataplaneError| Response::error(ErrorKind::Failed, e.to_string());
         match request {
             Request::Hello => Response::Hello(self.hello.clone()),
@@ -365,12 +454,16 @@ impl<D: Dataplane + 'static> Backend for DaemonBackend<D> {
                 .daemons()
                 .await
                 .map_or_else(failed, Response::Daemons),
-            // Operator commands need the engine's overrides; until the
-            // daemon runs it, it says so and changes nothing.
-            Request::Command(command) => Response::CommandError(CommandError::Invalid {
-                what: command.verb().to_string(),
-                why: "this daemon does not take operator commands yet".into(),
-            }),
+            Request::Command(command) => {
+                let actor = Actor {
+                    uid: peer.uid,
+                    name: peer.name(),
+                };
+                match self.commands.execute(actor, command).await {
+                    Ok(outcome) => Response::Outcome(outcome),
+                    Err(error) => Response::CommandError(error),
+                }
+            }
             Request::Checks => Response::Checks(Box::new(self.health.report())),
         }
     }

@@ -7,6 +7,8 @@
 //!   reasons) layered over the health-filtered configuration.
 //! - [`command`]: what an operator can ask, with typed outcomes and errors.
 //! - [`event`]: the bounded timeline of what happened.
+//! - [`desk`]: where the director's loop takes commands, answers them
+//!   and undoes them when the dataplane refuses.
 //! - [`handle`]: the command channel the console and the control socket
 //!   share.
 //! - [`state`]: the decisions without the I/O — commands against the
@@ -16,6 +18,7 @@
 //! control socket that serializes it.
 
 pub mod command;
+pub mod desk;
 pub mod event;
 pub mod handle;
 pub mod overrides;

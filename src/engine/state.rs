@@ -403,6 +403,11 @@ impl EngineState {
         out
     }
 
+    /// Forget a drain (its reconcile failed; the caller answers it).
+    pub fn cancel_drain(&mut self, id: u64) {
+        self.drains.remove(&id);
+    }
+
     /// The drains still waiting.
     pub fn pending_drains(&self) -> impl Iterator<Item = &PendingDrain> {
         self.drains.values()
