@@ -14,11 +14,7 @@ use std::time::Duration;
 
 use support::daemon::Daemon;
 
-/// A loopback block of this test process (127.P.N.x).
-fn address(n: u8, host: u8) -> std::net::Ipv4Addr {
-    let p = (std::process::id() % 200) as u8 + 20;
-    std::net::Ipv4Addr::new(127, p, n, host)
-}
+use support::loopback_address as address;
 
 /// A backend that echoes until the client closes.
 fn echo_backend(addr: std::net::Ipv4Addr) -> SocketAddr {
@@ -180,10 +176,9 @@ fn a_drain_waits_for_the_live_connection_then_removes_the_server() {
     held.write_all(b"ping").unwrap();
     let mut echo = [0u8; 4];
     held.read_exact(&mut echo).unwrap();
-    s.daemon.wait_for(
-        |_| row(&s.listing(), s.b).is_some_and(|r| r.split_whitespace().nth(4) == Some("1")),
-        "one active connection on b",
-    );
+    s.daemon.wait_for("one active connection on b", || {
+        row(&s.listing(), s.b).is_some_and(|r| r.split_whitespace().nth(4) == Some("1"))
+    });
 
     let drain = s
         .daemon
@@ -192,10 +187,9 @@ fn a_drain_waits_for_the_live_connection_then_removes_the_server() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    s.daemon.wait_for(
-        |_| weight(&s.listing(), s.b) == Some(0),
-        "weight 0 on the draining server",
-    );
+    s.daemon.wait_for("weight 0 on the draining server", || {
+        weight(&s.listing(), s.b) == Some(0)
+    });
     // The live connection still works while draining.
     held.write_all(b"pong").unwrap();
     held.read_exact(&mut echo).unwrap();

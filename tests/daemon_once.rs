@@ -5,18 +5,13 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-const LVSTOP: &str = env!("CARGO_BIN_EXE_lvstop");
+mod support;
 
-/// A loopback address block of this test process (127.P.N.x), so tests in
-/// parallel processes never collide.
-fn address(n: u8, host: u8) -> std::net::Ipv4Addr {
-    let p = (std::process::id() % 200) as u8 + 20;
-    std::net::Ipv4Addr::new(127, p, n, host)
-}
+use support::daemon::{Daemon, LVSTOP};
+use support::loopback_address as address;
 
 /// A backend that answers every connection with its name and closes.
 fn backend(addr: std::net::Ipv4Addr, name: &'static str) -> SocketAddr {
@@ -41,83 +36,6 @@ fn free_port(addr: std::net::Ipv4Addr) -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// The daemon process, killed and reaped on drop.
-struct Daemon {
-    child: Child,
-    socket: PathBuf,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn start(config: &Path, dir: &Path) -> Daemon {
-        let socket = dir.join("lvstop.sock");
-        let log = dir.join("daemon.log");
-        let child = Command::new(LVSTOP)
-            .args(["daemon", "--dataplane", "userspace", "-f"])
-            .arg(config)
-            .arg("--socket")
-            .arg(&socket)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let daemon = Daemon { child, socket, log };
-        daemon.wait_for(|d| d.socket.exists(), "the control socket");
-        daemon
-    }
-
-    fn wait_for(&self, mut ready: impl FnMut(&Daemon) -> bool, what: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !ready(self) {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; daemon log:\n{}",
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn once(&self, args: &[&str]) -> Output {
-        Command::new(LVSTOP)
-            .arg("--once")
-            .args(args)
-            .arg("--socket")
-            .arg(&self.socket)
-            .output()
-            .unwrap()
-    }
-
-    fn once_text(&self, args: &[&str]) -> String {
-        let output = self.once(args);
-        assert!(
-            output.status.success(),
-            "lvstop --once {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args(["-s", signal, &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn ask(vip: SocketAddr) -> String {
@@ -258,7 +176,7 @@ fn sighup_reloads_and_a_broken_file_keeps_the_running_table() {
     // Weight 0 quiesces B: every new connection goes to A.
     std::fs::write(&config, config_text(vip, a, b, 0)).unwrap();
     daemon.signal("HUP");
-    daemon.wait_for(|d| weight_of_b(d) == "0", "the reload to set weight 0");
+    daemon.wait_for("the reload to set weight 0", || weight_of_b(&daemon) == "0");
     assert!((0..4).all(|_| ask(vip) == "A"));
 
     // A broken file is refused; the director keeps what it had.
@@ -268,10 +186,9 @@ fn sighup_reloads_and_a_broken_file_keeps_the_running_table() {
     )
     .unwrap();
     daemon.signal("HUP");
-    daemon.wait_for(
-        |d| d.log_text().contains("reload refused"),
-        "the refusal in the log",
-    );
+    daemon.wait_for("the refusal in the log", || {
+        daemon.log_text().contains("reload refused")
+    });
     assert_eq!(weight_of_b(&daemon), "0");
     assert_eq!(ask(vip), "A");
 }
@@ -286,7 +203,7 @@ fn sigterm_stops_cleanly_and_removes_the_socket() {
     std::fs::write(&config, config_text(vip, a, b, 1)).unwrap();
     let mut daemon = Daemon::start(&config, dir.path());
     daemon.signal("TERM");
-    let status = daemon.child.wait().unwrap();
+    let status = daemon.wait();
     assert!(
         status.success(),
         "exit status {status}; log:\n{}",

@@ -18,16 +18,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const LVSTOP: &str = env!("CARGO_BIN_EXE_lvstop");
+mod support;
+
+use support::daemon::{Daemon, LVSTOP};
+use support::loopback_address as address;
+
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/notify");
-
-/// A loopback block of this test process and test (127.P.N.x).
-fn address(n: u8, host: u8) -> Ipv4Addr {
-    let p = (std::process::id() % 200) as u8 + 20;
-    Ipv4Addr::new(127, p, n, host)
-}
 
 fn free_port(addr: Ipv4Addr) -> u16 {
     TcpListener::bind((addr, 0))
@@ -182,90 +180,12 @@ impl Drop for SmtpSink {
     }
 }
 
-/// The daemon process, killed and reaped on drop.
-struct Daemon {
-    child: Child,
-    socket: PathBuf,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn start(config: &Path, dir: &Path) -> Daemon {
-        let socket = dir.join("lvstop.sock");
-        let log = dir.join("daemon.log");
-        let child = Command::new(LVSTOP)
-            .args(["daemon", "--dataplane", "userspace", "-f"])
-            .arg(config)
-            .arg("--socket")
-            .arg(&socket)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let daemon = Daemon { child, socket, log };
-        daemon.wait_for("the control socket", || daemon.socket.exists());
-        daemon
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Polls `ready` (bounded: 30 s) and fails with the daemon's log.
-    fn wait_for(&self, what: &str, mut ready: impl FnMut() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !ready() {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; daemon log:\n{}\nlast --once:\n{}",
-                self.log_text(),
-                self.once_lossy()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn once_lossy(&self) -> String {
-        Command::new(LVSTOP)
-            .args(["--once", "-n", "--socket"])
-            .arg(&self.socket)
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default()
-    }
-
-    /// `lvstop --once -n` split into the IPVS table and the checks block.
-    fn once(&self) -> (String, String) {
-        let output = Command::new(LVSTOP)
-            .args(["--once", "-n", "--socket"])
-            .arg(&self.socket)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let text = String::from_utf8(output.stdout).unwrap();
-        match text.split_once("\nChecks\n") {
-            Some((table, checks)) => (table.to_string(), checks.to_string()),
-            None => (text, String::new()),
-        }
-    }
-
-    fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args(["-s", signal, &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// `lvstop --once -n` split into the IPVS table and the checks block.
+fn once(daemon: &Daemon) -> (String, String) {
+    let text = daemon.once_text(&["-n"]);
+    match text.split_once("\nChecks\n") {
+        Some((table, checks)) => (table.to_string(), checks.to_string()),
+        None => (text, String::new()),
     }
 }
 
@@ -362,7 +282,7 @@ fn a_stopped_web_server_leaves_the_table_mails_and_returns_and_a_reload_keeps_it
     std::fs::write(&config, &base).unwrap();
     let daemon = Daemon::start(&config, dir.path());
     daemon.wait_for("both real servers checked up", || {
-        let (_, checks) = daemon.once();
+        let (_, checks) = once(&daemon);
         [a.addr, b.addr]
             .iter()
             .all(|rs| check_line(&checks, *rs).is_some_and(|l| l.contains("  UP  TCP_CHECK")))
@@ -376,11 +296,11 @@ fn a_stopped_web_server_leaves_the_table_mails_and_returns_and_a_reload_keeps_it
     // Stop B: it leaves the table, the checks say why, clients reach A only.
     b.stop();
     daemon.wait_for("B out of the table and down in the checks", || {
-        let (table, checks) = daemon.once();
+        let (table, checks) = once(&daemon);
         table_row(&table, b.addr).is_none()
             && check_line(&checks, b.addr).is_some_and(|l| l.contains("  DOWN  "))
     });
-    let (table, checks) = daemon.once();
+    let (table, checks) = once(&daemon);
     assert!(table_row(&table, a.addr).is_some(), "{table}");
     let line = check_line(&checks, b.addr).unwrap();
     assert!(
@@ -437,9 +357,9 @@ fn a_stopped_web_server_leaves_the_table_mails_and_returns_and_a_reload_keeps_it
     .unwrap();
     daemon.signal("HUP");
     daemon.wait_for("the reloaded table", || {
-        daemon.once().0.contains(&format!("TCP  {other_vip} rr"))
+        once(&daemon).0.contains(&format!("TCP  {other_vip} rr"))
     });
-    let (table, checks) = daemon.once();
+    let (table, checks) = once(&daemon);
     assert!(table_row(&table, b.addr).is_none(), "B stays out:\n{table}");
     assert!(
         check_line(&checks, b.addr)
@@ -456,7 +376,7 @@ fn a_stopped_web_server_leaves_the_table_mails_and_returns_and_a_reload_keeps_it
     // Start B again: back in the table, UP mail.
     b.start();
     daemon.wait_for("B back in the table", || {
-        table_row(&daemon.once().0, b.addr).is_some()
+        table_row(&once(&daemon).0, b.addr).is_some()
     });
     daemon.wait_for("the UP mail", || sink.messages().len() == 2);
     assert_eq!(
@@ -489,11 +409,11 @@ fn inhibit_on_failure_leaves_a_weight_0_row() {
     let daemon = Daemon::start(&config, dir.path());
     b.stop();
     daemon.wait_for("B at weight 0 and down in the checks", || {
-        let (table, checks) = daemon.once();
+        let (table, checks) = once(&daemon);
         table_row(&table, b.addr).is_some_and(|row| row.split_whitespace().nth(3) == Some("0"))
             && check_line(&checks, b.addr).is_some_and(|l| l.contains("  DOWN  "))
     });
-    let (_, checks) = daemon.once();
+    let (_, checks) = once(&daemon);
     let line = check_line(&checks, b.addr).unwrap();
     assert!(
         line.contains("DOWN  TCP_CHECK  connection refused"),
@@ -536,12 +456,12 @@ fn http_get_on_a_503_reads_http_503() {
     .unwrap();
     let daemon = Daemon::start(&config, dir.path());
     daemon.wait_for("the 503 server out of the table", || {
-        let (table, checks) = daemon.once();
+        let (table, checks) = once(&daemon);
         table_row(&table, bad.addr).is_none()
             && check_line(&checks, bad.addr).is_some_and(|l| l.contains("DOWN  HTTP_GET  HTTP 503"))
             && check_line(&checks, good.addr).is_some_and(|l| l.contains("  UP  HTTP_GET"))
     });
-    let (table, checks) = daemon.once();
+    let (table, checks) = once(&daemon);
     assert!(table_row(&table, good.addr).is_some(), "{table}");
     assert!(
         check_line(&checks, good.addr)
@@ -566,17 +486,17 @@ fn a_hanging_misc_check_times_out_and_the_daemon_keeps_serving() {
     .unwrap();
     let daemon = Daemon::start(&config, dir.path());
     daemon.wait_for("the hanging check's verdict", || {
-        check_line(&daemon.once().1, b.addr)
+        check_line(&once(&daemon).1, b.addr)
             .is_some_and(|l| l.contains("DOWN  MISC_CHECK  timeout after 1 s"))
     });
-    assert!(table_row(&daemon.once().0, b.addr).is_none());
+    assert!(table_row(&once(&daemon).0, b.addr).is_none());
     // Still serving: the table answers and clients get through.
     for _ in 0..3 {
         assert_eq!(ask(vip), "A");
     }
     // ...and the other checks go on meanwhile.
     daemon.wait_for("A checked up", || {
-        check_line(&daemon.once().1, a.addr).is_some_and(|l| l.contains("  UP  TCP_CHECK"))
+        check_line(&once(&daemon).1, a.addr).is_some_and(|l| l.contains("  UP  TCP_CHECK"))
     });
 }
 
@@ -603,15 +523,15 @@ fn losing_the_quorum_puts_the_sorry_server_in() {
     )
     .unwrap();
     let daemon = Daemon::start(&config, dir.path());
-    assert!(table_row(&daemon.once().0, sorry.addr).is_none());
+    assert!(table_row(&once(&daemon).0, sorry.addr).is_none());
     b.stop();
     daemon.wait_for("the sorry server in", || {
-        let (table, checks) = daemon.once();
+        let (table, checks) = once(&daemon);
         table_row(&table, sorry.addr).is_some()
             && table_row(&table, a.addr).is_none()
             && checks.contains("quorum down")
     });
-    let (_, checks) = daemon.once();
+    let (_, checks) = once(&daemon);
     assert!(
         checks.contains(&format!(
             "quorum down  live weight 1/2  sorry {} in",
@@ -622,7 +542,7 @@ fn losing_the_quorum_puts_the_sorry_server_in() {
     assert_eq!(ask(vip), "SORRY");
     b.start();
     daemon.wait_for("the sorry server out", || {
-        let (table, _) = daemon.once();
+        let (table, _) = once(&daemon);
         table_row(&table, sorry.addr).is_none() && table_row(&table, b.addr).is_some()
     });
 }

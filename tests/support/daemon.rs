@@ -29,18 +29,20 @@ impl Daemon {
             .spawn()
             .unwrap();
         let daemon = Daemon { child, socket, log };
-        daemon.wait_for(|d| d.socket.exists(), "the control socket");
+        daemon.wait_for("the control socket", || daemon.socket.exists());
         daemon
     }
 
-    /// Poll `ready` every 20 ms for up to 20 s.
-    pub fn wait_for(&self, mut ready: impl FnMut(&Daemon) -> bool, what: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !ready(self) {
+    /// Poll `ready` every 20 ms for up to 30 s; on timeout fail with the
+    /// daemon's log and its last `--once -n`.
+    pub fn wait_for(&self, what: &str, mut ready: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !ready() {
             assert!(
                 Instant::now() < deadline,
-                "timed out waiting for {what}; daemon log:\n{}",
-                self.log_text()
+                "timed out waiting for {what}; daemon log:\n{}\nlast --once -n:\n{}",
+                self.log_text(),
+                String::from_utf8_lossy(&self.once(&["-n"]).stdout)
             );
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -86,6 +88,11 @@ impl Daemon {
             .arg(&self.socket)
             .args(args);
         command
+    }
+
+    /// Wait for the daemon to exit (after a signal).
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        self.child.wait().unwrap()
     }
 
     pub fn pid(&self) -> u32 {

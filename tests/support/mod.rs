@@ -37,3 +37,10 @@ pub fn unique_name(prefix: &str) -> String {
     let name = format!("{prefix}{pid}x{n}");
     name.chars().take(15).collect()
 }
+
+/// A loopback address of this test process's own block (127.P.N.host),
+/// so test binaries running in parallel never collide.
+pub fn loopback_address(n: u8, host: u8) -> std::net::Ipv4Addr {
+    let p = (std::process::id() % 200) as u8 + 20;
+    std::net::Ipv4Addr::new(127, p, n, host)
+}
