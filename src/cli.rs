@@ -139,7 +139,7 @@ pub enum Command {
     /// Validate a configuration (exit codes as keepalived --config-test).
     Check(CheckArgs),
     /// Run the director engine headless.
-    Daemon,
+    Daemon(DaemonArgs),
     /// Scriptable operator actions against the running engine.
     Ctl {
         /// Print the outcome as JSON.
@@ -173,6 +173,23 @@ pub enum Command {
         )]
         state_file: std::path::PathBuf,
     },
+}
+
+/// `lvstop daemon` options beyond the common ones.
+#[derive(Debug, Args, Clone, Default)]
+pub struct DaemonArgs {
+    /// Write the daemon's pid here (removed on exit); refuses to start if
+    /// a live lvstop already holds it.
+    #[arg(long, value_name = "PATH")]
+    pub pid_file: Option<PathBuf>,
+    /// On SIGTERM leave the kernel's IPVS services in place (default: remove
+    /// the ones this daemon programmed, as keepalived does).
+    #[arg(long)]
+    pub keep_ipvs_on_exit: bool,
+    /// Members of this group may act through the control socket (root and
+    /// the daemon's user always may); the socket is given to the group.
+    #[arg(long, value_name = "GROUP")]
+    pub admin_group: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
-use crate::cli::{CommonOptions, DataplaneChoice};
+use crate::cli::{CommonOptions, DaemonArgs, DataplaneChoice};
 use crate::config::diagnostic::{render_text, Severity};
 use crate::config::load::{self, Options};
 use crate::config::model::Config;
@@ -33,6 +33,7 @@ use crate::health::service::{self as health, HealthError, HealthReporter, Health
 use crate::ipvs::desired::{self, DesiredError, DesiredService};
 use crate::ipvs::model::ServiceKey;
 use crate::ipvs::reconcile;
+use crate::pidfile::PidFile;
 
 /// How often the dataplane is compared with what was applied.
 const DRIFT_POLL: std::time::Duration = std::time::Duration::from_secs(5);
@@ -67,7 +68,7 @@ impl From<ApplyError> for DaemonError {
 }
 
 /// Entry point of `lvstop daemon`.
-pub fn run(common: &CommonOptions) -> ExitCode {
+pub fn run(common: &CommonOptions, args: &DaemonArgs) -> ExitCode {
     crate::logging::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -80,7 +81,7 @@ pub fn run(common: &CommonOptions) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(common)) {
+    match runtime.block_on(serve(common, args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
@@ -89,17 +90,31 @@ pub fn run(common: &CommonOptions) -> ExitCode {
     }
 }
 
-async fn serve(common: &CommonOptions) -> Result<(), DaemonError> {
+async fn serve(common: &CommonOptions, args: &DaemonArgs) -> Result<(), DaemonError> {
     let config = load_config(&common.config)?;
+    let admin_gid = args.admin_group.as_deref().map(group_id).transpose()?;
+    let _pid_file = args
+        .pid_file
+        .as_deref()
+        .map(PidFile::create)
+        .transpose()
+        .map_err(|e| DaemonError::Unavailable(e.to_string()))?;
     match choose_dataplane(common.dataplane).await? {
         Chosen::Kernel(kernel) => {
             let kernel = Arc::new(kernel);
-            let owned = direct(Arc::clone(&kernel), common, &config).await?;
-            release(kernel.as_ref(), &owned).await;
+            let owned = direct(Arc::clone(&kernel), common, admin_gid, &config).await?;
+            if args.keep_ipvs_on_exit {
+                tracing::info!(
+                    "leaving {} virtual service(s) in IPVS (--keep-ipvs-on-exit)",
+                    owned.len()
+                );
+            } else {
+                release(kernel.as_ref(), &owned).await;
+            }
         }
         Chosen::Userspace(userspace) => {
             let userspace = Arc::new(userspace);
-            direct(Arc::clone(&userspace), common, &config).await?;
+            direct(Arc::clone(&userspace), common, admin_gid, &config).await?;
             userspace.shutdown();
         }
     }
@@ -111,6 +126,7 @@ async fn serve(common: &CommonOptions) -> Result<(), DaemonError> {
 async fn direct<D: Dataplane + 'static>(
     dataplane: Arc<D>,
     common: &CommonOptions,
+    admin_gid: Option<u32>,
     config: &Config,
 ) -> Result<HashSet<ServiceKey>, DaemonError> {
     let mut owned = HashSet::new();
@@ -132,7 +148,10 @@ async fn direct<D: Dataplane + 'static>(
     // keep a whole period between reads instead of catching up.
     drift_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
-    let server = Server::bind(&common.socket)?;
+    let mut server = Server::bind(&common.socket)?;
+    if let Some(gid) = admin_gid {
+        server = server.with_admin_group(gid)?;
+    }
     tracing::info!("control socket listening on {}", server.path().display());
     let backend = Arc::new(DaemonBackend {
         dataplane: Arc::clone(&dataplane),
@@ -302,6 +321,19 @@ fn not_here(actor: &Actor, command: &Command) -> CommandError {
             what: other.verb().to_string(),
             why: "not available in this daemon yet".into(),
         },
+    }
+}
+
+/// The id of `--admin-group`'s group.
+fn group_id(name: &str) -> Result<u32, DaemonError> {
+    match nix::unistd::Group::from_name(name) {
+        Ok(Some(group)) => Ok(group.gid.as_raw()),
+        Ok(None) => Err(DaemonError::Unavailable(format!(
+            "--admin-group: no group '{name}' on this system"
+        ))),
+        Err(e) => Err(DaemonError::Unavailable(format!(
+            "--admin-group: cannot look up '{name}': {e}"
+        ))),
     }
 }
 

@@ -17,5 +17,6 @@ pub mod logging;
 pub mod net;
 pub mod notify;
 pub mod once;
+pub mod pidfile;
 pub mod ui;
 pub mod vrrp;

@@ -16,7 +16,7 @@ fn main() -> ExitCode {
         (Some(Command::Check(args)), _) => lvstop::check::run(&cli.common, args),
         (None, true) => lvstop::once::run(&cli.common, &cli.listing),
         (None, false) => not_built("the console"),
-        (Some(Command::Daemon), _) => lvstop::daemon::run(&cli.common),
+        (Some(Command::Daemon(args)), _) => lvstop::daemon::run(&cli.common, args),
         (Some(Command::Ctl { json, verb, .. }), _) => {
             lvstop::ctl::run(&cli.common.socket, verb, *json)
         }

@@ -251,3 +251,59 @@ fn once_without_a_daemon_says_where_it_looked() {
     assert!(stderr.contains("no lvstop daemon at '"), "{stderr}");
     assert!(stderr.contains("absent.sock"), "{stderr}");
 }
+
+/// `--pid-file`: written with the daemon's pid, a second daemon on the
+/// same file is refused while the first lives, removed on a clean stop.
+#[test]
+fn the_pid_file_guards_against_a_second_daemon() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = backend(address(7, 1), "A");
+    let b = backend(address(7, 2), "B");
+    let vip = SocketAddr::from((address(8, 1), free_port(address(8, 1))));
+    let config = dir.path().join("keepalived.conf");
+    std::fs::write(&config, config_text(vip, a, b, 1)).unwrap();
+    let pid_file = dir.path().join("run/lvstop.pid");
+    let mut daemon = Daemon::start_with(
+        &config,
+        dir.path(),
+        &["--pid-file", pid_file.to_str().unwrap()],
+    );
+    daemon.wait_for("the pid file", || pid_file.exists());
+    assert_eq!(
+        std::fs::read_to_string(&pid_file).unwrap(),
+        format!("{}\n", daemon.pid())
+    );
+    let second = Command::new(LVSTOP)
+        .args(["daemon", "--dataplane", "userspace", "-f"])
+        .arg(&config)
+        .arg("--socket")
+        .arg(dir.path().join("other.sock"))
+        .arg("--pid-file")
+        .arg(&pid_file)
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains(&format!(
+            "names lvstop process {}, which is still running",
+            daemon.pid()
+        )),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    daemon.signal("TERM");
+    assert!(daemon.wait().success());
+    assert!(!pid_file.exists());
+
+    let unknown_group = Command::new(LVSTOP)
+        .args(["daemon", "--dataplane", "userspace", "-f"])
+        .arg(&config)
+        .arg("--socket")
+        .arg(dir.path().join("third.sock"))
+        .args(["--admin-group", "no-such-group-lvstop"])
+        .output()
+        .unwrap();
+    assert!(!unknown_group.status.success());
+    assert!(String::from_utf8_lossy(&unknown_group.stderr)
+        .contains("--admin-group: no group 'no-such-group-lvstop'"));
+}

@@ -122,6 +122,14 @@ fn script(out: &Path) -> String {
     lines.push(format!("ipvsadm -Ln > {o}/drifted.ipvsadm"));
     lines.push("kill -TERM $pid; wait $pid || echo \"daemon exit $?\" >> /dev/null".into());
     lines.push(format!("ipvsadm -Ln > {o}/after-stop.ipvsadm"));
+    // Again with --keep-ipvs-on-exit: its service stays after SIGTERM.
+    lines.push(format!(
+        "{LVSTOP} daemon -f /tmp/k.conf --dataplane kernel --socket /tmp/lvstop.sock --keep-ipvs-on-exit > {o}/daemon-keep.log 2>&1 &"
+    ));
+    lines.push("pid=$!".into());
+    lines.push("for i in $(seq 200); do [ -S /tmp/lvstop.sock ] && break; sleep 0.1; done".into());
+    lines.push("kill -TERM $pid; wait $pid || true".into());
+    lines.push(format!("ipvsadm -Ln > {o}/after-keep.ipvsadm"));
     lines.push(format!("echo done > {o}/done"));
     lines.join("\n") + "\n"
 }
@@ -241,5 +249,11 @@ fn once_matches_ipvsadm_byte_for_byte_and_the_daemon_programs_the_kernel() {
     assert!(
         after.contains("198.51.100.60:443"),
         "the daemon removed a foreign service: {after}"
+    );
+    let kept = read(out, "after-keep.ipvsadm");
+    assert!(
+        kept.contains("TCP  198.51.100.50:80 wrr persistent 60"),
+        "--keep-ipvs-on-exit removed the service: {kept}\n{}",
+        std::fs::read_to_string(out.join("daemon-keep.log")).unwrap_or_default()
     );
 }

@@ -17,6 +17,11 @@ pub struct Daemon {
 impl Daemon {
     /// Start on `config` with the userspace dataplane; waits for the socket.
     pub fn start(config: &Path, dir: &Path) -> Daemon {
+        Daemon::start_with(config, dir, &[])
+    }
+
+    /// The same with more daemon options.
+    pub fn start_with(config: &Path, dir: &Path, extra: &[&str]) -> Daemon {
         let socket = dir.join("lvstop.sock");
         let log = dir.join("daemon.log");
         let child = Command::new(LVSTOP)
@@ -24,6 +29,7 @@ impl Daemon {
             .arg(config)
             .arg("--socket")
             .arg(&socket)
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
