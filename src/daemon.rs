@@ -2,7 +2,9 @@
 //! configuration, programs a dataplane (the kernel's IPVS, or lvstop's
 //! userspace one) with the configured virtual servers,
 //! serves the control socket read-only, reloads on SIGHUP and stops on
-//! SIGTERM/SIGINT. VRRP, health checks and operator commands join it as the
+//! SIGTERM/SIGINT. VRRP instances run through [`VrrpService`] (clean stop
+//! on SIGTERM: priority 0, VIPs removed; restart on SIGHUP when the VRRP
+//! side changed). Health checks and operator commands join it as the
 //! engine grows.
 
 use std::collections::HashSet;
@@ -26,6 +28,7 @@ use crate::dataplane::{ApplyError, Dataplane, DataplaneError, Operation};
 use crate::ipvs::desired::{self, DesiredError, DesiredService};
 use crate::ipvs::model::ServiceKey;
 use crate::ipvs::reconcile;
+use crate::vrrp::runner::{RunnerError, RunnerOptions, VrrpService, VrrpStatus};
 
 /// How often the dataplane is compared with what was applied.
 const DRIFT_POLL: std::time::Duration = std::time::Duration::from_secs(5);
@@ -45,6 +48,8 @@ pub enum DaemonError {
     Apply(Box<ApplyError>),
     #[error("control socket: {0}")]
     Control(#[from] ControlError),
+    #[error("VRRP: {0}")]
+    Vrrp(#[from] RunnerError),
     #[error("{0}")]
     Unavailable(String),
     #[error("cannot start the async runtime: {0}")]
@@ -114,6 +119,7 @@ async fn direct<D: Dataplane + 'static>(
 
     let server = Server::bind(&common.socket)?;
     tracing::info!("control socket listening on {}", server.path().display());
+    let mut vrrp = VrrpService::start(config, RunnerOptions::default()).await?;
     let backend = Arc::new(DaemonBackend {
         dataplane: Arc::clone(&dataplane),
         hello: Hello {
@@ -123,6 +129,7 @@ async fn direct<D: Dataplane + 'static>(
             config_path: common.config.display().to_string(),
             pid: std::process::id(),
         },
+        vrrp: vrrp.status(),
     });
     let (stop, stopped) = watch::channel(false);
     let control = tokio::spawn(server.serve(backend, stopped));
@@ -140,6 +147,7 @@ async fn direct<D: Dataplane + 'static>(
                     applied = now;
                     reported_drift.clear();
                 }
+                vrrp.reload(&common.config).await;
             }
             _ = drift_poll.tick() => {
                 check_drift(dataplane.as_ref(), &applied, &mut reported_drift).await;
@@ -147,6 +155,7 @@ async fn direct<D: Dataplane + 'static>(
         }
     }
     tracing::info!("stopping");
+    vrrp.stop().await;
     let _ = stop.send(true);
     let _ = control.await;
     Ok(owned)
@@ -309,6 +318,7 @@ async fn check_drift<D: Dataplane>(
 struct DaemonBackend<D> {
     dataplane: Arc<D>,
     hello: Hello,
+    vrrp: watch::Receiver<VrrpStatus>,
 }
 
 impl<D: Dataplane + 'static> Backend for DaemonBackend<D> {
@@ -336,6 +346,7 @@ impl<D: Dataplane + 'static> Backend for DaemonBackend<D> {
                 .daemons()
                 .await
                 .map_or_else(failed, Response::Daemons),
+            Request::Vrrp => Response::Vrrp(self.vrrp.borrow().clone()),
         }
     }
 }

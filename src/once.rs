@@ -5,6 +5,10 @@
 //! kernel's IPVS tables over netlink, which makes `--once` a drop-in for
 //! `ipvsadm -Ln` on a director still run by stock keepalived. `--source`
 //! forces one.
+//!
+//! From a daemon, the listing is followed by a VRRP section (one line per
+//! instance; format in [`crate::vrrp::runner::status::render_section`])
+//! unless `--ipvs-only` is given; `--json` carries it as `vrrp`.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -19,6 +23,7 @@ use crate::dataplane::kernel::KernelDataplane;
 use crate::dataplane::{Dataplane, DataplaneError};
 use crate::ipvs::format::{self, ListOptions};
 use crate::ipvs::model::{Connection, Daemon, Table, Timeouts};
+use crate::vrrp::runner::{render_section, VrrpStatus};
 
 /// Exit status when the state could not be read (ipvsadm exits 1 too).
 const EXIT_UNREADABLE: u8 = 1;
@@ -67,6 +72,11 @@ trait Source {
     fn timeouts(&mut self) -> Result<Timeouts, OnceError>;
     fn daemons(&mut self) -> Result<Vec<Daemon>, OnceError>;
     fn describe(&mut self) -> Result<JsonSource, OnceError>;
+    /// The daemon's VRRP status; `None` from the kernel (or a daemon
+    /// that does not know the request).
+    fn vrrp(&mut self) -> Option<VrrpStatus> {
+        None
+    }
 }
 
 fn open_source(common: &CommonOptions) -> Result<Box<dyn Source>, OnceError> {
@@ -94,6 +104,7 @@ fn render(source: &mut dyn Source, listing: &ListingOptions) -> Result<String, O
             connections: source.connections()?,
             timeouts: source.timeouts()?,
             daemons: source.daemons()?,
+            vrrp: source.vrrp(),
         };
         out = serde_json::to_string_pretty(&report)
             .map_err(|e| ControlError::BadResponse(e.to_string()))?;
@@ -116,6 +127,11 @@ fn render(source: &mut dyn Source, listing: &ListingOptions) -> Result<String, O
             || options.persistent_conn
             || options.tun_info);
         format::list(&source.table(plain)?, &options, &mut out);
+        if !listing.ipvs_only {
+            if let Some(vrrp) = source.vrrp() {
+                render_section(&vrrp, &mut out);
+            }
+        }
     }
     Ok(out)
 }
@@ -141,6 +157,9 @@ struct JsonOnce {
     connections: Vec<Connection>,
     timeouts: Timeouts,
     daemons: Vec<Daemon>,
+    /// Present when the source is a daemon.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vrrp: Option<VrrpStatus>,
 }
 
 #[derive(Debug, Serialize)]
@@ -205,6 +224,13 @@ impl Source for DaemonSource {
                 daemon: Some(hello),
             }),
             other => Err(OnceError::Unexpected(Box::new(other), "hello")),
+        }
+    }
+
+    fn vrrp(&mut self) -> Option<VrrpStatus> {
+        match self.client.request(Request::Vrrp) {
+            Ok(Response::Vrrp(status)) => Some(status),
+            _ => None,
         }
     }
 }

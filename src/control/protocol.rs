@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dataplane::DataplaneKind;
 use crate::ipvs::model::{Connection, Daemon, Table, Timeouts};
+use crate::vrrp::runner::VrrpStatus;
 
 /// Bumped on incompatible changes; `hello` reports it.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -49,6 +50,8 @@ pub enum Request {
     Timeouts,
     /// Sync daemons (`ipvsadm --daemon`).
     Daemons,
+    /// VRRP instances and sync groups (empty without `vrrp_instance`).
+    Vrrp,
 }
 
 /// The daemon's answer to one request.
@@ -61,6 +64,7 @@ pub enum Response {
     Connections(Vec<Connection>),
     Timeouts(Timeouts),
     Daemons(Vec<Daemon>),
+    Vrrp(VrrpStatus),
     Error(ErrorReply),
 }
 

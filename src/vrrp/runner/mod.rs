@@ -21,9 +21,11 @@
 //! - [`watch`]: receive tasks, link-state and `track_file` polls.
 //! - [`io`]: real host or in-memory segment.
 //! - [`status`]: what the control socket and `--once` show.
+//! - [`service`]: the daemon's runner across reloads.
 
 mod engine;
 pub mod io;
+pub mod service;
 pub mod setup;
 pub mod status;
 mod watch;
@@ -46,6 +48,7 @@ use crate::vrrp::fsm::{BuildError, InstanceConfig, InterfaceInfo, Interfaces, No
 use crate::vrrp::transport::memory::MemorySegment;
 use engine::{Engine, Msg};
 pub use io::MemoryHost;
+pub use service::VrrpService;
 pub use status::{render_section, InstanceStatus, Transition, VrrpEvent, VrrpStatus};
 
 /// Inputs waiting for the engine before senders wait.
