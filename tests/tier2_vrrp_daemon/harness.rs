@@ -3,10 +3,14 @@
 //! a fourth ("switch") namespace; `lvstop daemon` and keepalived process
 //! guards; a frame capture on the observer; VIP checks with `ip addr`.
 //! Everything is removed on drop, also when a test fails.
+//!
+//! Shared by several test binaries, each using part of it.
+
+#![allow(dead_code)]
 
 use std::fs::File;
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -39,7 +43,18 @@ impl Lan {
         let a = Netns::new(&unique_name("vdA"));
         let b = Netns::new(&unique_name("vdB"));
         let obs = Netns::new(&unique_name("vdO"));
-        sw.exec("ip", &["link", "add", "br0", "type", "bridge", "mcast_snooping", "0"]);
+        sw.exec(
+            "ip",
+            &[
+                "link",
+                "add",
+                "br0",
+                "type",
+                "bridge",
+                "mcast_snooping",
+                "0",
+            ],
+        );
         sw.exec("ip", &["link", "set", "br0", "up"]);
         let mut names = Vec::new();
         for (ns, addr) in [(&a, A_ADDR), (&b, B_ADDR), (&obs, OBS_ADDR)] {
@@ -56,7 +71,10 @@ impl Lan {
             );
             sw.exec("ip", &["link", "set", &port, "master", "br0"]);
             sw.exec("ip", &["link", "set", &port, "up"]);
-            ns.exec("ip", &["addr", "add", &format!("{addr}/24"), "dev", &inside]);
+            ns.exec(
+                "ip",
+                &["addr", "add", &format!("{addr}/24"), "dev", &inside],
+            );
             ns.exec("ip", &["link", "set", &inside, "up"]);
             names.push(inside);
         }
@@ -148,7 +166,14 @@ impl Director {
         std::fs::write(&conf, config).unwrap();
         let log = File::create(dir.path().join("log")).unwrap();
         let child = Command::new("ip")
-            .args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_lvstop"), "daemon", "-f"])
+            .args([
+                "netns",
+                "exec",
+                &ns.name,
+                env!("CARGO_BIN_EXE_lvstop"),
+                "daemon",
+                "-f",
+            ])
             .arg(&conf)
             .arg("--socket")
             .arg(dir.path().join("sock"))
@@ -173,7 +198,17 @@ impl Director {
         let log = File::create(dir.path().join("log")).unwrap();
         let p = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
         let child = Command::new("ip")
-            .args(["netns", "exec", &ns.name, "keepalived", "-n", "-l", "-D", "-P", "-f"])
+            .args([
+                "netns",
+                "exec",
+                &ns.name,
+                "keepalived",
+                "-n",
+                "-l",
+                "-D",
+                "-P",
+                "-f",
+            ])
             .arg(&conf)
             .args(["-p", &p("k.pid"), "-r", &p("v.pid"), "-c", &p("c.pid")])
             .stdin(Stdio::null())
@@ -197,14 +232,13 @@ impl Director {
         self.dir.path().join("sock")
     }
 
-    pub fn dir(&self) -> &Path {
-        self.dir.path()
-    }
-
     /// Every process of the director (keepalived forks its VRRP child).
     fn pids(&self) -> Vec<String> {
         if self.keepalived {
-            let out = Command::new("ip").args(["netns", "pids", &self.ns]).output().unwrap();
+            let out = Command::new("ip")
+                .args(["netns", "pids", &self.ns])
+                .output()
+                .unwrap();
             String::from_utf8_lossy(&out.stdout)
                 .split_whitespace()
                 .map(str::to_string)
@@ -230,7 +264,9 @@ impl Director {
     /// SIGTERM and wait (10 s) for the exit: a clean stop.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = child.try_wait() {
@@ -250,7 +286,11 @@ impl Director {
             .arg(self.socket())
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
@@ -263,7 +303,11 @@ impl Director {
             .arg(self.socket())
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -280,11 +324,13 @@ impl Drop for Director {
     }
 }
 
+type Frames = Arc<Mutex<Vec<(SystemTime, Vec<u8>)>>>;
+
 /// Every frame seen on the observer's interface, with its arrival time,
 /// captured from a thread that lives in the observer's namespace.
 pub struct Capture {
     stop: Arc<AtomicBool>,
-    frames: Arc<Mutex<Vec<(SystemTime, Vec<u8>)>>>,
+    frames: Frames,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -306,13 +352,18 @@ impl Capture {
                     Some(socket2::Protocol::from(i32::from(ETH_P_ALL.to_be()))),
                 )
                 .unwrap();
-                socket.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+                socket
+                    .set_read_timeout(Some(Duration::from_millis(50)))
+                    .unwrap();
                 ready_tx.send(()).unwrap();
                 let mut buf = [0u8; 2048];
                 while !stop.load(Ordering::Relaxed) {
                     use std::io::Read;
                     if let Ok(n) = (&socket).read(&mut buf) {
-                        frames.lock().unwrap().push((SystemTime::now(), buf[..n].to_vec()));
+                        frames
+                            .lock()
+                            .unwrap()
+                            .push((SystemTime::now(), buf[..n].to_vec()));
                     }
                 }
             })
@@ -339,25 +390,6 @@ impl Capture {
                     && f[38..42] == vip.octets()
             })
             .map(|(at, f)| (*at, f[6..12].try_into().unwrap()))
-            .collect()
-    }
-
-    /// VRRP adverts (IPv4 protocol 112) from `src`: (time, priority).
-    pub fn adverts(&self, src: Ipv4Addr) -> Vec<(SystemTime, u8)> {
-        self.frames
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(_, f)| {
-                f.len() >= 14 + 20 + 8
-                    && f[12..14] == [0x08, 0x00]
-                    && f[14 + 9] == 112
-                    && f[14 + 12..14 + 16] == src.octets()
-            })
-            .map(|(at, f)| {
-                let ihl = usize::from(f[14] & 0x0f) * 4;
-                (*at, f[14 + ihl + 2])
-            })
             .collect()
     }
 }

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 use super::io::Host;
 use super::setup::{Links, Scripts};
-use super::status::{unix_ms, InstanceExtra, Transition, VrrpEvent, VrrpStatus};
+use super::status::{unix_ms, InstanceExtra, IoErrors, Transition, VrrpEvent, VrrpStatus};
 use crate::net::address::AddressSpec;
 use crate::net::announce::{AnnounceSchedule, AnnounceSettings, Trigger};
 use crate::notify::NotifyQueue;
@@ -64,7 +64,7 @@ pub struct Engine {
     pub tasks: JoinSet<()>,
     pub bursts: HashMap<String, AbortHandle>,
     pub running_scripts: HashSet<String>,
-    /// Errors already logged, so a dead link does not flood the log.
+    /// Warnings already logged (see `warn_once`).
     pub reported: HashSet<String>,
 }
 
@@ -77,7 +77,10 @@ impl Engine {
     pub async fn run(mut self, mut inbox: mpsc::Receiver<Msg>) {
         self.step(Input::Startup).await;
         loop {
-            let deadline = self.node.next_deadline().map(|d| self.epoch + d.as_duration());
+            let deadline = self
+                .node
+                .next_deadline()
+                .map(|d| self.epoch + d.as_duration());
             let timer = async {
                 match deadline {
                     Some(at) => tokio::time::sleep_until(at).await,
@@ -157,7 +160,10 @@ impl Engine {
                 instance,
                 interface,
                 vips,
-            } => self.change_vips(&instance, interface.as_deref(), &vips, true).await,
+            } => {
+                self.change_vips(&instance, interface.as_deref(), &vips, true)
+                    .await
+            }
             Action::RemoveVips {
                 instance,
                 interface,
@@ -209,9 +215,15 @@ impl Engine {
     /// One advert per destination: the VRRPv3 checksum covers the source
     /// and destination addresses (RFC 5798 §5.2.8), so each is encoded on
     /// its own.
-    async fn send_advert(&mut self, instance: &str, destinations: &[IpAddr], advert: &Advertisement) {
+    async fn send_advert(
+        &mut self,
+        instance: &str,
+        destinations: &[IpAddr],
+        advert: &Advertisement,
+    ) {
         let Some(link) = self.links.by_instance.get(instance).cloned() else {
-            self.io_error(instance, "no transport", |e| e.advert_send += 1);
+            self.warn_once(format!("({instance}) has no transport to send adverts on"));
+            self.io_errors(instance).advert_send += 1;
             return;
         };
         let source = link.source_address();
@@ -220,26 +232,30 @@ impl Engine {
                 Ok(payload) => link.send(to, &payload).await.map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
             };
-            match result {
-                Ok(()) => {
-                    self.reported.remove(&format!("advert {instance}"));
-                }
-                Err(reason) => {
-                    let key = format!("advert {instance}");
-                    if self.reported.insert(key) {
-                        tracing::warn!("({instance}) cannot send an advert to {to}: {reason}");
-                    }
-                    self.io_error(instance, "", |e| e.advert_send += 1);
-                }
+            if let Err(reason) = result {
+                self.warn_once(format!(
+                    "({instance}) cannot send an advert to {to}: {reason}"
+                ));
+                self.io_errors(instance).advert_send += 1;
             }
         }
     }
 
-    fn io_error(&mut self, instance: &str, what: &str, count: impl FnOnce(&mut super::status::IoErrors)) {
-        if !what.is_empty() && self.reported.insert(format!("{what} {instance}")) {
-            tracing::warn!("({instance}) {what}");
+    /// Logs `line` the first time it occurs, so a dead link does not flood
+    /// the log (the counters keep the total).
+    fn warn_once(&mut self, line: String) {
+        if !self.reported.contains(&line) {
+            tracing::warn!("{line}");
+            self.reported.insert(line);
         }
-        count(&mut self.extras.entry(instance.to_string()).or_default().io_errors);
+    }
+
+    fn io_errors(&mut self, instance: &str) -> &mut IoErrors {
+        &mut self
+            .extras
+            .entry(instance.to_string())
+            .or_default()
+            .io_errors
     }
 
     fn spec(&self, instance: &str, interface: Option<&str>, vip: &Vip) -> Option<AddressSpec> {
@@ -252,10 +268,17 @@ impl Engine {
         Some(spec)
     }
 
-    async fn change_vips(&mut self, instance: &str, interface: Option<&str>, vips: &[Vip], add: bool) {
+    async fn change_vips(
+        &mut self,
+        instance: &str,
+        interface: Option<&str>,
+        vips: &[Vip],
+        add: bool,
+    ) {
         for vip in vips {
             let Some(spec) = self.spec(instance, interface, vip) else {
-                self.io_error(instance, "a VIP has no interface", |e| e.vip += 1);
+                self.warn_once(format!("({instance}) VIP {} has no interface", vip.address));
+                self.io_errors(instance).vip += 1;
                 continue;
             };
             let result = if add {
@@ -284,7 +307,13 @@ impl Engine {
     /// `vrrp_garp_interval` / `vrrp_gna_interval` through the announcement
     /// schedule; the state machine itself schedules the delayed second
     /// burst and any refresh.
-    fn gratuitous(&mut self, instance: &str, interface: Option<&str>, addresses: Vec<IpAddr>, repeat: u32) {
+    fn gratuitous(
+        &mut self,
+        instance: &str,
+        interface: Option<&str>,
+        addresses: Vec<IpAddr>,
+        repeat: u32,
+    ) {
         let ifnames: Vec<(IpAddr, Option<String>)> = addresses
             .iter()
             .map(|&address| {
@@ -309,7 +338,12 @@ impl Engine {
             schedule.start(Trigger::BecameMaster, Instant::now());
             let mut failed = false;
             while let Some(at) = schedule.next_deadline() {
-                tokio::time::sleep_until(at).await;
+                // A deadline already due must not go through the timer
+                // wheel: tokio fires it on its next millisecond tick, which
+                // would hold the first gratuitous ARP back by up to 1 ms.
+                if at > Instant::now() {
+                    tokio::time::sleep_until(at).await;
+                }
                 for due in schedule.poll(Instant::now()) {
                     let ifname = ifnames
                         .iter()
@@ -334,7 +368,10 @@ impl Engine {
     fn notify(&mut self, target: NotifyTarget, name: String, command: &Command) {
         let scripts = Arc::clone(&self.scripts);
         let Some((prepared, extra_args)) = scripts.find(command) else {
-            tracing::warn!("({name}) notify script '{}' was not prepared", command.argv.join(" "));
+            tracing::warn!(
+                "({name}) notify script '{}' was not prepared",
+                command.argv.join(" ")
+            );
             return;
         };
         match prepared {
@@ -343,14 +380,16 @@ impl Engine {
                     .queues
                     .entry((target == NotifyTarget::Group, name.clone()))
                     .or_insert_with(|| {
-                        NotifyQueue::spawn(name, NOTIFY_TIMEOUT, crate::notify::ordered::DEFAULT_CAPACITY)
+                        NotifyQueue::spawn(
+                            name,
+                            NOTIFY_TIMEOUT,
+                            crate::notify::ordered::DEFAULT_CAPACITY,
+                        )
                     });
                 queue.push(Arc::clone(script), extra_args);
             }
             Err(reason) => {
-                if self.reported.insert(format!("notify {}", command.argv.join(" "))) {
-                    tracing::error!("({name}) not running notify script: {reason}");
-                }
+                self.warn_once(format!("({name}) not running notify script: {reason}"));
             }
         }
     }
@@ -370,9 +409,7 @@ impl Engine {
         let script = match prepared {
             Ok(script) => Arc::clone(script),
             Err(reason) => {
-                if self.reported.insert(format!("script {name}")) {
-                    tracing::error!("VRRP_Script({name}) cannot run: {reason}");
-                }
+                self.warn_once(format!("VRRP_Script({name}) cannot run: {reason}"));
                 let outcome = ScriptOutcome::Failure { status: None };
                 let _ = inbox.try_send(Msg::Input(Input::ScriptResult {
                     script: name,

@@ -86,19 +86,10 @@ impl MemoryHost {
     }
 }
 
-/// Why an announcement could not go out.
-#[derive(Debug, thiserror::Error)]
-pub enum HostAnnounceError {
-    #[error(transparent)]
-    Announce(#[from] AnnounceError),
-}
-
 impl Host {
     pub async fn add_vip(&self, spec: &AddressSpec) -> Result<bool, AddressError> {
         match self {
-            Host::System { addresses, .. } => {
-                Ok(addresses.add(spec).await? == AddOutcome::Added)
-            }
+            Host::System { addresses, .. } => Ok(addresses.add(spec).await? == AddOutcome::Added),
             Host::Memory(memory) => Ok(memory
                 .with(|s| s.vips.insert((spec.ifname.clone(), spec.addr)))
                 .unwrap_or(false)),

@@ -150,12 +150,12 @@ pub async fn open_raw_links(node: &Node) -> Result<Links, RunnerError> {
                     reason: e.to_string(),
                 })?;
                 let link = Arc::new(Link::Raw(raw));
-                if !links
-                    .receivers
-                    .iter()
-                    .any(|(name, l)| *name == key.interface && l.source_address().is_ipv6() == key.ipv6)
-                {
-                    links.receivers.push((key.interface.clone(), Arc::clone(&link)));
+                if !links.receivers.iter().any(|(name, l)| {
+                    *name == key.interface && l.source_address().is_ipv6() == key.ipv6
+                }) {
+                    links
+                        .receivers
+                        .push((key.interface.clone(), Arc::clone(&link)));
                 }
                 opened.insert(key, Arc::clone(&link));
                 link
@@ -188,7 +188,9 @@ pub fn attach_memory_links(node: &Node, segment: &MemorySegment, address: IpAddr
                     segment.attach_unicast(address, key.peers.clone())
                 };
                 let link = Arc::new(Link::Memory(transport));
-                links.receivers.push((key.interface.clone(), Arc::clone(&link)));
+                links
+                    .receivers
+                    .push((key.interface.clone(), Arc::clone(&link)));
                 link
             })
             .clone();
@@ -338,7 +340,10 @@ mod tests {
     #[test]
     fn broadcast_plus_and_minus_set_and_clear_host_bits() {
         let a: Ipv4Addr = "198.51.100.77".parse().unwrap();
-        assert_eq!(broadcast(a, 24, "+"), Some("198.51.100.255".parse().unwrap()));
+        assert_eq!(
+            broadcast(a, 24, "+"),
+            Some("198.51.100.255".parse().unwrap())
+        );
         assert_eq!(broadcast(a, 24, "-"), Some("198.51.100.0".parse().unwrap()));
         assert_eq!(
             broadcast(a, 24, "198.51.100.127"),

@@ -160,7 +160,11 @@ impl VrrpStatus {
     }
 }
 
-fn instance_status(i: &InstanceSnapshot, extra: &InstanceExtra, started: SystemTime) -> InstanceStatus {
+fn instance_status(
+    i: &InstanceSnapshot,
+    extra: &InstanceExtra,
+    started: SystemTime,
+) -> InstanceStatus {
     let stats = match serde_json::to_value(i.stats) {
         Ok(serde_json::Value::Object(map)) => map
             .into_iter()

@@ -29,7 +29,11 @@ fn config(priority: u8, extra: &str) -> Config {
     outcome.config
 }
 
-async fn start(segment: &MemorySegment, address: &str, config: &Config) -> (VrrpRunnerHandle, MemoryHost) {
+async fn start(
+    segment: &MemorySegment,
+    address: &str,
+    config: &Config,
+) -> (VrrpRunnerHandle, MemoryHost) {
     let host = MemoryHost::default();
     let options = RunnerOptions {
         io: RunnerIo::Memory {
@@ -67,7 +71,9 @@ async fn eventually(mut check: impl FnMut() -> bool) -> bool {
 
 fn has_vip(host: &MemoryHost) -> bool {
     let vip: IpAddr = VIP.parse().unwrap();
-    host.vips().iter().any(|(ifname, a)| *a == vip && ifname == "eth0")
+    host.vips()
+        .iter()
+        .any(|(ifname, a)| *a == vip && ifname == "eth0")
 }
 
 #[tokio::test]
@@ -90,8 +96,9 @@ async fn higher_priority_becomes_master_and_holds_the_vip_alone() {
     // The backup learns who the master is from its adverts.
     let mut rx = b.snapshot();
     let learnt = rx.wait_for(|s| {
-        s.instance("VI_1")
-            .is_some_and(|i| i.master_address == Some(A.parse().unwrap()) && i.stats["advert_rcvd"] > 0)
+        s.instance("VI_1").is_some_and(|i| {
+            i.master_address == Some(A.parse().unwrap()) && i.stats["advert_rcvd"] > 0
+        })
     });
     tokio::time::timeout(Duration::from_secs(10), learnt)
         .await
@@ -168,7 +175,9 @@ async fn forced_failover_hands_the_vip_over_and_unknown_names_are_refused() {
     let (b, host_b) = start(&segment, B, &config(100, "")).await;
     reaches(&a, State::Master).await;
     reaches(&b, State::Backup).await;
-    a.force_failover("VI_1", Duration::from_secs(30)).await.unwrap();
+    a.force_failover("VI_1", Duration::from_secs(30))
+        .await
+        .unwrap();
     reaches(&b, State::Master).await;
     reaches(&a, State::Backup).await;
     assert!(has_vip(&host_b));
@@ -218,4 +227,89 @@ fn vrrp_changes_are_told_apart_from_unrelated_edits() {
     };
     assert!(!vrrp_changed(&base, &moved));
     assert!(vrrp_changed(&base, &config(101, "")));
+}
+
+#[tokio::test]
+async fn reload_restarts_vrrp_only_when_its_configuration_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keepalived.conf");
+    let text = |priority: u8, comment: &str| {
+        format!(
+            "{comment}global_defs {{\n  vrrp_version 3\n}}\n\
+             vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority {priority}\n  \
+             advert_int 0.05\n  virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n"
+        )
+    };
+    std::fs::write(&path, text(100, "")).unwrap();
+    let config = load_str(&path, &text(100, ""), &Options::default()).config;
+    let host = MemoryHost::default();
+    let options = RunnerOptions {
+        io: RunnerIo::Memory {
+            segment: MemorySegment::new(),
+            address: A.parse().unwrap(),
+            host: host.clone(),
+        },
+    };
+    let mut service = VrrpService::start(&config, options).await.unwrap();
+    let mut status = service.status();
+    let master = status.wait_for(|s| s.instance("VI_1").is_some_and(|i| i.state == State::Master));
+    tokio::time::timeout(Duration::from_secs(10), master)
+        .await
+        .unwrap()
+        .unwrap();
+    let since = status.borrow().instance("VI_1").unwrap().since_unix_ms;
+
+    // A comment moves every line: nothing VRRP changed, nothing restarts.
+    std::fs::write(&path, text(100, "# moved\n")).unwrap();
+    service.reload(&path).await;
+    let now = status.borrow().instance("VI_1").unwrap().clone();
+    assert_eq!((now.state, now.since_unix_ms), (State::Master, since));
+    assert!(has_vip(&host));
+
+    // A new priority restarts VRRP on the new file.
+    std::fs::write(&path, text(120, "")).unwrap();
+    service.reload(&path).await;
+    let restarted = status.wait_for(|s| {
+        s.instance("VI_1")
+            .is_some_and(|i| i.base_priority == 120 && i.state == State::Master)
+    });
+    tokio::time::timeout(Duration::from_secs(10), restarted)
+        .await
+        .unwrap()
+        .unwrap();
+    service.stop().await;
+    assert!(!has_vip(&host), "stop left the VIP behind");
+}
+
+#[tokio::test]
+async fn notify_scripts_run_in_order_with_keepalived_arguments() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("notified");
+    let script = dir.path().join("notify.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$@\" >> {}\n", out.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let extra = format!(
+        "notify_master \"{0} master\"\n  notify \"{0}\"",
+        script.display()
+    );
+    let segment = MemorySegment::new();
+    let (a, _) = start(&segment, A, &config(150, &extra)).await;
+    reaches(&a, State::Master).await;
+    a.shutdown().await;
+    let lines = std::fs::read_to_string(&out).unwrap_or_default();
+    let lines: Vec<&str> = lines.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "INSTANCE VI_1 BACKUP 150",
+            "master",
+            "INSTANCE VI_1 MASTER 150",
+            "INSTANCE VI_1 STOP 150",
+        ],
+        "notify runs, in order"
+    );
 }

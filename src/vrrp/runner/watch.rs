@@ -60,7 +60,9 @@ pub async fn receive(interface: String, link: Arc<Link>, inbox: mpsc::Sender<Msg
 /// with.
 pub async fn links(known: BTreeMap<String, bool>, inbox: mpsc::Sender<Msg>) {
     let Ok((connection, handle, _)) = rtnetlink::new_connection() else {
-        tracing::error!("cannot open rtnetlink: link states of tracked interfaces are not followed");
+        tracing::error!(
+            "cannot open rtnetlink: link states of tracked interfaces are not followed"
+        );
         return;
     };
     let connection = tokio::spawn(connection);
