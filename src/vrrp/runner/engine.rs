@@ -1,6 +1,7 @@
 //! The runner's one task: it owns the [`Node`], feeds it every input (a
-//! received advert, a timer, a link change, a script's outcome, an
-//! operator command) with the monotonic time, and carries out the actions
+//! received advert, a timer — a timerfd, to the microsecond, like
+//! keepalived's — a link change, a script's outcome, an operator command)
+//! with the monotonic time, and carries out the actions
 //! it returns, in order. Adverts, VIP changes and queueing a notify are
 //! done before the next input is read; gratuitous ARP bursts and
 //! `vrrp_script` runs are tasks of their own, owned here so that dropping
@@ -18,6 +19,7 @@ use tokio::time::Instant;
 use super::io::Host;
 use super::setup::{Links, Scripts};
 use super::status::{unix_ms, InstanceExtra, IoErrors, Transition, VrrpEvent, VrrpStatus};
+use super::timer::PreciseTimer;
 use crate::net::address::AddressSpec;
 use crate::net::announce::{AnnounceSchedule, AnnounceSettings, Trigger};
 use crate::notify::NotifyQueue;
@@ -75,6 +77,9 @@ impl Engine {
 
     /// Runs until a shutdown request (answered once `notify_stop` ran).
     pub async fn run(mut self, mut inbox: mpsc::Receiver<Msg>) {
+        let precise = PreciseTimer::new()
+            .map_err(|e| tracing::warn!("no timerfd ({e}): VRRP timers may fire up to 1 ms late"))
+            .ok();
         self.step(Input::Startup).await;
         loop {
             let deadline = self
@@ -82,9 +87,14 @@ impl Engine {
                 .next_deadline()
                 .map(|d| self.epoch + d.as_duration());
             let timer = async {
-                match deadline {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
+                match (deadline, &precise) {
+                    (Some(at), Some(precise)) => {
+                        if precise.sleep_until(at).await.is_err() {
+                            tokio::time::sleep_until(at).await;
+                        }
+                    }
+                    (Some(at), None) => tokio::time::sleep_until(at).await,
+                    (None, _) => std::future::pending().await,
                 }
             };
             tokio::select! {

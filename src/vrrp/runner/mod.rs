@@ -20,6 +20,7 @@
 //! - [`engine`]: the task that owns the node and executes actions.
 //! - [`watch`]: receive tasks, link-state and `track_file` polls.
 //! - [`io`]: real host or in-memory segment.
+//! - `timer`: the microsecond timer the engine sleeps on.
 //! - [`status`]: what the control socket and `--once` show.
 //! - [`service`]: the daemon's runner across reloads.
 
@@ -28,6 +29,7 @@ pub mod io;
 pub mod service;
 pub mod setup;
 pub mod status;
+mod timer;
 mod watch;
 
 #[cfg(test)]
