@@ -1,10 +1,12 @@
 //! `lvstop daemon`: the headless director. Today it loads the
-//! configuration, runs its health checks, programs a dataplane (the
-//! kernel's IPVS, or lvstop's userspace one) with the configured virtual
-//! servers as the checks filter them (`health::service`), serves the
-//! control socket read-only, reloads on SIGHUP (keeping checker state) and
-//! stops on SIGTERM/SIGINT. VRRP and operator commands join it as the
-//! engine grows.
+//! configuration, runs its health checks and VRRP instances, programs a
+//! dataplane (the kernel's IPVS, or lvstop's userspace one) with the
+//! configured virtual servers as the checks and the operators' overrides
+//! filter them (`health::service`, `engine::desk`), serves the control
+//! socket (reads, and operator commands), reloads on SIGHUP (keeping
+//! checker state; VRRP restarts only when its part changed) and stops on
+//! SIGTERM/SIGINT (VRRP priority 0, VIPs removed). The engine issue grows
+//! it further.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -34,6 +36,7 @@ use crate::ipvs::desired::{self, DesiredError, DesiredService};
 use crate::ipvs::model::ServiceKey;
 use crate::ipvs::reconcile;
 use crate::pidfile::PidFile;
+use crate::vrrp::runner::{RunnerError, RunnerOptions, VrrpService, VrrpStatus};
 
 /// How often the dataplane is compared with what was applied.
 const DRIFT_POLL: std::time::Duration = std::time::Duration::from_secs(5);
@@ -55,6 +58,8 @@ pub enum DaemonError {
     Control(#[from] ControlError),
     #[error("health checks: {0}")]
     Health(#[from] HealthError),
+    #[error("VRRP: {0}")]
+    Vrrp(#[from] RunnerError),
     #[error("{0}")]
     Unavailable(String),
     #[error("cannot start the async runtime: {0}")]
@@ -153,6 +158,7 @@ async fn direct<D: Dataplane + 'static>(
         server = server.with_admin_group(gid)?;
     }
     tracing::info!("control socket listening on {}", server.path().display());
+    let mut vrrp = VrrpService::start(config, RunnerOptions::default()).await?;
     let backend = Arc::new(DaemonBackend {
         dataplane: Arc::clone(&dataplane),
         health: health.reporter(),
@@ -164,6 +170,7 @@ async fn direct<D: Dataplane + 'static>(
             config_path: common.config.display().to_string(),
             pid: std::process::id(),
         },
+        vrrp: vrrp.status(),
     });
     let (stop, stopped) = watch::channel(false);
     let control = tokio::spawn(server.serve(backend, stopped));
@@ -181,6 +188,7 @@ async fn direct<D: Dataplane + 'static>(
                     applied = now;
                     reported_drift.clear();
                 }
+                vrrp.reload(&common.config).await;
             }
             _ = health.changed() => {
                 match converge(dataplane.as_ref(), desk.wanted(&health.table()), &mut owned).await {
@@ -232,6 +240,9 @@ async fn direct<D: Dataplane + 'static>(
                                     ),
                                 })
                                 .map_err(|e| CommandError::Refused { operation: "zero".into(), why: e.to_string() }),
+                            Command::Failover { name, hold_s } => {
+                                failover(&vrrp, &name, hold_s).await
+                            }
                             other => Err(not_here(&actor, &other)),
                         };
                         let _ = reply.send(answer);
@@ -258,6 +269,7 @@ async fn direct<D: Dataplane + 'static>(
     }
     tracing::info!("stopping");
     health.shutdown().await;
+    vrrp.stop().await;
     let _ = stop.send(true);
     let _ = control.await;
     Ok(owned)
@@ -305,6 +317,28 @@ async fn reload<D: Dataplane>(
             tracing::error!("reload failed, {e}");
             e
         })
+}
+
+/// `lvstop ctl failover`: the instance (or sync group) steps down with a
+/// priority-0 advert and stays BACKUP for `hold_s` seconds.
+async fn failover(vrrp: &VrrpService, name: &str, hold_s: u64) -> Result<Outcome, CommandError> {
+    let unknown = || CommandError::UnknownInstance {
+        name: name.to_string(),
+    };
+    let runner = vrrp.runner().ok_or_else(unknown)?;
+    match runner
+        .force_failover(name, std::time::Duration::from_secs(hold_s))
+        .await
+    {
+        Ok(()) => Ok(Outcome::Done {
+            message: format!("{name} steps down: priority 0 sent, BACKUP for {hold_s} s"),
+        }),
+        Err(RunnerError::UnknownInstance(_)) => Err(unknown()),
+        Err(e) => Err(CommandError::Refused {
+            operation: "failover".into(),
+            why: e.to_string(),
+        }),
+    }
 }
 
 /// A command this daemon cannot carry out yet, refused with the reason.
@@ -459,6 +493,7 @@ struct DaemonBackend<D> {
     health: HealthReporter,
     commands: Commands,
     hello: Hello,
+    vrrp: watch::Receiver<VrrpStatus>,
 }
 
 impl<D: Dataplane + 'static> Backend for DaemonBackend<D> {
@@ -497,6 +532,7 @@ impl<D: Dataplane + 'static> Backend for DaemonBackend<D> {
                 }
             }
             Request::Checks => Response::Checks(Box::new(self.health.report())),
+            Request::Vrrp => Response::Vrrp(self.vrrp.borrow().clone()),
         }
     }
 }

@@ -6,9 +6,11 @@
 //! `ipvsadm -Ln` on a director still run by stock keepalived. `--source`
 //! forces one.
 //!
-//! From a daemon, the listing is followed (unless `--ipvs-only`) by every
-//! real server's check state and reason, in the layout documented in
-//! [`crate::health::report`]; `--json` carries the same as `checks`.
+//! From a daemon, the listing is followed (unless `--ipvs-only`) by a VRRP
+//! section (one line per instance; format in
+//! [`crate::vrrp::runner::status::render_section`]) and by every real
+//! server's check state and reason, in the layout documented in
+//! [`crate::health::report`]; `--json` carries them as `vrrp` and `checks`.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -24,6 +26,7 @@ use crate::dataplane::{Dataplane, DataplaneError};
 use crate::health::report::{self, ChecksReport};
 use crate::ipvs::format::{self, ListOptions};
 use crate::ipvs::model::{Connection, Daemon, Table, Timeouts};
+use crate::vrrp::runner::{render_section, VrrpStatus};
 
 /// Exit status when the state could not be read (ipvsadm exits 1 too).
 const EXIT_UNREADABLE: u8 = 1;
@@ -74,6 +77,11 @@ trait Source {
     /// The health checks, when the source runs them (a daemon does).
     fn checks(&mut self) -> Result<Option<ChecksReport>, OnceError>;
     fn describe(&mut self) -> Result<JsonSource, OnceError>;
+    /// The daemon's VRRP status; `None` from the kernel (or a daemon
+    /// that does not know the request).
+    fn vrrp(&mut self) -> Option<VrrpStatus> {
+        None
+    }
 }
 
 fn open_source(common: &CommonOptions) -> Result<Box<dyn Source>, OnceError> {
@@ -102,6 +110,7 @@ fn render(source: &mut dyn Source, listing: &ListingOptions) -> Result<String, O
             timeouts: source.timeouts()?,
             daemons: source.daemons()?,
             checks: source.checks()?,
+            vrrp: source.vrrp(),
         };
         out = serde_json::to_string_pretty(&report)
             .map_err(|e| ControlError::BadResponse(e.to_string()))?;
@@ -125,6 +134,9 @@ fn render(source: &mut dyn Source, listing: &ListingOptions) -> Result<String, O
             || options.tun_info);
         format::list(&source.table(plain)?, &options, &mut out);
         if !listing.ipvs_only {
+            if let Some(vrrp) = source.vrrp() {
+                render_section(&vrrp, &mut out);
+            }
             // A configuration without checkers has nothing to add.
             if let Some(checks) = source.checks()?.filter(ChecksReport::has_checkers) {
                 out.push('\n');
@@ -159,6 +171,9 @@ struct JsonOnce {
     /// Every real server's checks (from a daemon only).
     #[serde(skip_serializing_if = "Option::is_none")]
     checks: Option<ChecksReport>,
+    /// Present when the source is a daemon.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vrrp: Option<VrrpStatus>,
 }
 
 #[derive(Debug, Serialize)]
@@ -233,6 +248,13 @@ impl Source for DaemonSource {
                 daemon: Some(hello),
             }),
             other => Err(OnceError::Unexpected(Box::new(other), "hello")),
+        }
+    }
+
+    fn vrrp(&mut self) -> Option<VrrpStatus> {
+        match self.client.request(Request::Vrrp) {
+            Ok(Response::Vrrp(status)) => Some(status),
+            _ => None,
         }
     }
 }

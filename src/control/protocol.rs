@@ -20,6 +20,7 @@ use crate::dataplane::DataplaneKind;
 use crate::engine::command::{Command, CommandError, Outcome};
 use crate::health::report::ChecksReport;
 use crate::ipvs::model::{Connection, Daemon, Table, Timeouts};
+use crate::vrrp::runner::VrrpStatus;
 
 /// Bumped on incompatible changes; `hello` reports it.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -57,6 +58,8 @@ pub enum Request {
     Command(Command),
     /// Every real server's health checks: state, reason, since when.
     Checks,
+    /// VRRP instances and sync groups (empty without `vrrp_instance`).
+    Vrrp,
 }
 
 /// The daemon's answer to one request.
@@ -74,6 +77,7 @@ pub enum Response {
     /// The engine refused a command; nothing changed.
     CommandError(CommandError),
     Checks(Box<ChecksReport>),
+    Vrrp(VrrpStatus),
     Error(ErrorReply),
 }
 

@@ -4,12 +4,15 @@
 //!   state machine ([`fsm`]), sync groups ([`sync_group`]) and tracking
 //!   ([`track`]) — is plain data in, data out with an injected clock: no
 //!   sockets, no timers, no logging. [`replay`] drives it from JSONL files.
+//! - [`runner`] drives a [`fsm::Node`] on tokio: sockets, timers, VIPs,
+//!   announcements, scripts.
 //! - [`transport`] moves the encoded adverts between routers, over raw IP
 //!   protocol 112 sockets or an in-memory segment.
 
 pub mod fsm;
 pub mod packet;
 pub mod replay;
+pub mod runner;
 pub mod sync_group;
 pub mod track;
 pub mod transport;

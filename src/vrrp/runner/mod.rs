@@ -1,0 +1,310 @@
+//! The tokio adapter around the sans-I/O VRRP [`Node`]: it opens the
+//! transports the configuration's instances need, feeds the node received
+//! adverts, timer ticks, link states, `vrrp_script` outcomes and
+//! `track_file` values, and carries out every action it returns — adverts,
+//! VIPs over rtnetlink, gratuitous ARP / unsolicited NA, notify scripts
+//! (ordered per instance, script security enforced), keepalived's log
+//! lines.
+//!
+//! [`VrrpRunner::start`] returns a [`VrrpRunnerHandle`]: the latest
+//! [`VrrpStatus`] on a watch channel, [`VrrpEvent`]s on a broadcast
+//! channel, a forced failover, and [`VrrpRunnerHandle::shutdown`] (priority
+//! 0 adverts, VIPs removed, `notify_stop`). Dropping the handle without
+//! `shutdown` stops everything at once and leaves the VIPs behind — what a
+//! crash looks like to the peers.
+//!
+//! Nothing here blocks the runtime: script preparation (user database,
+//! `stat`) runs on the blocking pool, everything else is async.
+//!
+//! - [`setup`]: interfaces, transports, VIP forms, prepared scripts.
+//! - [`engine`]: the task that owns the node and executes actions.
+//! - [`watch`]: receive tasks, link-state and `track_file` polls.
+//! - [`io`]: real host or in-memory segment.
+//! - `timer`: the microsecond timer the engine sleeps on.
+//! - [`status`]: what the control socket and `--once` show.
+//! - [`service`]: the daemon's runner across reloads.
+
+mod engine;
+pub mod io;
+pub mod service;
+pub mod setup;
+pub mod status;
+mod timer;
+mod watch;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::{broadcast, mpsc, oneshot, watch as channel};
+use tokio::task::{JoinHandle, JoinSet};
+
+use crate::config::model::Config;
+use crate::net::address::Addresses;
+use crate::net::announce::AnnounceSettings;
+use crate::vrrp::fsm::{BuildError, InstanceConfig, InterfaceInfo, Interfaces, Node};
+use crate::vrrp::transport::memory::MemorySegment;
+use engine::{Engine, Msg};
+pub use io::MemoryHost;
+pub use service::VrrpService;
+pub use status::{render_section, InstanceStatus, Transition, VrrpEvent, VrrpStatus};
+
+/// Inputs waiting for the engine before senders wait.
+const INBOX_DEPTH: usize = 1024;
+
+/// Why the runner could not start, or refused a command.
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerError {
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    #[error("vrrp_instance '{0}' has no interface to send adverts on")]
+    NoInterface(String),
+    #[error("vrrp_instance '{instance}': {reason}")]
+    Transport { instance: String, reason: String },
+    #[error("rtnetlink: {0}")]
+    Netlink(String),
+    #[error("no vrrp_instance named '{0}'")]
+    UnknownInstance(String),
+    #[error("the VRRP runner has stopped")]
+    Stopped,
+}
+
+/// Where the runner does its I/O.
+#[derive(Debug, Clone, Default)]
+pub enum RunnerIo {
+    /// Raw sockets, rtnetlink and AF_PACKET on the host (root).
+    #[default]
+    System,
+    /// An in-memory segment, as `address`; VIPs land in `host`.
+    Memory {
+        segment: MemorySegment,
+        address: IpAddr,
+        host: MemoryHost,
+    },
+}
+
+/// How to start a runner.
+#[derive(Debug, Clone, Default)]
+pub struct RunnerOptions {
+    pub io: RunnerIo,
+}
+
+/// Starts runners.
+#[derive(Debug)]
+pub struct VrrpRunner;
+
+/// A running VRRP node.
+#[derive(Debug)]
+pub struct VrrpRunnerHandle {
+    inbox: mpsc::Sender<Msg>,
+    status: channel::Receiver<VrrpStatus>,
+    events: broadcast::Sender<VrrpEvent>,
+    engine: Option<JoinHandle<()>>,
+    watchers: JoinSet<()>,
+}
+
+impl VrrpRunner {
+    /// Builds the node of `config`'s `vrrp_instance`s and sync groups,
+    /// opens what they need and starts them (Initialize → Backup, or
+    /// Master for an owner / `state MASTER`).
+    pub async fn start(
+        config: &Config,
+        options: RunnerOptions,
+    ) -> Result<VrrpRunnerHandle, RunnerError> {
+        let names = setup::interface_names(config);
+        let (interfaces, host, memory) = match &options.io {
+            RunnerIo::System => {
+                let interfaces = setup::read_interfaces(&names).await?;
+                let addresses =
+                    Addresses::connect().map_err(|e| RunnerError::Netlink(e.to_string()))?;
+                let host = io::Host::System {
+                    addresses,
+                    announcers: tokio::sync::Mutex::new(HashMap::new()),
+                };
+                (interfaces, host, None)
+            }
+            RunnerIo::Memory {
+                segment,
+                address,
+                host,
+            } => {
+                let interfaces: Interfaces = names
+                    .iter()
+                    .map(|n| {
+                        let info = InterfaceInfo {
+                            up: true,
+                            addresses: vec![*address],
+                        };
+                        (n.clone(), info)
+                    })
+                    .collect();
+                (
+                    interfaces,
+                    io::Host::Memory(host.clone()),
+                    Some((segment.clone(), *address)),
+                )
+            }
+        };
+        let node = Node::from_config(config, &interfaces)?;
+        let links = match &memory {
+            None => setup::open_raw_links(&node).await?,
+            Some((segment, address)) => setup::attach_memory_links(&node, segment, *address),
+        };
+        let vip_specs = setup::vip_specs(config);
+        if memory.is_none() {
+            let mut vip_ifs: Vec<&str> = vip_specs.values().map(|s| s.ifname.as_str()).collect();
+            vip_ifs.sort_unstable();
+            vip_ifs.dedup();
+            for ifname in vip_ifs {
+                if let Err(e) = host.prepare_announcer(ifname).await {
+                    tracing::warn!("gratuitous ARP / NA on {ifname}: {e}");
+                }
+            }
+        }
+        let scripts = Arc::new(setup::Scripts::prepare(config).await);
+
+        let (inbox, inbox_rx) = mpsc::channel(INBOX_DEPTH);
+        let (events, _) = broadcast::channel(256);
+        let started = SystemTime::now();
+        let (status_tx, status) = channel::channel(VrrpStatus::build(
+            &node.snapshot(),
+            &BTreeMap::new(),
+            started,
+        ));
+        let mut watchers = JoinSet::new();
+        for (interface, link) in &links.receivers {
+            watchers.spawn(watch::receive(
+                interface.clone(),
+                Arc::clone(link),
+                inbox.clone(),
+            ));
+        }
+        if memory.is_none() {
+            let known = interfaces.iter().map(|(n, i)| (n.clone(), i.up)).collect();
+            watchers.spawn(watch::links(known, inbox.clone()));
+        }
+        let files: Vec<(String, String)> = node
+            .track_files()
+            .filter_map(|f| Some((f.name.clone(), f.path.clone()?)))
+            .collect();
+        if !files.is_empty() {
+            watchers.spawn(watch::files(files, inbox.clone()));
+        }
+        let engine = Engine {
+            node,
+            epoch: tokio::time::Instant::now(),
+            started,
+            links,
+            host: Arc::new(host),
+            vip_specs,
+            scripts,
+            announce: announce_settings(config),
+            inbox: inbox.clone(),
+            status: status_tx,
+            events: events.clone(),
+            extras: BTreeMap::new(),
+            queues: HashMap::new(),
+            tasks: JoinSet::new(),
+            bursts: HashMap::new(),
+            running_scripts: HashSet::new(),
+            reported: HashSet::new(),
+        };
+        let engine = tokio::spawn(engine.run(inbox_rx));
+        Ok(VrrpRunnerHandle {
+            inbox,
+            status,
+            events,
+            engine: Some(engine),
+            watchers,
+        })
+    }
+}
+
+/// keepalived's pacing of announcements (`vrrp_garp_interval`,
+/// `vrrp_gna_interval`); bursts and delays come from the state machine.
+fn announce_settings(config: &Config) -> AnnounceSettings {
+    let g = &config.global;
+    AnnounceSettings {
+        garp_interval: g.vrrp_garp_interval.map_or(Duration::ZERO, |t| t.value),
+        gna_interval: g.vrrp_gna_interval.map_or(Duration::ZERO, |t| t.value),
+        ..AnnounceSettings::default()
+    }
+}
+
+/// Whether the VRRP side of two configurations differs (SIGHUP decides
+/// from this whether the runner must restart). Source positions do not
+/// count; resolved instance settings (global defaults included) do.
+pub fn vrrp_changed(old: &Config, new: &Config) -> bool {
+    let resolved = |c: &Config| -> Vec<Option<InstanceConfig>> {
+        c.vrrp
+            .instances
+            .iter()
+            .map(|i| InstanceConfig::from_model(i, &c.global))
+            .collect()
+    };
+    old.vrrp != new.vrrp
+        || resolved(old) != resolved(new)
+        || announce_settings(old) != announce_settings(new)
+        || old.global.enable_script_security != new.global.enable_script_security
+        || old.global.script_user != new.global.script_user
+}
+
+impl VrrpRunnerHandle {
+    /// The latest status; `changed()` wakes on every change.
+    pub fn snapshot(&self) -> channel::Receiver<VrrpStatus> {
+        self.status.clone()
+    }
+
+    /// State changes as they happen.
+    pub fn events(&self) -> broadcast::Receiver<VrrpEvent> {
+        self.events.subscribe()
+    }
+
+    /// Operator "force failover": a master sends priority 0, releases its
+    /// VIPs and stays BACKUP for `hold`.
+    pub async fn force_failover(&self, name: &str, hold: Duration) -> Result<(), RunnerError> {
+        let (reply, answer) = oneshot::channel();
+        self.inbox
+            .send(Msg::ForceFailover {
+                instance: name.to_string(),
+                hold,
+                reply,
+            })
+            .await
+            .map_err(|_| RunnerError::Stopped)?;
+        match answer.await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(RunnerError::UnknownInstance(name.to_string())),
+            Err(_) => Err(RunnerError::Stopped),
+        }
+    }
+
+    /// Clean stop: masters send priority 0 and remove their VIPs,
+    /// `notify_stop` scripts run (waited for a few seconds), then every
+    /// socket closes.
+    pub async fn shutdown(mut self) {
+        let (reply, done) = oneshot::channel();
+        if self.inbox.send(Msg::Shutdown(reply)).await.is_ok() {
+            let _ = done.await;
+        }
+        self.watchers.abort_all();
+        if let Some(engine) = self.engine.take() {
+            let _ = engine.await;
+        }
+    }
+}
+
+impl Drop for VrrpRunnerHandle {
+    /// Without [`VrrpRunnerHandle::shutdown`], everything stops at once:
+    /// no priority 0, VIPs left in place.
+    fn drop(&mut self) {
+        if let Some(engine) = self.engine.take() {
+            engine.abort();
+        }
+        self.watchers.abort_all();
+    }
+}

@@ -1,0 +1,354 @@
+//! Everything the runner resolves once, before the first input: the host's
+//! interfaces, one advert transport per instance (shared between instances
+//! that send alike), which transports receive, the kernel form of every
+//! VIP (`virtual_ipaddress` options: prefix, `dev`, `scope`, `label`,
+//! `brd`), and every configured script prepared under keepalived's script
+//! security. Blocking work (user database, `stat`) runs on the blocking
+//! pool. This module never runs the state machine.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use futures_util::stream::TryStreamExt;
+use rtnetlink::packet_route::link::LinkFlags;
+
+use super::io::Link;
+use super::RunnerError;
+use crate::config::model::vrrp::VirtualAddress;
+use crate::config::model::{Config, Script};
+use crate::net::address::{AddressSpec, Addresses, Scope};
+use crate::notify::script::SharedScript;
+use crate::notify::{ScriptError, ScriptPolicy};
+use crate::vrrp::fsm::{Command, InstanceConfig, InterfaceInfo, Interfaces, Node};
+use crate::vrrp::transport::memory::MemorySegment;
+use crate::vrrp::transport::raw::{RawConfig, RawTransport};
+use crate::vrrp::transport::IpFamily;
+
+/// How one instance's adverts leave: same interface, family, source and
+/// peers share one transport.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LinkKey {
+    pub interface: String,
+    pub ipv6: bool,
+    pub source: Option<IpAddr>,
+    pub peers: Vec<IpAddr>,
+}
+
+/// The transports of a node: by instance name, and the ones whose receive
+/// side feeds the node (one per interface and family: a raw socket on an
+/// interface sees every protocol 112 packet there, so a second one would
+/// hand each advert up twice).
+#[derive(Debug, Default)]
+pub struct Links {
+    pub by_instance: HashMap<String, Arc<Link>>,
+    pub receivers: Vec<(String, Arc<Link>)>,
+}
+
+/// Every interface the configuration names: instances, tracked
+/// interfaces, VIP devices.
+pub fn interface_names(config: &Config) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut add = |name: &str| {
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    };
+    for i in &config.vrrp.instances {
+        if let Some(ifname) = &i.interface {
+            add(&ifname.value);
+        }
+        for t in &i.track_interfaces {
+            add(&t.name.value);
+        }
+        for vip in i.virtual_addresses.iter().chain(&i.excluded_addresses) {
+            if let Some(dev) = &vip.dev {
+                add(&dev.value);
+            }
+        }
+    }
+    for g in &config.vrrp.sync_groups {
+        for t in &g.track_interfaces {
+            add(&t.name.value);
+        }
+    }
+    names
+}
+
+/// Link state as keepalived reads it: up when administratively up and
+/// running (carrier).
+pub fn link_is_up(flags: LinkFlags) -> bool {
+    flags.contains(LinkFlags::Up) && flags.contains(LinkFlags::Running)
+}
+
+/// Reads the state and addresses of `names` over rtnetlink. A missing
+/// interface counts as down with no address.
+pub async fn read_interfaces(names: &[String]) -> Result<Interfaces, RunnerError> {
+    let addresses = Addresses::connect().map_err(|e| RunnerError::Netlink(e.to_string()))?;
+    let mut out = Interfaces::new();
+    for name in names {
+        let up = link_state(name).await.unwrap_or(false);
+        let mut list: Vec<IpAddr> = addresses
+            .list(name)
+            .await
+            .map(|l| l.into_iter().map(|a| a.addr).collect())
+            .unwrap_or_default();
+        // IPv6: the link-local address first (what adverts leave from).
+        list.sort_by_key(|a| match a {
+            IpAddr::V4(_) => 0,
+            IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80 => 1,
+            IpAddr::V6(_) => 2,
+        });
+        out.insert(
+            name.clone(),
+            InterfaceInfo {
+                up,
+                addresses: list,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Whether `name` is up (`None`: no such interface or netlink failed).
+pub async fn link_state(name: &str) -> Option<bool> {
+    let (connection, handle, _) = rtnetlink::new_connection().ok()?;
+    let task = tokio::spawn(connection);
+    let reply = handle
+        .link()
+        .get()
+        .match_name(name.to_string())
+        .execute()
+        .try_next()
+        .await;
+    task.abort();
+    reply.ok().flatten().map(|l| link_is_up(l.header.flags))
+}
+
+/// Opens the raw transports the node's instances need.
+pub async fn open_raw_links(node: &Node) -> Result<Links, RunnerError> {
+    let mut links = Links::default();
+    let mut opened: BTreeMap<LinkKey, Arc<Link>> = BTreeMap::new();
+    for instance in node.instances() {
+        let config = instance.config();
+        let Some(key) = link_key(config) else {
+            return Err(RunnerError::NoInterface(config.name.clone()));
+        };
+        let link = match opened.get(&key) {
+            Some(link) => Arc::clone(link),
+            None => {
+                let family = if key.ipv6 { IpFamily::V6 } else { IpFamily::V4 };
+                let raw = RawTransport::open(RawConfig {
+                    ifname: key.interface.clone(),
+                    family,
+                    source: key.source,
+                    unicast_peers: key.peers.clone(),
+                })
+                .await
+                .map_err(|e| RunnerError::Transport {
+                    instance: config.name.clone(),
+                    reason: e.to_string(),
+                })?;
+                let link = Arc::new(Link::Raw(raw));
+                if !links.receivers.iter().any(|(name, l)| {
+                    *name == key.interface && l.source_address().is_ipv6() == key.ipv6
+                }) {
+                    links
+                        .receivers
+                        .push((key.interface.clone(), Arc::clone(&link)));
+                }
+                opened.insert(key, Arc::clone(&link));
+                link
+            }
+        };
+        links.by_instance.insert(config.name.clone(), link);
+    }
+    Ok(links)
+}
+
+/// Attaches the node's instances to an in-memory segment as `address`
+/// (one transport per interface and family, multicast or unicast).
+pub fn attach_memory_links(node: &Node, segment: &MemorySegment, address: IpAddr) -> Links {
+    let mut links = Links::default();
+    let mut opened: BTreeMap<LinkKey, Arc<Link>> = BTreeMap::new();
+    for instance in node.instances() {
+        let config = instance.config();
+        let key = link_key(config).unwrap_or_else(|| LinkKey {
+            interface: "mem0".into(),
+            ipv6: config.is_ipv6(),
+            source: None,
+            peers: Vec::new(),
+        });
+        let link = opened
+            .entry(key.clone())
+            .or_insert_with(|| {
+                let transport = if key.peers.is_empty() {
+                    segment.attach(address)
+                } else {
+                    segment.attach_unicast(address, key.peers.clone())
+                };
+                let link = Arc::new(Link::Memory(transport));
+                links
+                    .receivers
+                    .push((key.interface.clone(), Arc::clone(&link)));
+                link
+            })
+            .clone();
+        links.by_instance.insert(config.name.clone(), link);
+    }
+    links
+}
+
+fn link_key(config: &InstanceConfig) -> Option<LinkKey> {
+    Some(LinkKey {
+        interface: config.interface.clone()?,
+        ipv6: config.is_ipv6(),
+        source: config.unicast_src,
+        peers: config.unicast_peers.iter().map(|p| p.address).collect(),
+    })
+}
+
+/// The kernel form of every VIP (and excluded VIP) of every instance, by
+/// instance name and address, with the options keepalived passes to
+/// `ip addr add`.
+pub fn vip_specs(config: &Config) -> HashMap<(String, IpAddr), AddressSpec> {
+    let mut out = HashMap::new();
+    for instance in &config.vrrp.instances {
+        let default_dev = instance.interface.as_ref().map(|i| i.value.as_str());
+        for vip in instance
+            .virtual_addresses
+            .iter()
+            .chain(&instance.excluded_addresses)
+        {
+            let dev = vip.dev.as_ref().map(|d| d.value.as_str()).or(default_dev);
+            if let Some(dev) = dev {
+                out.insert(
+                    (instance.name.value.clone(), vip.address.value),
+                    address_spec(vip, dev),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// One `virtual_ipaddress` line as `ip addr add` would take it
+/// (keepalived.conf(5) "virtual_ipaddress": `<IPADDR>[/<MASK>] [brd
+/// <IPADDR>] [dev <STRING>] [scope <SCOPE>] [label <LABEL>]`).
+pub fn address_spec(vip: &VirtualAddress, dev: &str) -> AddressSpec {
+    let addr = vip.address.value;
+    let prefix_len = vip.effective_prefix();
+    let broadcast = match (addr, vip.broadcast.as_deref()) {
+        (IpAddr::V4(v4), Some(text)) => broadcast(v4, prefix_len, text),
+        _ => None,
+    };
+    let scope = match vip.scope.as_deref() {
+        Some("host") => Scope::Host,
+        Some("link") => Scope::Link,
+        _ => Scope::Global,
+    };
+    AddressSpec {
+        ifname: dev.to_string(),
+        addr,
+        prefix_len,
+        broadcast,
+        scope,
+        label: vip.label.clone(),
+    }
+}
+
+/// `brd ADDR`, or `+` / `-`: the prefix's host bits set / cleared, as
+/// ip-address(8) reads them.
+fn broadcast(addr: Ipv4Addr, prefix_len: u8, text: &str) -> Option<Ipv4Addr> {
+    let host_bits = if prefix_len >= 32 {
+        0
+    } else {
+        u32::MAX >> prefix_len
+    };
+    match text {
+        "+" => Some(Ipv4Addr::from(u32::from(addr) | host_bits)),
+        "-" => Some(Ipv4Addr::from(u32::from(addr) & !host_bits)),
+        other => other.parse().ok(),
+    }
+}
+
+/// Every script of the configuration, prepared (or refused) once.
+#[derive(Debug, Default)]
+pub struct Scripts {
+    prepared: Vec<(Script, Result<SharedScript, String>)>,
+}
+
+impl Scripts {
+    /// Prepares every script under `policy` on the blocking pool (user
+    /// lookups and `stat`s block).
+    pub async fn prepare(config: &Config) -> Scripts {
+        let config = config.clone();
+        let job = move || {
+            let policy = match ScriptPolicy::from_global(&config.global) {
+                Ok(policy) => policy,
+                Err(e) => {
+                    let reason = e.to_string();
+                    return Scripts {
+                        prepared: config
+                            .scripts()
+                            .into_iter()
+                            .map(|s| (s.clone(), Err(reason.clone())))
+                            .collect(),
+                    };
+                }
+            };
+            let prepared = policy
+                .audit(&config)
+                .into_iter()
+                .map(|(script, result)| {
+                    let result = result
+                        .map(|p| {
+                            for warning in &p.warnings {
+                                tracing::warn!("{warning}");
+                            }
+                            Arc::new(p)
+                        })
+                        .map_err(|e: ScriptError| e.to_string());
+                    (script.clone(), result)
+                })
+                .collect();
+            Scripts { prepared }
+        };
+        tokio::task::spawn_blocking(job).await.unwrap_or_default()
+    }
+
+    /// The prepared script `command` runs and the arguments the state
+    /// machine appended to the configured words (`notify`'s four).
+    pub fn find(&self, command: &Command) -> Option<(&Result<SharedScript, String>, Vec<String>)> {
+        self.prepared
+            .iter()
+            .filter(|(s, _)| {
+                s.user == command.user
+                    && s.group == command.group
+                    && command.argv.starts_with(&s.argv)
+            })
+            .max_by_key(|(s, _)| s.argv.len())
+            .map(|(s, result)| (result, command.argv[s.argv.len()..].to_vec()))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcast_plus_and_minus_set_and_clear_host_bits() {
+        let a: Ipv4Addr = "198.51.100.77".parse().unwrap();
+        assert_eq!(
+            broadcast(a, 24, "+"),
+            Some("198.51.100.255".parse().unwrap())
+        );
+        assert_eq!(broadcast(a, 24, "-"), Some("198.51.100.0".parse().unwrap()));
+        assert_eq!(
+            broadcast(a, 24, "198.51.100.127"),
+            Some("198.51.100.127".parse().unwrap())
+        );
+        assert_eq!(broadcast(a, 32, "+"), Some(a));
+    }
+}

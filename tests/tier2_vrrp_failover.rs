@@ -1,0 +1,232 @@
+//! Privileged tier: two `lvstop daemon` directors on one bridged segment
+//! move a VIP as an operator expects — the backup takes it when the master
+//! crashes (SIGKILL) or stops (SIGTERM: priority 0, VIP released), the
+//! master takes it back when it returns, on VRRPv2 and v3; with PASS
+//! authentication the pair elects one master when passwords match, and
+//! when they do not each side drops the other's adverts, counts them, and
+//! holds the VIP itself.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "tier2_vrrp_daemon/harness.rs"]
+mod harness;
+mod support;
+
+use std::time::Duration;
+
+use harness::{always, eventually, vrrp_config, Director, Lan};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+fn failover_cycle(test: &str, version: u8, advert_int: &str) {
+    if support::skip_unless_privileged(test) {
+        return;
+    }
+    let lan = Lan::new();
+    let a_conf = vrrp_config(&lan.a_if, 150, version, advert_int, "");
+    let b_conf = vrrp_config(&lan.b_if, 100, version, advert_int, "");
+    let mut a = Director::lvstop(&lan.a, &a_conf);
+    let b = Director::lvstop(&lan.b, &b_conf);
+    let logs = |a: &Director, b: &Director| format!("A:\n{}\nB:\n{}", a.log(), b.log());
+
+    assert!(
+        eventually(WAIT, || lan.vip() == (true, false)),
+        "A never became the only master\n{}",
+        logs(&a, &b)
+    );
+    assert!(
+        a.log().contains("(VI_1) Entering MASTER STATE"),
+        "{}",
+        a.log()
+    );
+    assert!(
+        always(Duration::from_secs(1), || lan.vip() == (true, false)),
+        "{}",
+        logs(&a, &b)
+    );
+
+    // Crash: the backup waits out Master_Down_Interval and takes the VIP.
+    a.crash();
+    assert!(
+        eventually(WAIT, || lan.vip().1),
+        "B never took the VIP after A's crash\n{}",
+        b.log()
+    );
+    assert!(
+        b.log().contains("(VI_1) Entering MASTER STATE"),
+        "{}",
+        b.log()
+    );
+
+    // The master returns with its higher priority and preempts.
+    let mut a = Director::lvstop(&lan.a, &a_conf);
+    assert!(
+        eventually(WAIT, || lan.vip() == (true, false)),
+        "A never took the VIP back\n{}",
+        logs(&a, &b)
+    );
+    assert!(
+        b.log().contains("(VI_1) Entering BACKUP STATE"),
+        "{}",
+        b.log()
+    );
+
+    // Clean stop: priority 0, VIP released, the backup takes over after
+    // the skew alone.
+    a.stop();
+    assert!(!Lan::has(&lan.a, harness::VIP), "SIGTERM left the VIP on A");
+    assert!(
+        eventually(WAIT, || lan.vip().1),
+        "B never took the VIP after A stopped\n{}",
+        b.log()
+    );
+    let stats = &b.instance()["stats"];
+    assert!(stats["pri_zero_rcvd"].as_u64().unwrap() >= 1, "{stats}");
+    drop(b);
+}
+
+#[test]
+fn vrrpv2_crash_clean_stop_and_preemption_move_the_vip() {
+    failover_cycle(
+        "vrrpv2_crash_clean_stop_and_preemption_move_the_vip",
+        2,
+        "1",
+    );
+}
+
+#[test]
+fn vrrpv3_crash_clean_stop_and_preemption_move_the_vip() {
+    failover_cycle(
+        "vrrpv3_crash_clean_stop_and_preemption_move_the_vip",
+        3,
+        "0.1",
+    );
+}
+
+const AUTH: &str = "  authentication {\n    auth_type PASS\n    auth_pass PASSWORD\n  }";
+
+#[test]
+fn matching_pass_authentication_elects_one_master() {
+    if support::skip_unless_privileged("matching_pass_authentication_elects_one_master") {
+        return;
+    }
+    let lan = Lan::new();
+    let auth = AUTH.replace("PASSWORD", "s3cret");
+    let a = Director::lvstop(&lan.a, &vrrp_config(&lan.a_if, 150, 2, "1", &auth));
+    let b = Director::lvstop(&lan.b, &vrrp_config(&lan.b_if, 100, 2, "1", &auth));
+    assert!(
+        eventually(WAIT, || lan.vip() == (true, false)),
+        "A:\n{}\nB:\n{}",
+        a.log(),
+        b.log()
+    );
+    assert!(
+        always(Duration::from_secs(3), || lan.vip() == (true, false)),
+        "B:\n{}",
+        b.log()
+    );
+    let b_vi = b.instance();
+    assert_eq!(b_vi["state"], "BACKUP");
+    assert_eq!(b_vi["master_address"], harness::A_ADDR);
+    assert_eq!(b_vi["stats"]["auth_failure"], 0);
+    assert!(
+        b_vi["stats"]["advert_rcvd"].as_u64().unwrap() >= 2,
+        "{b_vi}"
+    );
+    // --once prints the section after the table; --ipvs-only does not.
+    let text = b.once_text(&["-n"]);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("VI_1 "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(
+        words,
+        ["VI_1", "BACKUP", "100/100", harness::A_ADDR, harness::VIP]
+    );
+    assert!(!b.once_text(&["-n", "--ipvs-only"]).contains("VI_1"));
+}
+
+#[test]
+fn mismatched_pass_authentication_drops_and_counts_adverts_and_both_hold_the_vip() {
+    if support::skip_unless_privileged(
+        "mismatched_pass_authentication_drops_and_counts_adverts_and_both_hold_the_vip",
+    ) {
+        return;
+    }
+    let lan = Lan::new();
+    let a_auth = AUTH.replace("PASSWORD", "alpha");
+    let b_auth = AUTH.replace("PASSWORD", "bravo");
+    let a = Director::lvstop(&lan.a, &vrrp_config(&lan.a_if, 150, 2, "1", &a_auth));
+    let b = Director::lvstop(&lan.b, &vrrp_config(&lan.b_if, 100, 2, "1", &b_auth));
+    assert!(
+        eventually(WAIT, || lan.vip() == (true, true)),
+        "A:\n{}\nB:\n{}",
+        a.log(),
+        b.log()
+    );
+    assert!(
+        eventually(WAIT, || {
+            let a_vi = a.instance();
+            let b_vi = b.instance();
+            a_vi["state"] == "MASTER"
+                && b_vi["state"] == "MASTER"
+                && a_vi["stats"]["auth_failure"].as_u64().unwrap() >= 1
+                && b_vi["stats"]["auth_failure"].as_u64().unwrap() >= 1
+        }),
+        "A: {}\nB: {}",
+        a.instance(),
+        b.instance()
+    );
+}
+
+/// `lvstop ctl failover VI_1 --hold S` on the master: it sends priority
+/// 0 and steps down, the backup takes the VIP, and after the hold the
+/// master's higher priority takes it back.
+#[test]
+fn ctl_failover_hands_the_vip_over_and_takes_it_back_after_the_hold() {
+    if support::skip_unless_privileged(
+        "ctl_failover_hands_the_vip_over_and_takes_it_back_after_the_hold",
+    ) {
+        return;
+    }
+    let lan = Lan::new();
+    let a = Director::lvstop(&lan.a, &vrrp_config(&lan.a_if, 150, 2, "1", ""));
+    let b = Director::lvstop(&lan.b, &vrrp_config(&lan.b_if, 100, 2, "1", ""));
+    assert!(
+        eventually(WAIT, || lan.vip() == (true, false)),
+        "A never became the only master\n{}",
+        a.log()
+    );
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_lvstop"))
+        .args(["ctl", "--socket"])
+        .arg(a.socket())
+        .args(["failover", "VI_1", "--hold", "4"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("VI_1 steps down"));
+    assert!(
+        eventually(WAIT, || lan.vip() == (false, true)),
+        "B never took the VIP after the forced failover\nA:\n{}\nB:\n{}",
+        a.log(),
+        b.log()
+    );
+    assert!(
+        eventually(WAIT, || lan.vip() == (true, false)),
+        "A never took the VIP back after the hold\n{}",
+        a.log()
+    );
+    let unknown = std::process::Command::new(env!("CARGO_BIN_EXE_lvstop"))
+        .args(["ctl", "--socket"])
+        .arg(a.socket())
+        .args(["failover", "VI_9"])
+        .output()
+        .unwrap();
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("'VI_9'"));
+}
