@@ -144,6 +144,14 @@ fn a_stale_socket_is_replaced_and_a_regular_file_is_not() {
     let stale = dir.path().join("stale.sock");
     drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
     assert!(stale.exists());
+    // A child forked by a parallel test (before its exec closes the fd)
+    // can keep the listener alive a moment: wait until it is really dead.
+    for _ in 0..500 {
+        if UnixStream::connect(&stale).is_err() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let server = runtime.block_on(async { Server::bind(&stale) });
     assert!(server.is_ok(), "{server:?}");
     drop(server);
