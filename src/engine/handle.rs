@@ -1,12 +1,29 @@
 //! How the console, the control socket and tests reach the engine: a
-//! bounded command channel with a reply per command. The engine's loop
-//! owns the receiving end; every sender shares it. (Snapshots and events
-//! join this handle as the engine grows.)
+//! bounded command channel with a reply per command (the engine's loop
+//! owns the receiving end; every sender shares it), and the [`Update`]s a
+//! watcher receives — snapshots at its interval and events as they come,
+//! whether the engine runs in this process or behind a control socket.
+
+use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
 use super::command::{Command, CommandError, Outcome};
+use super::event::Event;
 use super::overrides::Actor;
+use super::snapshot::Snapshot;
+
+/// What a watcher (the console, a subscriber) receives, in order.
+#[derive(Debug, Clone)]
+pub enum Update {
+    /// The engine's state now.
+    Snapshot(Arc<Snapshot>),
+    /// New events, oldest first; `missed` when some fell out of the ring
+    /// before this watcher saw them.
+    Events { events: Vec<Event>, missed: bool },
+    /// The engine (or the connection to it) is gone, and why.
+    Lost(String),
+}
 
 /// How many commands may wait for the engine before senders wait too.
 pub const COMMAND_QUEUE: usize = 64;

@@ -22,4 +22,5 @@ pub mod desk;
 pub mod event;
 pub mod handle;
 pub mod overrides;
+pub mod snapshot;
 pub mod state;

@@ -42,7 +42,7 @@ pub enum Target {
 }
 
 /// How a weight override came to be.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum WeightSource {
     /// `set_weight`: this weight until restored.
@@ -61,7 +61,7 @@ pub enum WeightSource {
 }
 
 /// One weight override and who set it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WeightOverride {
     pub weight: i32,
     pub source: WeightSource,
@@ -72,7 +72,7 @@ pub struct WeightOverride {
 }
 
 /// One reason a target is disabled.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DisableReason {
     pub reason: String,
     pub by: Actor,
