@@ -6,6 +6,7 @@ pub mod client;
 pub mod peer;
 pub mod protocol;
 pub mod server;
+pub mod stream;
 
 use std::io;
 use std::path::PathBuf;

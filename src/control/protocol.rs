@@ -9,21 +9,37 @@
 //!
 //! ```text
 //! → {"id":1,"method":"hello"}
-//! ← {"id":1,"result":"hello","data":{"protocol":1,"version":"0.1.0",…}}
+//! ← {"id":1,"result":"hello","data":{"protocol":2,"version":"0.1.0",…}}
 //! → {"id":2,"method":"table"}
 //! ← {"id":2,"result":"table","data":{"origin":{"kind":"userspace"},…}}
+//! ```
+//!
+//! `subscribe` turns on a stream on the same connection: the daemon first
+//! answers `subscribed`, then sends, with the subscribe's id, a `snapshot`
+//! every `interval_ms` (the first at once) and `events` as they happen
+//! (those after `since` first), until the client closes the connection.
+//! Other requests may still be sent on it; their answers come between
+//! stream lines, each with its own id.
+//!
+//! ```text
+//! → {"id":3,"method":"subscribe","params":{"interval_ms":1000,"since":0}}
+//! ← {"id":3,"result":"subscribed","data":{"interval_ms":1000}}
+//! ← {"id":3,"result":"events","data":{"events":[…],"missed":false}}
+//! ← {"id":3,"result":"snapshot","data":{"taken_unix_ms":…,"table":…}}
 //! ```
 
 use serde::{Deserialize, Serialize};
 
 use crate::dataplane::DataplaneKind;
 use crate::engine::command::{Command, CommandError, Outcome};
+use crate::engine::event::Event;
+use crate::engine::snapshot::Snapshot;
 use crate::health::report::ChecksReport;
 use crate::ipvs::model::{Connection, Daemon, Table, Timeouts};
 use crate::vrrp::runner::VrrpStatus;
 
 /// Bumped on incompatible changes; `hello` reports it.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The longest request line the daemon reads; longer lines are refused
 /// and the connection closed (a config text for `apply` fits easily).
@@ -60,6 +76,20 @@ pub enum Request {
     Checks,
     /// VRRP instances and sync groups (empty without `vrrp_instance`).
     Vrrp,
+    /// Everything at once: the engine's [`Snapshot`].
+    Snapshot,
+    /// The timeline after event `since` (0: all that is kept).
+    Events {
+        #[serde(default)]
+        since: u64,
+    },
+    /// Snapshots every `interval_ms` and events as they happen, on this
+    /// connection, until it closes (see the module docs).
+    Subscribe {
+        interval_ms: u64,
+        #[serde(default)]
+        since: u64,
+    },
 }
 
 /// The daemon's answer to one request.
@@ -78,6 +108,20 @@ pub enum Response {
     CommandError(CommandError),
     Checks(Box<ChecksReport>),
     Vrrp(VrrpStatus),
+    Snapshot(Box<Snapshot>),
+    /// Events oldest first; `missed` when some fell out of the ring first.
+    Events {
+        events: Vec<Event>,
+        missed: bool,
+    },
+    /// A subscription started; stream lines follow with the same id.
+    Subscribed {
+        interval_ms: u64,
+    },
+    /// A subscription ended because the engine stopped.
+    Lost {
+        reason: String,
+    },
     Error(ErrorReply),
 }
 

@@ -11,11 +11,13 @@ use std::sync::Arc;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use super::peer::{Access, Peer, PeerPolicy};
 use super::protocol::{Envelope, ErrorKind, Request, Response, MAX_REQUEST_BYTES};
+use super::stream::{self, SnapshotLines};
 use super::ControlError;
+use crate::engine::handle::Update;
 
 /// Socket file mode: owner and group may connect, nobody else.
 const SOCKET_MODE: u32 = 0o660;
@@ -27,7 +29,17 @@ pub trait Backend: Send + Sync + 'static {
     /// Answer one request from `peer`. The server has already refused
     /// commands that change something from peers that may only read.
     fn handle(&self, peer: &Peer, request: Request) -> impl Future<Output = Response> + Send;
+
+    /// Start a subscription: snapshots every `interval` and events after
+    /// `since`. `None` when this backend has no engine to watch.
+    fn subscribe(&self, interval: std::time::Duration, since: u64) -> Option<mpsc::Receiver<Update>> {
+        let _ = (interval, since);
+        None
+    }
 }
+
+/// Lines queued for one client before the stream waits for it.
+const OUTGOING_QUEUE: usize = 16;
 
 /// A bound control socket; the file is removed when this is dropped.
 #[derive(Debug)]
@@ -102,16 +114,18 @@ impl Server {
 
     /// Accept and serve connections until `shutdown` turns true.
     pub async fn serve<B: Backend>(self, backend: Arc<B>, mut shutdown: watch::Receiver<bool>) {
+        let lines = Arc::new(SnapshotLines::default());
         loop {
             tokio::select! {
                 accepted = self.listener.accept() => match accepted {
                     Ok((stream, _)) => {
                         let backend = Arc::clone(&backend);
+                        let lines = Arc::clone(&lines);
                         let policy = self.policy;
                         tokio::spawn(async move {
                             // A peer that goes away mid-answer is not the
                             // daemon's problem; nothing to report.
-                            let _ = serve_connection(stream, policy, backend).await;
+                            let _ = serve_connection(stream, policy, backend, lines).await;
                         });
                     }
                     Err(e) => {
@@ -139,6 +153,7 @@ async fn serve_connection<B: Backend>(
     stream: UnixStream,
     policy: PeerPolicy,
     backend: Arc<B>,
+    lines: Arc<SnapshotLines>,
 ) -> io::Result<()> {
     let (read, mut write) = stream.into_split();
     let peer = match write.as_ref().peer_cred() {
@@ -150,14 +165,42 @@ async fn serve_connection<B: Backend>(
         },
         Err(e) => {
             let message = format!("cannot read the peer's credentials: {e}");
-            return reply(
-                &mut write,
-                0,
-                Response::error(ErrorKind::PermissionDenied, message),
-            )
-            .await;
+            let line = stream::line(0, &Response::error(ErrorKind::PermissionDenied, message))?;
+            return write.write_all(&line).await;
         }
     };
+    // One writer per connection: answers and stream lines queue here, so
+    // a subscription and requests on the same connection never interleave
+    // within a line.
+    let (outgoing, mut queue) = mpsc::channel::<Arc<Vec<u8>>>(OUTGOING_QUEUE);
+    let writer = tokio::spawn(async move {
+        while let Some(line) = queue.recv().await {
+            write.write_all(&line).await?;
+        }
+        Ok::<(), io::Error>(())
+    });
+    let result = read_requests(read, &peer, policy, &backend, &lines, &outgoing).await;
+    drop(outgoing);
+    let written = writer.await.unwrap_or(Ok(()));
+    result.and(written)
+}
+
+async fn read_requests<B: Backend>(
+    read: tokio::net::unix::OwnedReadHalf,
+    peer: &Peer,
+    policy: PeerPolicy,
+    backend: &Arc<B>,
+    lines: &Arc<SnapshotLines>,
+    outgoing: &mpsc::Sender<Arc<Vec<u8>>>,
+) -> io::Result<()> {
+    let send = |id: u64, response: Response| async move {
+        let line = stream::line(id, &response)?;
+        outgoing
+            .send(Arc::new(line))
+            .await
+            .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))
+    };
+    let mut subscriptions = Vec::new();
     let mut reader = BufReader::new(read);
     let mut line = Vec::new();
     loop {
@@ -168,48 +211,74 @@ async fn serve_connection<B: Backend>(
             .read_until(b'\n', &mut line)
             .await?;
         if n == 0 {
-            return Ok(());
+            break;
         }
         if line.len() > MAX_REQUEST_BYTES {
             let message = format!("request longer than {MAX_REQUEST_BYTES} bytes; closing");
-            return reply(
-                &mut write,
-                0,
-                Response::error(ErrorKind::BadRequest, message),
-            )
-            .await;
+            send(0, Response::error(ErrorKind::BadRequest, message)).await?;
+            break;
         }
         let text = String::from_utf8_lossy(&line);
         let text = text.trim();
         if text.is_empty() {
             continue;
         }
-        let (id, response) = match serde_json::from_str::<Envelope<Request>>(text) {
-            Ok(request) => match &request.body {
-                Request::Command(command) if command.mutates() && peer.access == Access::Read => {
-                    let message = format!(
-                        "uid {} may read but not act: '{}' needs root, uid {}{}",
-                        peer.uid,
-                        command.verb(),
-                        policy.daemon_uid,
-                        policy
-                            .admin_gid
-                            .map_or_else(String::new, |g| format!(" or group {g}"))
-                    );
-                    (
-                        request.id,
-                        Response::error(ErrorKind::PermissionDenied, message),
-                    )
-                }
-                _ => (request.id, backend.handle(&peer, request.body).await),
-            },
-            Err(e) => (
-                request_id(text),
-                Response::error(ErrorKind::BadRequest, format!("invalid request: {e}")),
-            ),
+        let request = match serde_json::from_str::<Envelope<Request>>(text) {
+            Ok(request) => request,
+            Err(e) => {
+                let message = format!("invalid request: {e}");
+                send(request_id(text), Response::error(ErrorKind::BadRequest, message)).await?;
+                continue;
+            }
         };
-        reply(&mut write, id, response).await?;
+        let id = request.id;
+        let response = match request.body {
+            Request::Command(command) if command.mutates() && peer.access == Access::Read => {
+                let message = format!(
+                    "uid {} may read but not act: '{}' needs root, uid {}{}",
+                    peer.uid,
+                    command.verb(),
+                    policy.daemon_uid,
+                    policy
+                        .admin_gid
+                        .map_or_else(String::new, |g| format!(" or group {g}"))
+                );
+                Response::error(ErrorKind::PermissionDenied, message)
+            }
+            Request::Subscribe { interval_ms, since } => {
+                let interval = std::time::Duration::from_millis(interval_ms)
+                    .max(crate::engine::view::MIN_INTERVAL);
+                match backend.subscribe(interval, since) {
+                    Some(updates) => {
+                        send(
+                            id,
+                            Response::Subscribed {
+                                interval_ms: u64::try_from(interval.as_millis()).unwrap_or(u64::MAX),
+                            },
+                        )
+                        .await?;
+                        subscriptions.push(tokio::spawn(stream::forward(
+                            id,
+                            updates,
+                            Arc::clone(lines),
+                            outgoing.clone(),
+                        )));
+                        continue;
+                    }
+                    None => Response::error(
+                        ErrorKind::Failed,
+                        "this daemon has no engine to subscribe to",
+                    ),
+                }
+            }
+            body => backend.handle(peer, body).await,
+        };
+        send(id, response).await?;
     }
+    for subscription in subscriptions {
+        subscription.abort();
+    }
+    Ok(())
 }
 
 /// The id of a request that failed to parse as a whole, if readable.
@@ -218,14 +287,4 @@ fn request_id(text: &str) -> u64 {
         .ok()
         .and_then(|v| v.get("id").and_then(|id| id.as_u64()))
         .unwrap_or(0)
-}
-
-async fn reply(
-    write: &mut tokio::net::unix::OwnedWriteHalf,
-    id: u64,
-    body: Response,
-) -> io::Result<()> {
-    let mut line = serde_json::to_vec(&Envelope { id, body }).map_err(io::Error::other)?;
-    line.push(b'\n');
-    write.write_all(&line).await
 }

@@ -75,6 +75,21 @@ impl Desk {
         self.state.set_configured(configured);
     }
 
+    /// The instant the director's clock counts from.
+    pub fn clock_zero(&self) -> Instant {
+        self.started
+    }
+
+    /// Record an event in the timeline.
+    pub fn record(&mut self, kind: super::event::EventKind, message: String) {
+        self.state.events.push(wall_ms(), kind, message);
+    }
+
+    /// Record an operator action the loop carried out itself.
+    pub fn audit(&mut self, actor: &Actor, action: &str, detail: String) {
+        self.state.audit(actor, action, None, Some(detail), wall_ms());
+    }
+
     /// Milliseconds on the director's clock.
     pub fn now_ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
@@ -176,9 +191,7 @@ impl Desk {
         }
         changed
     }
-}
 
-impl Desk {
     fn ramping(&self) -> bool {
         self.state
             .overrides

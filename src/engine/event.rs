@@ -107,6 +107,16 @@ impl EventRing {
         &self.events[self.events.len() - 1]
     }
 
+    /// Keep an event another ring numbered, with its sequence number (a
+    /// mirror of that ring). Events must come in sequence order.
+    pub fn insert(&mut self, event: Event) {
+        if self.events.len() == self.capacity {
+            self.events.pop_front();
+        }
+        self.next_seq = event.seq.saturating_add(1);
+        self.events.push_back(event);
+    }
+
     /// Events after `seq` still in the ring, oldest first, and whether
     /// some in between were already dropped.
     pub fn since(&self, seq: u64) -> (Vec<Event>, bool) {

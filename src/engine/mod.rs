@@ -13,14 +13,25 @@
 //!   share.
 //! - [`state`]: the decisions without the I/O — commands against the
 //!   configured table, pending drains, the audit trail.
+//! - [`director`]: the loop that composes it all and drives the
+//!   dataplane; [`Engine`](director::Engine) starts it.
+//! - [`view`]: the [`Handle`](view::Handle) watchers and commanders hold:
+//!   snapshots, the timeline, subscriptions.
+//! - [`snapshot`]: the serde shape of everything the console shows.
+//! - [`changes`]: check and VRRP states compared into events.
+//! - [`gate`]: which VIPs a userspace director serves (MASTER only).
 //!
 //! The engine never imports the UI; its face is the handle and the
 //! control socket that serializes it.
 
+pub mod changes;
 pub mod command;
 pub mod desk;
+pub mod director;
 pub mod event;
+pub mod gate;
 pub mod handle;
 pub mod overrides;
 pub mod snapshot;
 pub mod state;
+pub mod view;
