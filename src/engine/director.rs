@@ -39,6 +39,9 @@ use crate::vrrp::runner::{RunnerError, RunnerOptions, VrrpService, VrrpStatus};
 /// How often the dataplane is compared with what was applied.
 const DRIFT_POLL: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// How often check results are compared for flaps.
+const CHECKS_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Why the engine could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -188,6 +191,10 @@ impl<D: Dataplane + 'static> Director<D> {
         // A full kernel read of a big table can take longer than the
         // period; keep a whole period between reads instead of catching up.
         drift_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Checkers change state with every probe; their flaps are looked
+        // for a few times a second, not on every probe.
+        let mut checks_poll = tokio::time::interval(CHECKS_POLL);
+        checks_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 changed = stopped.changed() => {
@@ -196,8 +203,12 @@ impl<D: Dataplane + 'static> Director<D> {
                     }
                 }
                 _ = self.health.changed() => {
-                    self.note_checks();
                     self.converge_or_log("the health checks' table").await;
+                }
+                _ = checks_poll.tick() => {
+                    if self.health.checks_changed() {
+                        self.note_checks();
+                    }
                 }
                 changed = self.vrrp_status.changed() => {
                     if changed.is_ok() {
@@ -280,6 +291,7 @@ impl<D: Dataplane + 'static> Director<D> {
         found.extend(changes::alerts(self.last_checks.alerts, now.alerts));
         self.record(found);
         self.last_checks = now;
+        self.publish();
     }
 
     fn note_vrrp(&mut self) {

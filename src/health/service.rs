@@ -80,6 +80,9 @@ pub struct HealthService {
     /// `None` only after a reload failed half-way (no checks run then).
     driver: Option<DriverHandle>,
     desired: watch::Receiver<Arc<Vec<DesiredService>>>,
+    /// The checkers' states, to notice every change (not only those that
+    /// change the table).
+    checks: watch::Receiver<Arc<HealthSnapshot>>,
     consumer: Option<JoinHandle<()>>,
     alerts: Option<(SmtpSettings, AlertSender)>,
     queues: Queues,
@@ -129,9 +132,11 @@ impl HealthService {
         let prepared = prepare(config).await?;
         let alerts = sender_for(prepared.smtp.clone(), None)?;
         let (_, desired) = watch::channel(Arc::new(Vec::new()));
+        let (_, checks) = watch::channel(Arc::new(HealthSnapshot::default()));
         let mut service = HealthService {
             driver: None,
             desired,
+            checks,
             consumer: None,
             alerts,
             queues: Queues::default(),
@@ -209,6 +214,7 @@ impl HealthService {
         // the previous driver sent.
         self.consumer = Some(tokio::spawn(notifier.run(actions)));
         self.desired = driver.desired.clone();
+        self.checks = driver.snapshot.clone();
         *lock(&self.reporter.0) = Some(ReportParts {
             snapshot: driver.snapshot.clone(),
             stats: driver.stats_handle(),
@@ -232,6 +238,16 @@ impl HealthService {
         if self.desired.changed().await.is_err() {
             std::future::pending::<()>().await;
         }
+    }
+
+    /// Whether any checker's state changed since the last call (a
+    /// verdict, a reason, a failure count, a latency).
+    pub fn checks_changed(&mut self) -> bool {
+        let changed = self.checks.has_changed().unwrap_or(false);
+        if changed {
+            self.checks.mark_unchanged();
+        }
+        changed
     }
 
     /// Every checker's state, for `Request::Checks`.
