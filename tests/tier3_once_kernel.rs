@@ -55,6 +55,10 @@ const VARIANTS: &[(&str, &str, &str)] = &[
 ];
 
 const DAEMON_CONFIG: &str = "\
+global_defs {
+    lvs_timeouts tcp 7200 udp 90
+    lvs_sync_daemon lvsdummy0 id 9
+}
 virtual_server 198.51.100.50 80 {
     lb_algo wrr
     lb_kind DR
@@ -106,6 +110,7 @@ fn script(out: &Path) -> String {
     // The daemon on the kernel: a foreign service must survive it.
     lines.push("ipvsadm -C".into());
     lines.push("ipvsadm -A -t 198.51.100.60:443 -s rr".into());
+    lines.push("ipvsadm --stop-daemon master".into());
     lines.push(format!("cat > /tmp/k.conf <<'EOF'\n{DAEMON_CONFIG}EOF"));
     lines.push(format!(
         "{LVSTOP} daemon -f /tmp/k.conf --dataplane kernel --socket /tmp/lvstop.sock > {o}/daemon.log 2>&1 &"
@@ -113,6 +118,8 @@ fn script(out: &Path) -> String {
     lines.push("pid=$!".into());
     lines.push("for i in $(seq 200); do [ -S /tmp/lvstop.sock ] && break; sleep 0.1; done".into());
     lines.push(format!("ipvsadm -Ln > {o}/daemon.ipvsadm"));
+    lines.push(format!("ipvsadm -L --timeout > {o}/daemon.timeout"));
+    lines.push(format!("ipvsadm -L --daemon > {o}/daemon.syncd"));
     lines.push(format!(
         "{LVSTOP} --once -Ln --socket /tmp/lvstop.sock > {o}/daemon.lvstop 2>> {o}/daemon.err"
     ));
@@ -122,6 +129,7 @@ fn script(out: &Path) -> String {
     lines.push(format!("ipvsadm -Ln > {o}/drifted.ipvsadm"));
     lines.push("kill -TERM $pid; wait $pid || echo \"daemon exit $?\" >> /dev/null".into());
     lines.push(format!("ipvsadm -Ln > {o}/after-stop.ipvsadm"));
+    lines.push(format!("ipvsadm -L --daemon > {o}/after-stop.syncd"));
     // Again with --keep-ipvs-on-exit: its service stays after SIGTERM.
     lines.push(format!(
         "{LVSTOP} daemon -f /tmp/k.conf --dataplane kernel --socket /tmp/lvstop.sock --keep-ipvs-on-exit > {o}/daemon-keep.log 2>&1 &"
@@ -240,6 +248,22 @@ fn once_matches_ipvsadm_byte_for_byte_and_the_daemon_programs_the_kernel() {
     assert!(
         drifted.contains(&drifted_line),
         "the daemon fought the hand edit: {drifted}"
+    );
+    // lvs_timeouts: tcpfin left out stays at the 120 the setup set.
+    assert_eq!(
+        read(out, "daemon.timeout"),
+        "Timeout (tcp tcpfin udp): 7200 120 90\n",
+        "{log}"
+    );
+    // lvs_sync_daemon without an instance: the master role; stopped on exit.
+    let syncd = read(out, "daemon.syncd");
+    assert!(
+        syncd.contains("master sync daemon (mcast=lvsdummy0, syncid=9"),
+        "{syncd}\n{log}"
+    );
+    assert!(
+        !read(out, "after-stop.syncd").contains("syncid=9"),
+        "the sync daemon outlived the director"
     );
     let after = read(out, "after-stop.ipvsadm");
     assert!(

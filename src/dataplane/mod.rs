@@ -16,7 +16,8 @@ use std::io;
 use serde::{Deserialize, Serialize};
 
 use crate::ipvs::model::{
-    Connection, Daemon, DestConfig, DestKey, ServiceConfig, ServiceKey, Table, Timeouts,
+    Connection, Daemon, DaemonState, DestConfig, DestKey, ServiceConfig, ServiceKey, Table,
+    Timeouts,
 };
 use crate::ipvs::sched::UnknownScheduler;
 
@@ -43,6 +44,11 @@ pub enum Operation {
     Zero(Option<ServiceKey>),
     /// Set connection timeouts; a 0 field leaves that timeout unchanged.
     SetTimeouts(Timeouts),
+    /// Start a connection sync daemon (`ipvsadm --start-daemon`; the
+    /// kernel only).
+    StartDaemon(Daemon),
+    /// Stop the sync daemon in this role (`ipvsadm --stop-daemon`).
+    StopDaemon(DaemonState),
     /// Remove every service.
     Flush,
 }

@@ -21,6 +21,7 @@ use super::command::{Command, CommandError, Outcome};
 use super::desk::{wall_ms, Desk, Step};
 use super::event::{EventKind, DEFAULT_CAPACITY};
 use super::gate::VipOwners;
+use super::lvs_globals;
 use super::handle::{command_channel, CommandRequest};
 use super::overrides::Actor;
 use super::snapshot::{config_hash, DrainView, TargetOverrides};
@@ -32,7 +33,8 @@ use crate::dataplane::{ApplyError, Dataplane, DataplaneError, DataplaneKind, Ope
 use crate::health::report::ChecksReport;
 use crate::health::service::{self as health, HealthError, HealthService};
 use crate::ipvs::desired::{self, DesiredError, DesiredService};
-use crate::ipvs::model::ServiceKey;
+use crate::config::model::global::LvsSyncDaemon;
+use crate::ipvs::model::{Daemon, ServiceKey};
 use crate::ipvs::reconcile;
 use crate::vrrp::runner::{RunnerError, RunnerOptions, VrrpService, VrrpStatus};
 
@@ -132,12 +134,17 @@ impl Engine {
             owned: HashSet::new(),
             applied: Vec::new(),
             reported_drift: Vec::new(),
+            retry: false,
+            sync_config: config.global.lvs_sync_daemon.clone(),
+            sync_running: None,
             timeline,
             desk_view,
             name: director_name(&config),
         };
         director.last_checks = director.health.report();
+        director.set_timeouts(&config).await;
         director.converge().await?;
+        director.follow_sync_daemon().await;
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(director.run(command_queue, stopped));
         Ok(Engine { handle, stop, task })
@@ -174,6 +181,12 @@ struct Director<D> {
     /// The table last applied, to detect drift.
     applied: Vec<DesiredService>,
     reported_drift: Vec<String>,
+    /// The last converge failed (a VIP still held by the previous
+    /// master, a refused operation): try again on the next tick.
+    retry: bool,
+    /// `lvs_sync_daemon`, and the daemon this director started.
+    sync_config: Option<LvsSyncDaemon>,
+    sync_running: Option<Daemon>,
     timeline: Arc<Timeline>,
     desk_view: watch::Sender<DeskView>,
 }
@@ -216,10 +229,14 @@ impl<D: Dataplane + 'static> Director<D> {
                         if self.gate.is_some() {
                             self.converge_or_log("VRRP's ownership of the VIPs").await;
                         }
+                        self.follow_sync_daemon().await;
                     }
                 }
                 Some(request) = commands.recv() => self.take(request).await,
-                _ = desk_tick.tick(), if self.desk.wants_ticks() => {
+                _ = desk_tick.tick(), if self.retry || self.desk.wants_ticks() => {
+                    if self.retry {
+                        self.converge_or_log("the table (again)").await;
+                    }
                     if let Ok(live) = self.dataplane.snapshot().await {
                         if self.desk.tick(&live) {
                             self.converge_or_log("the operators' table").await;
@@ -231,6 +248,7 @@ impl<D: Dataplane + 'static> Director<D> {
             }
         }
         tracing::info!("stopping");
+        self.stop_sync_daemon().await;
         self.health.shutdown().await;
         self.vrrp.stop().await;
         self.owned
@@ -243,6 +261,7 @@ impl<D: Dataplane + 'static> Director<D> {
             wanted = gate.filter(wanted, &self.vrrp_status.borrow());
         }
         let result = converge(self.dataplane.as_ref(), wanted, &mut self.owned).await;
+        self.retry = result.is_err();
         if let Ok(applied) = &result {
             self.applied.clone_from(applied);
             self.reported_drift.clear();
@@ -251,16 +270,33 @@ impl<D: Dataplane + 'static> Director<D> {
         result.map(|_| ())
     }
 
+    /// [`Director::converge`], recording a failure once (a retry runs
+    /// every second until it succeeds) and the recovery.
     async fn converge_or_log(&mut self, what: &str) {
-        if let Err(e) = self.converge().await {
-            tracing::error!("cannot apply {what}: {e}");
-            self.desk.record(
-                EventKind::Dataplane {
-                    detail: e.to_string(),
-                },
-                format!("cannot apply {what}: {e}"),
-            );
-            self.publish();
+        let failing_before = self.retry;
+        match self.converge().await {
+            Err(e) if !failing_before => {
+                tracing::error!("cannot apply {what}: {e}");
+                self.desk.record(
+                    EventKind::Dataplane {
+                        detail: e.to_string(),
+                    },
+                    format!("cannot apply {what}: {e}; retrying every second"),
+                );
+                self.publish();
+            }
+            Err(e) => tracing::debug!("still cannot apply {what}: {e}"),
+            Ok(()) if failing_before => {
+                tracing::info!("the table is applied again");
+                self.desk.record(
+                    EventKind::Dataplane {
+                        detail: "applied again".into(),
+                    },
+                    "the table is applied again".into(),
+                );
+                self.publish();
+            }
+            Ok(()) => {}
         }
     }
 
@@ -276,6 +312,76 @@ impl<D: Dataplane + 'static> Director<D> {
             name: self.name.clone(),
         });
         self.timeline.mirror(&state.events);
+    }
+
+    /// `lvs_timeouts`, when the configuration sets any.
+    async fn set_timeouts(&mut self, config: &Config) {
+        let Some(timeouts) = lvs_globals::timeouts(config.global.lvs_timeouts.as_ref()) else {
+            return;
+        };
+        match self
+            .dataplane
+            .apply(&[Operation::SetTimeouts(timeouts)])
+            .await
+        {
+            Ok(()) => tracing::info!(
+                "lvs_timeouts: tcp {} tcpfin {} udp {} (0: unchanged)",
+                timeouts.tcp,
+                timeouts.tcp_fin,
+                timeouts.udp
+            ),
+            Err(e) => tracing::error!("cannot set lvs_timeouts: {e}"),
+        }
+    }
+
+    /// Run the sync daemon `lvs_sync_daemon` asks for in the role VRRP
+    /// gives now (kernel only; see [`lvs_globals`]).
+    async fn follow_sync_daemon(&mut self) {
+        let wanted = match &self.sync_config {
+            Some(config) if self.dataplane.kind() == DataplaneKind::Kernel => Some(
+                lvs_globals::sync_daemon(config, &self.vrrp_status.borrow()),
+            ),
+            Some(_) => {
+                if self.sync_running.is_none() {
+                    tracing::warn!("lvs_sync_daemon ignored: the userspace dataplane has no connection table to sync");
+                }
+                None
+            }
+            None => None,
+        };
+        if wanted == self.sync_running {
+            return;
+        }
+        self.stop_sync_daemon().await;
+        let Some(daemon) = wanted else { return };
+        match self
+            .dataplane
+            .apply(&[Operation::StartDaemon(daemon.clone())])
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(
+                    "lvs_sync_daemon: {:?} on {} (syncid {})",
+                    daemon.state,
+                    daemon.mcast_ifn,
+                    daemon.syncid
+                );
+                self.sync_running = Some(daemon);
+            }
+            Err(e) => tracing::error!("cannot start the sync daemon: {e}"),
+        }
+    }
+
+    async fn stop_sync_daemon(&mut self) {
+        if let Some(running) = self.sync_running.take() {
+            if let Err(e) = self
+                .dataplane
+                .apply(&[Operation::StopDaemon(running.state)])
+                .await
+            {
+                tracing::error!("cannot stop the sync daemon: {e}");
+            }
+        }
     }
 
     fn record(&mut self, changes: Vec<changes::Change>) {
@@ -381,6 +487,8 @@ impl<D: Dataplane + 'static> Director<D> {
         }
         self.name = director_name(&config);
         self.config_hash = config_text_hash(&self.config_path);
+        self.set_timeouts(&config).await;
+        self.sync_config = config.global.lvs_sync_daemon.clone();
         self.last_checks = self.health.report();
         let result = self.converge().await;
         self.desk.record(
@@ -394,6 +502,7 @@ impl<D: Dataplane + 'static> Director<D> {
                 Err(e) => format!("reload of {} failed: {e}", self.config_path.display()),
             },
         );
+        self.follow_sync_daemon().await;
         result.map_err(|e| {
             tracing::error!("reload failed, the previous table stays partly applied: {e}");
             CommandError::Refused {

@@ -20,6 +20,7 @@
 //! - [`snapshot`]: the serde shape of everything the console shows.
 //! - [`changes`]: check and VRRP states compared into events.
 //! - [`gate`]: which VIPs a userspace director serves (MASTER only).
+//! - [`lvs_globals`]: `lvs_timeouts` and `lvs_sync_daemon`.
 //!
 //! The engine never imports the UI; its face is the handle and the
 //! control socket that serializes it.
@@ -31,6 +32,7 @@ pub mod director;
 pub mod event;
 pub mod gate;
 pub mod handle;
+pub mod lvs_globals;
 pub mod overrides;
 pub mod snapshot;
 pub mod state;

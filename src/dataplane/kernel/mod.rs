@@ -133,6 +133,8 @@ impl KernelDataplane {
             Operation::DeleteDest { service, dest } => client.del_dest(service, dest).await,
             Operation::Zero(service) => client.zero(service.as_ref()).await,
             Operation::SetTimeouts(timeouts) => client.set_timeouts(timeouts).await,
+            Operation::StartDaemon(daemon) => client.new_daemon(daemon).await,
+            Operation::StopDaemon(state) => client.del_daemon(*state).await,
             Operation::Flush => client.flush().await,
         }
     }

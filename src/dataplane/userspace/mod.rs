@@ -226,6 +226,13 @@ impl UserspaceDataplane {
                 state.zero(*key)?;
             }
             Operation::SetTimeouts(timeouts) => state.set_timeouts(*timeouts),
+            Operation::StartDaemon(_) | Operation::StopDaemon(_) => {
+                return Err(DataplaneError::Unsupported {
+                    dataplane: "userspace",
+                    what: "connection sync daemons (they replicate the kernel's connection table)"
+                        .into(),
+                });
+            }
             Operation::Flush => {
                 let entries = std::mem::take(&mut state.services);
                 drop(state);
