@@ -10,6 +10,7 @@ pub mod control;
 pub mod ctl;
 pub mod daemon;
 pub mod dataplane;
+pub mod demo;
 pub mod engine;
 pub mod health;
 pub mod ipvs;
