@@ -12,14 +12,14 @@
 //!   real server, so the spread (first check) and a stopped server
 //!   (third check) show without running curl in a loop.
 //! - [`config`]: the two directors' keepalived.conf texts.
-//! - [`world`]: all of the above started together, for the lead's engines
-//!   and console to sit on.
+//! - [`world`]: all of the above started together.
+//! - [`directors`]: the two engines on an in-memory VRRP segment.
 //!
-//! This module never binds outside 127.0.0.0/8 (or `::1`), never needs
-//! root, and never touches the dataplane or the VRRP runner itself: the
-//! engines that run the generated configurations are started elsewhere.
+//! This module never binds outside 127.0.0.0/8 (or `::1`) and never
+//! needs root.
 
 pub mod config;
+pub mod directors;
 mod http;
 pub mod load;
 pub mod web;
@@ -42,6 +42,8 @@ pub enum DemoError {
     },
     #[error("demo options: {0}")]
     Options(String),
+    #[error("director {name}: {why}")]
+    Director { name: String, why: String },
     #[error("no real server number {index} (the demo has {count})")]
     NoSuchServer { index: usize, count: usize },
 }
