@@ -111,10 +111,6 @@ async fn direct<D: Dataplane + 'static>(
     admin_gid: Option<u32>,
     config: Config,
 ) -> Result<HashSet<ServiceKey>, DaemonError> {
-    let mut server = Server::bind(&common.socket)?;
-    if let Some(gid) = admin_gid {
-        server = server.with_admin_group(gid)?;
-    }
     let engine = Engine::start(
         Arc::clone(&dataplane),
         config,
@@ -124,6 +120,18 @@ async fn direct<D: Dataplane + 'static>(
         },
     )
     .await?;
+    // The socket appears once the table is programmed: a script that
+    // waits for it finds the director ready.
+    let mut server = match Server::bind(&common.socket) {
+        Ok(server) => server,
+        Err(e) => {
+            engine.stop().await;
+            return Err(e.into());
+        }
+    };
+    if let Some(gid) = admin_gid {
+        server = server.with_admin_group(gid)?;
+    }
     tracing::info!("control socket listening on {}", server.path().display());
     let backend = Arc::new(DaemonBackend {
         dataplane: Arc::clone(&dataplane),
