@@ -46,7 +46,7 @@ impl Default for ConfigEditor {
             unsaved: false,
             diagnostics: Vec::new(),
             plan: None,
-}
+        }
     }
 }
 

@@ -230,7 +230,8 @@ pub fn groups(snapshot: &Snapshot) -> Vec<ServiceGroup> {
             } else {
                 format!(": {}", weight.reason)
             };
-            row.reasons.push(format!("{what} by {}{why}", weight.by.name));
+            row.reasons
+                .push(format!("{what} by {}{why}", weight.by.name));
             if matches!(weight.source, WeightSource::Drain { .. }) {
                 row.health = row.health.max(Health::Draining);
             }

@@ -234,7 +234,10 @@ impl App {
 
     fn selected_target(&mut self) -> Option<Target> {
         if self.view != View::Services {
-            self.say("select a service or real server on the services screen (1)", true);
+            self.say(
+                "select a service or real server on the services screen (1)",
+                true,
+            );
             return None;
         }
         let target = self.selected_row().map(|r| r.target());

@@ -137,8 +137,7 @@ impl App {
                 }
             }
             Mode::Normal => {
-                if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL)
-                {
+                if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
                     return self.dispatch(Action::Quit);
                 }
                 match self.keymap.lookup(self.view, false, Key::from_event(key)) {

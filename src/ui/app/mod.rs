@@ -56,7 +56,11 @@ pub const HISTORY_POINTS: usize = 30;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogLine {
     Engine(Event),
-    Note { at_ms: u64, text: String, error: bool },
+    Note {
+        at_ms: u64,
+        text: String,
+        error: bool,
+    },
 }
 
 /// The line above the hint bar.

@@ -242,9 +242,10 @@ impl App {
         self.log
             .iter()
             .filter(|line| match line {
-                LogLine::Engine(event) => {
-                    contains(&format!("{} {}", kind_name(&event.kind), event.message), filter)
-                }
+                LogLine::Engine(event) => contains(
+                    &format!("{} {}", kind_name(&event.kind), event.message),
+                    filter,
+                ),
                 LogLine::Note { text, .. } => contains(&format!("console {text}"), filter),
             })
             .collect()

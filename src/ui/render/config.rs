@@ -14,8 +14,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let theme = &app.theme;
     let editor = app.editor();
     let (edit_area, panel) = if area.width >= 120 {
-        let [a, b] =
-            Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(area);
+        let [a, b] = Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)])
+            .areas(area);
         (a, b)
     } else {
         let [a, b] = Layout::vertical([Constraint::Min(3), Constraint::Length(7)]).areas(area);

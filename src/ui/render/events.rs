@@ -38,7 +38,12 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
                     EventKind::Drift { .. } | EventKind::Dataplane { .. } => "ui.error",
                     _ => "event",
                 };
-                (event.at_ms, kind_name(&event.kind), scope, event.message.clone())
+                (
+                    event.at_ms,
+                    kind_name(&event.kind),
+                    scope,
+                    event.message.clone(),
+                )
             }
             LogLine::Note { at_ms, text, error } => (
                 *at_ms,
@@ -48,7 +53,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
             ),
         };
         let mut line = Line::from(vec![
-            Span::styled(format!("  {} ", app.clock_text(at)), theme.style("event.time")),
+            Span::styled(
+                format!("  {} ", app.clock_text(at)),
+                theme.style("event.time"),
+            ),
             Span::styled(format!("{} ", left(kind, 9)), theme.style(scope)),
             Span::raw(text),
         ]);

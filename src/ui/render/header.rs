@@ -40,9 +40,9 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
             Span::styled(format!(" {} ", s.director.name), title),
             Span::styled(
                 format!(
-                    "{source}  dataplane {}  up {}  alerts {alerts}  lvstop {}",
-                    s.director.dataplane.as_str(),
+                    " alerts {alerts}  up {}  {} dataplane {source}  lvstop {}",
                     duration(s.uptime_s()),
+                    s.director.dataplane.as_str(),
                     s.director.version
                 ),
                 bar,
@@ -82,9 +82,6 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
             )));
         }
     }
-    let lines = vec![
-        first.style(bar),
-        Line::from(second),
-    ];
+    let lines = vec![first.style(bar), Line::from(second)];
     frame.render_widget(Paragraph::new(lines), area);
 }

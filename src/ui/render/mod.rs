@@ -33,7 +33,8 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     .areas(frame.area());
     header::draw(frame, header, app);
     draw_tabs(frame, tabs, app);
-    app.page.set(usize::from(body.height).saturating_sub(3).max(1));
+    app.page
+        .set(usize::from(body.height).saturating_sub(3).max(1));
     match app.view() {
         View::Services => services::draw(frame, body, app),
         View::Vrrp => vrrp::draw(frame, body, app),

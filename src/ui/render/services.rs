@@ -32,7 +32,7 @@ impl Columns {
             }
         } else {
             Columns {
-                addr: 20,
+                addr: 18,
                 spark: 0,
                 inline_reason: false,
             }
@@ -67,17 +67,24 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     };
     let titles = vec![
         Line::from(Span::styled(
-            format!("  Prot {} Scheduler Flags", left("LocalAddress:Port", columns.addr)),
+            format!(
+                "  Prot {} Scheduler Flags",
+                left("LocalAddress:Port", columns.addr)
+            ),
             theme.style("ui.dim"),
         )),
         Line::from(Span::styled(
             format!(
                 "    -> {} {}{}{} State{}",
                 left("RemoteAddress:Port", columns.addr),
-                left("Forward", 6),
+                left("Forward", 7),
                 columns.numbers("Weight", "ActiveConn", "InActConn", "CPS", "BPS"),
                 spark_titles,
-                if columns.inline_reason { "  Reason" } else { "" }
+                if columns.inline_reason {
+                    "  Reason"
+                } else {
+                    ""
+                }
             ),
             theme.style("ui.dim"),
         )),
@@ -115,7 +122,12 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(out), area);
 }
 
-fn row_lines(app: &App, row: &Row<'_>, columns: &Columns, width: usize) -> Vec<(usize, Line<'static>)> {
+fn row_lines(
+    app: &App,
+    row: &Row<'_>,
+    columns: &Columns,
+    width: usize,
+) -> Vec<(usize, Line<'static>)> {
     let theme = &app.theme;
     let history = app.rate_history(row.target());
     let sparks = if columns.spark > 0 {
@@ -152,19 +164,16 @@ fn row_lines(app: &App, row: &Row<'_>, columns: &Columns, width: usize) -> Vec<(
             };
             let mut label = format!("{addr} {} {}{hidden}", group.scheduler, group.flags);
             label = label.trim_end().to_string();
-            let label_width = columns.addr + 1 + 6 + 7;
+            let label_width = columns.addr + 16;
             let rates = group.rates;
             let text = format!(
-                "{} {}{}{}",
+                "{} {}{} {} {} {}",
                 left(&prot, 4),
                 left(&label, label_width),
                 right(&group.active.to_string(), 10),
-                format!(
-                    " {} {} {}",
-                    right(&group.inactive.to_string(), 9),
-                    right(&number(rates.cps), 5),
-                    right(&number(rates.inbps + rates.outbps), 6)
-                ),
+                right(&group.inactive.to_string(), 9),
+                right(&number(rates.cps), 5),
+                right(&number(rates.inbps + rates.outbps), 6)
             );
             let mut reasons = group.disabled.clone();
             if let Some(quorum) = &group.quorum {
@@ -193,7 +202,7 @@ fn row_lines(app: &App, row: &Row<'_>, columns: &Columns, width: usize) -> Vec<(
             let text = format!(
                 "  -> {} {}{}",
                 left(&server.key.to_string(), columns.addr),
-                left(forward, 6),
+                left(forward, 7),
                 columns.numbers(
                     &weight,
                     &server.active.to_string(),
@@ -217,7 +226,8 @@ fn row_lines(app: &App, row: &Row<'_>, columns: &Columns, width: usize) -> Vec<(
     };
     let health_scope = match row.server {
         Some(server) => server.health.scope(),
-        None => scope,
+        None if scope == "svc.disabled" => "rs.disabled",
+        None => "rs.up",
     };
     let mut spans = vec![
         Span::styled(format!("{glyph} "), theme.style(health_scope)),

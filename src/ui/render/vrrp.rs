@@ -66,7 +66,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
         };
         let mut line = Line::from(vec![
             Span::raw(format!("  {} ", left(&i.name, 12))),
-            Span::styled(left(i.state.keyword(), 7), theme.style(state_scope(i.state))),
+            Span::styled(
+                left(i.state.keyword(), 7),
+                theme.style(state_scope(i.state)),
+            ),
             Span::raw(format!(
                 " {} {} {} {} {} {place}{}",
                 right(&prio, 7),
@@ -76,10 +79,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
                     13
                 ),
                 right(&errors.to_string(), 4),
-                right(
-                    &duration(now_ms.saturating_sub(i.since_unix_ms) / 1000),
-                    8
-                ),
+                right(&duration(now_ms.saturating_sub(i.since_unix_ms) / 1000), 8),
                 vips.join(" ")
             )),
         ]);
@@ -90,7 +90,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
         if app.expanded.contains(&(View::Vrrp, index)) {
             let dim = theme.style("ui.dim");
             if let Some(group) = &i.sync_group {
-                body.push((index, Line::styled(format!("      sync group {group}"), dim)));
+                body.push((
+                    index,
+                    Line::styled(format!("      sync group {group}"), dim),
+                ));
             }
             for reason in &i.fault_reasons {
                 body.push((
@@ -119,7 +122,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
                 .map(|(k, v)| format!("{k} {v}"))
                 .collect();
             if !counters.is_empty() {
-                body.push((index, Line::styled(format!("      {}", counters.join(", ")), dim)));
+                body.push((
+                    index,
+                    Line::styled(format!("      {}", counters.join(", ")), dim),
+                ));
             }
         }
     }
@@ -134,7 +140,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
                 usize::MAX,
                 Line::from(vec![
                     Span::raw(format!("  {} ", left(&group.name, 12))),
-                    Span::styled(left(group.state.keyword(), 7), theme.style(state_scope(group.state))),
+                    Span::styled(
+                        left(group.state.keyword(), 7),
+                        theme.style(state_scope(group.state)),
+                    ),
                     Span::raw(format!(" {}", group.members.join(", "))),
                 ]),
             ));

@@ -69,12 +69,12 @@ pub fn sparkline(values: &[u64], width: usize, ascii: bool) -> String {
     let mut out: String = tail
         .iter()
         .map(|&v| {
-            if max == 0 {
-                glyphs[0]
-            } else {
-                let level = (v * (glyphs.len() as u64 - 1) + max / 2) / max;
-                glyphs[level as usize]
-            }
+            let top = glyphs.len() as u64 - 1;
+            let level = (v.saturating_mul(top) + max / 2)
+                .checked_div(max)
+                .unwrap_or(0)
+                .min(top);
+            glyphs[level as usize]
         })
         .collect();
     while out.chars().count() < width {
