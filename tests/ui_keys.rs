@@ -335,3 +335,26 @@ fn filter_and_collapse_on_the_services_screen() {
     press(&mut app, "s");
     assert!(message(&app).contains("sorted by weight"));
 }
+
+#[test]
+fn the_selection_stays_on_its_row_across_snapshots() {
+    let mut app = ui_fixture::app();
+    press(&mut app, "jj");
+    let chosen = Some(Target::RealServer(vip(), rs("192.168.100.83:80")));
+    assert_eq!(app.selected(), chosen);
+    app.on_update(lvstop::engine::handle::Update::Snapshot(
+        std::sync::Arc::new(ui_fixture::snapshot(3)),
+    ));
+    assert_eq!(app.selected(), chosen);
+    let mut empty = ui_fixture::snapshot(3);
+    empty.table.services.clear();
+    empty.checks = Default::default();
+    empty.overrides.clear();
+    empty.drains.clear();
+    app.on_update(lvstop::engine::handle::Update::Snapshot(
+        std::sync::Arc::new(empty),
+    ));
+    assert_eq!(app.selected(), None, "nothing left to select");
+    assert!(press(&mut app, "d").is_empty());
+    assert!(message(&app).contains("select a real server"));
+}

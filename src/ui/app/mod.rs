@@ -264,8 +264,14 @@ impl App {
                 self.groups = groups(&snapshot);
                 self.record_history();
                 self.snapshot = Some(snapshot);
-                if self.selected.is_none() {
-                    self.selected = self.visible_rows().first().map(Row::target);
+                // Keep the selection on its row; when that row is gone
+                // (a service left the configuration), fall back to the first.
+                let rows = self.visible_rows();
+                if !self
+                    .selected
+                    .is_some_and(|t| rows.iter().any(|r| r.target() == t))
+                {
+                    self.selected = rows.first().map(Row::target);
                 }
             }
             Update::Events { events, missed } => {
