@@ -358,3 +358,57 @@ fn the_selection_stays_on_its_row_across_snapshots() {
     assert!(press(&mut app, "d").is_empty());
     assert!(message(&app).contains("select a real server"));
 }
+
+#[test]
+fn confirmed_apply_rolls_back_unless_c_is_pressed_again() {
+    let mut app = ui_fixture::app();
+    press(&mut app, "6");
+    let text = app.editor().text();
+    assert!(matches!(
+        press(&mut app, "C").as_slice(),
+        [Effect::Command(Command::Apply { dry_run: true, .. })]
+    ));
+    app.on_outcome(Ok(Outcome::Plan {
+        operations: vec![],
+        applied: false,
+        rollback_at_ms: None,
+    }));
+    assert_eq!(
+        press(&mut app, "y"),
+        [Effect::Command(Command::Apply {
+            text,
+            dry_run: false,
+            confirm_within_s: Some(60),
+        })]
+    );
+    app.on_outcome(Ok(Outcome::Plan {
+        operations: vec![],
+        applied: true,
+        rollback_at_ms: Some(ui_fixture::NOW_MS + 60_000),
+    }));
+    assert!(
+        message(&app).contains("rolls back at 22:14:20"),
+        "{}",
+        message(&app)
+    );
+    assert!(press(&mut app, "C").is_empty());
+    assert_eq!(press(&mut app, "y"), [Effect::Command(Command::Confirm)]);
+}
+
+#[test]
+fn reload_and_zero_ask_first() {
+    let mut app = ui_fixture::app();
+    assert!(press(&mut app, ":reload\n").is_empty());
+    let Mode::Confirm(dialog) = app.mode().clone() else {
+        panic!("{:?}", app.mode())
+    };
+    assert!(dialog.lines[0].contains("'/etc/keepalived/keepalived.conf'"));
+    assert_eq!(press(&mut app, "y"), [Effect::Command(Command::Reload)]);
+    assert!(press(&mut app, "z").is_empty());
+    assert_eq!(
+        press(&mut app, "y"),
+        [Effect::Command(Command::Zero {
+            service: Some(vip())
+        })]
+    );
+}

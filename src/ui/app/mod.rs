@@ -261,6 +261,12 @@ impl App {
         match update {
             Update::Snapshot(snapshot) => {
                 self.lost = None;
+                if self
+                    .rollback_at_ms
+                    .is_some_and(|at| snapshot.taken_unix_ms >= at)
+                {
+                    self.rollback_at_ms = None;
+                }
                 self.groups = groups(&snapshot);
                 self.record_history();
                 self.snapshot = Some(snapshot);
@@ -351,6 +357,9 @@ impl App {
             }) => self.on_plan(operations, applied, rollback_at_ms),
             Err(error) => {
                 self.pending_apply = None;
+                if error == CommandError::NothingToConfirm {
+                    self.rollback_at_ms = None;
+                }
                 if let CommandError::InvalidConfig { diagnostics } = &error {
                     self.editor.plan = Some((diagnostics.clone(), false));
                 }
