@@ -1,0 +1,268 @@
+//! The services screen: ipvsadm's columns (Prot, LocalAddress:Port,
+//! Scheduler, Flags / RemoteAddress:Port, Forward, Weight, ActiveConn,
+//! InActConn) plus CPS and BPS, a health glyph and word per row, and the
+//! reasons a real server is not plainly up. At 80 columns reasons go on a
+//! line of their own under the row; with room to spare, rate sparklines
+//! and the reasons sit on the row itself.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use super::widgets::{left, number, right, scroll, sparkline};
+use crate::engine::overrides::Target;
+use crate::ui::app::{App, Row};
+use crate::ui::services::{service_label, Health};
+
+/// Column widths for one frame width.
+struct Columns {
+    addr: usize,
+    spark: usize,
+    inline_reason: bool,
+}
+
+impl Columns {
+    fn for_width(width: usize) -> Columns {
+        if width >= 120 {
+            Columns {
+                addr: 28,
+                spark: 12,
+                inline_reason: true,
+            }
+        } else {
+            Columns {
+                addr: 18,
+                spark: 0,
+                inline_reason: false,
+            }
+        }
+    }
+
+    /// The numeric tail shared by both row kinds and the titles.
+    fn numbers(&self, weight: &str, active: &str, inactive: &str, cps: &str, bps: &str) -> String {
+        format!(
+            " {} {} {} {} {}",
+            right(weight, 6),
+            right(active, 10),
+            right(inactive, 9),
+            right(cps, 5),
+            right(bps, 6)
+        )
+    }
+}
+
+pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
+    let theme = &app.theme;
+    let width = usize::from(area.width);
+    let columns = Columns::for_width(width);
+    let spark_titles = if columns.spark > 0 {
+        format!(
+            " {} {}",
+            left("CPS trend", columns.spark),
+            left("BPS trend", columns.spark)
+        )
+    } else {
+        String::new()
+    };
+    let titles = vec![
+        Line::from(Span::styled(
+            format!(
+                "  Prot {} Scheduler Flags",
+                left("LocalAddress:Port", columns.addr)
+            ),
+            theme.style("ui.dim"),
+        )),
+        Line::from(Span::styled(
+            format!(
+                "    -> {} {}{}{} State{}",
+                left("RemoteAddress:Port", columns.addr),
+                left("Forward", 7),
+                columns.numbers("Weight", "ActiveConn", "InActConn", "CPS", "BPS"),
+                spark_titles,
+                if columns.inline_reason {
+                    "  Reason"
+                } else {
+                    ""
+                }
+            ),
+            theme.style("ui.dim"),
+        )),
+    ];
+    let rows = app.visible_rows();
+    let selected = app.cursor(crate::ui::action::View::Services);
+    // Each row takes one line, plus one per reason when they do not fit inline.
+    let mut lines: Vec<(usize, Line<'static>)> = Vec::new();
+    let mut first_line_of = Vec::with_capacity(rows.len());
+    for (index, row) in rows.iter().enumerate() {
+        first_line_of.push(lines.len());
+        let mut row_lines = row_lines(app, row, &columns, width);
+        if index == selected && app.selected().is_some() {
+            if let Some((_, first)) = row_lines.first_mut() {
+                *first = std::mem::take(first).patch_style(theme.style("ui.selection"));
+            }
+        }
+        lines.extend(row_lines.into_iter().map(|(_, l)| (index, l)));
+    }
+    if rows.is_empty() {
+        let text = if app.snapshot().is_none() {
+            "waiting for the first snapshot…"
+        } else if !app.filter(crate::ui::action::View::Services).is_empty() {
+            "no service or real server matches the filter (Esc clears it)"
+        } else {
+            "no virtual service configured"
+        };
+        lines.push((0, Line::from(Span::styled(text, theme.style("ui.dim")))));
+    }
+    let height = usize::from(area.height).saturating_sub(titles.len());
+    let target_line = first_line_of.get(selected).copied().unwrap_or(0);
+    let first = scroll(&app.scroll[0], target_line, height, lines.len());
+    let mut out = titles;
+    out.extend(lines.into_iter().skip(first).take(height).map(|(_, l)| l));
+    frame.render_widget(Paragraph::new(out), area);
+}
+
+fn row_lines(
+    app: &App,
+    row: &Row<'_>,
+    columns: &Columns,
+    width: usize,
+) -> Vec<(usize, Line<'static>)> {
+    let theme = &app.theme;
+    let history = app.rate_history(row.target());
+    let sparks = if columns.spark > 0 {
+        let cps: Vec<u64> = history.iter().map(|h| h.0).collect();
+        let bps: Vec<u64> = history.iter().map(|h| h.1).collect();
+        format!(
+            " {} {}",
+            sparkline(&cps, columns.spark, app.ascii),
+            sparkline(&bps, columns.spark, app.ascii)
+        )
+    } else {
+        String::new()
+    };
+    let group = row.group;
+    let mut lines = Vec::new();
+    let (glyph, word, scope, reasons, main) = match row.server {
+        None => {
+            let (prot, addr) = service_label(group.key);
+            let health = if !group.disabled.is_empty() {
+                Health::Disabled
+            } else if group
+                .quorum
+                .as_deref()
+                .is_some_and(|q| q.starts_with("quorum down"))
+            {
+                Health::Down
+            } else {
+                Health::Up
+            };
+            let hidden = if app.collapsed.contains(&group.key) {
+                format!(" [+{}]", group.servers.len())
+            } else {
+                String::new()
+            };
+            let mut label = format!("{addr} {} {}{hidden}", group.scheduler, group.flags);
+            label = label.trim_end().to_string();
+            let label_width = columns.addr + 16;
+            let rates = group.rates;
+            let text = format!(
+                "{} {}{} {} {} {}",
+                left(&prot, 4),
+                left(&label, label_width),
+                right(&group.active.to_string(), 10),
+                right(&group.inactive.to_string(), 9),
+                right(&number(rates.cps), 5),
+                right(&number(rates.inbps + rates.outbps), 6)
+            );
+            let mut reasons = group.disabled.clone();
+            if let Some(quorum) = &group.quorum {
+                if health == Health::Down || columns.inline_reason {
+                    reasons.push(quorum.clone());
+                }
+            }
+            if !group.in_table && group.disabled.is_empty() {
+                reasons.push("not in the IPVS table".to_string());
+            }
+            let scope = if health == Health::Disabled {
+                "svc.disabled"
+            } else {
+                "svc.name"
+            };
+            (health.glyph(app.ascii), health.word(), scope, reasons, text)
+        }
+        Some(server) => {
+            let rates = server.rates;
+            let forward = server.forward.map_or("-", |f| f.ipvsadm_name());
+            let weight = match (server.weight, server.configured_weight) {
+                (Some(w), _) => w.to_string(),
+                (None, Some(c)) => format!("({c})"),
+                (None, None) => "-".to_string(),
+            };
+            let text = format!(
+                "  -> {} {}{}",
+                left(&server.key.to_string(), columns.addr),
+                left(forward, 7),
+                columns.numbers(
+                    &weight,
+                    &server.active.to_string(),
+                    &server.inactive.to_string(),
+                    &number(rates.cps),
+                    &number(rates.inbps + rates.outbps)
+                )
+            );
+            let mut reasons = server.reasons.clone();
+            if !server.in_table && server.health != Health::Disabled {
+                reasons.insert(0, "not in the IPVS table".to_string());
+            }
+            (
+                server.health.glyph(app.ascii),
+                server.health.word(),
+                server.health.scope(),
+                reasons,
+                text,
+            )
+        }
+    };
+    let health_scope = match row.server {
+        Some(server) => server.health.scope(),
+        None if scope == "svc.disabled" => "rs.disabled",
+        None => "rs.up",
+    };
+    let mut spans = vec![
+        Span::styled(format!("{glyph} "), theme.style(health_scope)),
+        Span::styled(main, theme.style(scope_for_text(row, scope))),
+        Span::styled(sparks, theme.style("rate.sparkline")),
+        Span::styled(format!(" {}", left(word, 5)), theme.style(health_scope)),
+    ];
+    let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    if columns.inline_reason && !reasons.is_empty() {
+        let room = width.saturating_sub(used + 2);
+        spans.push(Span::styled(
+            format!("  {}", left(&reasons.join("; "), room)),
+            theme.style("rs.reason"),
+        ));
+        lines.push((0, Line::from(spans)));
+    } else {
+        lines.push((0, Line::from(spans)));
+        let arrow = if app.ascii { "`-" } else { "└" };
+        for reason in reasons {
+            lines.push((
+                0,
+                Line::from(Span::styled(
+                    left(&format!("       {arrow} {reason}"), width),
+                    theme.style("rs.reason"),
+                )),
+            ));
+        }
+    }
+    lines
+}
+
+/// Service rows read bold; real-server rows in the terminal's colour.
+fn scope_for_text(row: &Row<'_>, scope: &'static str) -> &'static str {
+    match (row.server, row.target()) {
+        (None, Target::Service(_)) => scope,
+        _ => "ui.text",
+    }
+}

@@ -1,0 +1,179 @@
+//! The console's loop: the terminal (raw mode, alternate screen, restored
+//! on exit and on panic), keys from crossterm's event stream, engine
+//! updates, command outcomes and connection lists in, one redraw per
+//! change out. Commands run on their own tasks so a drain that waits for
+//! idle never blocks the keys. Drafts are autosaved once a second at most.
+//!
+//! This is the only console module that touches the terminal or the disk.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crossterm::event::{Event as TermEvent, EventStream};
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+use super::app::{App, Effect};
+use super::error::UiError;
+use super::options::ConsoleOptions;
+use super::render::draw;
+use crate::engine::command::{CommandError, Outcome};
+use crate::engine::handle::{Commands, Update};
+use crate::engine::overrides::Actor;
+
+/// Run the console until the operator quits or the update channel closes
+/// for good. The terminal is restored on every way out, panics included.
+pub async fn run(
+    mut options: ConsoleOptions,
+    mut updates: mpsc::Receiver<Update>,
+    commands: Commands,
+    actor: Actor,
+) -> Result<(), UiError> {
+    let draft_path = options.draft_path();
+    let mut connections = options.connections.take();
+    let mut app = App::new(&options);
+    if let Ok(text) = tokio::fs::read_to_string(&draft_path).await {
+        app.on_saved_draft(&text);
+    }
+    // ratatui::try_init enters raw mode and the alternate screen and
+    // installs a panic hook that restores the terminal first.
+    let mut terminal = ratatui::try_init()?;
+    let result = event_loop(
+        &mut app,
+        &mut terminal,
+        &mut updates,
+        &mut connections,
+        &commands,
+        &actor,
+        &draft_path,
+    )
+    .await;
+    ratatui::restore();
+    if let Some(text) = app.take_unsaved_draft() {
+        save_draft(&draft_path, &text).await;
+    }
+    result
+}
+
+async fn event_loop(
+    app: &mut App,
+    terminal: &mut ratatui::DefaultTerminal,
+    updates: &mut mpsc::Receiver<Update>,
+    connections: &mut Option<mpsc::Receiver<Vec<Connection>>>,
+    commands: &Commands,
+    actor: &Actor,
+    draft_path: &Path,
+) -> Result<(), UiError> {
+    let mut keys = EventStream::new();
+    let (outcome_tx, mut outcomes) = mpsc::channel::<Result<Outcome, CommandError>>(16);
+    let (config_tx, mut configs) = mpsc::channel::<(PathBuf, String)>(2);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut config_hash = String::new();
+    let mut updates_open = true;
+    let mut dirty = true;
+    loop {
+        if dirty {
+            terminal.draw(|frame| draw(frame, app))?;
+            dirty = false;
+        }
+        let effects = tokio::select! {
+            key = keys.next() => match key {
+                Some(Ok(TermEvent::Key(key))) => { dirty = true; app.handle_key(key) }
+                Some(Ok(TermEvent::Resize(..))) => { dirty = true; Vec::new() }
+                Some(Ok(_)) => Vec::new(),
+                Some(Err(e)) => return Err(UiError::Terminal(e)),
+                None => return Ok(()),
+            },
+            update = updates.recv(), if updates_open => {
+                dirty = true;
+                match update {
+                    Some(update) => {
+                        if let Update::Snapshot(snapshot) = &update {
+                            if snapshot.director.config_hash != config_hash {
+                                config_hash.clone_from(&snapshot.director.config_hash);
+                                read_config(PathBuf::from(&snapshot.director.config_path), config_tx.clone());
+                            }
+                        }
+                        app.on_update(update);
+                    }
+                    None => {
+                        updates_open = false;
+                        app.on_update(Update::Lost("the update stream ended".to_string()));
+                    }
+                }
+                Vec::new()
+            },
+            Some(outcome) = outcomes.recv() => { dirty = true; app.on_outcome(outcome) },
+            Some((path, text)) = configs.recv() => {
+                dirty = true;
+                app.on_running_config(&path, text);
+                Vec::new()
+            },
+            Some(list) = next_connections(connections) => {
+                dirty = true;
+                app.on_connections(list);
+                Vec::new()
+            },
+            _ = tick.tick() => {
+                if let Some(text) = app.take_unsaved_draft() {
+                    save_draft(draft_path, &text).await;
+                }
+                Vec::new()
+            },
+        };
+        for effect in effects {
+            match effect {
+                Effect::Quit => return Ok(()),
+                Effect::Command(command) => {
+                    let commands = commands.clone();
+                    let actor = actor.clone();
+                    let reply = outcome_tx.clone();
+                    tokio::spawn(async move {
+                        let outcome = commands.execute(actor, command).await;
+                        let _ = reply.send(outcome).await;
+                    });
+                }
+                Effect::DeleteDraft => {
+                    let _ = tokio::fs::remove_file(draft_path).await;
+                }
+            }
+        }
+    }
+}
+
+use crate::ipvs::model::Connection;
+
+async fn next_connections(
+    receiver: &mut Option<mpsc::Receiver<Vec<Connection>>>,
+) -> Option<Vec<Connection>> {
+    match receiver {
+        Some(r) => {
+            let next = r.recv().await;
+            if next.is_none() {
+                *receiver = None;
+            }
+            next
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Read the running configuration off the loop (file reads may block).
+fn read_config(path: PathBuf, reply: mpsc::Sender<(PathBuf, String)>) {
+    tokio::spawn(async move {
+        if let Ok(text) = tokio::fs::read_to_string(&path).await {
+            let _ = reply.send((path, text)).await;
+        }
+    });
+}
+
+async fn save_draft(path: &Path, text: &str) {
+    if let Some(dir) = path.parent() {
+        let _ = tokio::fs::create_dir_all(dir).await;
+    }
+    let temporary = path.with_extension("conf.tmp");
+    if tokio::fs::write(&temporary, text).await.is_ok() {
+        let _ = tokio::fs::rename(&temporary, path).await;
+    }
+}
