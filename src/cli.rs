@@ -63,6 +63,10 @@ pub struct CommonOptions {
     #[arg(long, global = true, value_name = "NAME")]
     pub keymap: Option<String>,
 
+    /// Draw the console with ASCII only (no ▲ ▼ ◐ ✕, lines or blocks).
+    #[arg(long, global = true)]
+    pub ascii: bool,
+
     /// Console refresh interval in seconds.
     #[arg(short = 'd', long, global = true, value_name = "SECS")]
     pub delay: Option<f64>,
@@ -153,7 +157,7 @@ pub enum Command {
         verb: crate::ctl::Verb,
     },
     /// Self-contained demo on loopback; needs no root.
-    Demo,
+    Demo(DemoArgs),
     /// Set up or tear down a direct-routing real server.
     Realserver {
         /// start, stop or status.
@@ -190,6 +194,20 @@ pub struct DaemonArgs {
     /// the daemon's user always may); the socket is given to the group.
     #[arg(long, value_name = "GROUP")]
     pub admin_group: Option<String>,
+}
+
+/// `lvstop demo`'s options.
+#[derive(Debug, Args, Clone)]
+pub struct DemoArgs {
+    /// The virtual IP (a loopback address).
+    #[arg(long, value_name = "IP", default_value = "127.0.0.88")]
+    pub vip: std::net::IpAddr,
+    /// The virtual service's port (unprivileged by default).
+    #[arg(long, value_name = "PORT", default_value_t = 8088)]
+    pub port: u16,
+    /// Client requests per second of the built-in load (0: none).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub rate: u32,
 }
 
 #[derive(Debug, Args, Clone)]

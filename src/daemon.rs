@@ -171,7 +171,7 @@ async fn direct<D: Dataplane + 'static>(
 
 /// On stop, a kernel director removes the services it programmed (as
 /// keepalived does by default); services it never owned stay.
-async fn release(kernel: &KernelDataplane, owned: &HashSet<ServiceKey>) {
+pub(crate) async fn release(kernel: &KernelDataplane, owned: &HashSet<ServiceKey>) {
     let mut keys: Vec<ServiceKey> = owned.iter().copied().collect();
     keys.sort();
     let operations: Vec<Operation> = keys.into_iter().map(Operation::DeleteService).collect();
@@ -199,7 +199,7 @@ fn load_config(path: &Path) -> Result<Config, DaemonError> {
     Ok(director::load_config(path)?)
 }
 
-enum Chosen {
+pub(crate) enum Chosen {
     Kernel(KernelDataplane),
     Userspace(UserspaceDataplane),
 }
@@ -207,7 +207,7 @@ enum Chosen {
 /// `--dataplane`: `kernel` insists on IPVS; `auto` takes it when this
 /// kernel has IPVS and the process may use it, else the userspace
 /// dataplane, and says which and why.
-async fn choose_dataplane(choice: DataplaneChoice) -> Result<Chosen, DaemonError> {
+pub(crate) async fn choose_dataplane(choice: DataplaneChoice) -> Result<Chosen, DaemonError> {
     let userspace = || -> Result<Chosen, DaemonError> {
         Ok(Chosen::Userspace(UserspaceDataplane::start(
             Default::default(),

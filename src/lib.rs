@@ -6,6 +6,7 @@
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod control;
 pub mod ctl;
 pub mod daemon;

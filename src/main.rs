@@ -15,12 +15,12 @@ fn main() -> ExitCode {
     match (&cli.command, cli.once) {
         (Some(Command::Check(args)), _) => lvstop::check::run(&cli.common, args),
         (None, true) => lvstop::once::run(&cli.common, &cli.listing),
-        (None, false) => not_built("the console"),
+        (None, false) => lvstop::console::run(&cli.common),
         (Some(Command::Daemon(args)), _) => lvstop::daemon::run(&cli.common, args),
         (Some(Command::Ctl { json, verb, .. }), _) => {
             lvstop::ctl::run(&cli.common.socket, verb, *json)
         }
-        (Some(Command::Demo), _) => not_built("lvstop demo"),
+        (Some(Command::Demo(args)), _) => lvstop::demo::run::run(&cli.common, args),
         (
             Some(Command::Realserver {
                 action,
@@ -31,9 +31,4 @@ fn main() -> ExitCode {
             _,
         ) => lvstop::net::realserver::run(action, vip.as_deref(), dev, state_file),
     }
-}
-
-fn not_built(what: &str) -> ExitCode {
-    eprintln!("lvstop: {what} is not built yet; this version provides `lvstop check`, `lvstop daemon`, `lvstop ctl`, `lvstop realserver` and `lvstop --once`");
-    ExitCode::from(2)
 }

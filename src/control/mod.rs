@@ -5,6 +5,7 @@
 pub mod client;
 pub mod peer;
 pub mod protocol;
+pub mod remote;
 pub mod server;
 pub mod stream;
 

@@ -22,6 +22,7 @@ pub mod config;
 pub mod directors;
 mod http;
 pub mod load;
+pub mod run;
 pub mod web;
 pub mod world;
 

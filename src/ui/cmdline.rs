@@ -14,6 +14,7 @@
 //! :enable [VIP:PORT] [RIP:PORT] [REASON…]
 //! :failover INSTANCE [HOLD_S]
 //! :reload   :apply   :confirm   :zero [VIP:PORT]   :q
+//! :demo stop NAME | start NAME | kill | revive     (lvstop demo only)
 //! ```
 
 use std::net::SocketAddr;
@@ -21,8 +22,23 @@ use std::net::SocketAddr;
 /// Every verb, for completion and the error on an unknown one.
 pub const VERBS: &[&str] = &[
     "weight", "drain", "restore", "disable", "enable", "failover", "reload", "apply", "confirm",
-    "zero", "q", "quit",
+    "zero", "q", "quit", "demo",
 ];
+
+/// `:demo` actions (`lvstop demo` only): the seed's checks, live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DemoAction {
+    /// Stop the named web real server (`service httpd stop`).
+    StopServer(String),
+    /// Start it again.
+    StartServer(String),
+    /// Stop the director that is MASTER now (`systemctl stop keepalived`).
+    KillMaster,
+    /// Start every stopped director again.
+    Revive,
+}
+
+const USAGE_DEMO: &str = "demo stop NAME | demo start NAME | demo kill | demo revive";
 
 /// What a command line asks, before its addresses are resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +77,7 @@ pub enum Request {
         service: Option<SocketAddr>,
     },
     Quit,
+    Demo(DemoAction),
 }
 
 /// What is wrong with a command line, in words an operator can act on.
@@ -195,6 +212,13 @@ pub fn parse(line: &str) -> Result<Request, ParseError> {
         "apply" if args.is_empty() => Ok(Request::Apply),
         "confirm" if args.is_empty() => Ok(Request::Confirm),
         "q" | "quit" if args.is_empty() => Ok(Request::Quit),
+        "demo" => match args {
+            ["stop", name] => Ok(Request::Demo(DemoAction::StopServer((*name).to_string()))),
+            ["start", name] => Ok(Request::Demo(DemoAction::StartServer((*name).to_string()))),
+            ["kill"] => Ok(Request::Demo(DemoAction::KillMaster)),
+            ["revive"] => Ok(Request::Demo(DemoAction::Revive)),
+            _ => Err(ParseError::Usage(USAGE_DEMO)),
+        },
         "reload" | "apply" | "confirm" | "q" | "quit" => {
             Err(ParseError::Usage("this command takes no arguments"))
         }

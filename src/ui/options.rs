@@ -43,7 +43,16 @@ pub struct ConsoleOptions {
     pub time_zone: jiff::tz::TimeZone,
     /// The connection table (`ipvsadm -c`), when someone feeds it.
     pub connections: Option<mpsc::Receiver<Vec<Connection>>>,
+    /// `lvstop demo`: where `:demo` actions go, each answered with a line
+    /// to show (or why it failed).
+    pub demo: Option<mpsc::Sender<DemoRequest>>,
 }
+
+/// A `:demo` action and where its answer goes.
+pub type DemoRequest = (
+    super::cmdline::DemoAction,
+    tokio::sync::oneshot::Sender<Result<String, String>>,
+);
 
 impl ConsoleOptions {
     /// Defaults around a keymap and theme: not read-only, Unicode, not
@@ -62,6 +71,7 @@ impl ConsoleOptions {
             confirm_within_s: 60,
             time_zone: jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC),
             connections: None,
+            demo: None,
         }
     }
 

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 use super::app::{App, Effect};
 use super::error::UiError;
-use super::options::ConsoleOptions;
+use super::options::{ConsoleOptions, DemoRequest};
 use super::render::draw;
 use crate::engine::command::{CommandError, Outcome};
 use crate::engine::handle::{Commands, Update};
@@ -31,6 +31,7 @@ pub async fn run(
 ) -> Result<(), UiError> {
     let draft_path = options.draft_path();
     let mut connections = options.connections.take();
+    let demo = options.demo.take();
     let mut app = App::new(&options);
     if let Ok(text) = tokio::fs::read_to_string(&draft_path).await {
         app.on_saved_draft(&text);
@@ -46,6 +47,7 @@ pub async fn run(
         &commands,
         &actor,
         &draft_path,
+        demo.as_ref(),
     )
     .await;
     ratatui::restore();
@@ -63,6 +65,7 @@ async fn event_loop(
     commands: &Commands,
     actor: &Actor,
     draft_path: &Path,
+    demo: Option<&mpsc::Sender<DemoRequest>>,
 ) -> Result<(), UiError> {
     let mut keys = EventStream::new();
     let (outcome_tx, mut outcomes) = mpsc::channel::<Result<Outcome, CommandError>>(16);
@@ -136,6 +139,26 @@ async fn event_loop(
                 }
                 Effect::DeleteDraft => {
                     let _ = tokio::fs::remove_file(draft_path).await;
+                }
+                Effect::Demo(action) => {
+                    let reply = outcome_tx.clone();
+                    let demo = demo.cloned();
+                    tokio::spawn(async move {
+                        let answer = match demo {
+                            None => Err("':demo' works in `lvstop demo` only".to_string()),
+                            Some(demo) => {
+                                let (tx, rx) = tokio::sync::oneshot::channel();
+                                match demo.send((action, tx)).await {
+                                    Ok(()) => rx.await.unwrap_or_else(|_| Err("the demo has ended".into())),
+                                    Err(_) => Err("the demo has ended".into()),
+                                }
+                            }
+                        };
+                        let outcome = answer
+                            .map(|message| Outcome::Done { message })
+                            .map_err(|why| CommandError::Invalid { what: "demo".into(), why });
+                        let _ = reply.send(outcome).await;
+                    });
                 }
             }
         }

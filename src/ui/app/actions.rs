@@ -510,6 +510,7 @@ impl App {
                 self.confirm_zero(service)
             }
             Request::Quit => self.quit(),
+            Request::Demo(action) => vec![Effect::Demo(action)],
         })
     }
 

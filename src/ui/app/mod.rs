@@ -44,6 +44,8 @@ pub enum Effect {
     Quit,
     /// The draft was applied or dropped: remove the saved copy.
     DeleteDraft,
+    /// A `:demo` action, for `lvstop demo` to carry out.
+    Demo(super::cmdline::DemoAction),
 }
 
 /// How many engine events the console keeps.

@@ -1,0 +1,246 @@
+//! `lvstop` with no command: the console, on a running daemon's control
+//! socket when one answers (`--source daemon`, or `auto`), else on an
+//! engine of its own started from `-f FILE` — the console is then the
+//! director, and quitting it stops the director (it asks first while an
+//! instance is MASTER).
+//!
+//! Nothing is logged to the terminal while the console owns it; an
+//! embedded engine's log goes to `$XDG_STATE_HOME/lvstop/console.log`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::cli::{CommonOptions, SourceChoice};
+use crate::control::remote;
+use crate::control::ControlError;
+use crate::dataplane::Dataplane;
+use crate::engine::director::{self, Engine, EngineOptions};
+use crate::engine::overrides::Actor;
+use crate::ipvs::model::Connection;
+use crate::ui::{self, ConsoleOptions};
+use crate::vrrp::runner::RunnerOptions;
+
+/// The refresh interval when `-d` is not given.
+const DEFAULT_REFRESH: Duration = Duration::from_secs(1);
+
+/// Entry point of `lvstop`.
+pub fn run(common: &CommonOptions) -> ExitCode {
+    let options = match console_options(common) {
+        Ok(options) => options,
+        Err(e) => {
+            eprintln!("lvstop: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("lvstop")
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("lvstop: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(console(common, options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lvstop: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Keymap, theme and flags from the command line and the user's files.
+pub fn console_options(common: &CommonOptions) -> Result<ConsoleOptions, ui::UiError> {
+    let mut options = ConsoleOptions::load(
+        common.keymap.as_deref().unwrap_or("default"),
+        common.theme.as_deref().unwrap_or("default"),
+    )?;
+    options.read_only = common.read_only;
+    options.ascii = common.ascii;
+    Ok(options)
+}
+
+/// The refresh interval from `-d SECS`.
+pub fn refresh(common: &CommonOptions) -> Duration {
+    common
+        .delay
+        .filter(|d| d.is_finite() && *d > 0.0)
+        .map_or(DEFAULT_REFRESH, Duration::from_secs_f64)
+}
+
+/// Who acts from this console: the user running it.
+pub fn actor() -> Actor {
+    let uid = nix::unistd::getuid();
+    let name = nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map_or_else(|| format!("uid {uid}"), |u| u.name);
+    Actor {
+        uid: uid.as_raw(),
+        name: format!("{name} (console)"),
+    }
+}
+
+async fn console(common: &CommonOptions, mut options: ConsoleOptions) -> Result<(), String> {
+    let interval = refresh(common);
+    match common.source {
+        SourceChoice::Daemon => attached(common, options, interval).await,
+        SourceChoice::Kernel => Err(
+            "the console reads a daemon (--source daemon) or runs its own engine (-f FILE); \
+             --source kernel is for --once"
+                .into(),
+        ),
+        SourceChoice::Auto => match remote::attach(&common.socket, interval).await {
+            Ok(remote) => {
+                options.source = format!("daemon {}", common.socket.display());
+                run_remote(options, remote).await
+            }
+            Err(ControlError::NoDaemon { .. }) => embedded(common, options, interval).await,
+            Err(e) => Err(e.to_string()),
+        },
+    }
+}
+
+async fn attached(
+    common: &CommonOptions,
+    mut options: ConsoleOptions,
+    interval: Duration,
+) -> Result<(), String> {
+    let remote = remote::attach(&common.socket, interval)
+        .await
+        .map_err(|e| e.to_string())?;
+    options.source = format!("daemon {}", common.socket.display());
+    run_remote(options, remote).await
+}
+
+async fn run_remote(mut options: ConsoleOptions, remote: remote::Remote) -> Result<(), String> {
+    options.connections = Some(remote.connections);
+    ui::run(options, remote.updates, remote.commands, actor())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// No daemon: this console is the director.
+async fn embedded(
+    common: &CommonOptions,
+    mut options: ConsoleOptions,
+    interval: Duration,
+) -> Result<(), String> {
+    if !common.config.exists() {
+        return Err(format!(
+            "no daemon answers on {} and there is no {} to run; \
+             start `lvstop daemon`, pass -f FILE, or try `lvstop demo`",
+            common.socket.display(),
+            common.config.display()
+        ));
+    }
+    log_to_file();
+    let config = director::load_config(&common.config).map_err(|e| e.to_string())?;
+    options.embedded = true;
+    let engine_options = EngineOptions {
+        config_path: common.config.clone(),
+        vrrp: RunnerOptions::default(),
+    };
+    match crate::daemon::choose_dataplane(common.dataplane)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        crate::daemon::Chosen::Kernel(kernel) => {
+            let kernel = Arc::new(kernel);
+            options.source = "embedded (kernel IPVS)".into();
+            let engine = Engine::start(Arc::clone(&kernel), config, engine_options)
+                .await
+                .map_err(|e| e.to_string())?;
+            let result = watch_engine(&engine, Arc::clone(&kernel), options, interval).await;
+            let owned = engine.stop().await;
+            crate::daemon::release(kernel.as_ref(), &owned).await;
+            result
+        }
+        crate::daemon::Chosen::Userspace(userspace) => {
+            let userspace = Arc::new(userspace);
+            options.source = "embedded (userspace)".into();
+            let engine = Engine::start(Arc::clone(&userspace), config, engine_options)
+                .await
+                .map_err(|e| e.to_string())?;
+            let result = watch_engine(&engine, Arc::clone(&userspace), options, interval).await;
+            engine.stop().await;
+            userspace.shutdown();
+            result
+        }
+    }
+}
+
+/// Run the console on an engine in this process.
+pub async fn watch_engine<D: Dataplane + 'static>(
+    engine: &Engine,
+    dataplane: Arc<D>,
+    mut options: ConsoleOptions,
+    interval: Duration,
+) -> Result<(), String> {
+    let handle = engine.handle();
+    options.connections = Some(poll_connections(dataplane, interval));
+    let updates = handle.subscribe(interval, 0);
+    ui::run(options, updates, handle.commands().clone(), actor())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The dataplane's connection table every `interval`.
+pub fn poll_connections<D: Dataplane + 'static>(
+    dataplane: Arc<D>,
+    interval: Duration,
+) -> mpsc::Receiver<Vec<Connection>> {
+    let (sender, receiver) = mpsc::channel(2);
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            if let Ok(list) = dataplane.connections().await {
+                if sender.send(list).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    receiver
+}
+
+/// The embedded engine logs to a file: the terminal belongs to the
+/// console.
+pub fn log_to_file() {
+    let Some(dir) = state_dir() else { return };
+    if std::fs::create_dir_all(&dir).is_err() {
+        return;
+    }
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("console.log"))
+    else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LVSTOP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::sync::Mutex::new(file))
+        .with_ansi(false)
+        .with_target(false)
+        .try_init();
+}
+
+fn state_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .map(|d| d.join("lvstop"))
+}
