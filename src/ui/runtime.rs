@@ -44,10 +44,12 @@ pub async fn run(
         &mut terminal,
         &mut updates,
         &mut connections,
-        &commands,
-        &actor,
+        Outlets {
+            commands: &commands,
+            actor: &actor,
+            demo: demo.as_ref(),
+        },
         &draft_path,
-        demo.as_ref(),
     )
     .await;
     ratatui::restore();
@@ -57,16 +59,27 @@ pub async fn run(
     result
 }
 
+/// Where the console's effects go: engine commands as `actor`, and
+/// `:demo` actions in `lvstop demo`.
+struct Outlets<'a> {
+    commands: &'a Commands,
+    actor: &'a Actor,
+    demo: Option<&'a mpsc::Sender<DemoRequest>>,
+}
+
 async fn event_loop(
     app: &mut App,
     terminal: &mut ratatui::DefaultTerminal,
     updates: &mut mpsc::Receiver<Update>,
     connections: &mut Option<mpsc::Receiver<Vec<Connection>>>,
-    commands: &Commands,
-    actor: &Actor,
+    outlets: Outlets<'_>,
     draft_path: &Path,
-    demo: Option<&mpsc::Sender<DemoRequest>>,
 ) -> Result<(), UiError> {
+    let Outlets {
+        commands,
+        actor,
+        demo,
+    } = outlets;
     let mut keys = EventStream::new();
     let (outcome_tx, mut outcomes) = mpsc::channel::<Result<Outcome, CommandError>>(16);
     let (config_tx, mut configs) = mpsc::channel::<(PathBuf, String)>(2);
