@@ -22,5 +22,7 @@ pub mod desk;
 pub mod event;
 pub mod handle;
 pub mod overrides;
+pub mod plan;
 pub mod snapshot;
 pub mod state;
+pub mod transaction;
