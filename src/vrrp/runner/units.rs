@@ -84,7 +84,7 @@ pub fn unit_config(config: &Config, unit: &Unit) -> Config {
     let instances: Vec<_> = vrrp
         .instances
         .iter()
-        .filter(|i| unit.instances.iter().any(|n| *n == i.name.value))
+        .filter(|i| unit.instances.contains(&i.name.value))
         .cloned()
         .collect();
     let sync_groups: Vec<_> = match &unit.key {
