@@ -12,6 +12,7 @@
 
 mod checks;
 mod ipvs_lines;
+mod reuse;
 mod textdiff;
 mod vrrp;
 
@@ -31,6 +32,7 @@ use crate::ipvs::reconcile;
 
 pub use checks::{CheckAction, CheckChange};
 pub use ipvs_lines::line as operation_line;
+pub use reuse::RunningText;
 pub use vrrp::{VrrpAction, VrrpChange};
 
 /// Why no plan could be made.
@@ -96,6 +98,21 @@ pub fn load_candidate(path: &Path, text: &str) -> Result<Config, PlanError> {
         return Err(PlanError::Invalid(errors));
     }
     Ok(outcome.config)
+}
+
+/// Loads candidate text like [`load_candidate`], re-parsing only the
+/// `virtual_server` blocks that differ from `running`'s text when that
+/// gives the same model (see `reuse`); a large director's one-line
+/// change then costs milliseconds, not a full load.
+pub fn load_candidate_reusing(
+    path: &Path,
+    text: &str,
+    running: Option<RunningText<'_>>,
+) -> Result<Config, PlanError> {
+    if let Some(config) = running.and_then(|r| reuse::reuse(r, path, text)) {
+        return Ok(config);
+    }
+    load_candidate(path, text)
 }
 
 impl ApplyPlan {
