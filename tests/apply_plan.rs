@@ -8,7 +8,8 @@ use std::path::Path;
 
 use lvstop::config::model::Config;
 use lvstop::engine::plan::{
-    load_candidate, ApplyPlan, CheckAction, PlanError, Running, VrrpAction,
+    load_candidate, load_candidate_reusing, ApplyPlan, CheckAction, PlanError, Running,
+    RunningText, VrrpAction,
 };
 use lvstop::ipvs::desired::{self, DesiredService};
 use lvstop::ipvs::model::{Dest, Info, Origin, Service, ServiceKey, Table};
@@ -252,4 +253,50 @@ fn an_invalid_candidate_is_refused_with_its_diagnostics() {
         errors.iter().any(|e| e.contains("keepalived.conf:")),
         "{errors:?}"
     );
+}
+
+#[test]
+fn reusing_the_running_model_plans_what_a_full_load_plans() {
+    let d = director(&["198.51.100.83:80"]);
+    let running_text = text(&Knobs::default());
+    let candidate_text = text(&Knobs {
+        weight_82: 6,
+        check_82: "TCP_CHECK {\n            connect_timeout 4\n        }",
+        ..Knobs::default()
+    });
+    let path = Path::new("keepalived.conf");
+    let reused = load_candidate_reusing(
+        path,
+        &candidate_text,
+        Some(RunningText {
+            text: &running_text,
+            config: &d.config,
+        }),
+    )
+    .unwrap();
+    let full = load_candidate(path, &candidate_text).unwrap();
+    assert_eq!(reused, full);
+    let running = Running {
+        config: &d.config,
+        wanted: &d.wanted,
+        live: &d.live,
+        owned: &d.owned,
+    };
+    assert_eq!(
+        ApplyPlan::between(running, &reused).unwrap().lines(),
+        [
+            "-e -t 198.51.100.88:80 -r 198.51.100.82:80 -g -w 6",
+            "check 198.51.100.82:80 in [198.51.100.88]:tcp:80: TCP_CHECK: connect_timeout 3 -> 4",
+        ]
+    );
+    // An invalid candidate is still refused, with the full load's words.
+    let broken = candidate_text.replace("lb_algo wrr", "lb_algo");
+    let running_again = RunningText {
+        text: &running_text,
+        config: &d.config,
+    };
+    assert!(matches!(
+        load_candidate_reusing(path, &broken, Some(running_again)),
+        Err(PlanError::Invalid(_))
+    ));
 }

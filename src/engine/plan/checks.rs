@@ -69,6 +69,19 @@ pub struct ChecksDiff {
     pub restarted: HashSet<(ServiceKey, DestKey)>,
 }
 
+/// Virtual and real server settings a checker inherits
+/// (keepalived.conf(5), "real_server" and "virtual_server").
+const INHERITED: &[&str] = &[
+    "delay_loop",
+    "connect_timeout",
+    "retry",
+    "delay_before_retry",
+    "warmup",
+    "alpha",
+    "no_alpha",
+    "virtualhost",
+];
+
 /// What names a virtual server, as [`texts::virtual_server_name`] does,
 /// without building the text (there may be tens of thousands).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -196,8 +209,10 @@ fn details(old: (&VirtualServer, &RealServer), new: (&VirtualServer, &RealServer
         )
         .collect();
     if out.is_empty() {
+        // Inside a checker block, or a setting checkers inherit.
         out = textdiff::changes(&rendered(old.0, old.1), &rendered(new.0, new.1), 2)
             .into_iter()
+            .filter(|c| !c.inner.is_empty() || INHERITED.contains(&c.keyword.as_str()))
             .map(|c| c.phrase)
             .collect();
     }

@@ -15,6 +15,10 @@ type Entry = (String, String, String);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Change {
     pub outer: String,
+    /// The inner blocks (`virtual_ipaddress`), empty at the outer level.
+    pub inner: String,
+    /// The statement's keyword (its first word).
+    pub keyword: String,
     pub phrase: String,
 }
 
@@ -84,6 +88,7 @@ pub fn changes(before: &str, after: &str, depth: usize) -> Vec<Change> {
             let (k, v) = first_word(l);
             *o == outer && *p == path && k == key && value.is_some() && v.is_some()
         });
+        let keyword = key.to_string();
         let phrase = match partner {
             Some(index) => {
                 let (_, _, new_line) = added.remove(index);
@@ -99,11 +104,22 @@ pub fn changes(before: &str, after: &str, depth: usize) -> Vec<Change> {
             }
             None => prefixed(&path, format!("{line} removed")),
         };
-        out.push(Change { outer, phrase });
+        out.push(Change {
+            outer,
+            inner: path,
+            keyword,
+            phrase,
+        });
     }
     for (outer, path, line) in added {
         let phrase = prefixed(&path, format!("{line} added"));
-        out.push(Change { outer, phrase });
+        let keyword = first_word(&line).0.to_string();
+        out.push(Change {
+            outer,
+            inner: path,
+            keyword,
+            phrase,
+        });
     }
     out
 }
