@@ -79,7 +79,7 @@ pub fn reuse(running: RunningText<'_>, path: &Path, text: &str) -> Option<Config
         .map(|vs| vs.service.at.line as usize)
         .collect();
     // Blocks are in file order; each runs to the next one's line.
-    if starts.is_empty()
+    if starts.first().is_none_or(|&s| s == 0)
         || starts.windows(2).any(|w| w[0] >= w[1])
         || servers.iter().any(|vs| vs.service.at.file.0 != 0)
     {
@@ -196,5 +196,40 @@ mod tests {
         );
         let with_param = format!("$W=1\n{running_text}");
         assert!(reuse(from, k, &with_param).is_none());
+    }
+
+    #[test]
+    fn every_single_line_edit_gives_what_a_full_load_gives() {
+        let running_text = crate::config::generate::director(12, 3);
+        let running = full(&running_text);
+        let from = RunningText {
+            text: &running_text,
+            config: &running,
+        };
+        let lines: Vec<&str> = running_text.split('\n').collect();
+        let mut fast = 0;
+        for (index, line) in lines.iter().enumerate() {
+            // Change the first digit of the line, if it has one.
+            let Some(at) = line.find(|c: char| c.is_ascii_digit()) else {
+                continue;
+            };
+            let mut edited = line.to_string();
+            let digit = if &line[at..=at] == "7" { "3" } else { "7" };
+            edited.replace_range(at..=at, digit);
+            let mut all = lines.clone();
+            all[index] = &edited;
+            let candidate = all.join("\n");
+            let slow = load::load_str(Path::new("k.conf"), &candidate, &Options::default());
+            if let Some(config) = reuse(from, Path::new("k.conf"), &candidate) {
+                fast += 1;
+                assert!(
+                    !slow.has_errors(),
+                    "line {}: reused an invalid file",
+                    index + 1
+                );
+                assert_eq!(config, slow.config, "line {}: {edited}", index + 1);
+            }
+        }
+        assert!(fast > 100, "the fast path served only {fast} edits");
     }
 }
