@@ -21,6 +21,8 @@
 //! - [`changes`]: check and VRRP states compared into events.
 //! - [`gate`]: which VIPs a userspace director serves (MASTER only).
 //! - [`lvs_globals`]: `lvs_timeouts` and `lvs_sync_daemon`.
+//! - [`plan`]: what an apply would change (IPVS, VRRP, checks, globals).
+//! - [`transaction`]: IPVS operations applied all or nothing.
 //!
 //! The engine never imports the UI; its face is the handle and the
 //! control socket that serializes it.
@@ -34,6 +36,8 @@ pub mod gate;
 pub mod handle;
 pub mod lvs_globals;
 pub mod overrides;
+pub mod plan;
 pub mod snapshot;
 pub mod state;
+pub mod transaction;
 pub mod view;

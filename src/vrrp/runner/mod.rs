@@ -22,7 +22,8 @@
 //! - [`io`]: real host or in-memory segment.
 //! - `timer`: the microsecond timer the engine sleeps on.
 //! - [`status`]: what the control socket and `--once` show.
-//! - [`service`]: the daemon's runner across reloads.
+//! - [`service`]: the daemon's runners across reloads.
+//! - [`units`]: which instances run together, and what a reload changes.
 
 mod engine;
 pub mod io;
@@ -30,6 +31,7 @@ pub mod service;
 pub mod setup;
 pub mod status;
 mod timer;
+pub mod units;
 mod watch;
 
 #[cfg(test)]
@@ -50,7 +52,7 @@ use crate::vrrp::fsm::{BuildError, InstanceConfig, InterfaceInfo, Interfaces, No
 use crate::vrrp::transport::memory::MemorySegment;
 use engine::{Engine, Msg};
 pub use io::MemoryHost;
-pub use service::VrrpService;
+pub use service::{VrrpReload, VrrpRunners, VrrpService};
 pub use status::{render_section, InstanceStatus, Transition, VrrpEvent, VrrpStatus};
 
 /// Inputs waiting for the engine before senders wait.

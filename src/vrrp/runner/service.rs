@@ -1,109 +1,351 @@
-//! The daemon's hold on VRRP across reloads: starts a runner when the
-//! configuration has `vrrp_instance`s, restarts it on SIGHUP when the VRRP
-//! side changed, stops it cleanly on SIGTERM, and keeps one status feed
-//! that outlives each runner (the control socket reads it). It never
-//! touches the IPVS side.
+//! The daemon's hold on VRRP across reloads: one runner per unit (a sync
+//! group with its members, or a lone instance; see [`super::units`]), one
+//! status feed and one event stream that outlive every runner (the
+//! control socket reads them), a clean stop on SIGTERM. It never touches
+//! the IPVS side.
+//!
+//! A reload never flaps what did not change: an unchanged unit's runner
+//! keeps running untouched (same state, no election, no transition); a
+//! removed unit stops cleanly (priority-0 advert, VIPs released,
+//! `notify_stop`); a changed unit stops cleanly and starts again on its
+//! new configuration; a new unit starts. keepalived also keeps unchanged
+//! instances across a reload (keepalived.conf(5), "reload").
+//!
+//! Each runner opens its own sockets; raw sockets have multicast loop off,
+//! so runners on one host never hear each other.
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
-use tokio::sync::watch;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
-use super::{vrrp_changed, RunnerError, RunnerOptions, VrrpRunner, VrrpRunnerHandle, VrrpStatus};
+use super::units::{self, UnitKey};
+use super::{RunnerError, RunnerOptions, VrrpEvent, VrrpRunner, VrrpRunnerHandle, VrrpStatus};
 use crate::config::load::{self, Options};
 use crate::config::model::Config;
+
+/// Events kept for slow subscribers before the oldest are dropped.
+const EVENT_DEPTH: usize = 256;
 
 /// VRRP as the daemon runs it.
 #[derive(Debug)]
 pub struct VrrpService {
     config: Config,
     options: RunnerOptions,
-    runner: Option<VrrpRunnerHandle>,
-    forward: Option<JoinHandle<()>>,
+    running: BTreeMap<UnitKey, Running>,
+    merged: Arc<Mutex<Merged>>,
     feed: watch::Sender<VrrpStatus>,
+    events: broadcast::Sender<VrrpEvent>,
+    generation: u64,
+}
+
+/// One unit's runner and the task forwarding its status and events.
+#[derive(Debug)]
+struct Running {
+    instances: Vec<String>,
+    generation: u64,
+    runner: VrrpRunnerHandle,
+    forward: JoinHandle<()>,
+}
+
+/// Every runner's latest status, joined into one in configuration order.
+#[derive(Debug, Default)]
+struct Merged {
+    instance_order: Vec<String>,
+    group_order: Vec<String>,
+    parts: BTreeMap<u64, VrrpStatus>,
+}
+
+impl Merged {
+    fn status(&self) -> VrrpStatus {
+        let rank = |order: &[String], name: &str| {
+            order.iter().position(|n| n == name).unwrap_or(usize::MAX)
+        };
+        let mut out = VrrpStatus::default();
+        for part in self.parts.values() {
+            out.instances.extend(part.instances.iter().cloned());
+            out.sync_groups.extend(part.sync_groups.iter().cloned());
+        }
+        out.instances
+            .sort_by_key(|i| rank(&self.instance_order, &i.name));
+        out.sync_groups
+            .sort_by_key(|g| rank(&self.group_order, &g.name));
+        // Each runner counts the adverts of its siblings' VRIDs as
+        // unknown; the smallest count is the one closest to the truth.
+        out.unknown_vrid = self
+            .parts
+            .values()
+            .map(|p| p.unknown_vrid)
+            .min()
+            .unwrap_or(0);
+        out
+    }
+}
+
+/// What a reload did, by instance name.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct VrrpReload {
+    /// Kept running untouched.
+    pub kept: Vec<String>,
+    pub added: Vec<String>,
+    /// Stopped with a priority-0 advert.
+    pub removed: Vec<String>,
+    /// Stopped and started on their new configuration.
+    pub restarted: Vec<String>,
+    /// Units that could not start, with the reason.
+    pub failed: Vec<String>,
 }
 
 impl VrrpService {
-    /// Starts the runner when `config` has VRRP instances.
+    /// Starts one runner per unit of `config` (none without VRRP). When
+    /// one cannot start, those already started stop again.
     pub async fn start(config: &Config, options: RunnerOptions) -> Result<Self, RunnerError> {
         let (feed, _) = watch::channel(VrrpStatus::default());
+        let (events, _) = broadcast::channel(EVENT_DEPTH);
         let mut service = VrrpService {
             config: config.clone(),
             options,
-            runner: None,
-            forward: None,
+            running: BTreeMap::new(),
+            merged: Arc::default(),
             feed,
+            events,
+            generation: 0,
         };
-        service.launch().await?;
+        service.set_order();
+        for (key, (unit, slice)) in units::slices(config) {
+            if let Err(e) = service.launch(key, unit.instances, &slice).await {
+                service.stop().await;
+                return Err(e);
+            }
+        }
+        if !service.running.is_empty() {
+            tracing::info!("VRRP: {} instance(s) started", config.vrrp.instances.len());
+        }
         Ok(service)
     }
 
-    /// The status of whichever runner is current (empty without VRRP).
+    /// The merged status of every runner (empty without VRRP).
     pub fn status(&self) -> watch::Receiver<VrrpStatus> {
         self.feed.subscribe()
     }
 
-    /// The current runner, if the configuration has VRRP instances.
-    pub fn runner(&self) -> Option<&VrrpRunnerHandle> {
-        self.runner.as_ref()
+    /// State changes of every instance, across reloads.
+    pub fn events(&self) -> broadcast::Receiver<VrrpEvent> {
+        self.events.subscribe()
     }
 
-    async fn launch(&mut self) -> Result<(), RunnerError> {
-        if self.config.vrrp.instances.is_empty() {
-            self.feed.send_replace(VrrpStatus::default());
+    /// The runners, when the configuration has VRRP instances (kept for
+    /// callers that fail over through it).
+    pub fn runner(&self) -> Option<VrrpRunners<'_>> {
+        (!self.running.is_empty()).then_some(VrrpRunners(self))
+    }
+
+    /// Operator "force failover" of an instance, or of every member of a
+    /// sync group: priority 0, VIPs released, BACKUP for `hold`.
+    pub async fn force_failover(&self, name: &str, hold: Duration) -> Result<(), RunnerError> {
+        if let Some(running) = self.running.get(&UnitKey::SyncGroup(name.to_string())) {
+            for instance in &running.instances {
+                running.runner.force_failover(instance, hold).await?;
+            }
             return Ok(());
         }
-        let runner = VrrpRunner::start(&self.config, self.options.clone()).await?;
-        let mut rx = runner.snapshot();
-        let feed = self.feed.clone();
-        feed.send_replace(rx.borrow_and_update().clone());
-        self.forward = Some(tokio::spawn(async move {
-            while rx.changed().await.is_ok() {
-                let status = rx.borrow_and_update().clone();
-                feed.send_replace(status);
+        let owner = self
+            .running
+            .values()
+            .find(|r| r.instances.iter().any(|i| i == name))
+            .ok_or_else(|| RunnerError::UnknownInstance(name.to_string()))?;
+        owner.runner.force_failover(name, hold).await
+    }
+
+    /// SIGHUP: reads `path` again and applies it with
+    /// [`VrrpService::reload_config`]. An unreadable or invalid file keeps
+    /// everything running as it is.
+    pub async fn reload(&mut self, path: &Path) -> Option<VrrpReload> {
+        let outcome = match load::load_file(path, &Options::default()) {
+            Ok(outcome) if !outcome.has_errors() => outcome,
+            Ok(_) => {
+                tracing::error!(
+                    "VRRP reload: {} has errors; nothing changes",
+                    path.display()
+                );
+                return None;
             }
-        }));
-        self.runner = Some(runner);
-        tracing::info!(
-            "VRRP: {} instance(s) started",
-            self.config.vrrp.instances.len()
+            Err(e) => {
+                tracing::error!("VRRP reload: {e}; nothing changes");
+                return None;
+            }
+        };
+        Some(self.reload_config(&outcome.config).await)
+    }
+
+    /// Moves VRRP to `config` unit by unit (see the module docs): removed
+    /// units stop first, then changed ones restart, then new ones start.
+    pub async fn reload_config(&mut self, config: &Config) -> VrrpReload {
+        let diff = units::diff(&self.config, config);
+        let mut after = units::slices(config);
+        let mut report = VrrpReload::default();
+        self.config = config.clone();
+        self.set_order();
+        for key in &diff.unchanged {
+            if let Some(running) = self.running.get_mut(key) {
+                report.kept.extend(running.instances.iter().cloned());
+                if let Some((unit, _)) = after.remove(key) {
+                    running.instances = unit.instances;
+                }
+            }
+        }
+        for key in &diff.removed {
+            if let Some(running) = self.running.remove(key) {
+                report.removed.extend(running.instances.iter().cloned());
+                self.halt(running).await;
+                tracing::info!("VRRP: {key} removed");
+            }
+        }
+        for key in diff.changed.iter().chain(&diff.added) {
+            let restarting = self.running.remove(key);
+            let was_running = restarting.is_some();
+            if let Some(running) = restarting {
+                self.halt(running).await;
+            }
+            let Some((unit, slice)) = after.remove(key) else {
+                continue;
+            };
+            let names = unit.instances.clone();
+            match self.launch(key.clone(), unit.instances, &slice).await {
+                Ok(()) if was_running => {
+                    tracing::info!("VRRP: {key} restarted on its new configuration");
+                    report.restarted.extend(names);
+                }
+                Ok(()) => {
+                    tracing::info!("VRRP: {key} added");
+                    report.added.extend(names);
+                }
+                Err(e) => {
+                    tracing::error!("VRRP: {key} could not start: {e}");
+                    report.failed.push(format!("{key}: {e}"));
+                }
+            }
+        }
+        self.publish();
+        report
+    }
+
+    /// Clean stop of every runner: priority 0, VIPs removed,
+    /// `notify_stop`.
+    pub async fn stop(&mut self) {
+        let running = std::mem::take(&mut self.running);
+        for (_, unit) in running {
+            self.halt(unit).await;
+        }
+        self.publish();
+    }
+
+    async fn launch(
+        &mut self,
+        key: UnitKey,
+        instances: Vec<String>,
+        slice: &Config,
+    ) -> Result<(), RunnerError> {
+        let runner = VrrpRunner::start(slice, self.options.clone()).await?;
+        self.generation += 1;
+        let generation = self.generation;
+        let mut status = runner.snapshot();
+        let mut events = runner.events();
+        lock(&self.merged)
+            .parts
+            .insert(generation, status.borrow_and_update().clone());
+        self.publish();
+        let merged = Arc::clone(&self.merged);
+        let feed = self.feed.clone();
+        let out = self.events.clone();
+        let forward = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    changed = status.changed() => {
+                        if changed.is_err() {
+                            break;
+                        }
+                        let now = status.borrow_and_update().clone();
+                        let mut merged = lock(&merged);
+                        merged.parts.insert(generation, now);
+                        feed.send_replace(merged.status());
+                    }
+                    event = events.recv() => match event {
+                        Ok(event) => {
+                            let _ = out.send(event);
+                        }
+                        Err(broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(broadcast::error::RecvError::Closed) => break,
+                    },
+                }
+            }
+        });
+        self.running.insert(
+            key,
+            Running {
+                instances,
+                generation,
+                runner,
+                forward,
+            },
         );
         Ok(())
     }
 
-    /// SIGHUP: reads `path` again; when its VRRP side changed, stops the
-    /// runner cleanly and starts one on the new configuration. An
-    /// unreadable or invalid file keeps the running one.
-    ///
-    /// A restart moves every instance through a clean stop (priority 0,
-    /// VIPs released) even when only one changed; keeping unchanged
-    /// instances running is the engine's job.
-    pub async fn reload(&mut self, path: &Path) {
-        let outcome = match load::load_file(path, &Options::default()) {
-            Ok(outcome) if !outcome.has_errors() => outcome,
-            _ => return,
-        };
-        if !vrrp_changed(&self.config, &outcome.config) {
-            tracing::info!("VRRP configuration unchanged; instances keep running");
-            return;
-        }
-        tracing::info!("VRRP configuration changed; restarting VRRP");
-        self.stop().await;
-        self.config = outcome.config;
-        if let Err(e) = self.launch().await {
-            tracing::error!("VRRP could not restart on the new configuration: {e}");
-        }
+    /// Stops one runner cleanly and drops its part of the status.
+    async fn halt(&mut self, running: Running) {
+        let Running {
+            runner,
+            forward,
+            generation,
+            instances: _,
+        } = running;
+        runner.shutdown().await;
+        let _ = forward.await;
+        lock(&self.merged).parts.remove(&generation);
+        self.publish();
     }
 
-    /// Clean stop of the current runner: priority 0, VIPs removed,
-    /// `notify_stop`.
-    pub async fn stop(&mut self) {
-        if let Some(runner) = self.runner.take() {
-            runner.shutdown().await;
-        }
-        // The feed ends with the runner's last status (INIT).
-        if let Some(forward) = self.forward.take() {
-            let _ = forward.await;
-        }
+    fn set_order(&mut self) {
+        let mut merged = lock(&self.merged);
+        merged.instance_order = self
+            .config
+            .vrrp
+            .instances
+            .iter()
+            .map(|i| i.name.value.clone())
+            .collect();
+        merged.group_order = self
+            .config
+            .vrrp
+            .sync_groups
+            .iter()
+            .map(|g| g.name.value.clone())
+            .collect();
     }
+
+    fn publish(&self) {
+        let status = lock(&self.merged).status();
+        self.feed.send_replace(status);
+    }
+}
+
+/// The running VRRP units, for failing over by name.
+#[derive(Debug, Clone, Copy)]
+pub struct VrrpRunners<'a>(&'a VrrpService);
+
+impl VrrpRunners<'_> {
+    /// See [`VrrpService::force_failover`].
+    pub async fn force_failover(&self, name: &str, hold: Duration) -> Result<(), RunnerError> {
+        self.0.force_failover(name, hold).await
+    }
+}
+
+fn lock(merged: &Mutex<Merged>) -> std::sync::MutexGuard<'_, Merged> {
+    // Plain data: a panic elsewhere cannot leave it half-written.
+    merged.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -1,0 +1,146 @@
+//! One IPVS operation as the `ipvsadm` command line that would do it
+//! (`-a -t 198.51.100.88:80 -r 198.51.100.82:80 -g -w 1`), for plans an
+//! operator reads before saying yes. Additions reuse `ipvsadm -S`'s
+//! rendering so the words match `lvstop --once -S` exactly. Text only.
+
+use std::net::SocketAddr;
+
+use crate::config::model::lvs::Protocol;
+use crate::dataplane::Operation;
+use crate::ipvs::format;
+use crate::ipvs::model::{
+    Dest, DestConfig, Family, Info, Origin, Service, ServiceConfig, ServiceKey, Table,
+};
+
+/// `-t 198.51.100.88:80`, `-u …`, `--sctp-service …`, `-f 7`, `-f 7 -6`.
+pub fn service_switch(key: ServiceKey) -> String {
+    match key {
+        ServiceKey::Inet {
+            protocol,
+            addr,
+            port,
+        } => {
+            let flag = match protocol {
+                Protocol::Tcp => "-t",
+                Protocol::Udp => "-u",
+                Protocol::Sctp => "--sctp-service",
+            };
+            format!("{flag} {}", SocketAddr::new(addr, port))
+        }
+        ServiceKey::Fwmark { family, mark } => match family {
+            Family::Inet => format!("-f {mark}"),
+            Family::Inet6 => format!("-f {mark} -6"),
+        },
+    }
+}
+
+/// The `-S` lines of a table holding `config` and `dests`.
+fn saved(config: ServiceConfig, dests: &[DestConfig]) -> Vec<String> {
+    let mut service = Service::new(config);
+    service.dests = dests.iter().map(|d| Dest::new(*d)).collect();
+    let table = Table {
+        origin: Origin::Userspace,
+        info: Info::KERNEL_DEFAULT,
+        services: vec![service],
+    };
+    let mut out = String::new();
+    format::save(&table, true, &mut out);
+    out.lines().map(str::to_string).collect()
+}
+
+fn service_line(verb: &str, config: &ServiceConfig) -> String {
+    let line = saved(config.clone(), &[])
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    match line.strip_prefix("-A") {
+        Some(rest) => format!("{verb}{rest}"),
+        None => format!("{verb} {}", service_switch(config.key)),
+    }
+}
+
+fn dest_line(verb: &str, service: ServiceKey, dest: &DestConfig) -> String {
+    let lines = saved(
+        ServiceConfig::new(service, "wlc"),
+        std::slice::from_ref(dest),
+    );
+    let mut line = match lines.get(1).and_then(|l| l.strip_prefix("-a")) {
+        Some(rest) => format!("{verb}{rest}"),
+        None => format!(
+            "{verb} {} -r {}",
+            service_switch(service),
+            SocketAddr::new(dest.key.addr, dest.key.port)
+        ),
+    };
+    // `-S` leaves thresholds out; a plan must not.
+    if dest.upper_threshold != 0 {
+        line.push_str(&format!(" -x {}", dest.upper_threshold));
+    }
+    if dest.lower_threshold != 0 {
+        line.push_str(&format!(" -y {}", dest.lower_threshold));
+    }
+    line
+}
+
+/// The ipvsadm command line of `operation`.
+pub fn line(operation: &Operation) -> String {
+    match operation {
+        Operation::AddService(config) => service_line("-A", config),
+        Operation::EditService(config) => service_line("-E", config),
+        Operation::DeleteService(key) => format!("-D {}", service_switch(*key)),
+        Operation::AddDest { service, dest } => dest_line("-a", *service, dest),
+        Operation::EditDest { service, dest } => dest_line("-e", *service, dest),
+        Operation::DeleteDest { service, dest } => format!(
+            "-d {} -r {}",
+            service_switch(*service),
+            SocketAddr::new(dest.addr, dest.port)
+        ),
+        Operation::Zero(None) => "-Z".to_string(),
+        Operation::Zero(Some(key)) => format!("-Z {}", service_switch(*key)),
+        Operation::SetTimeouts(t) => format!("--set {} {} {}", t.tcp, t.tcp_fin, t.udp),
+        Operation::Flush => "-C".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::ipvs::model::Forward;
+
+    #[test]
+    fn operations_read_like_ipvsadm_commands() {
+        let key = ServiceKey::tcp("198.51.100.88:80".parse().unwrap());
+        let dest = DestConfig::new("198.51.100.82:80".parse().unwrap(), Forward::Route, 1);
+        assert_eq!(
+            line(&Operation::AddDest { service: key, dest }),
+            "-a -t 198.51.100.88:80 -r 198.51.100.82:80 -g -w 1"
+        );
+        assert_eq!(
+            line(&Operation::AddService(
+                ServiceConfig::new(key, "wrr").persistent(60)
+            )),
+            "-A -t 198.51.100.88:80 -s wrr -p 60"
+        );
+        assert_eq!(
+            line(&Operation::DeleteDest {
+                service: key,
+                dest: dest.key
+            }),
+            "-d -t 198.51.100.88:80 -r 198.51.100.82:80"
+        );
+        let mut heavier = dest;
+        heavier.weight = 3;
+        assert_eq!(
+            line(&Operation::EditDest {
+                service: key,
+                dest: heavier
+            }),
+            "-e -t 198.51.100.88:80 -r 198.51.100.82:80 -g -w 3"
+        );
+        assert_eq!(
+            line(&Operation::DeleteService(key)),
+            "-D -t 198.51.100.88:80"
+        );
+    }
+}
