@@ -162,7 +162,10 @@ pub fn inverse(applied: &[Operation], before: &Table) -> Vec<Operation> {
                     )
                 }));
             }
-            Operation::Zero(_) | Operation::SetTimeouts(_) => {}
+            Operation::StartDaemon(daemon) => out.push(Operation::StopDaemon(daemon.state)),
+            // Counters, timeouts and a stopped sync daemon are not part of
+            // the table a rollback restores.
+            Operation::Zero(_) | Operation::SetTimeouts(_) | Operation::StopDaemon(_) => {}
         }
     }
     out

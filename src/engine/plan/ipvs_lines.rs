@@ -98,7 +98,21 @@ pub fn line(operation: &Operation) -> String {
         Operation::Zero(None) => "-Z".to_string(),
         Operation::Zero(Some(key)) => format!("-Z {}", service_switch(*key)),
         Operation::SetTimeouts(t) => format!("--set {} {} {}", t.tcp, t.tcp_fin, t.udp),
+        Operation::StartDaemon(d) => format!(
+            "--start-daemon {} --mcast-interface {} --syncid {}",
+            daemon_role(d.state),
+            d.mcast_ifn,
+            d.syncid
+        ),
+        Operation::StopDaemon(state) => format!("--stop-daemon {}", daemon_role(*state)),
         Operation::Flush => "-C".to_string(),
+    }
+}
+
+fn daemon_role(state: crate::ipvs::model::DaemonState) -> &'static str {
+    match state {
+        crate::ipvs::model::DaemonState::Master => "master",
+        crate::ipvs::model::DaemonState::Backup => "backup",
     }
 }
 
