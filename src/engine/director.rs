@@ -24,6 +24,10 @@ use super::gate::VipOwners;
 use super::lvs_globals;
 use super::handle::{command_channel, CommandRequest};
 use super::overrides::Actor;
+use super::plan::{
+    load_candidate_reusing, operation_line, ApplyPlan, PlanError, Running, RunningText,
+};
+use super::transaction::apply_all_or_nothing;
 use super::snapshot::{config_hash, DrainView, TargetOverrides};
 use super::view::{DeskView, Handle, Sources, Timeline};
 use crate::config::diagnostic::{render_text, Severity};
@@ -120,9 +124,12 @@ impl Engine {
         let gate = (dataplane.kind() == DataplaneKind::Userspace)
             .then(|| VipOwners::from_config(&config))
             .filter(|owners| !owners.is_empty());
+        // The text the configuration came from: the base an apply's plan
+        // re-parses from, and the configuration's fingerprint.
+        let config_text = std::fs::read_to_string(&options.config_path).unwrap_or_default();
         let mut director = Director {
             dataplane,
-            config_hash: config_text_hash(&options.config_path),
+            config_hash: config_hash(&config_text),
             config_path: options.config_path,
             health,
             vrrp,
@@ -137,6 +144,9 @@ impl Engine {
             retry: false,
             sync_config: config.global.lvs_sync_daemon.clone(),
             sync_running: None,
+            config_text,
+            config: config.clone(),
+            pending_apply: None,
             timeline,
             desk_view,
             name: director_name(&config),
@@ -163,6 +173,12 @@ impl Engine {
     }
 }
 
+/// An apply made with `confirm_within_s`, and how to undo it.
+struct PendingApply {
+    previous_text: String,
+    deadline: tokio::time::Instant,
+}
+
 struct Director<D> {
     dataplane: Arc<D>,
     config_path: PathBuf,
@@ -184,6 +200,11 @@ struct Director<D> {
     /// The last converge failed (a VIP still held by the previous
     /// master, a refused operation): try again on the next tick.
     retry: bool,
+    /// The running configuration and the text it came from.
+    config: Config,
+    config_text: String,
+    /// An apply waiting for `confirm`.
+    pending_apply: Option<PendingApply>,
     /// `lvs_sync_daemon`, and the daemon this director started.
     sync_config: Option<LvsSyncDaemon>,
     sync_running: Option<Daemon>,
@@ -245,6 +266,9 @@ impl<D: Dataplane + 'static> Director<D> {
                     }
                 }
                 _ = drift_poll.tick() => self.check_drift().await,
+                () = deadline(self.pending_apply.as_ref().map(|p| p.deadline)) => {
+                    self.roll_back_unconfirmed().await;
+                }
             }
         }
         tracing::info!("stopping");
@@ -440,9 +464,13 @@ impl<D: Dataplane + 'static> Director<D> {
     /// Commands that need the director's own I/O.
     async fn carry_out(&mut self, actor: &Actor, command: Command) -> Result<Outcome, CommandError> {
         match command {
-            Command::Reload => self.reload().await.map(|()| Outcome::Done {
-                message: format!("reloaded {}", self.config_path.display()),
-            }),
+            Command::Reload => self.reload().await,
+            Command::Apply {
+                text,
+                dry_run,
+                confirm_within_s,
+            } => self.apply(text, dry_run, confirm_within_s).await,
+            Command::Confirm => self.confirm(),
             Command::Zero { service } => self
                 .dataplane
                 .apply(&[Operation::Zero(service)])
@@ -462,54 +490,269 @@ impl<D: Dataplane + 'static> Director<D> {
         }
     }
 
-    /// `reload` (SIGHUP, `lvstop ctl reload`): load the file again and
-    /// converge on it. A file that does not load, or an apply that fails,
-    /// leaves the director running on what it had; the error says why.
-    async fn reload(&mut self) -> Result<(), CommandError> {
+    /// `reload` (SIGHUP, `lvstop ctl reload`): apply the file's text as
+    /// it is now. A file that does not load, or a change the dataplane
+    /// refuses, leaves the director running on what it had.
+    async fn reload(&mut self) -> Result<Outcome, CommandError> {
         tracing::info!("reloading {}", self.config_path.display());
-        let refused = |e: String| {
-            tracing::error!("reload refused, keeping the running configuration: {e}");
+        let text = std::fs::read_to_string(&self.config_path).map_err(|e| {
             CommandError::Invalid {
                 what: "reload".into(),
-                why: e,
+                why: format!("cannot read {}: {e}", self.config_path.display()),
+            }
+        })?;
+        let plan = self.apply_text(text, false).await.inspect_err(|e| {
+            tracing::error!("reload refused, keeping the running configuration: {e}");
+        })?;
+        Ok(Outcome::Done {
+            message: format!(
+                "reloaded {} ({} change(s))",
+                self.config_path.display(),
+                plan.lines().len()
+            ),
+        })
+    }
+
+    /// `apply`: configuration text from an operator. A dry run only plans;
+    /// otherwise the text is applied, written to the file (atomically),
+    /// and with `confirm_within_s` rolled back unless confirmed in time.
+    async fn apply(
+        &mut self,
+        text: String,
+        dry_run: bool,
+        confirm_within_s: Option<u64>,
+    ) -> Result<Outcome, CommandError> {
+        if dry_run {
+            let (_, plan) = self.plan(&text).await?;
+            return Ok(Outcome::Plan {
+                operations: plan.lines(),
+                applied: false,
+                rollback_at_ms: None,
+            });
+        }
+        let previous = (self.config_text.clone(), self.config.clone());
+        let plan = self.apply_text(text, true).await?;
+        let rollback_at_ms = match confirm_within_s {
+            Some(seconds) => {
+                let within = std::time::Duration::from_secs(seconds);
+                self.pending_apply = Some(PendingApply {
+                    previous_text: previous.0,
+                    deadline: tokio::time::Instant::now() + within,
+                });
+                Some(wall_ms().saturating_add(seconds.saturating_mul(1000)))
+            }
+            None => {
+                self.pending_apply = None;
+                self.save_config_text()?;
+                None
             }
         };
-        let config = load_config(&self.config_path).map_err(|e| refused(e.to_string()))?;
-        let configured = desired::from_config(&config.lvs).map_err(|e| refused(e.to_string()))?;
-        self.health
-            .reload(&config)
-            .await
-            .map_err(|e| refused(e.to_string()))?;
-        self.vrrp.reload(&self.config_path).await;
-        self.desk.set_configured(configured);
-        if self.gate.is_some() {
-            self.gate = Some(VipOwners::from_config(&config)).filter(|o| !o.is_empty());
+        Ok(Outcome::Plan {
+            operations: plan.lines(),
+            applied: true,
+            rollback_at_ms,
+        })
+    }
+
+    /// `confirm`: keep the apply that waits for it, and write it to the
+    /// file.
+    fn confirm(&mut self) -> Result<Outcome, CommandError> {
+        if self.pending_apply.take().is_none() {
+            return Err(CommandError::NothingToConfirm);
         }
-        self.name = director_name(&config);
-        self.config_hash = config_text_hash(&self.config_path);
-        self.set_timeouts(&config).await;
-        self.sync_config = config.global.lvs_sync_daemon.clone();
+        self.save_config_text()?;
+        Ok(Outcome::Done {
+            message: format!("apply confirmed and written to {}", self.config_path.display()),
+        })
+    }
+
+    /// The confirmation did not come in time: apply the previous text.
+    async fn roll_back_unconfirmed(&mut self) {
+        let Some(pending) = self.pending_apply.take() else {
+            return;
+        };
+        tracing::warn!("apply not confirmed in time: rolling back");
+        let system = Actor {
+            uid: 0,
+            name: "lvstop".into(),
+        };
+        match self.apply_text(pending.previous_text, false).await {
+            Ok(plan) => self.desk.audit(
+                &system,
+                "rollback",
+                format!(
+                    "apply not confirmed in time: rolled back ({} change(s))",
+                    plan.lines().len()
+                ),
+            ),
+            Err(e) => {
+                tracing::error!("the rollback of an unconfirmed apply failed: {e}");
+                self.desk.audit(
+                    &system,
+                    "rollback",
+                    format!("apply not confirmed in time; the rollback failed: {e}"),
+                );
+            }
+        }
+        self.publish();
+    }
+
+    /// Write the running text to the configuration file: a temporary file
+    /// beside it, then a rename, so the file is never half written.
+    fn save_config_text(&self) -> Result<(), CommandError> {
+        let temporary = self.config_path.with_extension("lvstop-apply.tmp");
+        std::fs::write(&temporary, &self.config_text)
+            .and_then(|()| std::fs::rename(&temporary, &self.config_path))
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&temporary);
+                CommandError::Invalid {
+                    what: "apply".into(),
+                    why: format!(
+                        "applied, but {} could not be written: {e}; a reload would undo it",
+                        self.config_path.display()
+                    ),
+                }
+            })
+    }
+
+    /// Validate `text` and plan it against what runs now. The IPVS part
+    /// is what this director will do: the candidate's table with today's
+    /// health and the operators' overrides, as VRRP lets it serve.
+    async fn plan(&mut self, text: &str) -> Result<(Config, ApplyPlan), CommandError> {
+        let candidate = load_candidate_reusing(
+            &self.config_path,
+            text,
+            Some(RunningText {
+                text: &self.config_text,
+                config: &self.config,
+            }),
+        )
+        .map_err(|e| match e {
+            PlanError::Invalid(diagnostics) => CommandError::InvalidConfig { diagnostics },
+            other => CommandError::Invalid {
+                what: "apply".into(),
+                why: other.to_string(),
+            },
+        })?;
+        let live = self
+            .dataplane
+            .snapshot()
+            .await
+            .map_err(|e| CommandError::Refused {
+                operation: "read the dataplane".into(),
+                why: e.to_string(),
+            })?;
+        let mut plan = ApplyPlan::between(
+            Running {
+                config: &self.config,
+                wanted: &self.applied,
+                live: &live,
+                owned: &self.owned,
+            },
+            &candidate,
+        )
+        .map_err(|e| CommandError::Invalid {
+            what: "apply".into(),
+            why: e.to_string(),
+        })?;
+        let mut wanted = self
+            .desk
+            .state()
+            .overrides
+            .apply(&plan.wanted, self.desk.now_ms());
+        if self.dataplane.kind() == DataplaneKind::Userspace {
+            let gate = VipOwners::from_config(&candidate);
+            wanted = gate.filter(wanted, &self.vrrp_status.borrow());
+        }
+        let keys: HashSet<ServiceKey> = wanted.iter().map(|s| s.config.key).collect();
+        let mut current = live;
+        current
+            .services
+            .retain(|s| self.owned.contains(&s.key()) || keys.contains(&s.key()));
+        plan.ipvs = reconcile::plan(&wanted, &current);
+        plan.wanted = wanted;
+        Ok((candidate, plan))
+    }
+
+    /// The transactional apply: plan; the IPVS operations all or nothing
+    /// (a refusal rolls the dataplane back and changes nothing else);
+    /// then checks (unchanged real servers keep their state), VRRP
+    /// (unchanged instances keep running), the operators' desk and the
+    /// IPVS globals follow. `persist` only marks an operator's text (the
+    /// caller writes it); a reload's text is the file already.
+    async fn apply_text(&mut self, text: String, persist: bool) -> Result<ApplyPlan, CommandError> {
+        let (candidate, plan) = self.plan(&text).await?;
+        let before = self
+            .dataplane
+            .snapshot()
+            .await
+            .map_err(|e| CommandError::Refused {
+                operation: "read the dataplane".into(),
+                why: e.to_string(),
+            })?;
+        let hash = config_hash(&text);
+        if let Err(e) = apply_all_or_nothing(self.dataplane.as_ref(), &plan.ipvs, &before).await {
+            self.desk.record(
+                EventKind::Config {
+                    hash,
+                    applied: false,
+                    operations: plan.ipvs.len(),
+                },
+                format!("apply refused: {e}"),
+            );
+            self.publish();
+            return Err(CommandError::Refused {
+                operation: operation_line(&e.refused().operation),
+                why: if e.rolled_back() {
+                    e.to_string()
+                } else {
+                    format!("{e}; the table may differ from both configurations")
+                },
+            });
+        }
+        let keys: HashSet<ServiceKey> = plan.wanted.iter().map(|s| s.config.key).collect();
+        self.owned.extend(keys.iter().copied());
+        self.owned.retain(|k| keys.contains(k));
+        self.applied.clone_from(&plan.wanted);
+        self.reported_drift.clear();
+        if let Err(e) = self.health.reload(&candidate).await {
+            tracing::error!("checks kept as they were: {e}");
+        }
+        let vrrp = self.vrrp.reload_config(&candidate).await;
+        if let Ok(configured) = desired::from_config(&candidate.lvs) {
+            self.desk.set_configured(configured);
+        }
+        if self.gate.is_some() || self.dataplane.kind() == DataplaneKind::Userspace {
+            self.gate = Some(VipOwners::from_config(&candidate)).filter(|o| !o.is_empty());
+        }
+        self.set_timeouts(&candidate).await;
+        self.sync_config = candidate.global.lvs_sync_daemon.clone();
+        self.name = director_name(&candidate);
+        self.config = candidate;
+        self.config_text = text;
+        self.config_hash = hash.clone();
         self.last_checks = self.health.report();
-        let result = self.converge().await;
+        // Health may have moved while planning; the usual step settles it.
+        self.converge_or_log("the applied configuration").await;
+        self.follow_sync_daemon().await;
+        let lines = plan.lines().len();
         self.desk.record(
             EventKind::Config {
-                hash: self.config_hash.clone(),
-                applied: result.is_ok(),
-                operations: self.applied.len(),
+                hash,
+                applied: true,
+                operations: plan.ipvs.len(),
             },
-            match &result {
-                Ok(()) => format!("reloaded {}", self.config_path.display()),
-                Err(e) => format!("reload of {} failed: {e}", self.config_path.display()),
-            },
+            format!(
+                "configuration applied{}: {lines} change(s); VRRP kept {}, restarted {}, added {}, removed {}",
+                if persist { "" } else { " from the file" },
+                vrrp.kept.len(),
+                vrrp.restarted.len(),
+                vrrp.added.len(),
+                vrrp.removed.len()
+            ),
         );
-        self.follow_sync_daemon().await;
-        result.map_err(|e| {
-            tracing::error!("reload failed, the previous table stays partly applied: {e}");
-            CommandError::Refused {
-                operation: "reload".into(),
-                why: e.to_string(),
-            }
-        })
+        self.publish();
+        Ok(plan)
     }
 
     /// Compare the dataplane with what was applied; record each difference
@@ -575,6 +818,14 @@ async fn converge<D: Dataplane>(
         );
     }
     Ok(wanted)
+}
+
+/// Resolves at `at`, never without one.
+async fn deadline(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// `failover`: the instance (or sync group) steps down with a priority-0
@@ -650,11 +901,4 @@ fn director_name(config: &Config) -> String {
                 .and_then(|h| h.into_string().ok())
         })
         .unwrap_or_else(|| "lvstop".into())
-}
-
-/// The fingerprint of the file's text (empty when unreadable).
-fn config_text_hash(path: &Path) -> String {
-    std::fs::read_to_string(path)
-        .map(|text| config_hash(&text))
-        .unwrap_or_default()
 }
