@@ -24,6 +24,12 @@ const LVSTOP: &str = env!("CARGO_BIN_EXE_lvstop");
 const SUBSCRIBERS: usize = 10;
 const DESTS_PER_SERVICE: usize = 10;
 
+/// `cargo test --all-targets` runs this without `--bench`: then a small,
+/// quick run only shows the measurement still works.
+fn quick() -> bool {
+    !std::env::args().any(|a| a == "--bench")
+}
+
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
         .ok()
@@ -67,8 +73,14 @@ fn config(services: usize) -> String {
 }
 
 fn main() {
-    let window = Duration::from_secs(env_or("LVSTOP_BENCH_SECONDS", 60));
-    let services = env_or("LVSTOP_BENCH_SERVICES", 1000) as usize;
+    let (window, services) = if quick() {
+        (Duration::from_secs(2), 20)
+    } else {
+        (
+            Duration::from_secs(env_or("LVSTOP_BENCH_SECONDS", 60)),
+            env_or("LVSTOP_BENCH_SERVICES", 1000) as usize,
+        )
+    };
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("keepalived.conf");
     std::fs::write(&conf, config(services)).unwrap();
@@ -91,7 +103,7 @@ fn main() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    std::thread::sleep(Duration::from_secs(2));
+    std::thread::sleep(Duration::from_secs(if quick() { 0 } else { 2 }));
 
     let before = cpu_seconds(pid);
     std::thread::sleep(window);
@@ -142,6 +154,7 @@ fn main() {
     let busy = (cpu_seconds(pid) - before) / window.as_secs_f64();
     let sent = bytes.load(Ordering::Relaxed) - bytes_before;
     let delivered = snapshots.load(Ordering::Relaxed) - snapshots_before;
+    assert!(delivered > 0, "no snapshot reached the subscribers");
     stop.store(true, Ordering::SeqCst);
     for reader in readers {
         let _ = reader.join();

@@ -138,11 +138,23 @@ fn config_id_selects_conditional_lines() {
     assert!(String::from_utf8_lossy(&other.stdout).contains("router_id OTHER"));
 }
 
+/// The console says what it cannot do before it takes the terminal.
 #[test]
-fn unbuilt_commands_say_so_and_fail() {
-    let out = lvstop(&["demo"]);
-    assert_ne!(out.status.code(), Some(0));
-    assert!(stderr(&out).contains("not built yet"), "{}", stderr(&out));
+fn the_console_explains_what_it_cannot_read() {
+    let out = lvstop(&["--source", "kernel"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--source kernel is for --once"), "{}", stderr(&out));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let socket = dir.path().join("none.sock");
+    let config = dir.path().join("missing.conf");
+    let out = lvstop(&[
+        "--socket",
+        socket.to_str().expect("utf8"),
+        "-f",
+        config.to_str().expect("utf8"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("try `lvstop demo`"), "{}", stderr(&out));
 }
 
 /// `lvstop ctl`'s documented exit codes for what needs no daemon: 2 for a

