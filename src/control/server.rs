@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::peer::{Access, Peer, PeerPolicy};
 use super::protocol::{Envelope, ErrorKind, Request, Response, MAX_REQUEST_BYTES};
-use super::stream::{self, SnapshotLines};
+use super::stream::{self, Outgoing, SnapshotLines};
 use super::ControlError;
 use crate::engine::handle::Update;
 
@@ -172,10 +172,13 @@ async fn serve_connection<B: Backend>(
     // One writer per connection: answers and stream lines queue here, so
     // a subscription and requests on the same connection never interleave
     // within a line.
-    let (outgoing, mut queue) = mpsc::channel::<Arc<Vec<u8>>>(OUTGOING_QUEUE);
+    let (outgoing, mut queue) = mpsc::channel::<Outgoing>(OUTGOING_QUEUE);
     let writer = tokio::spawn(async move {
         while let Some(line) = queue.recv().await {
-            write.write_all(&line).await?;
+            write.write_all(&line.head).await?;
+            if let Some(shared) = &line.shared {
+                write.write_all(shared.bytes()).await?;
+            }
         }
         Ok::<(), io::Error>(())
     });
@@ -191,12 +194,12 @@ async fn read_requests<B: Backend>(
     policy: PeerPolicy,
     backend: &Arc<B>,
     lines: &Arc<SnapshotLines>,
-    outgoing: &mpsc::Sender<Arc<Vec<u8>>>,
+    outgoing: &mpsc::Sender<Outgoing>,
 ) -> io::Result<()> {
     let send = |id: u64, response: Response| async move {
         let line = stream::line(id, &response)?;
         outgoing
-            .send(Arc::new(line))
+            .send(Outgoing::line(line))
             .await
             .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))
     };

@@ -1,10 +1,11 @@
 //! Writing lines, and subscriptions: each [`Update`] of a subscription
 //! becomes one line with the subscription's id.
 //!
-//! A snapshot of a big table is a few megabytes of JSON. Every subscriber
-//! gets the same `Arc<Snapshot>` from the engine, so [`SnapshotLines`]
-//! serializes each snapshot once and every subscriber's line reuses the
-//! bytes, with only its own id in front.
+//! A snapshot of a big table is megabytes of JSON. Every subscriber gets
+//! the same `Arc<Snapshot>` from the engine, so [`SnapshotLines`]
+//! serializes each snapshot once, into the buffer of the one before when
+//! nobody writes that any more, and every subscriber's line is its own
+//! `{"id":N,` followed by those shared bytes — written, never copied.
 
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -31,6 +32,36 @@ enum SnapshotBody<'a> {
     Snapshot(&'a Snapshot),
 }
 
+/// One line for a connection's writer: its own head, then maybe bytes
+/// shared with other connections.
+#[derive(Debug)]
+pub struct Outgoing {
+    pub head: Vec<u8>,
+    pub shared: Option<SharedBody>,
+}
+
+impl Outgoing {
+    /// A line of its own.
+    pub fn line(line: Vec<u8>) -> Outgoing {
+        Outgoing {
+            head: line,
+            shared: None,
+        }
+    }
+}
+
+/// A serialized snapshot body, `{"result":"snapshot","data":…}\n`; the
+/// opening brace is skipped when written (each line's head has its own).
+#[derive(Debug, Clone)]
+pub struct SharedBody(Arc<Vec<u8>>);
+
+impl SharedBody {
+    /// The bytes after the opening brace.
+    pub fn bytes(&self) -> &[u8] {
+        self.0.get(1..).unwrap_or_default()
+    }
+}
+
 /// A snapshot and its serialized body.
 type Serialized = (Arc<Snapshot>, Arc<Vec<u8>>);
 
@@ -41,31 +72,40 @@ pub struct SnapshotLines {
 }
 
 impl SnapshotLines {
-    /// `{"result":"snapshot","data":…}` without its opening brace, from
-    /// the cache when `snapshot` is the one serialized last.
-    fn body(&self, snapshot: &Arc<Snapshot>) -> io::Result<Arc<Vec<u8>>> {
+    /// The body of `snapshot`, from the cache when it is the one
+    /// serialized last.
+    fn body(&self, snapshot: &Arc<Snapshot>) -> io::Result<SharedBody> {
         let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((cached, bytes)) = last.as_ref() {
-            if Arc::ptr_eq(cached, snapshot) {
-                return Ok(Arc::clone(bytes));
+        let mut buffer = Vec::new();
+        if let Some((cached, bytes)) = last.take() {
+            if Arc::ptr_eq(&cached, snapshot) {
+                *last = Some((cached, Arc::clone(&bytes)));
+                return Ok(SharedBody(bytes));
             }
+            // Every writer is done with the previous body (a second has
+            // passed): reuse its memory rather than fault in new pages.
+            buffer = match Arc::try_unwrap(bytes) {
+                Ok(mut old) => {
+                    old.clear();
+                    old
+                }
+                Err(shared) => Vec::with_capacity(shared.len() + shared.len() / 8),
+            };
         }
-        let mut bytes =
-            serde_json::to_vec(&SnapshotBody::Snapshot(snapshot)).map_err(io::Error::other)?;
-        // Drop the opening brace: each line puts `{"id":N,` there.
-        bytes.remove(0);
-        bytes.push(b'\n');
-        let bytes = Arc::new(bytes);
+        serde_json::to_writer(&mut buffer, &SnapshotBody::Snapshot(snapshot))
+            .map_err(io::Error::other)?;
+        buffer.push(b'\n');
+        let bytes = Arc::new(buffer);
         *last = Some((Arc::clone(snapshot), Arc::clone(&bytes)));
-        Ok(bytes)
+        Ok(SharedBody(bytes))
     }
 
-    /// The full line for subscription `id`.
-    pub fn line(&self, id: u64, snapshot: &Arc<Snapshot>) -> io::Result<Vec<u8>> {
-        let body = self.body(snapshot)?;
-        let mut line = format!("{{\"id\":{id},").into_bytes();
-        line.extend_from_slice(&body);
-        Ok(line)
+    /// The line for subscription `id`: `{"id":N,` and the shared body.
+    pub fn line(&self, id: u64, snapshot: &Arc<Snapshot>) -> io::Result<Outgoing> {
+        Ok(Outgoing {
+            head: format!("{{\"id\":{id},").into_bytes(),
+            shared: Some(self.body(snapshot)?),
+        })
     }
 }
 
@@ -74,18 +114,22 @@ pub async fn forward(
     id: u64,
     mut updates: mpsc::Receiver<Update>,
     lines: Arc<SnapshotLines>,
-    outgoing: mpsc::Sender<Arc<Vec<u8>>>,
+    outgoing: mpsc::Sender<Outgoing>,
 ) {
     while let Some(update) = updates.recv().await {
         let (line, last) = match update {
             Update::Snapshot(snapshot) => (lines.line(id, &snapshot), false),
-            Update::Events { events, missed } => {
-                (line(id, &Response::Events { events, missed }), false)
-            }
-            Update::Lost(reason) => (line(id, &Response::Lost { reason }), true),
+            Update::Events { events, missed } => (
+                line(id, &Response::Events { events, missed }).map(Outgoing::line),
+                false,
+            ),
+            Update::Lost(reason) => (
+                line(id, &Response::Lost { reason }).map(Outgoing::line),
+                true,
+            ),
         };
         let Ok(line) = line else { return };
-        if outgoing.send(Arc::new(line)).await.is_err() || last {
+        if outgoing.send(line).await.is_err() || last {
             return;
         }
     }
@@ -113,8 +157,13 @@ mod tests {
         let snapshot: Snapshot = serde_json::from_value(json).unwrap_or_else(|e| panic!("{e}"));
         let snapshot = Arc::new(snapshot);
         let lines = SnapshotLines::default();
-        let first = lines.line(7, &snapshot).unwrap_or_default();
-        let second = lines.line(8, &snapshot).unwrap_or_default();
+        let joined = |line: Outgoing| {
+            let mut bytes = line.head;
+            bytes.extend_from_slice(line.shared.as_ref().map_or(&[][..], SharedBody::bytes));
+            bytes
+        };
+        let first = joined(lines.line(7, &snapshot).unwrap_or_else(|e| panic!("{e}")));
+        let second = joined(lines.line(8, &snapshot).unwrap_or_else(|e| panic!("{e}")));
         let parsed: Envelope<Response> =
             serde_json::from_slice(&first).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(parsed.id, 7);

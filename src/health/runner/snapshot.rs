@@ -41,7 +41,10 @@ pub struct RealServerView {
     pub up: bool,
     /// Current weight (configured, or set by misc_dynamic).
     pub weight: u32,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub inhibit_on_failure: bool,
+    /// Left out when empty (a real server without checkers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checkers: Vec<CheckerView>,
 }
 
