@@ -78,6 +78,16 @@ fn ctl(socket: &std::path::Path, args: &[&str]) -> Duration {
     took
 }
 
+/// The daemon, killed even when the bench panics.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn main() {
     let (services, runs, settle) = if quick() {
         (20, 1, Duration::from_secs(1))
@@ -108,18 +118,25 @@ fn main() {
     let candidate = dir.path().join("candidate.conf");
     std::fs::write(&conf, config(services, &ports, 1)).unwrap();
     let socket = dir.path().join("lvstop.sock");
-    let mut daemon = Command::new(LVSTOP)
-        .args(["daemon", "--dataplane", "userspace", "-f"])
-        .arg(&conf)
-        .arg("--socket")
-        .arg(&socket)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut daemon = Reaped(
+        Command::new(LVSTOP)
+            .args(["daemon", "--dataplane", "userspace", "-f"])
+            .arg(&conf)
+            .arg("--socket")
+            .arg(&socket)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("daemon.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
     let started = Instant::now();
     while !socket.exists() {
-        assert!(started.elapsed() < Duration::from_secs(300), "no daemon");
+        let exited = daemon.0.try_wait().unwrap();
+        assert!(
+            exited.is_none() && started.elapsed() < Duration::from_secs(300),
+            "the daemon did not start: {}",
+            std::fs::read_to_string(dir.path().join("daemon.log")).unwrap_or_default()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let startup = started.elapsed();
@@ -137,10 +154,14 @@ fn main() {
         applies.push(ctl(&socket, &["apply", &path]));
     }
     let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(daemon.id() as i32),
+        nix::unistd::Pid::from_raw(daemon.0.id() as i32),
         nix::sys::signal::Signal::SIGTERM,
     );
-    let _ = daemon.wait();
+    let _ = daemon.0.wait();
+    let log = std::fs::read_to_string(dir.path().join("daemon.log")).unwrap_or_default();
+    for line in log.lines().filter(|l| l.contains("apply took")) {
+        println!("  daemon: {}", line.split("INFO ").nth(1).unwrap_or(line));
+    }
 
     println!(
         "apply_daemon: {services} virtual servers, {} real servers with TCP_CHECK (all up), {runs} runs",

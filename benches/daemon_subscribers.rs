@@ -72,6 +72,16 @@ fn config(services: usize) -> String {
     text
 }
 
+/// The daemon, killed even when the bench panics.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn main() {
     let (window, services) = if quick() {
         (Duration::from_secs(2), 20)
@@ -85,16 +95,18 @@ fn main() {
     let conf = dir.path().join("keepalived.conf");
     std::fs::write(&conf, config(services)).unwrap();
     let socket = dir.path().join("lvstop.sock");
-    let mut daemon = Command::new(LVSTOP)
-        .args(["daemon", "--dataplane", "userspace", "-f"])
-        .arg(&conf)
-        .arg("--socket")
-        .arg(&socket)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = daemon.id();
+    let mut daemon = Reaped(
+        Command::new(LVSTOP)
+            .args(["daemon", "--dataplane", "userspace", "-f"])
+            .arg(&conf)
+            .arg("--socket")
+            .arg(&socket)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let pid = daemon.0.id();
     let started = Instant::now();
     while !socket.exists() {
         assert!(
@@ -137,7 +149,9 @@ fn main() {
                     Ok(0) => return,
                     Ok(n) => {
                         bytes.fetch_add(n as u64, Ordering::Relaxed);
-                        if line.starts_with(format!("{{\"id\":{id},\"result\":\"snapshot\"").as_bytes()) {
+                        if line.starts_with(
+                            format!("{{\"id\":{id},\"result\":\"snapshot\"").as_bytes(),
+                        ) {
                             snapshots.fetch_add(1, Ordering::Relaxed);
                         }
                     }
@@ -163,12 +177,18 @@ fn main() {
         nix::unistd::Pid::from_raw(pid as i32),
         nix::sys::signal::Signal::SIGTERM,
     );
-    let _ = daemon.wait();
+    let _ = daemon.0.wait();
 
     let dests = services * DESTS_PER_SERVICE;
     println!("daemon_subscribers: {services} virtual servers, {dests} destinations, {SUBSCRIBERS} subscribers at 1 Hz, {} s windows", window.as_secs());
-    println!("  idle daemon CPU:            {:.3} % of a core", idle * 100.0);
-    println!("  with subscribers CPU:       {:.3} % of a core (target < 1 %)", busy * 100.0);
+    println!(
+        "  idle daemon CPU:            {:.3} % of a core",
+        idle * 100.0
+    );
+    println!(
+        "  with subscribers CPU:       {:.3} % of a core (target < 1 %)",
+        busy * 100.0
+    );
     println!(
         "  snapshots delivered:        {delivered} ({:.1}/s over {SUBSCRIBERS} subscribers)",
         delivered as f64 / window.as_secs_f64()

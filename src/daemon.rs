@@ -298,9 +298,10 @@ impl<D: Dataplane + 'static> Backend for DaemonBackend<D> {
                 let (events, missed) = self.engine.events_since(since);
                 Response::Events { events, missed }
             }
-            Request::Subscribe { .. } => {
-                Response::error(ErrorKind::BadRequest, "subscribe is served by the socket itself")
-            }
+            Request::Subscribe { .. } => Response::error(
+                ErrorKind::BadRequest,
+                "subscribe is served by the socket itself",
+            ),
         }
     }
 

@@ -143,7 +143,11 @@ fn config_id_selects_conditional_lines() {
 fn the_console_explains_what_it_cannot_read() {
     let out = lvstop(&["--source", "kernel"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("--source kernel is for --once"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--source kernel is for --once"),
+        "{}",
+        stderr(&out)
+    );
     let dir = tempfile::tempdir().expect("tempdir");
     let socket = dir.path().join("none.sock");
     let config = dir.path().join("missing.conf");
@@ -154,7 +158,11 @@ fn the_console_explains_what_it_cannot_read() {
         config.to_str().expect("utf8"),
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("try `lvstop demo`"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("try `lvstop demo`"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// `lvstop ctl`'s documented exit codes for what needs no daemon: 2 for a

@@ -130,7 +130,9 @@ fn the_demo_in_a_real_terminal_runs_the_seeds_checks() {
 
     // Drain rs1: weight 0, then its active connections end.
     tmux.keys(&["j", "d"]);
-    tmux.until("the drain dialog", 5, |s| s.contains("Drain 127.0.0.82:8080?"));
+    tmux.until("the drain dialog", 5, |s| {
+        s.contains("Drain 127.0.0.82:8080?")
+    });
     tmux.keys(&["y"]);
     tmux.until("rs1 draining at weight 0", 10, |s| {
         field(s, rs1, 0).as_deref() == Some("◐") && field(s, rs1, 4).as_deref() == Some("0")
@@ -146,7 +148,9 @@ fn the_demo_in_a_real_terminal_runs_the_seeds_checks() {
     // A forced failover: the backup becomes MASTER and the console
     // follows it.
     tmux.keys(&["2", "F"]);
-    tmux.until("the failover dialog", 5, |s| s.contains("Force failover of VI_1?"));
+    tmux.until("the failover dialog", 5, |s| {
+        s.contains("Force failover of VI_1?")
+    });
     tmux.keys(&["y"]);
     let screen = tmux.until("the backup director as MASTER", 20, |s| {
         s.starts_with(" lvs-backup") && s.contains("VI_1 MASTER prio 100")

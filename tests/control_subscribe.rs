@@ -148,16 +148,14 @@ fn weight_in_snapshot(snapshot: &Value, rs: SocketAddr) -> Option<i64> {
 
 fn operator_event(message: &Value, action_text: &str) -> bool {
     message["result"] == "events"
-        && message["data"]["events"]
-            .as_array()
-            .is_some_and(|events| {
-                events.iter().any(|e| {
-                    e["kind"]["type"] == "operator"
-                        && e["message"]
-                            .as_str()
-                            .is_some_and(|m| m.contains(action_text))
-                })
+        && message["data"]["events"].as_array().is_some_and(|events| {
+            events.iter().any(|e| {
+                e["kind"]["type"] == "operator"
+                    && e["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains(action_text))
             })
+        })
 }
 
 #[test]
@@ -172,12 +170,14 @@ fn ten_subscribers_see_every_action_while_commands_arrive() {
     let vip = s.vip.to_string();
     let a = s.a.to_string();
     for weight in ["5", "6", "7"] {
-        let output = s.daemon.ctl(&["weight", "-t", &vip, "-r", &a, "-w", weight]);
+        let output = s
+            .daemon
+            .ctl(&["weight", "-t", &vip, "-r", &a, "-w", weight]);
         assert!(output.status.success(), "{output:?}");
     }
-    let output = s.daemon.ctl(&[
-        "disable", "-t", &vip, "-r", &a, "--reason", "maintenance",
-    ]);
+    let output = s
+        .daemon
+        .ctl(&["disable", "-t", &vip, "-r", &a, "--reason", "maintenance"]);
     assert!(output.status.success(), "{output:?}");
     for (n, sub) in subscribers.iter_mut().enumerate() {
         sub.until("the last weight event", |m| operator_event(m, "-> 7"));
@@ -189,7 +189,10 @@ fn ten_subscribers_see_every_action_while_commands_arrive() {
                     .is_some_and(|o| !o.is_empty())
         });
         let overrides = &snapshot["data"]["overrides"][0];
-        assert_eq!(overrides["weight"]["weight"], 7, "subscriber {n}: {snapshot}");
+        assert_eq!(
+            overrides["weight"]["weight"], 7,
+            "subscriber {n}: {snapshot}"
+        );
         assert_eq!(overrides["disabled"][0]["reason"], "maintenance");
         assert_eq!(
             weight_in_snapshot(&snapshot, s.a),
@@ -275,7 +278,7 @@ fn hostile_input_gets_errors_and_never_disturbs_the_daemon_or_other_clients() {
 
     // An oversized line is refused and that connection closed.
     let mut huge = Raw::connect(&s.daemon.socket);
-    let big = vec![b'x'; 5 << 20];
+    let big = vec![b'x'; lvstop::control::protocol::MAX_REQUEST_BYTES + 1024];
     let _ = huge.writer.write_all(&big);
     let reply = huge.next();
     assert_eq!(reply["data"]["kind"], "bad_request", "{reply}");

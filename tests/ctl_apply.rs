@@ -114,7 +114,8 @@ fn text(output: &Output) -> (String, String) {
 #[test]
 fn a_dry_run_lists_the_operations_and_an_apply_carries_them_out_keeping_check_state() {
     let s = setup(50);
-    s.daemon.wait_for("checks to settle", || s.check_since(s.a).is_some());
+    s.daemon
+        .wait_for("checks to settle", || s.check_since(s.a).is_some());
     std::thread::sleep(Duration::from_millis(1500));
     let since_before = s.check_since(s.a);
     let candidate = s.candidate(&config_text(s.vip, &[(s.a, 2), (s.b, 7)]));
@@ -126,7 +127,10 @@ fn a_dry_run_lists_the_operations_and_an_apply_carries_them_out_keeping_check_st
         stdout.contains(&format!("-e -t {} -r {} -m -w 7", s.vip, s.b)),
         "{stdout}"
     );
-    assert!(stdout.contains("1 operation(s) planned, nothing applied"), "{stdout}");
+    assert!(
+        stdout.contains("1 operation(s) planned, nothing applied"),
+        "{stdout}"
+    );
     assert_eq!(s.weight(s.b), Some(3), "a dry run changes nothing");
 
     let output = s.daemon.ctl(&["apply", &candidate]);
@@ -178,7 +182,10 @@ fn an_invalid_candidate_is_refused_with_its_diagnostics() {
     let output = s.daemon.ctl(&["apply", &candidate]);
     let (_, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("weight"), "the diagnostic says where: {stderr}");
+    assert!(
+        stderr.contains("weight"),
+        "the diagnostic says where: {stderr}"
+    );
     assert!(stderr.contains("nothing applied"), "{stderr}");
     assert_eq!(s.weight(s.a), Some(2));
 }
@@ -187,12 +194,17 @@ fn an_invalid_candidate_is_refused_with_its_diagnostics() {
 fn a_confirmed_apply_rolls_back_unless_confirmed() {
     let s = setup(53);
     let candidate = s.candidate(&config_text(s.vip, &[(s.a, 5), (s.b, 3)]));
-    let output = s.daemon.ctl(&["apply", &candidate, "--confirm-within", "2"]);
+    let output = s
+        .daemon
+        .ctl(&["apply", &candidate, "--confirm-within", "2"]);
     let (stdout, stderr) = text(&output);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(stdout.contains("lvstop ctl confirm"), "{stdout}");
     assert_eq!(s.weight(s.a), Some(5));
-    assert!(!s.file().contains("weight 5"), "not written before confirmed");
+    assert!(
+        !s.file().contains("weight 5"),
+        "not written before confirmed"
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     while s.weight(s.a) != Some(2) {
         assert!(Instant::now() < deadline, "never rolled back");
@@ -201,7 +213,9 @@ fn a_confirmed_apply_rolls_back_unless_confirmed() {
     let output = s.daemon.ctl(&["confirm"]);
     assert_eq!(output.status.code(), Some(1), "nothing waits any more");
 
-    let output = s.daemon.ctl(&["apply", &candidate, "--confirm-within", "60"]);
+    let output = s
+        .daemon
+        .ctl(&["apply", &candidate, "--confirm-within", "60"]);
     assert_eq!(output.status.code(), Some(0));
     let output = s.daemon.ctl(&["confirm"]);
     let (stdout, stderr) = text(&output);

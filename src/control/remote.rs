@@ -116,7 +116,11 @@ pub async fn attach(path: &Path, interval: Duration) -> Result<Remote, ControlEr
     tokio::spawn(forward_commands(path.to_path_buf(), command_queue));
 
     let (connection_tx, connections) = mpsc::channel(2);
-    tokio::spawn(poll_connections(path.to_path_buf(), interval, connection_tx));
+    tokio::spawn(poll_connections(
+        path.to_path_buf(),
+        interval,
+        connection_tx,
+    ));
     Ok(Remote {
         updates,
         commands,

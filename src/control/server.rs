@@ -32,7 +32,11 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Start a subscription: snapshots every `interval` and events after
     /// `since`. `None` when this backend has no engine to watch.
-    fn subscribe(&self, interval: std::time::Duration, since: u64) -> Option<mpsc::Receiver<Update>> {
+    fn subscribe(
+        &self,
+        interval: std::time::Duration,
+        since: u64,
+    ) -> Option<mpsc::Receiver<Update>> {
         let _ = (interval, since);
         None
     }
@@ -230,7 +234,11 @@ async fn read_requests<B: Backend>(
             Ok(request) => request,
             Err(e) => {
                 let message = format!("invalid request: {e}");
-                send(request_id(text), Response::error(ErrorKind::BadRequest, message)).await?;
+                send(
+                    request_id(text),
+                    Response::error(ErrorKind::BadRequest, message),
+                )
+                .await?;
                 continue;
             }
         };
@@ -256,7 +264,8 @@ async fn read_requests<B: Backend>(
                         send(
                             id,
                             Response::Subscribed {
-                                interval_ms: u64::try_from(interval.as_millis()).unwrap_or(u64::MAX),
+                                interval_ms: u64::try_from(interval.as_millis())
+                                    .unwrap_or(u64::MAX),
                             },
                         )
                         .await?;

@@ -167,7 +167,10 @@ mod tests {
         let parsed: Envelope<Response> =
             serde_json::from_slice(&first).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(parsed.id, 7);
-        assert_eq!(parsed.body, Response::Snapshot(Box::new((*snapshot).clone())));
+        assert_eq!(
+            parsed.body,
+            Response::Snapshot(Box::new((*snapshot).clone()))
+        );
         assert!(second.starts_with(br#"{"id":8,"result":"snapshot""#));
         assert_eq!(first.last(), Some(&b'\n'));
     }

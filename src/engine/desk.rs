@@ -87,7 +87,8 @@ impl Desk {
 
     /// Record an operator action the loop carried out itself.
     pub fn audit(&mut self, actor: &Actor, action: &str, detail: String) {
-        self.state.audit(actor, action, None, Some(detail), wall_ms());
+        self.state
+            .audit(actor, action, None, Some(detail), wall_ms());
     }
 
     /// Milliseconds on the director's clock.

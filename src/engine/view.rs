@@ -195,7 +195,10 @@ impl Handle {
     }
 }
 
-async fn snapshotter<D: Dataplane>(sources: Sources<D>, mut requests: mpsc::Receiver<SnapshotReply>) {
+async fn snapshotter<D: Dataplane>(
+    sources: Sources<D>,
+    mut requests: mpsc::Receiver<SnapshotReply>,
+) {
     let mut cached: Option<(Instant, Arc<Snapshot>)> = None;
     while let Some(reply) = requests.recv().await {
         let fresh = cached

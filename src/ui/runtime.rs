@@ -127,7 +127,8 @@ async fn event_loop(
                 Vec::new()
             },
             Some(list) = next_connections(connections) => {
-                dirty = true;
+                // Only the connections screen shows them.
+                dirty |= app.view() == super::action::View::Connections;
                 app.on_connections(list);
                 Vec::new()
             },
@@ -162,14 +163,20 @@ async fn event_loop(
                             Some(demo) => {
                                 let (tx, rx) = tokio::sync::oneshot::channel();
                                 match demo.send((action, tx)).await {
-                                    Ok(()) => rx.await.unwrap_or_else(|_| Err("the demo has ended".into())),
+                                    Ok(()) => rx
+                                        .await
+                                        .unwrap_or_else(|_| Err("the demo has ended".into())),
                                     Err(_) => Err("the demo has ended".into()),
                                 }
                             }
                         };
-                        let outcome = answer
-                            .map(|message| Outcome::Done { message })
-                            .map_err(|why| CommandError::Invalid { what: "demo".into(), why });
+                        let outcome =
+                            answer
+                                .map(|message| Outcome::Done { message })
+                                .map_err(|why| CommandError::Invalid {
+                                    what: "demo".into(),
+                                    why,
+                                });
                         let _ = reply.send(outcome).await;
                     });
                 }
