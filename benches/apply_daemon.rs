@@ -19,21 +19,13 @@ use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "support/mod.rs"]
+mod support;
+
+use support::{env_or, quick, Reaped};
+
 const LVSTOP: &str = env!("CARGO_BIN_EXE_lvstop");
 const REAL_SERVERS: usize = 16;
-
-/// `cargo test --all-targets` runs this without `--bench`: then a small,
-/// quick run only shows the measurement still works.
-fn quick() -> bool {
-    !std::env::args().any(|a| a == "--bench")
-}
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn config(services: usize, ports: &[u16], first_weight: u32) -> String {
     let mut text = String::with_capacity(services * 2000);
@@ -76,16 +68,6 @@ fn ctl(socket: &std::path::Path, args: &[&str]) -> Duration {
         String::from_utf8_lossy(&output.stderr)
     );
     took
-}
-
-/// The daemon, killed even when the bench panics.
-struct Reaped(std::process::Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn main() {

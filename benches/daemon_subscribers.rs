@@ -20,22 +20,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "support/mod.rs"]
+mod support;
+
+use support::{env_or, quick, Reaped};
+
 const LVSTOP: &str = env!("CARGO_BIN_EXE_lvstop");
 const SUBSCRIBERS: usize = 10;
 const DESTS_PER_SERVICE: usize = 10;
-
-/// `cargo test --all-targets` runs this without `--bench`: then a small,
-/// quick run only shows the measurement still works.
-fn quick() -> bool {
-    !std::env::args().any(|a| a == "--bench")
-}
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// CPU seconds (user + system) the process has used.
 fn cpu_seconds(pid: u32) -> f64 {
@@ -72,23 +64,13 @@ fn config(services: usize) -> String {
     text
 }
 
-/// The daemon, killed even when the bench panics.
-struct Reaped(std::process::Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn main() {
     let (window, services) = if quick() {
         (Duration::from_secs(2), 20)
     } else {
         (
             Duration::from_secs(env_or("LVSTOP_BENCH_SECONDS", 60)),
-            env_or("LVSTOP_BENCH_SERVICES", 1000) as usize,
+            env_or::<usize>("LVSTOP_BENCH_SERVICES", 1000),
         )
     };
     let dir = tempfile::tempdir().unwrap();

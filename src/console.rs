@@ -36,21 +36,30 @@ pub fn run(common: &CommonOptions) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    block_on("lvstop", console(common, options))
+}
+
+/// Run `job` on a fresh multi-threaded runtime; its error, or the
+/// runtime's, is printed after `program:`.
+pub fn block_on(
+    program: &str,
+    job: impl std::future::Future<Output = Result<(), String>>,
+) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .thread_name("lvstop")
+        .thread_name(program)
         .build()
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("lvstop: cannot start the async runtime: {e}");
+            eprintln!("{program}: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(console(common, options)) {
+    match runtime.block_on(job) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("lvstop: {e}");
+            eprintln!("{program}: {e}");
             ExitCode::FAILURE
         }
     }

@@ -37,17 +37,6 @@ pub fn run(common: &CommonOptions, args: &DemoArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("lvstop-demo")
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("lvstop demo: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     let mut options = DemoOptions {
         vip: args.vip,
         port: args.port,
@@ -55,13 +44,7 @@ pub fn run(common: &CommonOptions, args: &DemoArgs) -> ExitCode {
     };
     options.load.rate = args.rate;
     let interval = crate::console::refresh(common);
-    match runtime.block_on(demo(options, console, interval)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("lvstop demo: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::console::block_on("lvstop demo", demo(options, console, interval))
 }
 
 async fn demo(

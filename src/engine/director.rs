@@ -102,8 +102,21 @@ impl Engine {
         let fifos = tokio::task::spawn_blocking(move || health::open_fifos(&config_for_fifos))
             .await
             .map_err(HealthError::from)?;
-        let health = HealthService::start(&config, fifos).await?;
+        let mut health = HealthService::start(&config, fifos).await?;
         let desk = Desk::new(desired::from_config(&config.lvs)?);
+        let gate = (dataplane.kind() == DataplaneKind::Userspace)
+            .then(|| VipOwners::from_config(&config))
+            .filter(|owners| !owners.is_empty());
+        // The table goes in first, as keepalived's checker process does
+        // before VRRP runs: a director that is already MASTER (or a
+        // standalone one) forwards from its first packet. A gated VIP
+        // waits for its instance to become MASTER.
+        let mut owned = HashSet::new();
+        let mut first = desk.wanted(&health.table());
+        if let Some(gate) = &gate {
+            first = gate.filter(first, &VrrpStatus::default());
+        }
+        let applied = converge(dataplane.as_ref(), first, &mut owned).await?;
         let vrrp = VrrpService::start(&config, options.vrrp.clone()).await?;
         let vrrp_status = vrrp.status();
         let timeline = Arc::new(Timeline::new(DEFAULT_CAPACITY));
@@ -121,9 +134,6 @@ impl Engine {
             },
             commands,
         );
-        let gate = (dataplane.kind() == DataplaneKind::Userspace)
-            .then(|| VipOwners::from_config(&config))
-            .filter(|owners| !owners.is_empty());
         // The text the configuration came from: the base an apply's plan
         // re-parses from, and the configuration's fingerprint.
         let config_text = std::fs::read_to_string(&options.config_path).unwrap_or_default();
@@ -138,8 +148,8 @@ impl Engine {
             last_checks: ChecksReport::default(),
             desk,
             gate,
-            owned: HashSet::new(),
-            applied: Vec::new(),
+            owned,
+            applied,
             reported_drift: Vec::new(),
             retry: false,
             sync_config: config.global.lvs_sync_daemon.clone(),
@@ -156,7 +166,7 @@ impl Engine {
         director
             .set_timeouts(config.global.lvs_timeouts.as_ref())
             .await;
-        director.converge().await?;
+        director.publish();
         director.follow_sync_daemon().await;
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(director.run(command_queue, stopped));
@@ -629,6 +639,17 @@ impl<D: Dataplane + 'static> Director<D> {
             })
     }
 
+    /// The dataplane's table, for a command that cannot go on without it.
+    async fn read_live(&self) -> Result<crate::ipvs::model::Table, CommandError> {
+        self.dataplane
+            .snapshot()
+            .await
+            .map_err(|e| CommandError::Refused {
+                operation: "read the dataplane".into(),
+                why: e.to_string(),
+            })
+    }
+
     /// Validate `text` and plan it against what runs now. The IPVS part
     /// is what this director will do: the candidate's table with today's
     /// health and the operators' overrides, as VRRP lets it serve.
@@ -648,14 +669,7 @@ impl<D: Dataplane + 'static> Director<D> {
                 why: other.to_string(),
             },
         })?;
-        let live = self
-            .dataplane
-            .snapshot()
-            .await
-            .map_err(|e| CommandError::Refused {
-                operation: "read the dataplane".into(),
-                why: e.to_string(),
-            })?;
+        let live = self.read_live().await?;
         let mut plan = ApplyPlan::between(
             Running {
                 config: &self.config,
@@ -698,14 +712,7 @@ impl<D: Dataplane + 'static> Director<D> {
         let mut phases = Phases::start();
         let (candidate, plan) = self.plan(&text).await?;
         phases.mark("plan");
-        let before = self
-            .dataplane
-            .snapshot()
-            .await
-            .map_err(|e| CommandError::Refused {
-                operation: "read the dataplane".into(),
-                why: e.to_string(),
-            })?;
+        let before = self.read_live().await?;
         let hash = config_hash(&text);
         if let Err(e) = apply_all_or_nothing(self.dataplane.as_ref(), &plan.ipvs, &before).await {
             self.desk.record(
