@@ -300,3 +300,66 @@ fn hostile_input_gets_errors_and_never_disturbs_the_daemon_or_other_clients() {
     assert!(listing.contains(&format!("-> {}", s.a)), "{listing}");
     assert!(s.dir.path().exists());
 }
+
+/// What the console uses to watch a daemon: snapshots, commands and the
+/// connection table through `control::remote`.
+#[test]
+fn the_remote_attachment_brings_snapshots_commands_and_connections() {
+    use lvstop::engine::command::{Command, Outcome};
+    use lvstop::engine::handle::Update;
+    use lvstop::engine::overrides::Actor;
+    use lvstop::ipvs::model::{DestKey, ServiceKey};
+
+    let s = setup(43);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut remote =
+            lvstop::control::remote::attach(&s.daemon.socket, Duration::from_millis(200))
+                .await
+                .unwrap();
+        let first = loop {
+            match remote.updates.recv().await.unwrap() {
+                Update::Snapshot(snapshot) => break snapshot,
+                Update::Events { .. } => continue,
+                Update::Lost(why) => panic!("lost: {why}"),
+            }
+        };
+        assert_eq!(first.table.services.len(), 1);
+        let outcome = remote
+            .commands
+            .execute(
+                Actor {
+                    uid: 0,
+                    name: "ignored".into(),
+                },
+                Command::SetWeight {
+                    service: ServiceKey::tcp(s.vip),
+                    server: DestKey::new(s.a),
+                    weight: 9,
+                    reason: Some("remote".into()),
+                },
+            )
+            .await
+            .unwrap();
+        assert!(matches!(outcome, Outcome::Done { .. }), "{outcome:?}");
+        let weighted = loop {
+            if let Update::Snapshot(snapshot) = remote.updates.recv().await.unwrap() {
+                let weight = snapshot.table.services[0]
+                    .dests
+                    .iter()
+                    .find(|d| d.key() == DestKey::new(s.a))
+                    .map(|d| d.weight());
+                if weight == Some(9) {
+                    break snapshot;
+                }
+            }
+        };
+        assert_eq!(weighted.overrides.len(), 1);
+        let connections = remote.connections.recv().await;
+        assert!(connections.is_some(), "the connection table is polled");
+    });
+}

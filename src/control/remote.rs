@@ -36,6 +36,9 @@ struct Line {
     reader: BufReader<tokio::net::unix::OwnedReadHalf>,
     writer: tokio::net::unix::OwnedWriteHalf,
     next_id: u64,
+    /// The last line read; kept so a snapshot of a big table (megabytes)
+    /// does not grow a fresh buffer every second.
+    buffer: Vec<u8>,
 }
 
 impl Line {
@@ -51,6 +54,7 @@ impl Line {
             reader: BufReader::new(read),
             writer,
             next_id: 1,
+            buffer: Vec::new(),
         })
     }
 
@@ -65,16 +69,22 @@ impl Line {
     }
 
     async fn receive(&mut self) -> io::Result<Response> {
-        let mut text = String::new();
-        if self.reader.read_line(&mut text).await? == 0 {
+        self.buffer.clear();
+        if self.reader.read_until(b'\n', &mut self.buffer).await? == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "the daemon closed the connection",
             ));
         }
-        serde_json::from_str::<Envelope<Response>>(&text)
+        let invalid = |e: serde_json::Error| io::Error::new(io::ErrorKind::InvalidData, e);
+        if let Some(data) = snapshot_data(&self.buffer) {
+            return serde_json::from_slice(data)
+                .map(|snapshot| Response::Snapshot(Box::new(snapshot)))
+                .map_err(invalid);
+        }
+        serde_json::from_slice::<Envelope<Response>>(&self.buffer)
             .map(|e| e.body)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+            .map_err(invalid)
     }
 
     /// One request, one answer.
@@ -82,6 +92,18 @@ impl Line {
         self.send(request).await?;
         self.receive().await
     }
+}
+
+/// The `data` of a `{"id":N,"result":"snapshot","data":…}` line, as the
+/// daemon writes it. The envelope's flattened body would make serde
+/// buffer the whole snapshot before reading it; this reads it directly.
+fn snapshot_data(line: &[u8]) -> Option<&[u8]> {
+    let rest = line.strip_prefix(b"{\"id\":")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let rest = rest.get(digits..)?;
+    let rest = rest.strip_prefix(b",\"result\":\"snapshot\",\"data\":")?;
+    let end = rest.iter().rposition(|&b| b == b'}')?;
+    rest.get(..end)
 }
 
 /// Attach to the daemon at `path`: subscribe at `interval`.
@@ -207,5 +229,23 @@ async fn poll_connections(path: PathBuf, interval: Duration, out: mpsc::Sender<V
             Ok(_) => {}
             Err(_) => line = None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_line_is_read_without_its_envelope() {
+        assert_eq!(
+            snapshot_data(b"{\"id\":12,\"result\":\"snapshot\",\"data\":{\"a\":1}}\n"),
+            Some(&b"{\"a\":1}"[..])
+        );
+        assert_eq!(
+            snapshot_data(b"{\"id\":12,\"result\":\"events\",\"data\":{}}\n"),
+            None
+        );
+        assert_eq!(snapshot_data(b"{\"result\":\"snapshot\"}"), None);
     }
 }
