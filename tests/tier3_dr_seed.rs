@@ -126,14 +126,19 @@ for rs in 1 2; do
   ip netns exec lvsrs$rs sh -c 'cat /proc/sys/net/ipv4/conf/lo/arp_ignore /proc/sys/net/ipv4/conf/lo/arp_announce /proc/sys/net/ipv4/conf/all/arp_ignore /proc/sys/net/ipv4/conf/all/arp_announce' > {o}/rs$rs.sysctl
   ip netns exec lvsrs$rs python3 {o}/server.py rs$rs /tmp/rs$rs.ready > {o}/rs$rs.server.log 2>&1 &
 done
-for i in $(seq 100); do [ -e /tmp/rs1.ready ] && [ -e /tmp/rs2.ready ] && break; sleep 0.1; done
+# Python starts slowly under TCG on a busy host: give the servers a minute.
+for i in $(seq 600); do [ -e /tmp/rs1.ready ] && [ -e /tmp/rs2.ready ] && break; sleep 0.1; done
+ip netns exec lvsrs1 ss -ltn > {o}/rs1.ss
 
 # The director: lvstop programs the kernel's IPVS from the config.
 ip netns exec lvsdir {LVSTOP} daemon -f {o}/keepalived.conf --dataplane kernel --socket /tmp/lvstop.sock > {o}/daemon.log 2>&1 &
 daemon=$!
 for i in $(seq 100); do ip netns exec lvsdir ipvsadm -Ln | grep -q 198.51.100.83 && break; sleep 0.1; done
+# As the seed's operator would: both real servers checked UP first.
+for i in $(seq 600); do [ \"$(ip netns exec lvsdir {LVSTOP} --once -n --socket /tmp/lvstop.sock 2>/dev/null | grep -c '  UP  TCP_CHECK')\" = 2 ] && break; sleep 0.1; done
 
-ip netns exec lvscl python3 {o}/client.py > {o}/client.out 2> {o}/client.err
+ip netns exec lvsdir ipvsadm -Ln > {o}/director.before-client
+ip netns exec lvscl python3 {o}/client.py > {o}/client.out 2> {o}/client.err || {{ ip netns exec lvsdir ipvsadm -Ln > {o}/director.after-failure; exit 1; }}
 ip -n lvscl neigh show 198.51.100.88 > {o}/client.neigh
 ip netns exec lvsdir ipvsadm -Ln > {o}/director.ipvsadm
 ip netns exec lvsdir {LVSTOP} --once -n --socket /tmp/lvstop.sock > {o}/director.once 2>&1
@@ -173,7 +178,7 @@ fn seed_dr_director_spreads_traffic_over_lvstop_real_servers() {
             String::from_utf8_lossy(&run.stdout),
             String::from_utf8_lossy(&run.stderr)
         );
-        for name in ["daemon.log", "client.err", "rs1.start", "rs2.start"] {
+        for name in ["daemon.log", "client.err", "client.out", "director.before-client", "director.after-failure", "rs1.ss", "rs1.start", "rs2.start"] {
             text += &format!(
                 "\n--- {name}\n{}",
                 std::fs::read_to_string(out.join(name)).unwrap_or_default()
