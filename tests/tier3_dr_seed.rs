@@ -70,6 +70,10 @@ while True:
     try:
         c.recv(1024)
         c.sendall(("HTTP/1.0 200 OK\r\n\r\n" + name + "\n").encode())
+    except OSError:
+        # The director's TCP_CHECK connects and closes at once; that must
+        # not end the server.
+        pass
     finally:
         c.close()
 "#;
