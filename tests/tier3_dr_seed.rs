@@ -182,7 +182,16 @@ fn seed_dr_director_spreads_traffic_over_lvstop_real_servers() {
             String::from_utf8_lossy(&run.stdout),
             String::from_utf8_lossy(&run.stderr)
         );
-        for name in ["daemon.log", "client.err", "client.out", "director.before-client", "director.after-failure", "rs1.ss", "rs1.start", "rs2.start"] {
+        for name in [
+            "daemon.log",
+            "client.err",
+            "client.out",
+            "director.before-client",
+            "director.after-failure",
+            "rs1.ss",
+            "rs1.start",
+            "rs2.start",
+        ] {
             text += &format!(
                 "\n--- {name}\n{}",
                 std::fs::read_to_string(out.join(name)).unwrap_or_default()
