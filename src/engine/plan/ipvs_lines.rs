@@ -5,34 +5,13 @@
 
 use std::net::SocketAddr;
 
-use crate::config::model::lvs::Protocol;
 use crate::dataplane::Operation;
 use crate::ipvs::format;
 use crate::ipvs::model::{
-    Dest, DestConfig, Family, Info, Origin, Service, ServiceConfig, ServiceKey, Table,
+    Dest, DestConfig, Info, Origin, Service, ServiceConfig, ServiceKey, Table,
 };
 
-/// `-t 198.51.100.88:80`, `-u …`, `--sctp-service …`, `-f 7`, `-f 7 -6`.
-pub fn service_switch(key: ServiceKey) -> String {
-    match key {
-        ServiceKey::Inet {
-            protocol,
-            addr,
-            port,
-        } => {
-            let flag = match protocol {
-                Protocol::Tcp => "-t",
-                Protocol::Udp => "-u",
-                Protocol::Sctp => "--sctp-service",
-            };
-            format!("{flag} {}", SocketAddr::new(addr, port))
-        }
-        ServiceKey::Fwmark { family, mark } => match family {
-            Family::Inet => format!("-f {mark}"),
-            Family::Inet6 => format!("-f {mark} -6"),
-        },
-    }
-}
+pub use crate::ipvs::format::service_switch;
 
 /// The `-S` lines of a table holding `config` and `dests`.
 fn saved(config: ServiceConfig, dests: &[DestConfig]) -> Vec<String> {

@@ -348,9 +348,14 @@ pub(super) fn push_rule_dest(out: &mut String, svc: &ServiceConfig, dest: &Dest)
     out.push('\n');
 }
 
-/// `-t 10.0.0.1:80`, `--sctp-service [::1]:80`, `-f 7`, `-f 7 -6`.
 fn rule_service_name(cfg: &ServiceConfig) -> String {
-    match cfg.key {
+    service_switch(cfg.key)
+}
+
+/// How ipvsadm names a service on its command line: `-t 10.0.0.1:80`,
+/// `--sctp-service [::1]:80`, `-f 7`, `-f 7 -6`.
+pub fn service_switch(key: ServiceKey) -> String {
+    match key {
         ServiceKey::Inet {
             protocol,
             addr,

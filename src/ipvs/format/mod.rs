@@ -22,6 +22,7 @@ pub mod restore;
 mod text;
 
 pub use conn::{connections, daemons, timeouts};
+pub use list::service_switch;
 pub use number::push_counter;
 
 use std::fmt::Write;
