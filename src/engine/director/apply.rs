@@ -98,13 +98,18 @@ impl<D: Dataplane + 'static> Director<D> {
                 rollback_at_ms: None,
             });
         }
-        let previous = (self.config_text.clone(), self.config.clone());
+        // Roll back to what was last confirmed, even when an unconfirmed
+        // apply is replaced by another.
+        let previous_text = match &self.pending_apply {
+            Some(pending) => pending.previous_text.clone(),
+            None => self.config_text.clone(),
+        };
         let plan = self.apply_text(text, true).await?;
         let rollback_at_ms = match confirm_within_s {
             Some(seconds) => {
                 let within = std::time::Duration::from_secs(seconds);
                 self.pending_apply = Some(PendingApply {
-                    previous_text: previous.0,
+                    previous_text,
                     deadline: tokio::time::Instant::now() + within,
                 });
                 Some(wall_ms().saturating_add(seconds.saturating_mul(1000)))
