@@ -4,7 +4,9 @@
 //! master takes it back when it returns, on VRRPv2 and v3; with PASS
 //! authentication the pair elects one master when passwords match, and
 //! when they do not each side drops the other's adverts, counts them, and
-//! holds the VIP itself.
+//! holds the VIP itself. `lvstop ctl failover` moves the VIP by a hold
+//! (priority 0) and by a priority change, the latter against a real
+//! keepalived peer.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -229,4 +231,91 @@ fn ctl_failover_hands_the_vip_over_and_takes_it_back_after_the_hold() {
         .unwrap();
     assert_eq!(unknown.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("'VI_9'"));
+}
+
+fn ctl(director: &Director, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lvstop"))
+        .args(["ctl", "--socket"])
+        .arg(director.socket())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// `lvstop ctl failover VI_1 --priority 50` on an lvstop master (150)
+/// with a real keepalived backup (100, preempting): lvstop advertises 50
+/// at once, keepalived preempts and takes the VIP; the snapshot shows the
+/// operator's priority; `--priority configured` brings 150 back and
+/// lvstop preempts in turn. Out-of-range priorities are refused.
+#[test]
+fn ctl_failover_by_priority_hands_the_vip_to_keepalived_and_back() {
+    if support::skip_unless_privileged(
+        "ctl_failover_by_priority_hands_the_vip_to_keepalived_and_back",
+    ) {
+        return;
+    }
+    let lan = Lan::new();
+    let a = Director::lvstop(&lan.a, &vrrp_config(&lan.a_if, 150, 2, "1", ""));
+    let b = Director::keepalived(&lan.b, &vrrp_config(&lan.b_if, 100, 2, "1", ""));
+    let logs =
+        |a: &Director, b: &Director| format!("lvstop:\n{}\nkeepalived:\n{}", a.log(), b.log());
+    assert!(
+        eventually(WAIT, || lan.vip() == (true, false)),
+        "lvstop never became the only master\n{}",
+        logs(&a, &b)
+    );
+
+    let lowered = ctl(&a, &["failover", "VI_1", "--priority", "50"]);
+    assert!(
+        lowered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lowered.stderr)
+    );
+    assert!(String::from_utf8_lossy(&lowered.stdout).contains("priority 50"));
+    assert!(
+        eventually(WAIT, || lan.vip() == (false, true)),
+        "keepalived never preempted the lowered master\n{}",
+        logs(&a, &b)
+    );
+    let instance = a.instance();
+    assert_eq!(instance["state"], "BACKUP", "{instance}");
+    assert_eq!(instance["operator_priority"], 50, "{instance}");
+    assert_eq!(instance["effective_priority"], 50, "{instance}");
+    assert!(
+        always(Duration::from_secs(3), || lan.vip() == (false, true)),
+        "the VIP moved back while the operator's priority held\n{}",
+        logs(&a, &b)
+    );
+
+    let restored = ctl(&a, &["failover", "VI_1", "--priority", "configured"]);
+    assert!(
+        restored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
+    assert!(
+        eventually(WAIT, || lan.vip() == (true, false)),
+        "lvstop never preempted back at its configured priority\n{}",
+        logs(&a, &b)
+    );
+    let instance = a.instance();
+    assert!(instance.get("operator_priority").is_none(), "{instance}");
+    assert_eq!(instance["effective_priority"], 150, "{instance}");
+
+    for bad in ["0", "255", "high"] {
+        let refused = ctl(&a, &["failover", "VI_1", "--priority", bad]);
+        assert_eq!(refused.status.code(), Some(2), "--priority {bad}");
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("not a VRRP priority"),
+            "{}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+    }
+    let both = ctl(&a, &["failover", "VI_1", "--priority", "60", "--hold", "5"]);
+    assert_eq!(both.status.code(), Some(2));
+    assert!(
+        always(Duration::from_secs(2), || lan.vip() == (true, false)),
+        "a refused command moved the VIP\n{}",
+        logs(&a, &b)
+    );
 }

@@ -60,6 +60,20 @@ fn every_verb_parses_with_and_without_the_optional_vip() {
             hold_s: Some(30)
         })
     );
+    assert_eq!(
+        parse("priority VI_1 50"),
+        Ok(Request::Priority {
+            name: "VI_1".into(),
+            priority: Some(50)
+        })
+    );
+    assert_eq!(
+        parse("priority VI_1 configured"),
+        Ok(Request::Priority {
+            name: "VI_1".into(),
+            priority: None
+        })
+    );
     assert_eq!(parse("zero"), Ok(Request::Zero { service: None }));
     assert_eq!(parse("reload"), Ok(Request::Reload));
     assert_eq!(parse("apply"), Ok(Request::Apply));
@@ -72,7 +86,7 @@ fn mistakes_get_errors_that_quote_the_bad_value() {
     assert_eq!(parse("   "), Err(ParseError::Empty));
     assert_eq!(
         parse("drian 1.2.3.4:80").map_err(|e| e.to_string()),
-        Err("unknown command 'drian' (weight, drain, restore, disable, enable, failover, reload, apply, confirm, zero, q)".into())
+        Err("unknown command 'drian' (weight, drain, restore, disable, enable, failover, priority, reload, apply, confirm, zero, q)".into())
     );
     assert_eq!(
         parse("weight 192.168.100.82:80 heavy"),
@@ -98,6 +112,13 @@ fn mistakes_get_errors_that_quote_the_bad_value() {
         parse("failover VI_1 soon"),
         Err(ParseError::BadSeconds("soon".into()))
     );
+    for bad in ["0", "255", "-3", "high"] {
+        assert_eq!(
+            parse(&format!("priority VI_1 {bad}")),
+            Err(ParseError::BadPriority(bad.into()))
+        );
+    }
+    assert!(parse("priority VI_1").is_err());
     assert!(parse("reload now").is_err());
 }
 

@@ -5,7 +5,7 @@ mod ui_fixture;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use lvstop::engine::command::{Command, CommandError, Outcome};
+use lvstop::engine::command::{Command, CommandError, Outcome, PriorityChange};
 use lvstop::engine::overrides::Target;
 use lvstop::ui::action::View;
 use lvstop::ui::app::Mode;
@@ -201,11 +201,34 @@ fn failover_from_the_command_line_and_the_vrrp_screen() {
     let expected = [Effect::Command(Command::Failover {
         name: "VI_1".into(),
         hold_s: 60,
+        priority: None,
     })];
     assert_eq!(press(&mut app, "y"), expected);
     press(&mut app, "2F");
     assert_eq!(app.view(), View::Vrrp);
     assert_eq!(press(&mut app, "y"), expected);
+}
+
+#[test]
+fn priority_from_the_command_line_asks_first_then_sends_a_failover_by_priority() {
+    let mut app = ui_fixture::app();
+    assert!(press(&mut app, ":priority VI_1 50\n").is_empty());
+    assert_eq!(
+        press(&mut app, "y"),
+        [Effect::Command(Command::Failover {
+            name: "VI_1".into(),
+            hold_s: 0,
+            priority: Some(PriorityChange::Set(50)),
+        })]
+    );
+    assert!(press(&mut app, ":priority VI_1 configured\n").is_empty());
+    assert!(press(&mut app, "n").is_empty(), "no sends nothing");
+    assert!(press(&mut app, ":priority VI_1 300\n").is_empty());
+    assert!(
+        message(&app).contains("not a VRRP priority"),
+        "{}",
+        message(&app)
+    );
 }
 
 #[test]

@@ -115,6 +115,10 @@ fn force_failover_hold() {
     case("force_failover_hold")
 }
 #[test]
+fn operator_priority() {
+    case("operator_priority")
+}
+#[test]
 fn unicast_peers() {
     case("unicast_peers")
 }

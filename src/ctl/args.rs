@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 
 use clap::{Args, Subcommand};
 
-use crate::engine::command::Command;
+use crate::engine::command::{Command, PriorityChange};
 use crate::engine::overrides::Target;
 use crate::ipvs::model::{DestKey, Family, Protocol, ServiceKey};
 
@@ -76,9 +76,13 @@ pub enum Verb {
     Failover {
         /// The instance or sync group.
         name: String,
-        /// Stay BACKUP this many seconds.
-        #[arg(long, value_name = "SECONDS", default_value_t = 60)]
-        hold: u64,
+        /// Stay BACKUP this many seconds (default 60).
+        #[arg(long, value_name = "SECONDS", conflicts_with = "priority")]
+        hold: Option<u64>,
+        /// Instead of stepping down: run at priority N (1-254) until
+        /// `--priority configured`; VRRP's election moves the VIPs.
+        #[arg(long, value_name = "N|configured", value_parser = parse_priority)]
+        priority: Option<PriorityChange>,
     },
     /// Re-read the configuration file and apply it.
     Reload,
@@ -226,6 +230,22 @@ fn service_key(
 }
 
 /// ipvsadm reads marks in decimal, or hex with 0x.
+/// `failover` without `--hold` keeps the instance BACKUP this long.
+const DEFAULT_HOLD_S: u64 = 60;
+
+/// `--priority N|configured`: 1-254 (RFC 5798 §5.2.4) or the file's own.
+fn parse_priority(text: &str) -> Result<PriorityChange, String> {
+    if text == "configured" {
+        return Ok(PriorityChange::Configured);
+    }
+    match text.parse::<u8>() {
+        Ok(p @ 1..=254) => Ok(PriorityChange::Set(p)),
+        _ => Err(format!(
+            "'{text}' is not a VRRP priority (1 to 254, or 'configured')"
+        )),
+    }
+}
+
 fn parse_mark(text: &str) -> Option<u32> {
     match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         Some(hex) => u32::from_str_radix(hex, 16).ok(),
@@ -320,9 +340,14 @@ impl Verb {
                 target: target(service, server)?,
                 reason: reason.clone(),
             },
-            Verb::Failover { name, hold } => Command::Failover {
+            Verb::Failover {
+                name,
+                hold,
+                priority,
+            } => Command::Failover {
                 name: name.clone(),
-                hold_s: *hold,
+                hold_s: hold.unwrap_or(DEFAULT_HOLD_S),
+                priority: *priority,
             },
             Verb::Reload => Command::Reload,
             Verb::Apply {

@@ -49,8 +49,16 @@ pub enum Command {
         reason: Option<String>,
     },
     /// A VRRP instance or sync group steps down: priority-0 advert, then
-    /// BACKUP for `hold_s`.
-    Failover { name: String, hold_s: u64 },
+    /// BACKUP for `hold_s`; or, with `priority`, it runs at another
+    /// priority (peers with preemption take over from a lowered master, a
+    /// raised backup takes over) until set back to the configured one.
+    Failover {
+        name: String,
+        #[serde(default)]
+        hold_s: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        priority: Option<PriorityChange>,
+    },
     /// Re-read the configuration file and apply it.
     Reload,
     /// Apply configuration text: `dry_run` returns the plan only;
@@ -91,6 +99,31 @@ impl Command {
             Command::Apply { .. } => "apply",
             Command::Confirm => "confirm",
             Command::Zero { .. } => "zero",
+        }
+    }
+}
+
+/// A failover by priority: `{"set": 50}` or `"configured"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriorityChange {
+    /// Run at this priority, 1-254 (0 and 255 are the protocol's own,
+    /// RFC 5798 §5.2.4).
+    Set(u8),
+    /// Back to the configured priority.
+    Configured,
+}
+
+impl PriorityChange {
+    /// The priority to run at (`None`: the configured one), or why not.
+    pub fn priority(self) -> Result<Option<u8>, CommandError> {
+        match self {
+            PriorityChange::Set(p @ 1..=254) => Ok(Some(p)),
+            PriorityChange::Set(p) => Err(CommandError::Invalid {
+                what: format!("priority {p}"),
+                why: "must be 1-254 (0 is a master stopping, 255 the address owner)".into(),
+            }),
+            PriorityChange::Configured => Ok(None),
         }
     }
 }

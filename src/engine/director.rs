@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 mod apply;
 
 use super::changes;
-use super::command::{Command, CommandError, Outcome};
+use super::command::{Command, CommandError, Outcome, PriorityChange};
 use super::desk::{wall_ms, Desk, Step};
 use super::event::{EventKind, DEFAULT_CAPACITY};
 use super::gate::VipOwners;
@@ -499,7 +499,12 @@ impl<D: Dataplane + 'static> Director<D> {
                     operation: "zero".into(),
                     why: e.to_string(),
                 }),
-            Command::Failover { name, hold_s } => failover(&self.vrrp, &name, hold_s).await,
+            Command::Failover {
+                name,
+                priority: Some(change),
+                ..
+            } => set_priority(&mut self.vrrp, &name, change).await,
+            Command::Failover { name, hold_s, .. } => failover(&self.vrrp, &name, hold_s).await,
             other => Err(not_here(actor, &other)),
         }
     }
@@ -592,6 +597,31 @@ async fn failover(vrrp: &VrrpService, name: &str, hold_s: u64) -> Result<Outcome
             message: format!("{name} steps down: priority 0 sent, BACKUP for {hold_s} s"),
         }),
         Err(RunnerError::UnknownInstance(_)) => Err(unknown()),
+        Err(e) => Err(CommandError::Refused {
+            operation: "failover".into(),
+            why: e.to_string(),
+        }),
+    }
+}
+
+/// `failover --priority`: the instance (or sync group) runs at another
+/// priority until set back; VRRP's own election moves the VIPs.
+async fn set_priority(
+    vrrp: &mut VrrpService,
+    name: &str,
+    change: PriorityChange,
+) -> Result<Outcome, CommandError> {
+    let priority = change.priority()?;
+    match vrrp.set_priority(name, priority).await {
+        Ok(()) => Ok(Outcome::Done {
+            message: match priority {
+                Some(p) => format!("{name} runs at priority {p} until set back"),
+                None => format!("{name} runs at its configured priority again"),
+            },
+        }),
+        Err(RunnerError::UnknownInstance(_)) => Err(CommandError::UnknownInstance {
+            name: name.to_string(),
+        }),
         Err(e) => Err(CommandError::Refused {
             operation: "failover".into(),
             why: e.to_string(),

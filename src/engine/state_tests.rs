@@ -298,6 +298,7 @@ fn reload_apply_zero_and_failover_go_to_the_director() {
         Command::Failover {
             name: "VI_1".into(),
             hold_s: 10,
+            priority: None,
         },
     ] {
         assert_eq!(

@@ -13,6 +13,7 @@
 //! :disable [VIP:PORT] [RIP:PORT] REASON…
 //! :enable [VIP:PORT] [RIP:PORT] [REASON…]
 //! :failover INSTANCE [HOLD_S]
+//! :priority INSTANCE N|configured
 //! :reload   :apply   :confirm   :zero [VIP:PORT]   :q
 //! :demo stop NAME | start NAME | kill | revive     (lvstop demo only)
 //! ```
@@ -21,8 +22,8 @@ use std::net::SocketAddr;
 
 /// Every verb, for completion and the error on an unknown one.
 pub const VERBS: &[&str] = &[
-    "weight", "drain", "restore", "disable", "enable", "failover", "reload", "apply", "confirm",
-    "zero", "q", "quit", "demo",
+    "weight", "drain", "restore", "disable", "enable", "failover", "priority", "reload", "apply",
+    "confirm", "zero", "q", "quit", "demo",
 ];
 
 /// `:demo` actions (`lvstop demo` only): the seed's checks, live.
@@ -70,6 +71,12 @@ pub enum Request {
         name: String,
         hold_s: Option<u64>,
     },
+    /// Failover by priority: `Some(N)` runs the instance at N, `None` at
+    /// its configured priority again.
+    Priority {
+        name: String,
+        priority: Option<u8>,
+    },
     Reload,
     Apply,
     Confirm,
@@ -85,7 +92,7 @@ pub enum Request {
 pub enum ParseError {
     #[error("empty command")]
     Empty,
-    #[error("unknown command '{0}' (weight, drain, restore, disable, enable, failover, reload, apply, confirm, zero, q)")]
+    #[error("unknown command '{0}' (weight, drain, restore, disable, enable, failover, priority, reload, apply, confirm, zero, q)")]
     UnknownVerb(String),
     #[error("usage: {0}")]
     Usage(&'static str),
@@ -95,6 +102,8 @@ pub enum ParseError {
     BadWeight(String),
     #[error("'{0}' is not a number of seconds")]
     BadSeconds(String),
+    #[error("'{0}' is not a VRRP priority (1 to 254, or 'configured')")]
+    BadPriority(String),
 }
 
 const USAGE_WEIGHT: &str = ":weight [VIP:PORT] RIP:PORT N";
@@ -103,7 +112,20 @@ const USAGE_RESTORE: &str = ":restore [VIP:PORT] RIP:PORT";
 const USAGE_DISABLE: &str = ":disable [VIP:PORT] [RIP:PORT] REASON";
 const USAGE_ENABLE: &str = ":enable [VIP:PORT] [RIP:PORT] [REASON]";
 const USAGE_FAILOVER: &str = ":failover INSTANCE [HOLD_S]";
+const USAGE_PRIORITY: &str = ":priority INSTANCE N|configured";
 const USAGE_ZERO: &str = ":zero [VIP:PORT]";
+
+/// A VRRP priority an operator may set: 1-254 (RFC 5798 §5.2.4), or
+/// `configured` for the file's own.
+fn priority(word: &str) -> Result<Option<u8>, ParseError> {
+    if word == "configured" {
+        return Ok(None);
+    }
+    match word.parse::<u8>() {
+        Ok(p @ 1..=254) => Ok(Some(p)),
+        _ => Err(ParseError::BadPriority(word.to_string())),
+    }
+}
 
 /// Whether a word looks like an address rather than free text.
 fn looks_like_address(word: &str) -> bool {
@@ -200,6 +222,13 @@ pub fn parse(line: &str) -> Result<Request, ParseError> {
                 ),
             }),
             _ => Err(ParseError::Usage(USAGE_FAILOVER)),
+        },
+        "priority" => match args {
+            [name, value] => Ok(Request::Priority {
+                name: (*name).to_string(),
+                priority: priority(value)?,
+            }),
+            _ => Err(ParseError::Usage(USAGE_PRIORITY)),
         },
         "zero" => match args {
             [] => Ok(Request::Zero { service: None }),

@@ -164,6 +164,7 @@ pub fn snapshot(step: u64) -> Snapshot {
             version: 2,
             interface: Some("eth0".into()),
             base_priority: 100,
+            operator_priority: None,
             effective_priority: 100,
             master_address: Some("192.168.100.80".parse().unwrap_or_else(|e| panic!("{e}"))),
             master_priority: Some(100),

@@ -4,7 +4,7 @@
 //! change. `--read-only` refuses every action that changes the director.
 
 use super::{target_text, App, Dialog, Effect, Mode, Prompt, PromptKind, Row};
-use crate::engine::command::Command;
+use crate::engine::command::{Command, PriorityChange};
 use crate::engine::overrides::Target;
 use crate::ipvs::model::{DestKey, ServiceKey};
 use crate::ui::action::{Action, View};
@@ -409,7 +409,42 @@ impl App {
         self.ask(
             format!("Force failover of {name}?"),
             lines,
-            Command::Failover { name, hold_s },
+            Command::Failover {
+                name,
+                hold_s,
+                priority: None,
+            },
+        )
+    }
+
+    fn confirm_priority(&mut self, name: String, priority: Option<u8>) -> Vec<Effect> {
+        let current = self
+            .snapshot
+            .as_ref()
+            .and_then(|s| s.vrrp.instance(&name).cloned());
+        let mut lines = Vec::new();
+        if let Some(i) = &current {
+            lines.push(format!(
+                "{} is {} with priority {}.",
+                i.name,
+                i.state.keyword(),
+                i.effective_priority
+            ));
+        }
+        lines.push(match priority {
+            Some(p) => format!("It runs at priority {p} until set back;"),
+            None => "It runs at its configured priority again;".to_string(),
+        });
+        lines.push("peers with preemption take over by election.".to_string());
+        let change = priority.map_or(PriorityChange::Configured, PriorityChange::Set);
+        self.ask(
+            format!("Change the priority of {name}?"),
+            lines,
+            Command::Failover {
+                name,
+                hold_s: 0,
+                priority: Some(change),
+            },
         )
     }
 
@@ -499,6 +534,7 @@ impl App {
                 self.send(Command::Enable { target, reason })
             }
             Request::Failover { name, hold_s } => self.confirm_failover(name, hold_s),
+            Request::Priority { name, priority } => self.confirm_priority(name, priority),
             Request::Reload => self.confirm_reload(),
             Request::Apply => self.start_apply(None),
             Request::Confirm => self.send(Command::Confirm),

@@ -185,7 +185,7 @@ impl App {
     /// Candidates for completing an argument of `verb`.
     fn completions(&self, verb: &str) -> Vec<String> {
         match verb {
-            "failover" => self
+            "failover" | "priority" => self
                 .snapshot
                 .as_ref()
                 .map(|s| {

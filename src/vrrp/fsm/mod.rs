@@ -113,6 +113,12 @@ pub enum Event {
     ForceFailover {
         hold: Duration,
     },
+    /// Operator action: run at this priority (1-254) instead of the
+    /// configured one, or back at the configured one with `None`. A
+    /// master advertises the new priority at once, so a peer with a
+    /// higher one (and preemption) takes over, and a raised backup
+    /// preempts a lower master (RFC 5798 §6.4.2).
+    SetPriority(Option<u8>),
     /// The address adverts go out from (for the equal-priority tie), when
     /// no `unicast_src_ip` is configured: the interface's primary address.
     LocalAddress(Option<IpAddr>),

@@ -74,6 +74,11 @@ pub enum Input {
         #[serde(with = "micros")]
         hold: Duration,
     },
+    /// Operator priority change on one instance (`None`: configured).
+    SetPriority {
+        instance: String,
+        priority: Option<u8>,
+    },
 }
 
 /// Why a configuration cannot run.
@@ -305,6 +310,11 @@ impl Node {
             Input::ForceFailover { instance, hold } => {
                 if let Some(i) = self.instances.iter_mut().find(|i| i.name() == instance) {
                     out.extend(i.handle(now, Event::ForceFailover { hold }));
+                }
+            }
+            Input::SetPriority { instance, priority } => {
+                if let Some(i) = self.instances.iter_mut().find(|i| i.name() == instance) {
+                    out.extend(i.handle(now, Event::SetPriority(priority)));
                 }
             }
         }

@@ -50,6 +50,8 @@ pub struct InstanceSnapshot {
     pub version: u8,
     pub interface: Option<String>,
     pub base_priority: u8,
+    /// An operator's priority in place of the configured one.
+    pub operator_priority: Option<u8>,
     pub effective_priority: u8,
     /// The master's address while BACKUP (the last accepted advert's
     /// source), ours while MASTER.

@@ -43,6 +43,11 @@ pub enum Msg {
         hold: Duration,
         reply: oneshot::Sender<bool>,
     },
+    SetPriority {
+        instance: String,
+        priority: Option<u8>,
+        reply: oneshot::Sender<bool>,
+    },
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -109,6 +114,13 @@ impl Engine {
                         let known = self.node.instance(&instance).is_some();
                         if known {
                             self.step(Input::ForceFailover { instance, hold }).await;
+                        }
+                        let _ = reply.send(known);
+                    }
+                    Some(Msg::SetPriority { instance, priority, reply }) => {
+                        let known = self.node.instance(&instance).is_some();
+                        if known {
+                            self.step(Input::SetPriority { instance, priority }).await;
                         }
                         let _ = reply.send(known);
                     }

@@ -285,6 +285,25 @@ impl VrrpRunnerHandle {
         }
     }
 
+    /// Operator priority change: `name` runs at `priority` (1-254)
+    /// instead of its configured one until set back with `None`.
+    pub async fn set_priority(&self, name: &str, priority: Option<u8>) -> Result<(), RunnerError> {
+        let (reply, answer) = oneshot::channel();
+        self.inbox
+            .send(Msg::SetPriority {
+                instance: name.to_string(),
+                priority,
+                reply,
+            })
+            .await
+            .map_err(|_| RunnerError::Stopped)?;
+        match answer.await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(RunnerError::UnknownInstance(name.to_string())),
+            Err(_) => Err(RunnerError::Stopped),
+        }
+    }
+
     /// Clean stop: masters send priority 0 and remove their VIPs,
     /// `notify_stop` scripts run (waited for a few seconds), then every
     /// socket closes.

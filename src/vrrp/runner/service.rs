@@ -41,6 +41,9 @@ pub struct VrrpService {
     feed: watch::Sender<VrrpStatus>,
     events: broadcast::Sender<VrrpEvent>,
     generation: u64,
+    /// Operator priorities by instance name; they outlive a runner's
+    /// restart and go with the instance's removal.
+    operator_priorities: BTreeMap<String, u8>,
 }
 
 /// One unit's runner and the task forwarding its status and events.
@@ -114,6 +117,7 @@ impl VrrpService {
             feed,
             events,
             generation: 0,
+            operator_priorities: BTreeMap::new(),
         };
         service.set_order();
         for (key, (unit, slice)) in units::slices(config) {
@@ -161,6 +165,34 @@ impl VrrpService {
         owner.runner.force_failover(name, hold).await
     }
 
+    /// Operator priority change of an instance, or of every member of a
+    /// sync group: `priority` (1-254) in place of the configured one, or
+    /// the configured one again with `None`. It holds across reloads
+    /// until cleared.
+    pub async fn set_priority(
+        &mut self,
+        name: &str,
+        priority: Option<u8>,
+    ) -> Result<(), RunnerError> {
+        let instances = match self.running.get(&UnitKey::SyncGroup(name.to_string())) {
+            Some(group) => group.instances.clone(),
+            None => vec![name.to_string()],
+        };
+        for instance in instances {
+            let owner = self
+                .running
+                .values()
+                .find(|r| r.instances.contains(&instance))
+                .ok_or_else(|| RunnerError::UnknownInstance(instance.clone()))?;
+            owner.runner.set_priority(&instance, priority).await?;
+            match priority {
+                Some(p) => self.operator_priorities.insert(instance, p),
+                None => self.operator_priorities.remove(&instance),
+            };
+        }
+        Ok(())
+    }
+
     /// SIGHUP: reads `path` again and applies it with
     /// [`VrrpService::reload_config`]. An unreadable or invalid file keeps
     /// everything running as it is.
@@ -190,6 +222,8 @@ impl VrrpService {
         let mut report = VrrpReload::default();
         self.config = config.clone();
         self.set_order();
+        self.operator_priorities
+            .retain(|name, _| config.vrrp.instances.iter().any(|i| i.name.value == *name));
         for key in &diff.unchanged {
             if let Some(running) = self.running.get_mut(key) {
                 report.kept.extend(running.instances.iter().cloned());
@@ -251,6 +285,11 @@ impl VrrpService {
         slice: &Config,
     ) -> Result<(), RunnerError> {
         let runner = VrrpRunner::start(slice, self.options.clone()).await?;
+        for name in &instances {
+            if let Some(&priority) = self.operator_priorities.get(name) {
+                runner.set_priority(name, Some(priority)).await?;
+            }
+        }
         self.generation += 1;
         let generation = self.generation;
         let mut status = runner.snapshot();

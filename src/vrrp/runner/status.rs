@@ -66,7 +66,11 @@ pub struct InstanceStatus {
     pub vrid: u8,
     pub version: u8,
     pub interface: Option<String>,
+    /// The configured priority, or the operator's in its place.
     pub base_priority: u8,
+    /// Set by `failover --priority N` until set back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator_priority: Option<u8>,
     pub effective_priority: u8,
     /// The master's address while BACKUP, ours while MASTER.
     pub master_address: Option<IpAddr>,
@@ -179,6 +183,7 @@ fn instance_status(
         version: i.version,
         interface: i.interface.clone(),
         base_priority: i.base_priority,
+        operator_priority: i.operator_priority,
         effective_priority: i.effective_priority,
         master_address: i.master_address,
         master_priority: i.master_priority,
@@ -259,6 +264,7 @@ mod tests {
                 version: 2,
                 interface: Some("eth0".into()),
                 base_priority: 100,
+                operator_priority: None,
                 effective_priority: 90,
                 master_address: Some("198.51.100.1".parse().unwrap()),
                 master_priority: Some(150),

@@ -29,6 +29,8 @@ pub struct Instance {
     /// until every member wants MASTER (keepalived: prefer BACKUP).
     wants_master: bool,
     base_priority: u8,
+    /// The operator's priority, in place of the configured one.
+    operator_priority: Option<u8>,
     effective_priority: u8,
     track_delta: i32,
     faults: Vec<String>,
@@ -53,6 +55,7 @@ impl Instance {
         let master_adver_int = micros(config.advert_interval);
         Self {
             base_priority: config.priority,
+            operator_priority: None,
             effective_priority: config.priority,
             local_address: config.unicast_src,
             config,
@@ -140,6 +143,7 @@ impl Instance {
             version: self.config.version.number(),
             interface: self.config.interface.clone(),
             base_priority: self.base_priority,
+            operator_priority: self.operator_priority,
             effective_priority: self.effective_priority,
             master_address: match self.state {
                 State::Master => self.local_address,
@@ -177,6 +181,7 @@ impl Instance {
                 self.reconcile_fault(now, &mut out);
             }
             Event::ForceFailover { hold } => self.on_force_failover(now, hold, &mut out),
+            Event::SetPriority(priority) => self.on_set_priority(now, priority, &mut out),
             Event::LocalAddress(address) => {
                 self.local_address = self.config.unicast_src.or(address);
             }
@@ -427,12 +432,17 @@ impl Instance {
     ) {
         self.track_delta = delta;
         self.faults = faults;
-        // keepalived keeps a tracked priority within 1-254; the owner's
-        // 255 is not adjusted.
+        self.update_effective_priority(out);
+        self.reconcile_fault(now, out);
+    }
+
+    /// Base priority plus the trackers' delta. keepalived keeps a tracked
+    /// priority within 1-254; the owner's 255 is not adjusted.
+    fn update_effective_priority(&mut self, out: &mut Vec<Action>) {
         let effective = if self.base_priority == PRIORITY_OWNER {
             PRIORITY_OWNER
         } else {
-            let sum = i32::from(self.base_priority) + delta;
+            let sum = i32::from(self.base_priority) + self.track_delta;
             u8::try_from(sum.clamp(1, 254)).unwrap_or(1)
         };
         if effective != self.effective_priority {
@@ -445,7 +455,32 @@ impl Instance {
             );
             self.effective_priority = effective;
         }
-        self.reconcile_fault(now, out);
+    }
+
+    fn on_set_priority(&mut self, now: Timestamp, priority: Option<u8>, out: &mut Vec<Action>) {
+        // 0 and 255 are the protocol's own (RFC 5798 §5.2.4); the caller
+        // refuses them, and they are clamped here all the same.
+        let priority = priority.map(|p| p.clamp(1, PRIORITY_OWNER - 1));
+        self.operator_priority = priority;
+        self.base_priority = priority.unwrap_or(self.config.priority);
+        let line = match priority {
+            Some(p) => format!(
+                "operator set priority {p} (configured {})",
+                self.config.priority
+            ),
+            None => format!(
+                "operator cleared priority: back to configured {}",
+                self.config.priority
+            ),
+        };
+        self.log(line, out);
+        let before = self.effective_priority;
+        self.update_effective_priority(out);
+        if self.state == State::Master && self.effective_priority != before {
+            // Tell the peers now rather than at the next interval.
+            self.send_advert(self.effective_priority, out);
+            self.advert_due = Some(now.plus(self.config.advert_interval));
+        }
     }
 
     fn on_force_failover(&mut self, now: Timestamp, hold: Duration, out: &mut Vec<Action>) {
