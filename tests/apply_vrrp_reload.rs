@@ -203,3 +203,78 @@ async fn failover_reaches_the_instance_in_whichever_runner_holds_it() {
     a.stop().await;
     b.stop().await;
 }
+
+/// The operator's priority (`failover --priority`) moves the VIP by
+/// election, holds across a reload that restarts the instance, goes with
+/// the instance when a reload removes it, and "configured" clears it.
+#[tokio::test]
+async fn operator_priority_moves_the_vip_and_holds_across_a_restarting_reload() {
+    let segment = MemorySegment::new();
+    let (mut a, _) = director(&segment, A, &config(&[("VI_1", 31, 150)])).await;
+    let (mut b, _) = director(&segment, B, &config(&[("VI_1", 31, 100)])).await;
+    until(&a, "A's VI_1 MASTER", state_of("VI_1", State::Master)).await;
+    until(&b, "B's VI_1 BACKUP", state_of("VI_1", State::Backup)).await;
+
+    a.set_priority("VI_1", Some(50)).await.unwrap();
+    until(
+        &b,
+        "B preempts the lowered A",
+        state_of("VI_1", State::Master),
+    )
+    .await;
+    until(&a, "A BACKUP at 50", |s| {
+        s.instance("VI_1").is_some_and(|i| {
+            i.state == State::Backup
+                && i.operator_priority == Some(50)
+                && i.effective_priority == 50
+        })
+    })
+    .await;
+
+    // VI_1 edited (advert sequence restarts): the operator's 50 carries over.
+    let edited = config(&[("VI_1", 31, 160)]);
+    let report = a.reload_config(&edited).await;
+    assert_eq!(report.restarted, ["VI_1"], "{report:?}");
+    until(&a, "the restarted VI_1 at the operator's 50", |s| {
+        s.instance("VI_1")
+            .is_some_and(|i| i.operator_priority == Some(50) && i.base_priority == 50)
+    })
+    .await;
+    assert!(b
+        .status()
+        .borrow()
+        .instance("VI_1")
+        .is_some_and(|i| i.state == State::Master));
+
+    a.set_priority("VI_1", None).await.unwrap();
+    until(
+        &a,
+        "A preempts back at 160",
+        state_of("VI_1", State::Master),
+    )
+    .await;
+    assert!(a
+        .status()
+        .borrow()
+        .instance("VI_1")
+        .is_some_and(|i| i.operator_priority.is_none() && i.effective_priority == 160));
+
+    // Removed and added again: the instance starts at its configured priority.
+    a.set_priority("VI_1", Some(40)).await.unwrap();
+    a.reload_config(&config(&[("VI_2", 32, 150)])).await;
+    a.reload_config(&edited).await;
+    until(&a, "VI_1 back at its configured 160", |s| {
+        s.instance("VI_1")
+            .is_some_and(|i| i.operator_priority.is_none() && i.base_priority == 160)
+    })
+    .await;
+    assert_eq!(
+        a.set_priority("VI_9", Some(50))
+            .await
+            .unwrap_err()
+            .to_string(),
+        "no vrrp_instance named 'VI_9'"
+    );
+    a.stop().await;
+    b.stop().await;
+}
