@@ -466,6 +466,10 @@ impl<D: Dataplane + 'static> Director<D> {
                 }
                 self.publish();
                 let _ = reply.send(answer);
+                // The waiting request task sits in this worker's LIFO slot,
+                // which no other worker may steal; let it write the answer
+                // before the rest of an apply keeps this worker busy.
+                tokio::task::yield_now().await;
                 self.finish_apply().await;
             }
         }

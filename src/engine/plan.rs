@@ -200,23 +200,33 @@ pub fn carry_health(
     wanted: &[DesiredService],
     restarted: &HashSet<(ServiceKey, DestKey)>,
 ) -> Vec<DesiredService> {
-    let dests = |services: &[DesiredService]| -> HashMap<ServiceKey, HashMap<DestKey, DestConfig>> {
+    fn by_key(services: &[DesiredService]) -> HashMap<ServiceKey, &[DestConfig]> {
         services
             .iter()
-            .map(|s| (s.config.key, s.dests.iter().map(|d| (d.key, *d)).collect()))
+            .map(|s| (s.config.key, s.dests.as_slice()))
             .collect()
+    }
+    let before = by_key(configured);
+    let now = by_key(wanted);
+    let index = |dests: &[DestConfig]| -> HashMap<DestKey, DestConfig> {
+        dests.iter().map(|d| (d.key, *d)).collect()
     };
-    let before = dests(configured);
-    let now = dests(wanted);
     candidate
         .into_iter()
         .filter_map(|mut service| {
             let key = service.config.key;
-            let (Some(old), live) = (before.get(&key), now.get(&key)) else {
+            let (Some(&old), live) = (before.get(&key), now.get(&key)) else {
                 return Some(service);
             };
             // Health or an operator took the whole service out.
-            let live = live?;
+            let &live = live?;
+            if old == live {
+                // Every real server runs as configured: nothing to carry
+                // (the common case, and the cheap one).
+                return Some(service);
+            }
+            let held_dests = live;
+            let (old, live) = (index(old), index(live));
             service.dests.retain_mut(|dest| {
                 if restarted.contains(&(key, dest.key)) {
                     return true;
@@ -233,8 +243,9 @@ pub fn carry_health(
                     Some(_) => true,
                 }
             });
-            for (dest_key, extra) in live {
-                if !old.contains_key(dest_key) && !service.dests.iter().any(|d| d.key == *dest_key)
+            for extra in held_dests {
+                if !old.contains_key(&extra.key)
+                    && !service.dests.iter().any(|d| d.key == extra.key)
                 {
                     service.dests.push(*extra);
                 }

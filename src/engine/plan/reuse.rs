@@ -28,42 +28,86 @@ pub struct RunningText<'a> {
     pub config: &'a Config,
 }
 
-/// Whether `text` needs the preprocessor (conservatively).
+/// Whether `text` needs the preprocessor (conservatively): a `$`, a
+/// `~SEQ`/`~LST`, or a line that starts with `@` or `include`. Memchr
+/// scans, so a multi-megabyte text costs well under a millisecond.
 fn preprocessed(text: &str) -> bool {
-    text.contains('$')
-        || text.contains("~SEQ")
-        || text.contains("~LST")
-        || text.lines().any(|line| {
-            let line = line.trim_start();
-            line.starts_with('@') || line.starts_with("include")
-        })
+    let bytes = text.as_bytes();
+    // Only blanks (or, to be safe, any non-ASCII byte) before `at` on its line.
+    let starts_line = |at: usize| {
+        bytes[..at]
+            .iter()
+            .rev()
+            .take_while(|&&c| c != b'\n')
+            .all(|&c| c.is_ascii_whitespace() || !c.is_ascii())
+    };
+    memchr::memchr(b'$', bytes).is_some()
+        || memchr::memmem::find(bytes, b"~SEQ").is_some()
+        || memchr::memmem::find(bytes, b"~LST").is_some()
+        || memchr::memchr_iter(b'@', bytes).any(starts_line)
+        || memchr::memmem::find_iter(bytes, b"include").any(starts_line)
+}
+
+fn newlines(bytes: &[u8]) -> usize {
+    memchr::memchr_iter(b'\n', bytes).count()
+}
+
+/// Bytes `a` and `b` share at their start; whole blocks compare as one
+/// `memcmp` before the byte that differs is looked for.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 4096;
+    let n = a.len().min(b.len());
+    let mut at = 0;
+    while at + BLOCK <= n && a[at..at + BLOCK] == b[at..at + BLOCK] {
+        at += BLOCK;
+    }
+    at + a[at..n]
+        .iter()
+        .zip(&b[at..n])
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// Bytes `a` and `b` share at their end.
+fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 4096;
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[a.len() - n..], &b[b.len() - n..]);
+    let mut len = 0;
+    while len + BLOCK <= n && a[n - len - BLOCK..n - len] == b[n - len - BLOCK..n - len] {
+        len += BLOCK;
+    }
+    len + a[..n - len]
+        .iter()
+        .rev()
+        .zip(b[..n - len].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 /// 1-based numbers of the first and last line where `a` and `b` differ,
 /// when they have as many lines; `None` when they are equal or do not.
 fn changed_lines(a: &str, b: &str) -> Option<(usize, usize)> {
-    let lines = |t: &str| t.bytes().filter(|&c| c == b'\n').count();
-    if a == b || lines(a) != lines(b) {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a == b || newlines(a) != newlines(b) {
         return None;
     }
-    let prefix = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
-    let suffix = a
-        .bytes()
-        .rev()
-        .zip(b.bytes().rev())
-        .take_while(|(x, y)| x == y)
-        .count()
-        .min(a.len().min(b.len()) - prefix);
-    let line_of = |offset: usize| {
-        a.as_bytes()[..offset]
-            .iter()
-            .filter(|&&c| c == b'\n')
-            .count()
-            + 1
-    };
-    let first = line_of(prefix);
-    let last = line_of(a.len() - suffix);
+    let prefix = common_prefix(a, b);
+    let suffix = common_suffix(a, b).min(a.len().min(b.len()) - prefix);
+    let first = newlines(&a[..prefix]) + 1;
+    let last = newlines(&a[..a.len() - suffix]) + 1;
     Some((first, last.max(first)))
+}
+
+/// The byte offset where 1-based line `line` starts (the text's length
+/// when it has fewer lines).
+fn line_start(text: &str, line: usize) -> usize {
+    match line.checked_sub(2) {
+        None => 0,
+        Some(skip) => memchr::memchr_iter(b'\n', text.as_bytes())
+            .nth(skip)
+            .map_or(text.len(), |newline| newline + 1),
+    }
 }
 
 /// The candidate's model by the fast path, or `None` when it does not
@@ -89,11 +133,16 @@ pub fn reuse(running: RunningText<'_>, path: &Path, text: &str) -> Option<Config
     let b = starts.iter().rposition(|&s| s <= last)?;
     let from = starts[a];
     let to = starts.get(b + 1).map(|s| s - 1);
-    let lines: Vec<&str> = text.split('\n').collect();
-    let region = lines.get(from - 1..to.unwrap_or(lines.len()))?;
+    // Lines `from` to `to` (or the end), without the newline after `to`.
+    let begin = line_start(text, from);
+    let end = match to {
+        Some(to) => line_start(text, to + 1).saturating_sub(1).max(begin),
+        None => text.len(),
+    };
+    let region = text.get(begin..end)?;
     // Pad with empty lines so the re-parsed blocks carry their real lines.
     let mut padded = "\n".repeat(from - 1);
-    padded.push_str(&region.join("\n"));
+    padded.push_str(region);
     let part = load::load_str(path, &padded, &Options::default());
     let fresh = part.config;
     if part.diagnostics.has_errors()
@@ -167,6 +216,46 @@ mod tests {
                 .line
         );
         assert_eq!(weight.value, 5);
+    }
+
+    #[test]
+    fn block_scans_agree_with_byte_by_byte_ones_across_block_edges() {
+        let a: Vec<u8> = (0..20_000u32)
+            .map(|i| b"abc\nde"[(i % 6) as usize])
+            .collect();
+        for at in [0, 1, 4095, 4096, 4097, 8191, 12_288, 19_999] {
+            let mut b = a.clone();
+            b[at] = b'#';
+            let naive_prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+            let naive_suffix = a
+                .iter()
+                .rev()
+                .zip(b.iter().rev())
+                .take_while(|(x, y)| x == y)
+                .count();
+            assert_eq!(common_prefix(&a, &b), naive_prefix, "edit at {at}");
+            assert_eq!(common_suffix(&a, &b), naive_suffix, "edit at {at}");
+        }
+        assert_eq!(common_prefix(&a, &a[..5000]), 5000);
+        assert_eq!(common_suffix(&a, &a[6000..]), 14_000);
+    }
+
+    #[test]
+    fn preprocessing_is_seen_at_line_starts_only() {
+        assert!(preprocessed("global_defs {\n  @main router_id A\n}\n"));
+        assert!(preprocessed("include /etc/keepalived/vs/*.conf\n"));
+        assert!(preprocessed("\t include x\n"));
+        assert!(preprocessed("vrrp_instance VI_$N {\n}\n"));
+        assert!(preprocessed("~SEQ(N, 1, 3)\n"));
+        assert!(!preprocessed(
+            "notification_email {\n  ops@example.com\n}\n"
+        ));
+        assert!(!preprocessed(
+            "  misc_path \"/usr/bin/check --include x\"\n"
+        ));
+        assert_eq!(line_start("a\nb\nc", 1), 0);
+        assert_eq!(line_start("a\nb\nc", 3), 4);
+        assert_eq!(line_start("a\nb\nc", 9), 5);
     }
 
     #[test]
