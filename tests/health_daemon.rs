@@ -500,6 +500,77 @@ fn a_hanging_misc_check_times_out_and_the_daemon_keeps_serving() {
     });
 }
 
+/// keepalived's script security for MISC_CHECK (privileged: scripts run
+/// as another user): with `enable_script_security`, a world-writable
+/// script that would run as root is disabled — logged in keepalived's words, its real server
+/// judged on its other checkers (none: it stays served) — while a safe one
+/// runs as `script_user` when the checker names no `user`.
+#[test]
+fn misc_check_scripts_follow_script_security_and_run_as_script_user() {
+    if support::skip_unless_privileged(
+        "misc_check_scripts_follow_script_security_and_run_as_script_user",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let open = dir.path().join("open.sh");
+    std::fs::write(&open, "#!/bin/sh\nexit 1\n").unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    // Passes only when run as nobody (65534), the configured script_user.
+    let as_nobody = dir.path().join("as_nobody.sh");
+    std::fs::write(&as_nobody, "#!/bin/sh\n[ \"$(id -u)\" = 65534 ]\n").unwrap();
+    std::fs::set_permissions(&as_nobody, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let a = Backend::tcp(address(4, 11), "A");
+    let b = Backend::tcp(address(4, 12), "B");
+    let vip = SocketAddr::from((address(4, 110), free_port(address(4, 110))));
+    let misc = |path: &Path, user: &str| {
+        format!(
+            "MISC_CHECK {{\n            misc_path \"{}\"\n{user}        }}",
+            path.display()
+        )
+    };
+    let config = dir.path().join("keepalived.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "global_defs {{\n    enable_script_security\n    script_user nobody\n}}\n{}",
+            vs_block(
+                vip,
+                "",
+                &[
+                    (a.addr, &misc(&open, "            user root\n")),
+                    (b.addr, &misc(&as_nobody, ""))
+                ]
+            )
+        ),
+    )
+    .unwrap();
+    let daemon = Daemon::start(&config, dir.path());
+    daemon.wait_for("B's script passing as nobody", || {
+        check_line(&once(&daemon).1, b.addr).is_some_and(|l| l.contains("  UP  MISC_CHECK"))
+    });
+    let (table, checks) = once(&daemon);
+    assert!(
+        table_row(&table, a.addr).is_some(),
+        "A left the table:\n{table}"
+    );
+    assert!(
+        check_line(&checks, a.addr).is_none_or(|l| !l.contains("MISC_CHECK")),
+        "the insecure script still checks A:\n{checks}"
+    );
+    let log = daemon.log_text();
+    assert!(
+        log.contains(&format!(
+            "Disabling misc script {} due to insecure",
+            open.display()
+        )),
+        "{log}"
+    );
+    assert!(log.contains("writable by everyone"), "{log}");
+}
+
 #[test]
 fn losing_the_quorum_puts_the_sorry_server_in() {
     let dir = tempfile::tempdir().unwrap();

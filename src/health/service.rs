@@ -335,6 +335,11 @@ async fn prepare(config: &Config) -> Result<Prepared, HealthError> {
 }
 
 fn prepare_blocking(config: &Config) -> Result<Prepared, HealthError> {
+    let policy = ScriptPolicy::from_global(&config.global)?;
+    // MISC_CHECKs whose script may not run are left out, as keepalived
+    // does; the real server is judged on its other checkers.
+    let (allowed, misc) = crate::health::probe::misc_scripts(config, &policy);
+    let config = allowed.as_ref().unwrap_or(config);
     let options = RunnerOptions {
         seed: seed(),
         hostname: crate::notify::smtp::local_host_name(),
@@ -352,7 +357,10 @@ fn prepare_blocking(config: &Config) -> Result<Prepared, HealthError> {
     } else {
         None
     };
-    let specs = probe_specs(config, tls.as_ref());
+    let mut specs = probe_specs(config, tls.as_ref());
+    for spec in &mut specs {
+        crate::health::probe::attach_script(spec, &misc);
+    }
     if specs.len() != runner.targets().len() {
         return Err(driver::TargetCountMismatch {
             targets: specs.len(),
@@ -360,7 +368,6 @@ fn prepare_blocking(config: &Config) -> Result<Prepared, HealthError> {
         }
         .into());
     }
-    let policy = ScriptPolicy::from_global(&config.global)?;
     let mut scripts = HashMap::new();
     for script in notify_scripts(config) {
         let key = (

@@ -11,9 +11,13 @@
 //! - Exit 0 passes. Without `misc_dynamic` any other status fails. With it,
 //!   1 fails and 2-255 pass with weight status - 2.
 //! - `user USER [GROUP]` runs it as that user (group: the user's primary
-//!   group unless given); supplementary groups are dropped.
+//!   group unless given); supplementary groups are dropped. Without it,
+//!   as `script_user` or keepalived's default user. The daemon decides
+//!   that, and refuses insecure scripts, once per configuration
+//!   ([`misc_scripts`], keepalived.conf(5) "enable_script_security").
 
 use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use nix::sys::signal::{killpg, Signal};
@@ -23,14 +27,101 @@ use tokio::process::{ChildStderr, Command};
 use tokio::sync::oneshot;
 
 use super::{down, ProbeSpec};
-use crate::config::model::lvs::MiscCheck;
+use crate::config::model::common::Script;
+use crate::config::model::lvs::{CheckerKind, MiscCheck};
+use crate::config::model::Config;
 use crate::health::outcome::{Reason, Verdict};
+use crate::notify::{PreparedScript, ScriptPolicy};
 
 /// How long to wait for the first stderr line once the script has exited
 /// (a background grandchild may keep the pipe open forever).
 const STDERR_GRACE: Duration = Duration::from_millis(200);
 /// Longest stderr line kept for the reason.
 const MAX_STDERR_LINE: u64 = 512;
+
+/// The script a MISC_CHECK runs, as [`ScriptPolicy::prepare`] sees it:
+/// `misc_path` with the checker's own `user`/`group`.
+fn script_of(misc: &MiscCheck) -> Option<Script> {
+    let path = misc.path.as_ref()?;
+    Some(Script {
+        argv: path.argv.clone(),
+        user: misc.user.as_ref().map(|u| u.value.clone()),
+        group: misc.group.as_ref().map(|g| g.value.clone()),
+        at: path.at,
+    })
+}
+
+/// The MISC_CHECK scripts of `config` that may run, prepared once (user
+/// lookups and file checks block: call it off the runtime), and
+/// `config` without the ones that may not. keepalived disables a
+/// MISC_CHECK whose script is insecure under `enable_script_security`,
+/// missing or not executable, and judges the real server on its other
+/// checkers; so does this, and logs why in keepalived's words.
+pub fn misc_scripts(
+    config: &Config,
+    policy: &ScriptPolicy,
+) -> (Option<Config>, Vec<(Script, Arc<PreparedScript>)>) {
+    let mut prepared: Vec<(Script, Arc<PreparedScript>)> = Vec::new();
+    let mut refused: Vec<Script> = Vec::new();
+    let miscs = config
+        .lvs
+        .virtual_servers
+        .iter()
+        .flat_map(|vs| &vs.real_servers)
+        .flat_map(|rs| &rs.checkers)
+        .filter_map(|c| match &c.kind.value {
+            CheckerKind::Misc(misc) => script_of(misc),
+            _ => None,
+        });
+    for script in miscs {
+        if prepared.iter().any(|(s, _)| *s == script) || refused.contains(&script) {
+            continue;
+        }
+        match policy.prepare(&script) {
+            Ok(ready) => {
+                for warning in &ready.warnings {
+                    tracing::warn!("MISC_CHECK: {warning}");
+                }
+                prepared.push((script, Arc::new(ready)));
+            }
+            Err(e) => {
+                tracing::error!(
+                    "Disabling misc script {} due to insecure: {e}",
+                    script.argv.join(" ")
+                );
+                refused.push(script);
+            }
+        }
+    }
+    if refused.is_empty() {
+        return (None, prepared);
+    }
+    let mut allowed = config.clone();
+    for rs in allowed
+        .lvs
+        .virtual_servers
+        .iter_mut()
+        .flat_map(|vs| &mut vs.real_servers)
+    {
+        rs.checkers.retain(|c| match &c.kind.value {
+            CheckerKind::Misc(misc) => script_of(misc).is_none_or(|s| !refused.contains(&s)),
+            _ => true,
+        });
+    }
+    (Some(allowed), prepared)
+}
+
+/// The prepared script of a MISC_CHECK spec, from [`misc_scripts`].
+pub fn attach_script(spec: &mut ProbeSpec, prepared: &[(Script, Arc<PreparedScript>)]) {
+    if let CheckerKind::Misc(misc) = &spec.checker.kind.value {
+        if let Some(script) = script_of(misc) {
+            spec.script = prepared
+                .iter()
+                .find(|(s, _)| *s == script)
+                .map(|(_, p)| Arc::clone(p));
+        }
+    }
+}
 
 pub(super) async fn probe(spec: &ProbeSpec, misc: &MiscCheck) -> Verdict {
     match run_script(spec, misc).await {
@@ -86,7 +177,17 @@ async fn run_script(spec: &ProbeSpec, misc: &MiscCheck) -> Result<Verdict, Reaso
         detail: "MISC_CHECK has no misc_path".into(),
     };
     let script = misc.path.as_ref().ok_or_else(no_path)?;
-    let (program, args) = script.argv.split_first().ok_or_else(no_path)?;
+    let (program, args) = match &spec.script {
+        Some(prepared) => (
+            prepared.program.to_string_lossy().into_owned(),
+            &prepared.args[..],
+        ),
+        None => {
+            let (program, args) = script.argv.split_first().ok_or_else(no_path)?;
+            (program.clone(), args)
+        }
+    };
+    let program = program.as_str();
     let timeout = misc
         .timeout
         .filter(|t| t.value > 0)
@@ -101,10 +202,23 @@ async fn run_script(spec: &ProbeSpec, misc: &MiscCheck) -> Result<Verdict, Reaso
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    if let Some(user) = &misc.user {
-        let (uid, gid) =
-            identity(&user.value, misc.group.as_ref().map(|g| g.value.as_str())).await?;
-        command.uid(uid).gid(gid);
+    match (&spec.script, &misc.user) {
+        (Some(prepared), _) => {
+            // No NSS lookup here: this runs on the runtime.
+            let me = (
+                nix::unistd::geteuid().as_raw(),
+                nix::unistd::getegid().as_raw(),
+            );
+            if (prepared.run_as.uid, prepared.run_as.gid) != me {
+                command.uid(prepared.run_as.uid).gid(prepared.run_as.gid);
+            }
+        }
+        (None, Some(user)) => {
+            let (uid, gid) =
+                identity(&user.value, misc.group.as_ref().map(|g| g.value.as_str())).await?;
+            command.uid(uid).gid(gid);
+        }
+        (None, None) => {}
     }
     let mut child = command.spawn().map_err(|e| Reason::Io {
         detail: format!("cannot run '{program}': {}", super::connect::os_words(&e)),

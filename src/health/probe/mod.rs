@@ -26,6 +26,7 @@ use crate::config::model::lvs::{Checker, CheckerKind, LvsConfig, RealServer, Vir
 use crate::config::model::vrrp::TrackFile;
 
 pub use file::TrackFileTarget;
+pub use misc::{attach_script, misc_scripts};
 pub use tls::{TlsClient, TlsSetupError};
 
 use super::outcome::{ProbeReport, Reason, Verdict};
@@ -60,6 +61,12 @@ pub struct ProbeSpec {
     pub tls: Option<TlsClient>,
     /// FILE_CHECK's `track_file`, resolved to its file and weight.
     pub track_file: Option<TrackFileTarget>,
+    /// MISC_CHECK's script as keepalived's script security let it run:
+    /// absolute program, arguments, and the user (`user`, else
+    /// `script_user`, else keepalived's default). The daemon always sets
+    /// it ([`crate::health::service`]); without it the script runs as
+    /// configured `user` or as lvstop's own.
+    pub script: Option<std::sync::Arc<crate::notify::PreparedScript>>,
 }
 
 impl ProbeSpec {
@@ -93,6 +100,7 @@ impl ProbeSpec {
             real_server_weight: rs.effective_weight(),
             tls,
             track_file,
+            script: None,
             checker: checker.clone(),
         }
     }
