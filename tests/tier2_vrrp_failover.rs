@@ -20,6 +20,16 @@ use harness::{always, eventually, vrrp_config, Director, Lan};
 
 const WAIT: Duration = Duration::from_secs(15);
 
+/// `lvstop ctl ARGS…` against a director's control socket.
+fn ctl(director: &Director, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lvstop"))
+        .args(["ctl", "--socket"])
+        .arg(director.socket())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 fn failover_cycle(test: &str, version: u8, advert_int: &str) {
     if support::skip_unless_privileged(test) {
         return;
@@ -200,12 +210,7 @@ fn ctl_failover_hands_the_vip_over_and_takes_it_back_after_the_hold() {
         "A never became the only master\n{}",
         a.log()
     );
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_lvstop"))
-        .args(["ctl", "--socket"])
-        .arg(a.socket())
-        .args(["failover", "VI_1", "--hold", "4"])
-        .output()
-        .unwrap();
+    let output = ctl(&a, &["failover", "VI_1", "--hold", "4"]);
     assert!(
         output.status.success(),
         "{}",
@@ -223,23 +228,9 @@ fn ctl_failover_hands_the_vip_over_and_takes_it_back_after_the_hold() {
         "A never took the VIP back after the hold\n{}",
         a.log()
     );
-    let unknown = std::process::Command::new(env!("CARGO_BIN_EXE_lvstop"))
-        .args(["ctl", "--socket"])
-        .arg(a.socket())
-        .args(["failover", "VI_9"])
-        .output()
-        .unwrap();
+    let unknown = ctl(&a, &["failover", "VI_9"]);
     assert_eq!(unknown.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("'VI_9'"));
-}
-
-fn ctl(director: &Director, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_lvstop"))
-        .args(["ctl", "--socket"])
-        .arg(director.socket())
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 /// `lvstop ctl failover VI_1 --priority 50` on an lvstop master (150)

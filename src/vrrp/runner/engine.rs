@@ -38,14 +38,11 @@ const NOTIFY_DRAIN: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub enum Msg {
     Input(Input),
-    ForceFailover {
+    /// An operator's input for the named instance; the reply says
+    /// whether it exists (the input is dropped when it does not).
+    Operator {
         instance: String,
-        hold: Duration,
-        reply: oneshot::Sender<bool>,
-    },
-    SetPriority {
-        instance: String,
-        priority: Option<u8>,
+        input: Input,
         reply: oneshot::Sender<bool>,
     },
     Shutdown(oneshot::Sender<()>),
@@ -110,17 +107,10 @@ impl Engine {
                         self.script_done(&input);
                         self.step(input).await;
                     }
-                    Some(Msg::ForceFailover { instance, hold, reply }) => {
+                    Some(Msg::Operator { instance, input, reply }) => {
                         let known = self.node.instance(&instance).is_some();
                         if known {
-                            self.step(Input::ForceFailover { instance, hold }).await;
-                        }
-                        let _ = reply.send(known);
-                    }
-                    Some(Msg::SetPriority { instance, priority, reply }) => {
-                        let known = self.node.instance(&instance).is_some();
-                        if known {
-                            self.step(Input::SetPriority { instance, priority }).await;
+                            self.step(input).await;
                         }
                         let _ = reply.send(known);
                     }

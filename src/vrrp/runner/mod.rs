@@ -48,7 +48,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::config::model::Config;
 use crate::net::address::Addresses;
 use crate::net::announce::AnnounceSettings;
-use crate::vrrp::fsm::{BuildError, InstanceConfig, InterfaceInfo, Interfaces, Node};
+use crate::vrrp::fsm::{BuildError, Input, InstanceConfig, InterfaceInfo, Interfaces, Node};
 use crate::vrrp::transport::memory::MemorySegment;
 use engine::{Engine, Msg};
 pub use io::MemoryHost;
@@ -269,30 +269,26 @@ impl VrrpRunnerHandle {
     /// Operator "force failover": a master sends priority 0, releases its
     /// VIPs and stays BACKUP for `hold`.
     pub async fn force_failover(&self, name: &str, hold: Duration) -> Result<(), RunnerError> {
-        let (reply, answer) = oneshot::channel();
-        self.inbox
-            .send(Msg::ForceFailover {
-                instance: name.to_string(),
-                hold,
-                reply,
-            })
+        let instance = name.to_string();
+        self.operate(name, Input::ForceFailover { instance, hold })
             .await
-            .map_err(|_| RunnerError::Stopped)?;
-        match answer.await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(RunnerError::UnknownInstance(name.to_string())),
-            Err(_) => Err(RunnerError::Stopped),
-        }
     }
 
     /// Operator priority change: `name` runs at `priority` (1-254)
     /// instead of its configured one until set back with `None`.
     pub async fn set_priority(&self, name: &str, priority: Option<u8>) -> Result<(), RunnerError> {
+        let instance = name.to_string();
+        self.operate(name, Input::SetPriority { instance, priority })
+            .await
+    }
+
+    /// Feeds an operator's `input` to instance `name`, if it runs here.
+    async fn operate(&self, name: &str, input: Input) -> Result<(), RunnerError> {
         let (reply, answer) = oneshot::channel();
         self.inbox
-            .send(Msg::SetPriority {
+            .send(Msg::Operator {
                 instance: name.to_string(),
-                priority,
+                input,
                 reply,
             })
             .await
