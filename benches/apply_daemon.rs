@@ -134,6 +134,10 @@ fn main() {
         std::fs::write(&candidate, config(services, &ports, weight)).unwrap();
         dry_runs.push(ctl(&socket, &["apply", &path, "--dry-run"]));
         applies.push(ctl(&socket, &["apply", &path]));
+        // After its answer the apply moves the checkers and VRRP along
+        // (the daemon's "checks"/"vrrp" phases below); let that finish so
+        // the next dry run times itself, not the wait behind it.
+        std::thread::sleep(settle.min(Duration::from_secs(2)));
     }
     let _ = nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(daemon.0.id() as i32),
