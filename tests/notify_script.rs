@@ -443,3 +443,42 @@ fn auditing_a_configuration_refuses_its_unsafe_root_scripts() {
         ]
     );
 }
+
+/// A MISC_CHECK runs as its own `user`: the audit judges that user, so the
+/// same world-writable script is refused as root and allowed as nobody
+/// (a non-root user cannot gain anything from it).
+#[test]
+fn a_misc_check_script_is_audited_as_the_user_it_runs_as() {
+    if skip_unless_root("a_misc_check_script_is_audited_as_the_user_it_runs_as") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let open = dir.path().join("open.sh");
+    write_script(&open, "#!/bin/sh\n", 0o777);
+    let misc = |user: &str| {
+        format!(
+            "    real_server 198.51.100.{} 80 {{\n      MISC_CHECK {{\n        user {user}\n        misc_path {}\n      }}\n    }}\n",
+            if user == "root" { 1 } else { 2 },
+            open.display()
+        )
+    };
+    let config = format!(
+        "global_defs {{\n  enable_script_security\n}}\n\
+         virtual_server 198.51.100.10 80 {{\n    protocol TCP\n{}{}}}\n",
+        misc("root"),
+        misc("nobody")
+    );
+    let outcome = load_str(Path::new("misc.conf"), &config, &Options::default());
+    assert!(!outcome.has_errors(), "{:?}", outcome.diagnostics);
+    let policy = ScriptPolicy::from_global(&outcome.config.global).unwrap();
+    let verdicts: Vec<(Option<String>, bool)> = policy
+        .audit(&outcome.config)
+        .into_iter()
+        .map(|(script, result)| (script.user.clone(), result.is_ok()))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [(Some("root".into()), false), (Some("nobody".into()), true)]
+    );
+}

@@ -39,16 +39,10 @@ const STDERR_GRACE: Duration = Duration::from_millis(200);
 /// Longest stderr line kept for the reason.
 const MAX_STDERR_LINE: u64 = 512;
 
-/// The script a MISC_CHECK runs, as [`ScriptPolicy::prepare`] sees it:
-/// `misc_path` with the checker's own `user`/`group`.
+/// The script a MISC_CHECK runs: `misc_path`, with the checker's own
+/// `user`/`group` (the parser puts them on it).
 fn script_of(misc: &MiscCheck) -> Option<Script> {
-    let path = misc.path.as_ref()?;
-    Some(Script {
-        argv: path.argv.clone(),
-        user: misc.user.as_ref().map(|u| u.value.clone()),
-        group: misc.group.as_ref().map(|g| g.value.clone()),
-        at: path.at,
-    })
+    misc.path.clone()
 }
 
 /// The MISC_CHECK scripts of `config` that may run, prepared once (user

@@ -175,6 +175,15 @@ pub(super) fn checker(parser: &mut Parser<'_>, kind: &str, node: &Node) -> Optio
             CheckerKind::Tcp | CheckerKind::Ping => {}
         }
     }
+    if let CheckerKind::Misc(misc) = &mut checker.kind.value {
+        // The script runs as the checker's `user` (wherever the keyword
+        // stands in the block): the script says so, so that script
+        // security and `lvstop check` judge the user it really runs as.
+        if let Some(path) = &mut misc.path {
+            path.user = misc.user.as_ref().map(|u| u.value.clone());
+            path.group = misc.group.as_ref().map(|g| g.value.clone());
+        }
+    }
     Some(checker)
 }
 
