@@ -164,13 +164,22 @@ fn row_lines(
             };
             let mut label = format!("{addr} {} {}{hidden}", group.scheduler, group.flags);
             label = label.trim_end().to_string();
-            let label_width = columns.addr + 16;
+            let active = group.active.to_string();
+            // A long label (a persistence timeout, several flags) may use
+            // the blank lead of the right-aligned ActiveConn column, keeping
+            // one space before the number, so "persistent 60" is not cut.
+            let borrow = label
+                .chars()
+                .count()
+                .saturating_sub(columns.addr + 16)
+                .min(10usize.saturating_sub(active.len() + 1));
+            let label_width = columns.addr + 16 + borrow;
             let rates = group.rates;
             let text = format!(
                 "{} {}{} {} {} {}",
                 left(&prot, 4),
                 left(&label, label_width),
-                right(&group.active.to_string(), 10),
+                right(&active, 10 - borrow),
                 right(&group.inactive.to_string(), 9),
                 right(&number(rates.cps), 5),
                 right(&number(rates.inbps + rates.outbps), 6)
