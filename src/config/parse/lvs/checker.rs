@@ -147,6 +147,13 @@ pub(super) fn checker(parser: &mut Parser<'_>, kind: &str, node: &Node) -> Optio
         let Some(keyword) = parser.keyword(child, table, kind) else {
             continue;
         };
+        if keyword == "retry" {
+            // A checker's own `retry` may be 0: down on the first failure
+            // (keepalived's checker parser takes 0 and up; at the virtual
+            // and real server levels it starts at 1).
+            checker.timing.retry = parser.number(child, 0u32, u32::MAX);
+            continue;
+        }
         if timing_keyword(parser, keyword, child, &mut checker.timing)
             || connection_keyword(parser, keyword, child, &mut checker.connection)
         {

@@ -65,6 +65,23 @@ fn seed_nb_get_retry_in_tcp_check_is_ignored_like_keepalived() {
 }
 
 #[test]
+fn a_checker_may_retry_0_times_but_a_virtual_server_not() {
+    let text = |vs_retry: &str| {
+        format!(
+            "virtual_server 192.0.2.1 80 {{\n    protocol TCP\n{vs_retry}    real_server 192.0.2.2 80 {{\n        \
+             MISC_CHECK {{\n            misc_path /bin/true\n            retry 0\n        }}\n    }}\n}}\n"
+        )
+    };
+    let (config, diags) = load(&text(""));
+    assert!(!diags.has_errors(), "{diags:?}");
+    let vs = &config.lvs.virtual_servers[0];
+    let rs = &vs.real_servers[0];
+    assert_eq!(rs.checkers[0].effective_timing(rs, vs).retry, 0);
+    let (_, diags) = load(&text("    retry 0\n"));
+    assert!(diags.has_errors(), "virtual_server retry 0 must be refused");
+}
+
+#[test]
 fn seed_nb_get_retry_maps_to_retry_in_compat_mode() {
     let (config, diags) = load_with(SEED, true);
     assert!(with_code(&diags, "nb-get-retry-ignored").is_empty());
