@@ -101,13 +101,15 @@ pub enum Verb {
     /// Zero the counters of one service, or of all.
     Zero {
         #[command(flatten)]
-        service: OptionalServiceArgs,
+        service: ServiceArgs,
     },
 }
 
-/// A service, chosen as ipvsadm chooses it.
+/// A service, chosen as ipvsadm chooses it. Every verb but `zero`
+/// needs one ([`ServiceArgs::key`]); `zero` without one zeroes all
+/// ([`ServiceArgs::chosen`]).
 #[derive(Debug, Clone, Args)]
-#[group(required = true, multiple = true)]
+#[group(required = false, multiple = true)]
 pub struct ServiceArgs {
     /// TCP service.
     #[arg(short = 't', long = "tcp-service", value_name = "VIP:PORT")]
@@ -122,22 +124,6 @@ pub struct ServiceArgs {
     #[arg(short = 'f', long = "fwmark-service", value_name = "MARK")]
     pub fwmark: Option<String>,
     /// The firewall mark is an IPv6 one (ipvsadm's -6).
-    #[arg(short = '6', long = "ipv6")]
-    pub ipv6: bool,
-}
-
-/// The same, optional (`zero` with no service zeroes all).
-#[derive(Debug, Clone, Args)]
-#[group(required = false, multiple = true)]
-pub struct OptionalServiceArgs {
-    #[arg(short = 't', long = "tcp-service", value_name = "VIP:PORT")]
-    pub tcp: Option<String>,
-    #[arg(short = 'u', long = "udp-service", value_name = "VIP:PORT")]
-    pub udp: Option<String>,
-    #[arg(long = "sctp-service", value_name = "VIP:PORT")]
-    pub sctp: Option<String>,
-    #[arg(short = 'f', long = "fwmark-service", value_name = "MARK")]
-    pub fwmark: Option<String>,
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
 }
@@ -163,22 +149,14 @@ pub struct OptionalServerArgs {
 pub struct UsageError(pub String);
 
 impl ServiceArgs {
+    /// The service named; a usage error when none is.
     pub fn key(&self) -> Result<ServiceKey, UsageError> {
-        service_key(
-            [
-                (Protocol::Tcp, &self.tcp),
-                (Protocol::Udp, &self.udp),
-                (Protocol::Sctp, &self.sctp),
-            ],
-            &self.fwmark,
-            self.ipv6,
-        )?
-        .ok_or_else(|| UsageError("name a service with -t, -u, --sctp-service or -f".into()))
+        self.chosen()?
+            .ok_or_else(|| UsageError("name a service with -t, -u, --sctp-service or -f".into()))
     }
-}
 
-impl OptionalServiceArgs {
-    pub fn key(&self) -> Result<Option<ServiceKey>, UsageError> {
+    /// The service named, or `None` when none is.
+    pub fn chosen(&self) -> Result<Option<ServiceKey>, UsageError> {
         service_key(
             [
                 (Protocol::Tcp, &self.tcp),
@@ -365,7 +343,7 @@ impl Verb {
             }
             Verb::Confirm => Command::Confirm,
             Verb::Zero { service } => Command::Zero {
-                service: service.key()?,
+                service: service.chosen()?,
             },
         })
     }
@@ -480,6 +458,21 @@ mod tests {
             command(&["weight", "-t", "198.51.100.88:80", "-r", "nope", "-w", "1"]).unwrap_err();
         assert!(error.contains("'nope'"), "{error}");
         assert!(command(&["weight", "-r", "198.51.100.82", "-w", "1"]).is_err());
+        assert!(command(&["weight", "-r", "198.51.100.82", "-w", "1"])
+            .unwrap_err()
+            .contains("name a service"));
+        assert_eq!(
+            command(&["failover", "VI_1", "--priority", "50"]),
+            Ok(Command::Failover {
+                name: "VI_1".into(),
+                hold_s: DEFAULT_HOLD_S,
+                priority: Some(PriorityChange::Set(50)),
+            })
+        );
+        assert!(command(&["failover", "VI_1", "--priority", "255"])
+            .unwrap_err()
+            .contains("not a VRRP priority"));
+        assert!(command(&["failover", "VI_1", "--priority", "9", "--hold", "5"]).is_err());
         assert!(command(&[
             "weight",
             "-t",
