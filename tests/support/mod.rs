@@ -10,6 +10,7 @@
 pub mod backends;
 pub mod daemon;
 pub mod golden;
+pub mod keepalived;
 pub mod netns;
 pub mod vm;
 

@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::support::keepalived;
 use crate::support::netns::{run, Netns};
 use crate::support::unique_name;
 
@@ -193,29 +194,7 @@ impl Director {
 
     pub fn keepalived(ns: &Netns, config: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let conf = dir.path().join("keepalived.conf");
-        std::fs::write(&conf, config).unwrap();
-        let log = File::create(dir.path().join("log")).unwrap();
-        let p = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
-        let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &ns.name,
-                "keepalived",
-                "-n",
-                "-l",
-                "-D",
-                "-P",
-                "-f",
-            ])
-            .arg(&conf)
-            .args(["-p", &p("k.pid"), "-r", &p("v.pid"), "-c", &p("c.pid")])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("keepalived is installed (apt-get install keepalived)");
+        let child = keepalived::spawn(ns, config, dir.path());
         Self {
             keepalived: true,
             ns: ns.name.clone(),

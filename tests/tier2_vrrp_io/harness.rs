@@ -5,9 +5,10 @@
 use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
+use crate::support::keepalived;
 use crate::support::netns::{run, Netns};
 use crate::support::unique_name;
 
@@ -190,29 +191,7 @@ pub struct Keepalived {
 impl Keepalived {
     pub fn start(ns: &Netns, config: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let conf = dir.path().join("keepalived.conf");
-        std::fs::write(&conf, config).unwrap();
-        let log = File::create(dir.path().join("log")).unwrap();
-        let p = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
-        let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &ns.name,
-                "keepalived",
-                "-n",
-                "-l",
-                "-D",
-                "-P",
-                "-f",
-            ])
-            .arg(&conf)
-            .args(["-p", &p("k.pid"), "-r", &p("v.pid"), "-c", &p("c.pid")])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("keepalived is installed (apt-get install keepalived)");
+        let child = keepalived::spawn(ns, config, dir.path());
         Self { child, dir }
     }
 
@@ -221,7 +200,7 @@ impl Keepalived {
     }
 
     fn log_path(&self) -> PathBuf {
-        self.dir.path().join("log")
+        keepalived::log_path(self.dir.path())
     }
 }
 
