@@ -16,13 +16,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 #[path = "support/mod.rs"]
 mod support;
 
-use support::{env_or, quick, Reaped};
+use support::{env_or, quick, start_daemon};
 
 const LVSTOP: &str = env!("CARGO_BIN_EXE_lvstop");
 const REAL_SERVERS: usize = 16;
@@ -100,28 +100,9 @@ fn main() {
     let candidate = dir.path().join("candidate.conf");
     std::fs::write(&conf, config(services, &ports, 1)).unwrap();
     let socket = dir.path().join("lvstop.sock");
-    let mut daemon = Reaped(
-        Command::new(LVSTOP)
-            .args(["daemon", "--dataplane", "userspace", "-f"])
-            .arg(&conf)
-            .arg("--socket")
-            .arg(&socket)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.path().join("daemon.log")).unwrap())
-            .spawn()
-            .unwrap(),
-    );
-    let started = Instant::now();
-    while !socket.exists() {
-        let exited = daemon.0.try_wait().unwrap();
-        assert!(
-            exited.is_none() && started.elapsed() < Duration::from_secs(300),
-            "the daemon did not start: {}",
-            std::fs::read_to_string(dir.path().join("daemon.log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let startup = started.elapsed();
+    let log = dir.path().join("daemon.log");
+    let (mut daemon, startup) =
+        start_daemon(LVSTOP, &conf, &socket, &log, Duration::from_secs(300));
     // Every checker has had its first verdict once a full delay_loop
     // passed; wait for it so the apply meets live check state.
     std::thread::sleep(settle);
@@ -144,7 +125,7 @@ fn main() {
         nix::sys::signal::Signal::SIGTERM,
     );
     let _ = daemon.0.wait();
-    let log = std::fs::read_to_string(dir.path().join("daemon.log")).unwrap_or_default();
+    let log = std::fs::read_to_string(&log).unwrap_or_default();
     for line in log.lines().filter(|l| l.contains("apply took")) {
         println!("  daemon: {}", line.split("INFO ").nth(1).unwrap_or(line));
     }

@@ -15,15 +15,14 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[path = "support/mod.rs"]
 mod support;
 
-use support::{env_or, quick, Reaped};
+use support::{env_or, quick, start_daemon};
 
 const LVSTOP: &str = env!("CARGO_BIN_EXE_lvstop");
 const SUBSCRIBERS: usize = 10;
@@ -77,26 +76,9 @@ fn main() {
     let conf = dir.path().join("keepalived.conf");
     std::fs::write(&conf, config(services)).unwrap();
     let socket = dir.path().join("lvstop.sock");
-    let mut daemon = Reaped(
-        Command::new(LVSTOP)
-            .args(["daemon", "--dataplane", "userspace", "-f"])
-            .arg(&conf)
-            .arg("--socket")
-            .arg(&socket)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let log = dir.path().join("daemon.log");
+    let (mut daemon, _) = start_daemon(LVSTOP, &conf, &socket, &log, Duration::from_secs(120));
     let pid = daemon.0.id();
-    let started = Instant::now();
-    while !socket.exists() {
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "the daemon did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
     std::thread::sleep(Duration::from_secs(if quick() { 0 } else { 2 }));
 
     let before = cpu_seconds(pid);
