@@ -19,21 +19,8 @@ use serde_json::{json, Value};
 use support::daemon::Daemon;
 use support::loopback_address as address;
 
-/// A backend that accepts and closes, until `stop` is set; then its
-/// listener is dropped so connections are refused.
 fn backend(addr: std::net::Ipv4Addr, stop: Arc<AtomicBool>) -> SocketAddr {
-    let listener = TcpListener::bind((addr, 0)).unwrap();
-    listener.set_nonblocking(true).unwrap();
-    let local = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        while !stop.load(Ordering::SeqCst) {
-            if let Ok((stream, _)) = listener.accept() {
-                drop(stream);
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    });
-    local
+    support::backends::accept_and_close(addr, stop)
 }
 
 struct Setup {

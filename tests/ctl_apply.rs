@@ -17,14 +17,7 @@ use support::loopback_address as address;
 
 /// A backend that accepts and closes, for TCP_CHECK.
 fn backend(addr: std::net::Ipv4Addr) -> SocketAddr {
-    let listener = TcpListener::bind((addr, 0)).unwrap();
-    let local = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            drop(stream);
-        }
-    });
-    local
+    support::backends::accept_and_close(addr, Default::default())
 }
 
 struct Setup {

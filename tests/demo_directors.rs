@@ -6,28 +6,19 @@
 //! backup and the load keeps being answered; a stopped real server leaves
 //! the table with a reason and comes back.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
-use std::time::Duration;
+mod support;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use lvstop::demo::directors::DemoDirectors;
 use lvstop::demo::{DemoOptions, DemoWorld, LoadOptions};
 use lvstop::engine::snapshot::Snapshot;
 use lvstop::engine::view::Handle;
 use lvstop::vrrp::fsm::State;
+use support::until;
 
 fn free_addr(last: u8) -> SocketAddr {
-    let ip = Ipv4Addr::new(127, 0, 66, last);
-    TcpListener::bind((ip, 0)).unwrap().local_addr().unwrap()
-}
-
-async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    for _ in 0..600 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("never saw {what}");
+    support::free_addr(66, last)
 }
 
 fn role(snapshot: &Snapshot) -> Option<State> {

@@ -6,28 +6,19 @@
 //! above zero, and after a drain (weight 0) the drained server's
 //! ActiveConn falls to zero without a single failed request.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+mod support;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use lvstop::dataplane::userspace::{Options, UserspaceDataplane};
 use lvstop::dataplane::{Dataplane, Operation};
 use lvstop::demo::{DemoOptions, DemoWorld, LoadOptions};
 use lvstop::ipvs::model::{DestConfig, DestKey, Forward, ServiceConfig, ServiceKey};
+use support::until;
 
 fn free_addr(last: u8) -> SocketAddr {
-    let ip = Ipv4Addr::new(127, 0, 65, last);
-    TcpListener::bind((ip, 0)).unwrap().local_addr().unwrap()
-}
-
-/// Polls `check` every 50 ms until it holds; fails after 30 s.
-async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    for _ in 0..600 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("never saw {what}");
+    support::free_addr(65, last)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

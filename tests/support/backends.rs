@@ -312,3 +312,25 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// A TCP_CHECK target on a thread of its own: accepts and closes every
+/// connection until `stop` is set, then drops its listener, so that
+/// connections are refused from then on.
+pub fn accept_and_close(
+    addr: std::net::Ipv4Addr,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> SocketAddr {
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind((addr, 0)).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let local = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::SeqCst) {
+            if let Ok((stream, _)) = listener.accept() {
+                drop(stream);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
+    local
+}

@@ -45,3 +45,23 @@ pub fn loopback_address(n: u8, host: u8) -> std::net::Ipv4Addr {
     let p = (std::process::id() % 200) as u8 + 20;
     std::net::Ipv4Addr::new(127, p, n, host)
 }
+
+/// An address on 127.0.BLOCK.LAST with a port that was free a moment ago.
+pub fn free_addr(block: u8, last: u8) -> std::net::SocketAddr {
+    let ip = std::net::Ipv4Addr::new(127, 0, block, last);
+    std::net::TcpListener::bind((ip, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// Polls `check` every 50 ms until it holds; fails after 30 s.
+pub async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    for _ in 0..600 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("never saw {what}");
+}
