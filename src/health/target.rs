@@ -117,7 +117,7 @@ impl Prober for RealProbes {
 /// [`crate::health::probe::tls_client_for`] (it reads files: build it off
 /// the runtime).
 pub fn probe_specs(config: &Config, tls: Option<&TlsClient>) -> Vec<ProbeSpec> {
-    let mut specs = Vec::new();
+    let mut specs = Vec::with_capacity(config.checker_count());
     for vs in &config.lvs.virtual_servers {
         for rs in &vs.real_servers {
             for checker in &rs.checkers {

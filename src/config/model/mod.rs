@@ -25,6 +25,16 @@ pub struct Config {
 }
 
 impl Config {
+    /// How many checkers all real servers have together.
+    pub fn checker_count(&self) -> usize {
+        self.lvs
+            .virtual_servers
+            .iter()
+            .flat_map(|vs| &vs.real_servers)
+            .map(|rs| rs.checkers.len())
+            .sum()
+    }
+
     /// Every script the configuration would run (notify, tracking, checker
     /// and fifo scripts), in file order within each kind. Script security
     /// applies to all of them.

@@ -92,15 +92,24 @@ impl Plan {
             .or(global.smtp_alert)
             .map(|b| b.value);
         let log_all = has_keyword(config, "checker_log_all_failures");
+        // Sized up front: tens of thousands of entries would otherwise be
+        // copied (and their pages faulted in) at every doubling.
+        let real_servers: usize = config
+            .lvs
+            .virtual_servers
+            .iter()
+            .map(|vs| vs.real_servers.len())
+            .sum();
+        let checkers = config.checker_count();
         let mut plan = Plan {
             router_id: global
                 .router_id
                 .as_ref()
                 .map_or_else(|| hostname.to_owned(), |r| r.value.clone()),
-            virtual_servers: Vec::new(),
-            real_servers: Vec::new(),
-            checkers: Vec::new(),
-            targets: Vec::new(),
+            virtual_servers: Vec::with_capacity(config.lvs.virtual_servers.len()),
+            real_servers: Vec::with_capacity(real_servers),
+            checkers: Vec::with_capacity(checkers),
+            targets: Vec::with_capacity(checkers),
         };
         let mut seen = HashSet::new();
         for vs in &config.lvs.virtual_servers {
