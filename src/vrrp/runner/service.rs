@@ -287,7 +287,11 @@ impl VrrpService {
         let runner = VrrpRunner::start(slice, self.options.clone()).await?;
         for name in &instances {
             if let Some(&priority) = self.operator_priorities.get(name) {
-                runner.set_priority(name, Some(priority)).await?;
+                // The runner has only just started; should it refuse, the
+                // instance runs at its configured priority and says so.
+                if let Err(e) = runner.set_priority(name, Some(priority)).await {
+                    tracing::warn!("VRRP: {name} keeps its configured priority, not the operator's {priority}: {e}");
+                }
             }
         }
         self.generation += 1;
