@@ -16,6 +16,7 @@
 //!   that, and refuses insecure scripts, once per configuration
 //!   ([`misc_scripts`], keepalived.conf(5) "enable_script_security").
 
+use std::collections::{HashMap, HashSet};
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,7 +28,6 @@ use tokio::process::{ChildStderr, Command};
 use tokio::sync::oneshot;
 
 use super::{down, ProbeSpec};
-use crate::config::model::common::Script;
 use crate::config::model::lvs::{CheckerKind, MiscCheck};
 use crate::config::model::Config;
 use crate::health::outcome::{Reason, Verdict};
@@ -39,54 +39,62 @@ const STDERR_GRACE: Duration = Duration::from_millis(200);
 /// Longest stderr line kept for the reason.
 const MAX_STDERR_LINE: u64 = 512;
 
-/// The script a MISC_CHECK runs: `misc_path`, with the checker's own
-/// `user`/`group` (the parser puts them on it).
-fn script_of(misc: &MiscCheck) -> Option<Script> {
-    misc.path.clone()
+/// What tells two MISC_CHECK scripts apart: the command line and the
+/// user and group it runs as (the parser puts the checker's own `user` on
+/// `misc_path`).
+type ScriptKey = (Vec<String>, Option<String>, Option<String>);
+
+fn key_of(misc: &MiscCheck) -> Option<ScriptKey> {
+    misc.path
+        .as_ref()
+        .map(|s| (s.argv.clone(), s.user.clone(), s.group.clone()))
 }
 
-/// The MISC_CHECK scripts of `config` that may run, prepared once (user
-/// lookups and file checks block: call it off the runtime), and
-/// `config` without the ones that may not. keepalived disables a
-/// MISC_CHECK whose script is insecure under `enable_script_security`,
-/// missing or not executable, and judges the real server on its other
-/// checkers; so does this, and logs why in keepalived's words.
-pub fn misc_scripts(
-    config: &Config,
-    policy: &ScriptPolicy,
-) -> (Option<Config>, Vec<(Script, Arc<PreparedScript>)>) {
-    let mut prepared: Vec<(Script, Arc<PreparedScript>)> = Vec::new();
-    let mut refused: Vec<Script> = Vec::new();
-    let miscs = config
+/// The prepared MISC_CHECK scripts of a configuration, by script.
+#[derive(Debug, Default)]
+pub struct MiscScripts(HashMap<ScriptKey, Arc<PreparedScript>>);
+
+/// The MISC_CHECK scripts of `config` that may run, prepared once each
+/// (user lookups and file checks block: call it off the runtime), and
+/// `config` without the checkers whose script may not. keepalived
+/// disables a MISC_CHECK whose script is insecure under
+/// `enable_script_security`, missing or not executable, and judges the
+/// real server on its other checkers; so does this, and logs why in
+/// keepalived's words.
+pub fn misc_scripts(config: &Config, policy: &ScriptPolicy) -> (Option<Config>, MiscScripts) {
+    let mut prepared = HashMap::new();
+    let mut refused = HashSet::new();
+    let scripts = config
         .lvs
         .virtual_servers
         .iter()
         .flat_map(|vs| &vs.real_servers)
         .flat_map(|rs| &rs.checkers)
         .filter_map(|c| match &c.kind.value {
-            CheckerKind::Misc(misc) => script_of(misc),
+            CheckerKind::Misc(misc) => misc.path.as_ref().zip(key_of(misc)),
             _ => None,
         });
-    for script in miscs {
-        if prepared.iter().any(|(s, _)| *s == script) || refused.contains(&script) {
+    for (script, key) in scripts {
+        if prepared.contains_key(&key) || refused.contains(&key) {
             continue;
         }
-        match policy.prepare(&script) {
+        match policy.prepare(script) {
             Ok(ready) => {
                 for warning in &ready.warnings {
                     tracing::warn!("MISC_CHECK: {warning}");
                 }
-                prepared.push((script, Arc::new(ready)));
+                prepared.insert(key, Arc::new(ready));
             }
             Err(e) => {
                 tracing::error!(
                     "Disabling misc script {} due to insecure: {e}",
                     script.argv.join(" ")
                 );
-                refused.push(script);
+                refused.insert(key);
             }
         }
     }
+    let prepared = MiscScripts(prepared);
     if refused.is_empty() {
         return (None, prepared);
     }
@@ -98,22 +106,17 @@ pub fn misc_scripts(
         .flat_map(|vs| &mut vs.real_servers)
     {
         rs.checkers.retain(|c| match &c.kind.value {
-            CheckerKind::Misc(misc) => script_of(misc).is_none_or(|s| !refused.contains(&s)),
+            CheckerKind::Misc(misc) => key_of(misc).is_none_or(|k| !refused.contains(&k)),
             _ => true,
         });
     }
     (Some(allowed), prepared)
 }
 
-/// The prepared script of a MISC_CHECK spec, from [`misc_scripts`].
-pub fn attach_script(spec: &mut ProbeSpec, prepared: &[(Script, Arc<PreparedScript>)]) {
+/// Gives a MISC_CHECK spec its prepared script, from [`misc_scripts`].
+pub fn attach_script(spec: &mut ProbeSpec, prepared: &MiscScripts) {
     if let CheckerKind::Misc(misc) = &spec.checker.kind.value {
-        if let Some(script) = script_of(misc) {
-            spec.script = prepared
-                .iter()
-                .find(|(s, _)| *s == script)
-                .map(|(_, p)| Arc::clone(p));
-        }
+        spec.script = key_of(misc).and_then(|key| prepared.0.get(&key).cloned());
     }
 }
 

@@ -26,7 +26,7 @@ use crate::config::model::lvs::{Checker, CheckerKind, LvsConfig, RealServer, Vir
 use crate::config::model::vrrp::TrackFile;
 
 pub use file::TrackFileTarget;
-pub use misc::{attach_script, misc_scripts};
+pub use misc::{attach_script, misc_scripts, MiscScripts};
 pub use tls::{TlsClient, TlsSetupError};
 
 use super::outcome::{ProbeReport, Reason, Verdict};
