@@ -42,6 +42,11 @@ pub(super) async fn pump(
     let mut total = 0u64;
     loop {
         buffer.clear();
+        // Looked at before the read: a FIN the reactor reported by then
+        // was queued behind every byte this read can see. (Looked at
+        // after, it could be a FIN that arrived with more data after the
+        // read came back short, and that data would be lost.)
+        let fin_seen = peer_closed(src);
         let (n, drained) = match read_some(src, &mut buffer) {
             Ok(read) => read,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -53,10 +58,10 @@ pub(super) async fn pump(
         if n == 0 {
             break;
         }
-        // The receive queue is empty and the peer's FIN was already
-        // processed: these are the stream's last bytes. (Data always
-        // precedes the FIN in the queue, so nothing can follow them.)
-        if drained && peer_closed(src) {
+        // The receive queue is empty and the peer's FIN was processed
+        // before the read: these are the stream's last bytes. (Data
+        // always precedes the FIN in the queue, so nothing can follow.)
+        if drained && fin_seen {
             write_all_before_fin(dst, &buffer[..n]).await?;
             counter.fetch_add(n as u64, Ordering::Relaxed);
             return Ok(());
