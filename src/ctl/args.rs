@@ -81,7 +81,7 @@ pub enum Verb {
         hold: Option<u64>,
         /// Instead of stepping down: run at priority N (1-254) until
         /// `--priority configured`; VRRP's election moves the VIPs.
-        #[arg(long, value_name = "N|configured", value_parser = parse_priority)]
+        #[arg(long, value_name = "N|configured", value_parser = str::parse::<PriorityChange>)]
         priority: Option<PriorityChange>,
     },
     /// Re-read the configuration file and apply it.
@@ -210,19 +210,6 @@ fn service_key(
 /// ipvsadm reads marks in decimal, or hex with 0x.
 /// `failover` without `--hold` keeps the instance BACKUP this long.
 const DEFAULT_HOLD_S: u64 = 60;
-
-/// `--priority N|configured`: 1-254 (RFC 5798 §5.2.4) or the file's own.
-fn parse_priority(text: &str) -> Result<PriorityChange, String> {
-    if text == "configured" {
-        return Ok(PriorityChange::Configured);
-    }
-    match text.parse::<u8>() {
-        Ok(p @ 1..=254) => Ok(PriorityChange::Set(p)),
-        _ => Err(format!(
-            "'{text}' is not a VRRP priority (1 to 254, or 'configured')"
-        )),
-    }
-}
 
 fn parse_mark(text: &str) -> Option<u32> {
     match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {

@@ -114,6 +114,21 @@ pub enum PriorityChange {
     Configured,
 }
 
+impl std::str::FromStr for PriorityChange {
+    type Err = String;
+
+    /// `N` (1-254) or `configured`, as `lvstop ctl` and the console take it.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("'{text}' is not a VRRP priority (1 to 254, or 'configured')");
+        if text == "configured" {
+            return Ok(PriorityChange::Configured);
+        }
+        let change = PriorityChange::Set(text.parse().map_err(|_| bad())?);
+        change.priority().map_err(|_| bad())?;
+        Ok(change)
+    }
+}
+
 impl PriorityChange {
     /// The priority to run at (`None`: the configured one), or why not.
     pub fn priority(self) -> Result<Option<u8>, CommandError> {

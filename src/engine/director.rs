@@ -589,23 +589,16 @@ async fn deadline(at: Option<tokio::time::Instant>) {
 /// `failover`: the instance (or sync group) steps down with a priority-0
 /// advert and stays BACKUP for `hold_s` seconds.
 async fn failover(vrrp: &VrrpService, name: &str, hold_s: u64) -> Result<Outcome, CommandError> {
-    let unknown = || CommandError::UnknownInstance {
+    let runner = vrrp.runner().ok_or_else(|| CommandError::UnknownInstance {
         name: name.to_string(),
-    };
-    let runner = vrrp.runner().ok_or_else(unknown)?;
-    match runner
+    })?;
+    runner
         .force_failover(name, std::time::Duration::from_secs(hold_s))
         .await
-    {
-        Ok(()) => Ok(Outcome::Done {
-            message: format!("{name} steps down: priority 0 sent, BACKUP for {hold_s} s"),
-        }),
-        Err(RunnerError::UnknownInstance(_)) => Err(unknown()),
-        Err(e) => Err(CommandError::Refused {
-            operation: "failover".into(),
-            why: e.to_string(),
-        }),
-    }
+        .map_err(|e| failover_error(name, e))?;
+    Ok(Outcome::Done {
+        message: format!("{name} steps down: priority 0 sent, BACKUP for {hold_s} s"),
+    })
 }
 
 /// `failover --priority`: the instance (or sync group) runs at another
@@ -616,20 +609,27 @@ async fn set_priority(
     change: PriorityChange,
 ) -> Result<Outcome, CommandError> {
     let priority = change.priority()?;
-    match vrrp.set_priority(name, priority).await {
-        Ok(()) => Ok(Outcome::Done {
-            message: match priority {
-                Some(p) => format!("{name} runs at priority {p} until set back"),
-                None => format!("{name} runs at its configured priority again"),
-            },
-        }),
-        Err(RunnerError::UnknownInstance(_)) => Err(CommandError::UnknownInstance {
+    vrrp.set_priority(name, priority)
+        .await
+        .map_err(|e| failover_error(name, e))?;
+    Ok(Outcome::Done {
+        message: match priority {
+            Some(p) => format!("{name} runs at priority {p} until set back"),
+            None => format!("{name} runs at its configured priority again"),
+        },
+    })
+}
+
+/// A failover the VRRP runners refused, in the command's terms.
+fn failover_error(name: &str, error: RunnerError) -> CommandError {
+    match error {
+        RunnerError::UnknownInstance(_) => CommandError::UnknownInstance {
             name: name.to_string(),
-        }),
-        Err(e) => Err(CommandError::Refused {
+        },
+        e => CommandError::Refused {
             operation: "failover".into(),
             why: e.to_string(),
-        }),
+        },
     }
 }
 

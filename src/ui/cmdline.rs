@@ -20,6 +20,8 @@
 
 use std::net::SocketAddr;
 
+use crate::engine::command::PriorityChange;
+
 /// Every verb, for completion and the error on an unknown one.
 pub const VERBS: &[&str] = &[
     "weight", "drain", "restore", "disable", "enable", "failover", "priority", "reload", "apply",
@@ -115,15 +117,13 @@ const USAGE_FAILOVER: &str = ":failover INSTANCE [HOLD_S]";
 const USAGE_PRIORITY: &str = ":priority INSTANCE N|configured";
 const USAGE_ZERO: &str = ":zero [VIP:PORT]";
 
-/// A VRRP priority an operator may set: 1-254 (RFC 5798 §5.2.4), or
-/// `configured` for the file's own.
+/// A VRRP priority an operator may set: 1-254, or `configured` (`None`)
+/// for the file's own ([`PriorityChange`]'s own reading).
 fn priority(word: &str) -> Result<Option<u8>, ParseError> {
-    if word == "configured" {
-        return Ok(None);
-    }
-    match word.parse::<u8>() {
-        Ok(p @ 1..=254) => Ok(Some(p)),
-        _ => Err(ParseError::BadPriority(word.to_string())),
+    match word.parse::<PriorityChange>() {
+        Ok(PriorityChange::Set(p)) => Ok(Some(p)),
+        Ok(PriorityChange::Configured) => Ok(None),
+        Err(_) => Err(ParseError::BadPriority(word.to_string())),
     }
 }
 

@@ -151,18 +151,13 @@ impl VrrpService {
     /// Operator "force failover" of an instance, or of every member of a
     /// sync group: priority 0, VIPs released, BACKUP for `hold`.
     pub async fn force_failover(&self, name: &str, hold: Duration) -> Result<(), RunnerError> {
-        if let Some(running) = self.running.get(&UnitKey::SyncGroup(name.to_string())) {
-            for instance in &running.instances {
-                running.runner.force_failover(instance, hold).await?;
-            }
-            return Ok(());
+        for instance in self.members(name) {
+            self.owner(&instance)?
+                .runner
+                .force_failover(&instance, hold)
+                .await?;
         }
-        let owner = self
-            .running
-            .values()
-            .find(|r| r.instances.iter().any(|i| i == name))
-            .ok_or_else(|| RunnerError::UnknownInstance(name.to_string()))?;
-        owner.runner.force_failover(name, hold).await
+        Ok(())
     }
 
     /// Operator priority change of an instance, or of every member of a
@@ -174,23 +169,34 @@ impl VrrpService {
         name: &str,
         priority: Option<u8>,
     ) -> Result<(), RunnerError> {
-        let instances = match self.running.get(&UnitKey::SyncGroup(name.to_string())) {
-            Some(group) => group.instances.clone(),
-            None => vec![name.to_string()],
-        };
-        for instance in instances {
-            let owner = self
-                .running
-                .values()
-                .find(|r| r.instances.contains(&instance))
-                .ok_or_else(|| RunnerError::UnknownInstance(instance.clone()))?;
-            owner.runner.set_priority(&instance, priority).await?;
+        for instance in self.members(name) {
+            self.owner(&instance)?
+                .runner
+                .set_priority(&instance, priority)
+                .await?;
             match priority {
                 Some(p) => self.operator_priorities.insert(instance, p),
                 None => self.operator_priorities.remove(&instance),
             };
         }
         Ok(())
+    }
+
+    /// The instances an operator's `name` stands for: a sync group's
+    /// members, else the name itself.
+    fn members(&self, name: &str) -> Vec<String> {
+        match self.running.get(&UnitKey::SyncGroup(name.to_string())) {
+            Some(group) => group.instances.clone(),
+            None => vec![name.to_string()],
+        }
+    }
+
+    /// The runner that holds `instance`.
+    fn owner(&self, instance: &str) -> Result<&Running, RunnerError> {
+        self.running
+            .values()
+            .find(|r| r.instances.iter().any(|i| i == instance))
+            .ok_or_else(|| RunnerError::UnknownInstance(instance.to_string()))
     }
 
     /// SIGHUP: reads `path` again and applies it with
