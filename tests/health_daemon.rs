@@ -47,16 +47,13 @@ struct Backend {
 
 impl Backend {
     fn tcp(ip: Ipv4Addr, name: &str) -> Backend {
-        Self::with_reply(
-            SocketAddr::from((ip, free_port(ip))),
-            name.as_bytes().to_vec(),
-        )
+        Self::with_reply(SocketAddr::from((ip, 0)), name.as_bytes().to_vec())
     }
 
     fn http(ip: Ipv4Addr, status: &str) -> Backend {
         let reply =
             format!("HTTP/1.1 {status}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
-        Self::with_reply(SocketAddr::from((ip, free_port(ip))), reply.into_bytes())
+        Self::with_reply(SocketAddr::from((ip, 0)), reply.into_bytes())
     }
 
     fn with_reply(addr: SocketAddr, reply: Vec<u8>) -> Backend {
@@ -70,8 +67,11 @@ impl Backend {
         backend
     }
 
+    /// Listens on `addr`; port 0 takes a port once and keeps it for
+    /// every restart (no window in which another socket could take it).
     fn start(&mut self) {
         let listener = TcpListener::bind(self.addr).unwrap();
+        self.addr = listener.local_addr().unwrap();
         listener.set_nonblocking(true).unwrap();
         self.stop = Arc::new(AtomicBool::new(false));
         let stop = Arc::clone(&self.stop);
@@ -522,9 +522,9 @@ fn misc_check_scripts_follow_script_security_and_run_as_script_user() {
     std::fs::write(&as_nobody, "#!/bin/sh\n[ \"$(id -u)\" = 65534 ]\n").unwrap();
     std::fs::set_permissions(&as_nobody, std::fs::Permissions::from_mode(0o755)).unwrap();
 
-    let a = Backend::tcp(address(4, 11), "A");
-    let b = Backend::tcp(address(4, 12), "B");
-    let vip = SocketAddr::from((address(4, 110), free_port(address(4, 110))));
+    let a = Backend::tcp(address(6, 11), "A");
+    let b = Backend::tcp(address(6, 12), "B");
+    let vip = SocketAddr::from((address(6, 110), free_port(address(6, 110))));
     let misc = |path: &Path, user: &str| {
         format!(
             "MISC_CHECK {{\n            misc_path \"{}\"\n{user}        }}",
