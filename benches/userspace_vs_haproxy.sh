@@ -7,6 +7,10 @@
 #                      request is a new TCP connection through the balancer
 #   bulk throughput    wrk keep-alive on a 1 MiB response
 #   latency added      wrk p50/p99 through the balancer minus direct access
+#   CPU per 1,000 new connections
+#                      the balancer's user+system time (all its threads,
+#                      /proc/PID/stat) over a run, per 1,000 requests: the
+#                      efficiency the throughput figures follow from
 #
 # Each figure is the best of ROUNDS interleaved rounds (the machine is
 # shared; best-of is the least noisy estimate of what each can do).
@@ -146,10 +150,16 @@ cap lvstop "$lvstop_pid"
 # wrk --latency prints "50%  1.23ms"; normalise to microseconds.
 to_us() { awk '{ v = $1; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
                  if (u == "us") print v; else if (u == "ms") print v * 1000; else if (u == "s") print v * 1000000; else print v }'; }
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 run_wrk() { # label url conns extra-args...
-    local label=$1 url=$2 conns=$3; shift 3
+    local label=$1 url=$2 conns=$3 pid="" before=0; shift 3
+    case $label in lvstop_*) pid=$lvstop_pid ;; haproxy_*) pid=$haproxy_pid ;; esac
+    [[ -n $pid ]] && before=$(ticks "$pid")
     taskset -c "$load_cpu" wrk -t1 -c"$conns" -d"${secs}s" --latency "$@" "$url" > "$dir/$label.out" 2>&1
+    [[ -n $pid ]] && echo $(( $(ticks "$pid") - before )) > "$dir/$label.ticks"
+    return 0
 }
+clock_tick=$(getconf CLK_TCK)
 field() { # label what
     case $2 in
         rps) awk '/^Requests\/sec/ { print $2 }' "$dir/$1.out" ;;
@@ -158,7 +168,13 @@ field() { # label what
         p50) awk '$1 == "50%" { print $2 }' "$dir/$1.out" | to_us ;;
         p99) awk '$1 == "99%" { print $2 }' "$dir/$1.out" | to_us ;;
         errors) awk '/Socket errors|Non-2xx/ { print }' "$dir/$1.out" | tr '\n' ' ' ;;
+        cpu) awk -v t="$(cat "$dir/$1.ticks")" -v hz="$clock_tick" \
+                 '/ requests in / { if ($1 > 0) printf "%.2f", t * 1000 / hz / ($1 / 1000) }' "$dir/$1.out" ;;
     esac
+}
+# The lowest CPU per 1,000 connections of any round of a label.
+best_cpu() {
+    for round in $(seq "$rounds"); do field "$1.$round" cpu; echo; done | awk 'NF { if (best == "" || $1 < best) best = $1 } END { print best }'
 }
 
 close=(-H 'Connection: close')
@@ -188,6 +204,8 @@ l=$(field lvstop_small rps); h=$(field haproxy_small rps)
 printf '%-34s %14s %14s %8s\n' "new connections/s (close)" "$l" "$h" "$(ratio "$l" "$h")"
 l=$(field lvstop_large xfer); h=$(field haproxy_large xfer)
 printf '%-34s %14s %14s %8s\n' "bulk throughput MiB/s (1 MiB)" "$l" "$h" "$(ratio "$l" "$h")"
+l=$(best_cpu lvstop_small); h=$(best_cpu haproxy_small)
+printf '%-34s %14s %14s %8s\n' "CPU ms per 1k new conns (lower=better)" "$l" "$h" "$(ratio "$l" "$h")"
 d50=$(field direct_small p50); d99=$(field direct_small p99)
 for who in lvstop haproxy; do
     p50=$(field ${who}_small p50); p99=$(field ${who}_small p99)

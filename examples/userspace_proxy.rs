@@ -21,7 +21,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--threads" => threads = args.next().ok_or("--threads N")?.parse()?,
+            "--threads" => {
+                threads = args.next().ok_or("--threads N")?.parse()?;
+                options.threads = threads;
+            }
             "--no-splice" => options.splice_after = None,
             "--stats" => stats = true,
             addr => addrs.push(addr.parse()?),

@@ -1,175 +1,298 @@
-//! The byte pump: move one direction of a proxied TCP connection until
-//! end of stream. The caller propagates the half-close.
+//! The byte pump: one direction of a proxied TCP connection, driven by the
+//! reactor whenever either socket's readiness changes. The caller
+//! propagates the half-close when a direction ends.
 //!
-//! Short exchanges (the common HTTP request / response) go through a
-//! userspace buffer that starts small and grows to `Options::buffer_size`
-//! only when reads fill it. A short read means the socket's receive queue
-//! is empty, so it also clears the socket's readiness: the next read waits
-//! for the reactor instead of costing a syscall that fails with EAGAIN.
-//! When the peer's FIN came with (or before the end of) the last data, the
-//! reactor has already reported the read side closed: the pump then ends
-//! without the read that would return 0, and writes those last bytes
-//! corked so that the caller's half-close leaves with them in one segment
-//! (a director forwards the real server's data+FIN segment as it came).
-//! Once a direction has carried
-//! `Options::splice_after` bytes it switches to `splice(2)` through a pipe,
-//! so bulk transfers never cross into userspace.
+//! Data is read into the reactor's scratch buffer and written straight
+//! on; only what the other side cannot take yet is kept, in a buffer of
+//! the direction's own (allocated on first need). While such bytes wait,
+//! the source is not read: the peer feels the back-pressure through its
+//! TCP window, as it would through a director.
+//!
+//! A short read means the socket's receive queue is empty (`tcp_recvmsg`
+//! returns less than asked only then), so it clears the socket's
+//! readiness: the next read waits for the reactor instead of costing a
+//! syscall that fails with EAGAIN. When the peer's FIN came with (or
+//! before the end of) the last data, the reactor has already reported the
+//! read side closed: the direction then ends without the read that would
+//! return 0, and its last bytes are written corked so that the caller's
+//! half-close leaves with them in one segment (a director forwards the
+//! real server's data+FIN segment as it came).
+//!
+//! Once a direction has carried `Options::splice_after` bytes in full
+//! reads it switches to `splice(2)` through a pipe, so bulk transfers
+//! never cross into userspace.
 
-use std::io;
+use std::io::{self, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use futures_util::FutureExt;
-use tokio::io::Interest;
-use tokio::net::TcpStream;
+use mio::event::Event;
+use mio::net::TcpStream;
 
 use super::socket::{self, Pipe};
-use super::Options;
 
-/// First buffer size; most request/response exchanges fit.
-const INITIAL_BUFFER: usize = 16 * 1024;
 /// Bytes moved per splice call (the pipe is grown to at least this).
 const SPLICE_CHUNK: usize = 1 << 20;
+/// Reads one direction makes per turn before the reactor's other
+/// connections get theirs: a fast bulk transfer would otherwise keep a
+/// reactor to itself.
+const READS_PER_TURN: usize = 16;
 
-/// Copy `src` to `dst` until `src` reaches end of stream, counting bytes
-/// into `counter`.
-pub(super) async fn pump(
-    src: &TcpStream,
-    dst: &TcpStream,
-    counter: &AtomicU64,
-    options: &Options,
-) -> io::Result<()> {
-    let mut buffer = Vec::with_capacity(INITIAL_BUFFER.min(options.buffer_size.max(1)));
-    let mut total = 0u64;
-    loop {
-        buffer.clear();
-        // Looked at before the read: a FIN the reactor reported by then
-        // was queued behind every byte this read can see. (Looked at
-        // after, it could be a FIN that arrived with more data after the
-        // read came back short, and that data would be lost.)
-        let fin_seen = peer_closed(src);
-        let (n, drained) = match read_some(src, &mut buffer) {
-            Ok(read) => read,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                src.readable().await?;
+/// Where a turn of the pump left the direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Pumped {
+    /// Waiting for readiness (or already over).
+    Blocked,
+    /// Ended just now: end of stream read and every byte written. The
+    /// caller half-closes.
+    Ended,
+    /// Out of turn with work left: drive it again soon, no event will.
+    Yielded,
+}
+
+/// One socket of a proxied connection and what the reactor last said of
+/// it. Edge-triggered: a flag stays set until an operation finds the
+/// socket not ready (or a short read shows its queue is empty).
+#[derive(Debug)]
+pub(super) struct Endpoint {
+    pub stream: TcpStream,
+    pub readable: bool,
+    pub writable: bool,
+    /// The peer's FIN (`EPOLLRDHUP`) or a hang-up was reported. Never
+    /// cleared: the next read returns what is left, then end of stream.
+    pub read_closed: bool,
+    /// `EPOLLERR` / `EPOLLHUP` was reported: the next operation says why.
+    pub failed: bool,
+}
+
+impl Endpoint {
+    /// An accepted socket the reactor has not reported on yet. Writes are
+    /// tried at once (a fresh socket's send buffer is empty); reads wait
+    /// for the first readiness event.
+    pub fn accepted(stream: TcpStream) -> Self {
+        Endpoint {
+            stream,
+            readable: false,
+            writable: true,
+            read_closed: false,
+            failed: false,
+        }
+    }
+
+    /// A socket whose connect is in progress: its first writable
+    /// readiness says the connect succeeded.
+    pub fn connecting(stream: TcpStream) -> Self {
+        Endpoint {
+            writable: false,
+            ..Endpoint::accepted(stream)
+        }
+    }
+
+    /// Take in a readiness event. Errors and hang-ups make both
+    /// directions worth trying, so the failure surfaces from the syscall.
+    pub fn absorb(&mut self, event: &Event) {
+        let failed = event.is_error() || event.is_write_closed();
+        self.readable |= event.is_readable() || failed;
+        self.writable |= event.is_writable() || failed;
+        self.read_closed |= event.is_read_closed();
+        self.failed |= failed;
+    }
+
+    fn can_read(&self) -> bool {
+        self.readable || self.read_closed
+    }
+}
+
+/// One direction of a connection.
+#[derive(Debug, Default)]
+pub(super) struct Flow {
+    /// Bytes read but not yet taken by the destination, from `sent` on.
+    pending: Vec<u8>,
+    sent: usize,
+    /// The pending bytes are the stream's last: write them corked.
+    last: bool,
+    /// The source reached end of stream.
+    eof: bool,
+    /// The direction is over: everything read was written.
+    ended: bool,
+    /// Bytes moved so far, to decide when to splice.
+    total: u64,
+    splice: Option<Spliced>,
+}
+
+#[derive(Debug)]
+struct Spliced {
+    pipe: Pipe,
+    /// Bytes in the pipe not yet drained into the destination.
+    held: usize,
+}
+
+impl Flow {
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+
+    /// Move what can be moved from `src` to `dst` without blocking, up
+    /// to a turn's worth of reads.
+    pub fn pump(
+        &mut self,
+        src: &mut Endpoint,
+        dst: &mut Endpoint,
+        scratch: &mut [u8],
+        counter: &AtomicU64,
+        splice_after: Option<u64>,
+    ) -> io::Result<Pumped> {
+        if self.ended {
+            return Ok(Pumped::Blocked);
+        }
+        for _ in 0..READS_PER_TURN {
+            if !self.flush(dst, counter)? {
+                return Ok(Pumped::Blocked);
+            }
+            if self.eof {
+                self.ended = true;
+                return Ok(Pumped::Ended);
+            }
+            if !src.can_read() {
+                return Ok(Pumped::Blocked);
+            }
+            if self.splice.is_some() {
+                self.fill_pipe(src)?;
                 continue;
             }
-            Err(e) => return Err(e),
-        };
-        if n == 0 {
-            break;
-        }
-        // The receive queue is empty and the peer's FIN was processed
-        // before the read: these are the stream's last bytes. (Data
-        // always precedes the FIN in the queue, so nothing can follow.)
-        if drained && fin_seen {
-            write_all_before_fin(dst, &buffer[..n]).await?;
-            counter.fetch_add(n as u64, Ordering::Relaxed);
-            return Ok(());
-        }
-        write_all(dst, &buffer[..n]).await?;
-        counter.fetch_add(n as u64, Ordering::Relaxed);
-        total += n as u64;
-        if n == buffer.capacity() {
-            if options.splice_after.is_some_and(|after| total >= after) {
+            // Looked at before the read: a FIN the reactor reported by
+            // then was queued behind every byte this read can see.
+            // (Looked at after, it could be a FIN that arrived with more
+            // data after the read came back short, and that data would be
+            // lost.)
+            let fin_seen = src.read_closed;
+            let n = match (&src.stream).read(scratch) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    src.readable = false;
+                    return Ok(Pumped::Blocked);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if n == 0 {
+                self.eof = true;
+                continue;
+            }
+            let drained = n < scratch.len();
+            if drained {
+                src.readable = false;
+            }
+            // The receive queue is empty and the peer's FIN was processed
+            // before the read: these are the stream's last bytes. (Data
+            // always precedes the FIN in the queue, so nothing can follow.)
+            self.last = drained && fin_seen;
+            self.eof = self.last;
+            self.total += n as u64;
+            self.forward(dst, &scratch[..n], counter)?;
+            if !drained && splice_after.is_some_and(|after| self.total >= after) {
                 // Splicing needs a pipe; without one keep copying.
                 if let Ok(pipe) = Pipe::new() {
-                    drop(buffer);
-                    return splice_rest(src, dst, &pipe, counter).await;
+                    self.splice = Some(Spliced { pipe, held: 0 });
                 }
             }
-            if buffer.capacity() < options.buffer_size {
-                buffer.clear();
-                buffer.reserve_exact(options.buffer_size);
+        }
+        Ok(Pumped::Yielded)
+    }
+
+    /// Write freshly read bytes, keeping what `dst` cannot take yet.
+    fn forward(&mut self, dst: &mut Endpoint, data: &[u8], counter: &AtomicU64) -> io::Result<()> {
+        let written = if dst.writable {
+            match send(dst, data, self.last) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    dst.writable = false;
+                    0
+                }
+                Err(e) => return Err(e),
             }
-        }
-    }
-    Ok(())
-}
-
-/// Read what `src` has, and whether that drained its receive queue.
-/// `tcp_recvmsg` returns less than asked only when the receive queue ran
-/// empty, so a short read clears the readiness (by reporting WouldBlock to
-/// tokio's `try_io`, which keeps any readiness a newer reactor event
-/// brought, and never clears read-closed) while the bytes read are still
-/// returned.
-fn read_some(src: &TcpStream, buffer: &mut Vec<u8>) -> io::Result<(usize, bool)> {
-    let mut short = None;
-    let result = src.try_io(Interest::READABLE, || {
-        let n = socket::recv_spare(src, buffer)?;
-        if n > 0 && n < buffer.capacity() {
-            short = Some(n);
-            return Err(io::ErrorKind::WouldBlock.into());
-        }
-        Ok(n)
-    });
-    match short {
-        Some(n) => Ok((n, true)),
-        None => result.map(|n| (n, false)),
-    }
-}
-
-/// Whether the reactor has seen the peer's FIN (`EPOLLRDHUP`), without
-/// waiting and without a syscall.
-fn peer_closed(src: &TcpStream) -> bool {
-    src.ready(Interest::READABLE)
-        .now_or_never()
-        .is_some_and(|ready| ready.is_ok_and(|r| r.is_read_closed()))
-}
-
-/// Like [`write_all`], but corked: the caller shuts the write side down
-/// right after, and the FIN joins the last segment.
-async fn write_all_before_fin(dst: &TcpStream, mut data: &[u8]) -> io::Result<()> {
-    while !data.is_empty() {
-        match dst.try_io(Interest::WRITABLE, || socket::send_before_fin(dst, data)) {
-            Ok(n) => data = &data[n..],
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => dst.writable().await?,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
-async fn write_all(dst: &TcpStream, mut data: &[u8]) -> io::Result<()> {
-    while !data.is_empty() {
-        match dst.try_write(data) {
-            Ok(n) => data = &data[n..],
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => dst.writable().await?,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
-/// The rest of the stream through a pipe: fill it from `src`, drain it
-/// into `dst`, repeat. The pipe is always empty before a fill, so a
-/// would-block on the fill means `src` has nothing to read.
-async fn splice_rest(
-    src: &TcpStream,
-    dst: &TcpStream,
-    pipe: &Pipe,
-    counter: &AtomicU64,
-) -> io::Result<()> {
-    loop {
-        let filled = match src.try_io(Interest::READABLE, || pipe.fill_from(src, SPLICE_CHUNK)) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                src.readable().await?;
-                continue;
-            }
-            Err(e) => return Err(e),
+        } else {
+            0
         };
-        if filled == 0 {
-            break;
+        counter.fetch_add(written as u64, Ordering::Relaxed);
+        if written < data.len() {
+            self.pending.clear();
+            self.pending.extend_from_slice(&data[written..]);
+            self.sent = 0;
         }
-        let mut left = filled;
-        while left > 0 {
-            match dst.try_io(Interest::WRITABLE, || pipe.drain_to(dst, left)) {
-                Ok(n) => left -= n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => dst.writable().await?,
+        Ok(())
+    }
+
+    /// Write what waits for `dst`. `Ok(true)` when nothing is left.
+    fn flush(&mut self, dst: &mut Endpoint, counter: &AtomicU64) -> io::Result<bool> {
+        while self.sent < self.pending.len() {
+            if !dst.writable {
+                return Ok(false);
+            }
+            match send(dst, &self.pending[self.sent..], self.last) {
+                Ok(n) => {
+                    self.sent += n;
+                    counter.fetch_add(n as u64, Ordering::Relaxed);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    dst.writable = false;
+                    return Ok(false);
+                }
                 Err(e) => return Err(e),
             }
         }
-        counter.fetch_add(filled as u64, Ordering::Relaxed);
+        if !self.pending.is_empty() {
+            // A connection that was slow once may be slow again: keep the
+            // allocation, only forget the bytes.
+            self.pending.clear();
+            self.sent = 0;
+        }
+        let Some(spliced) = &mut self.splice else {
+            return Ok(true);
+        };
+        while spliced.held > 0 {
+            if !dst.writable {
+                return Ok(false);
+            }
+            match spliced.pipe.drain_to(&dst.stream, spliced.held) {
+                Ok(n) => {
+                    spliced.held -= n;
+                    counter.fetch_add(n as u64, Ordering::Relaxed);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    dst.writable = false;
+                    return Ok(false);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
     }
-    Ok(())
+
+    /// Move the next chunk from `src` into the (empty) pipe. A would-block
+    /// means `src` has nothing to read.
+    fn fill_pipe(&mut self, src: &mut Endpoint) -> io::Result<()> {
+        let Some(spliced) = &mut self.splice else {
+            return Ok(());
+        };
+        match spliced.pipe.fill_from(&src.stream, SPLICE_CHUNK) {
+            Ok(0) => self.eof = true,
+            Ok(n) => {
+                spliced.held = n;
+                self.total += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => src.readable = false,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+}
+
+fn send(dst: &Endpoint, data: &[u8], last: bool) -> io::Result<usize> {
+    if last {
+        socket::send_before_fin(&dst.stream, data)
+    } else {
+        socket::send(&dst.stream, data)
+    }
 }

@@ -1,5 +1,4 @@
-//! lvstop's userspace dataplane: an L4 proxy on tokio that behaves like
-//! IPVS for directors whose kernel has none — same schedulers (through
+//! lvstop's userspace dataplane: an L4 proxy that behaves like IPVS for directors whose kernel has none — same schedulers (through
 //! [`crate::ipvs::sched::bind`]), same ActiveConn / InActConn accounting,
 //! same counters, same validation of table operations.
 //!
@@ -10,6 +9,13 @@
 //! always proxies: from the client's side every method looks like NAT, and
 //! real servers see the director's address as the source. The configured
 //! method is still recorded and shown in the table.
+//!
+//! TCP runs on reactor threads of its own, one per CPU the process may
+//! use (`reactor`): each waits on one epoll instance, accepts from the
+//! shared listeners and drives its connections as state machines, with
+//! two syscalls of bookkeeping per connection (the two registrations)
+//! beyond the I/O itself. UDP sessions and the housekeeping (expiry, rate
+//! estimation) are tasks on the caller's tokio runtime.
 //!
 //! # What matches the kernel, and what cannot
 //!
@@ -44,17 +50,19 @@
 //! Module map: `table` (services, destinations, validation), `conntrack`
 //! (connection entries, states, TIME_WAIT emulation, counters),
 //! `lingering` (closed connections packed small while they linger),
-//! `persistence` (templates), `tcp` (listener + proxying), `copy` (the
-//! byte pump, splice on bulk transfers), `udp` (sessions), `socket` (the
-//! only `unsafe`: setsockopt/TCP_INFO/splice), `rates` (estimator stand-in).
+//! `persistence` (templates), `reactor` (the TCP event loops: accept,
+//! readiness, deadlines), `tcp` (one proxied connection), `copy` (the byte
+//! pump, splice on bulk transfers), `udp` (sessions), `socket` (the only
+//! `unsafe`: setsockopt/TCP_INFO/splice/epoll).
 //!
-//! This module never blocks the runtime: the table lock is a std mutex held
-//! only for bookkeeping, never across an await.
+//! Nothing here blocks for long: the table lock is a std mutex held only
+//! for bookkeeping, never across a syscall that waits or an await.
 
 mod conntrack;
 mod copy;
 mod lingering;
 mod persistence;
+mod reactor;
 mod socket;
 mod table;
 mod tcp;
@@ -80,12 +88,16 @@ pub struct Options {
     /// How long to wait for a real server to accept a connection before
     /// resetting the client (default 5 s).
     pub connect_timeout: Duration,
-    /// Copy buffer per direction, in bytes (default 64 KiB).
+    /// The most one read moves, in bytes (default 64 KiB). Data is kept
+    /// per direction only while the other side cannot take it yet.
     pub buffer_size: usize,
     /// After this many bytes in one direction, move data with `splice(2)`
     /// through a pipe instead of copying it through userspace; `None`
     /// never splices (default 256 KiB).
     pub splice_after: Option<u64>,
+    /// TCP reactor threads; 0 (the default) runs one per CPU the process
+    /// may use (its affinity mask, as `taskset` sets it).
+    pub threads: usize,
 }
 
 impl Default for Options {
@@ -94,6 +106,7 @@ impl Default for Options {
             connect_timeout: Duration::from_secs(5),
             buffer_size: 64 * 1024,
             splice_after: Some(256 * 1024),
+            threads: 0,
         }
     }
 }
@@ -119,15 +132,21 @@ impl Shared {
     }
 }
 
-/// A running service listener: dropping `stop` makes it stop accepting
-/// (its connections finish); `task` aborts it and its connections.
+/// A running service listener.
 #[derive(Debug)]
-pub(crate) struct ListenerHandle {
-    stop: oneshot::Sender<()>,
-    task: AbortHandle,
-    /// A duplicate of a TCP listening socket, to stop listening at once on
-    /// delete (the task may close its copy only later).
-    socket: Option<socket2::Socket>,
+pub(crate) enum ListenerHandle {
+    /// Shared by every reactor; shutting its read side down stops
+    /// listening at once, before the reactors let go of it.
+    Tcp {
+        svc_id: u64,
+        socket: Arc<std::net::TcpListener>,
+    },
+    /// Dropping `stop` makes the task stop taking new sessions (its
+    /// sessions finish); `task` aborts it and its sessions.
+    Udp {
+        stop: oneshot::Sender<()>,
+        task: AbortHandle,
+    },
 }
 
 /// The userspace dataplane. Create it inside a tokio runtime with
@@ -162,12 +181,15 @@ pub(crate) struct ListenerHandle {
 #[derive(Debug)]
 pub struct UserspaceDataplane {
     shared: Arc<Shared>,
-    /// Housekeeping and listeners of deleted services still draining.
+    /// The TCP reactors; emptied by shutdown.
+    reactors: Mutex<Vec<reactor::Remote>>,
+    /// Housekeeping and UDP sockets of deleted services still draining.
     background: Mutex<Vec<AbortHandle>>,
 }
 
 impl UserspaceDataplane {
-    /// Start an empty dataplane on the current tokio runtime.
+    /// Start an empty dataplane: its TCP reactor threads, and its UDP and
+    /// housekeeping tasks on the current tokio runtime.
     pub fn start(options: Options) -> Result<Self, DataplaneError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|e| {
             DataplaneError::io(
@@ -179,20 +201,43 @@ impl UserspaceDataplane {
             state: Mutex::new(State::new(Instant::now())),
             options,
         });
+        let threads = match shared.options.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let reactors = (0..threads)
+            .map(|index| reactor::spawn(Arc::clone(&shared), index))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| DataplaneError::io("cannot start the dataplane's reactor threads", e))?;
         let housekeeping = runtime.spawn(housekeeping(Arc::clone(&shared)));
         Ok(UserspaceDataplane {
             shared,
+            reactors: Mutex::new(reactors),
             background: Mutex::new(vec![housekeeping.abort_handle()]),
         })
+    }
+
+    fn reactors(&self) -> MutexGuard<'_, Vec<reactor::Remote>> {
+        self.reactors.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn tell_reactors(&self, command: impl Fn() -> reactor::Command) {
+        for remote in self.reactors().iter() {
+            remote.send(command());
+        }
     }
 
     /// Close every listener and abort every connection. Idempotent.
     pub fn shutdown(&self) {
         let mut state = self.shared.lock();
         for entry in &mut state.services {
-            if let Some(listener) = entry.listener.take() {
-                listener.task.abort();
+            if let Some(ListenerHandle::Udp { task, .. }) = entry.listener.take() {
+                task.abort();
             }
+        }
+        drop(state);
+        for remote in self.reactors().drain(..) {
+            remote.send(reactor::Command::Shutdown);
         }
         let mut background = self
             .background
@@ -259,50 +304,51 @@ impl UserspaceDataplane {
             )
         })?;
         let context = || format!("cannot listen on {} for {}", addr, config.key);
-        let (stop, stopped) = oneshot::channel();
-        let shared = Arc::clone(&self.shared);
-        let mut dup = None;
-        let task = match protocol {
+        match protocol {
             Protocol::Tcp => {
-                let listener = socket::tcp_listener(addr)
-                    .and_then(|l| {
-                        dup = Some(socket2::Socket::from(l.try_clone()?));
-                        tokio::net::TcpListener::from_std(l)
-                    })
-                    .map_err(|e| DataplaneError::io(context(), e))?;
-                tokio::spawn(tcp::serve_listener(shared, id, addr, listener, stopped))
+                let socket = Arc::new(
+                    socket::tcp_listener(addr).map_err(|e| DataplaneError::io(context(), e))?,
+                );
+                self.tell_reactors(|| reactor::Command::Listen {
+                    svc_id: id,
+                    vaddr: addr,
+                    listener: Arc::clone(&socket),
+                });
+                Ok(ListenerHandle::Tcp { svc_id: id, socket })
             }
             Protocol::Udp => {
                 let socket = socket::udp_socket(addr)
                     .and_then(tokio::net::UdpSocket::from_std)
                     .map_err(|e| DataplaneError::io(context(), e))?;
-                tokio::spawn(udp::serve_socket(shared, id, addr, socket, stopped))
-            }
-            Protocol::Sctp => {
-                return Err(DataplaneError::Unsupported {
-                    dataplane: "userspace",
-                    what: "SCTP services".into(),
+                let (stop, stopped) = oneshot::channel();
+                let shared = Arc::clone(&self.shared);
+                let task = tokio::spawn(udp::serve_socket(shared, id, addr, socket, stopped));
+                Ok(ListenerHandle::Udp {
+                    stop,
+                    task: task.abort_handle(),
                 })
             }
-        };
-        Ok(ListenerHandle {
-            stop,
-            task: task.abort_handle(),
-            socket: dup,
-        })
+            Protocol::Sctp => Err(DataplaneError::Unsupported {
+                dataplane: "userspace",
+                what: "SCTP services".into(),
+            }),
+        }
     }
 
     /// A deleted service's listener stops accepting; its connections run
     /// on, and shutdown can still abort them.
     fn retire(&self, listener: Option<ListenerHandle>) {
-        let Some(ListenerHandle { stop, task, socket }) = listener else {
-            return;
+        let (stop, task) = match listener {
+            None => return,
+            Some(ListenerHandle::Tcp { svc_id, socket }) => {
+                // Shutting a listening socket down leaves LISTEN now, so
+                // the same address can be added again within one batch.
+                let _ = socket2::SockRef::from(&*socket).shutdown(std::net::Shutdown::Read);
+                self.tell_reactors(|| reactor::Command::Unlisten { svc_id });
+                return;
+            }
+            Some(ListenerHandle::Udp { stop, task }) => (stop, task),
         };
-        if let Some(socket) = socket {
-            // Shutting a listening socket down leaves LISTEN now, so the
-            // same address can be added again within one batch.
-            let _ = socket.shutdown(std::net::Shutdown::Read);
-        }
         drop(stop);
         let mut background = self
             .background

@@ -1,5 +1,6 @@
-//! Socket set-up and the few Linux syscalls std, tokio and socket2 do not
-//! wrap: `getsockopt(TCP_INFO)`, `pipe2` and `splice`.
+//! Socket set-up and the few Linux syscalls std, mio and socket2 do not
+//! wrap: `getsockopt(TCP_INFO)`, `pipe2`, `splice` and an exclusive
+//! epoll registration.
 //!
 //! This is the only module of the crate allowed `unsafe`; every block is a
 //! single FFI call with a `// SAFETY:` line. It never blocks: every fd it
@@ -64,6 +65,20 @@ pub fn tcp_connect_start(dest: SocketAddr) -> io::Result<std::net::TcpStream> {
     Ok(socket.into())
 }
 
+/// Accept a connection as a non-blocking socket (`accept4` with
+/// `SOCK_NONBLOCK`: no second syscall to set the flag), with the peer's
+/// address.
+pub fn accept_nonblocking(
+    listener: &std::net::TcpListener,
+) -> io::Result<(mio::net::TcpStream, SocketAddr)> {
+    let (socket, peer) =
+        SockRef::from(listener).accept4(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)?;
+    let peer = peer
+        .as_socket()
+        .ok_or_else(|| io::Error::other("accepted a peer without an IP address"))?;
+    Ok((mio::net::TcpStream::from_std(socket.into()), peer))
+}
+
 /// A non-blocking UDP socket on a virtual address.
 pub fn udp_socket(addr: SocketAddr) -> io::Result<std::net::UdpSocket> {
     let socket = vip_socket(addr, Type::DGRAM, Protocol::UDP)?;
@@ -93,24 +108,17 @@ pub fn shutdown_write(socket: &impl std::os::fd::AsFd) -> io::Result<()> {
     SockRef::from(socket).shutdown(std::net::Shutdown::Write)
 }
 
+/// Send (`MSG_NOSIGNAL`: a peer's reset is an error, not a signal).
+pub fn send(socket: &impl std::os::fd::AsFd, data: &[u8]) -> io::Result<usize> {
+    SockRef::from(socket).send_with_flags(data, libc::MSG_NOSIGNAL)
+}
+
 /// Send with `MSG_MORE`: the kernel holds the data back (corked) for what
 /// follows. The proxy uses it for the last bytes before a FIN, so the
 /// `shutdown` that follows sends data and FIN in one segment, as the real
 /// server did.
 pub fn send_before_fin(socket: &impl std::os::fd::AsFd, data: &[u8]) -> io::Result<usize> {
-    SockRef::from(socket).send_with_flags(data, libc::MSG_MORE)
-}
-
-/// Receive into the spare capacity of `buffer` (from its length up to its
-/// capacity) and extend it by what arrived: no zeroing of buffers that are
-/// about to be overwritten. Returns the number of bytes received.
-pub fn recv_spare(socket: &impl std::os::fd::AsFd, buffer: &mut Vec<u8>) -> io::Result<usize> {
-    let len = buffer.len();
-    let n = SockRef::from(socket).recv(buffer.spare_capacity_mut())?;
-    // SAFETY: recv(2) initialised the first `n` bytes of the spare
-    // capacity, and `n` never exceeds the slice it was given.
-    unsafe { buffer.set_len(len + n) };
-    Ok(n)
+    SockRef::from(socket).send_with_flags(data, libc::MSG_MORE | libc::MSG_NOSIGNAL)
 }
 
 /// What the proxy reads from a TCP socket's `struct tcp_info`.
@@ -151,6 +159,50 @@ pub fn tcp_info(socket: &impl AsRawFd) -> io::Result<TcpInfo> {
         segs_out: u64::from(info.tcpi_segs_out),
         idle: std::time::Duration::from_millis(u64::from(idle_ms)),
     })
+}
+
+/// Register a listening socket with an epoll instance for `EPOLLIN`,
+/// level-triggered and `EPOLLEXCLUSIVE`: when several reactors share the
+/// listener, a new connection wakes one of them, not all (epoll(7)).
+/// `token` comes back as the event's data.
+pub fn epoll_add_exclusive(epoll: &impl AsRawFd, fd: &impl AsRawFd, token: u64) -> io::Result<()> {
+    let mut event = libc::epoll_event {
+        events: (libc::EPOLLIN | libc::EPOLLEXCLUSIVE) as u32,
+        u64: token,
+    };
+    // SAFETY: both fds are open (borrowed from live owners) and `event` is
+    // a valid epoll_event for the duration of the call.
+    let rc = unsafe {
+        libc::epoll_ctl(
+            epoll.as_raw_fd(),
+            libc::EPOLL_CTL_ADD,
+            fd.as_raw_fd(),
+            &mut event,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Remove `fd` from an epoll instance. Needed before closing a socket
+/// whose file another descriptor still holds open: epoll forgets a file
+/// only when its last descriptor closes.
+pub fn epoll_delete(epoll: &impl AsRawFd, fd: &impl AsRawFd) -> io::Result<()> {
+    // SAFETY: both fds are open; EPOLL_CTL_DEL ignores the event argument.
+    let rc = unsafe {
+        libc::epoll_ctl(
+            epoll.as_raw_fd(),
+            libc::EPOLL_CTL_DEL,
+            fd.as_raw_fd(),
+            std::ptr::null_mut(),
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// A non-blocking pipe used to splice between two sockets.

@@ -1,169 +1,223 @@
-//! TCP virtual services: the accept loop of one listener and the life of
-//! one proxied connection (schedule, connect, pump, account, linger).
+//! One proxied TCP connection as a state machine the reactor drives:
+//! schedule (at accept), connect, pump both ways, account, linger.
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::Interest;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
-use tokio::task::JoinSet;
+use mio::net::TcpStream;
 
 use crate::ipvs::model::Protocol;
 use crate::ipvs::sched::Packet;
 
 use super::conntrack::{ConnState, Counters, Ticket, CLOSE_LINGER};
-use super::{copy, socket, Shared};
+use super::copy::{Endpoint, Flow, Pumped};
+use super::{socket, Shared};
 
-/// How often a long connection's TCP_INFO segment counts are read.
-const SEGMENT_POLL: Duration = Duration::from_secs(2);
-/// Back-off after a failing `accept` (e.g. out of file descriptors).
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(20);
+/// Which socket of a connection an event is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Side {
+    Client,
+    Upstream,
+}
 
-/// Accept connections until `stop` fires (or its sender is dropped), then
-/// close the listener and let the accepted connections finish. Aborting
-/// this task aborts them too (they live in its `JoinSet`).
-pub(super) async fn serve_listener(
-    shared: Arc<Shared>,
+/// What driving a connection came to.
+#[derive(Debug)]
+pub(super) enum Progress {
+    /// Waiting for readiness.
+    Running,
+    /// Out of turn with data still to move: drive it again after the
+    /// other connections had theirs.
+    Yielded,
+    /// Both directions ended: the connection closes normally.
+    Done,
+}
+
+/// A client connection and its real server connection.
+#[derive(Debug)]
+pub(super) struct Proxied {
+    id: u64,
+    counters: Arc<Counters>,
+    pub client: Endpoint,
+    pub upstream: Endpoint,
+    /// The real server accepted; until then nothing is pumped.
+    connected: bool,
+    /// Client to real server.
+    inbound: Flow,
+    /// Real server to client.
+    outbound: Flow,
+    /// One FIN was passed on.
+    half_closed: bool,
+    /// The table's epoch, for the last-activity time.
+    epoch: Instant,
+}
+
+/// Schedule an accepted client and start connecting to its real server.
+/// `None` when no destination is available or the connection cannot be
+/// started: the client has been refused with a reset.
+pub(super) fn open(
+    shared: &Shared,
     svc_id: u64,
     vaddr: SocketAddr,
-    listener: TcpListener,
-    mut stop: oneshot::Receiver<()>,
-) {
-    let mut conns = JoinSet::new();
-    loop {
-        tokio::select! {
-            biased;
-            _ = &mut stop => break,
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
-            accepted = listener.accept() => match accepted {
-                Ok((client, peer)) => {
-                    let packet = Packet {
-                        protocol: Protocol::Tcp,
-                        client: peer,
-                        destination: vaddr,
-                    };
-                    let ticket = shared.lock().open(
-                        svc_id,
-                        &packet,
-                        shared.options.connect_timeout,
-                        Instant::now(),
-                    );
-                    match ticket {
-                        Some(ticket) => {
-                            conns.spawn(proxy(Arc::clone(&shared), client, ticket));
-                        }
-                        // No destination available: refuse like a closed port.
-                        None => socket::reset_on_close(&client),
-                    }
-                }
-                Err(_) => tokio::time::sleep(ACCEPT_BACKOFF).await,
-            }
-        }
-    }
-    drop(listener);
-    while conns.join_next().await.is_some() {}
-}
-
-/// One client connection: connect to the scheduled real server, pump both
-/// ways, keep the table's state and counters current, then linger.
-async fn proxy(shared: Arc<Shared>, client: TcpStream, ticket: Ticket) {
-    let Ticket {
+    client: TcpStream,
+    peer: SocketAddr,
+) -> Option<Proxied> {
+    let packet = Packet {
+        protocol: Protocol::Tcp,
+        client: peer,
+        destination: vaddr,
+    };
+    let now = Instant::now();
+    let (ticket, epoch) = {
+        let mut table = shared.lock();
+        let ticket = table.open(svc_id, &packet, shared.options.connect_timeout, now);
+        (ticket, table.epoch)
+    };
+    let Some(Ticket {
         id, dest, counters, ..
-    } = ticket;
-    let connect = tokio::time::timeout(shared.options.connect_timeout, connect(dest));
-    let upstream = match connect.await {
-        Ok(Ok(upstream)) => upstream,
-        _ => {
-            // Unreachable real server: the client sees a reset. The conn
-            // was counted when it was scheduled, as in the kernel.
-            socket::reset_on_close(&client);
-            record_segments(&client, &counters);
-            drop(client);
-            close(&shared, id, ConnState::Close, CLOSE_LINGER);
-            return;
-        }
+    }) = ticket
+    else {
+        // No destination available: refuse like a closed port.
+        socket::reset_on_close(&client);
+        return None;
     };
     // The client socket inherited TCP_NODELAY from the listener; the
-    // upstream one has it from `connect`.
-    let epoch = {
-        let mut table = shared.lock();
-        table.set_state(id, ConnState::Established);
-        table.epoch
-    };
-
-    let half_closed = AtomicBool::new(false);
-    // End of stream from one side. The first FIN is passed on with a
-    // half-close and moves the connection out of ESTABLISHED; after the
-    // second, closing both sockets sends the last FIN, so no shutdown.
-    let on_eof = |dst: &TcpStream| -> io::Result<()> {
-        if half_closed.swap(true, Ordering::Relaxed) {
-            return Ok(());
-        }
-        socket::shutdown_write(dst)?;
-        shared.lock().set_state(id, ConnState::FinWait);
-        Ok(())
-    };
-    let options = &shared.options;
-    let inbound = async {
-        copy::pump(&client, &upstream, &counters.inbytes, options).await?;
-        on_eof(&upstream)
-    };
-    let outbound = async {
-        copy::pump(&upstream, &client, &counters.outbytes, options).await?;
-        on_eof(&client)
-    };
-    let both = async { tokio::try_join!(inbound, outbound) };
-    tokio::pin!(both);
-    let mut poll =
-        tokio::time::interval_at(tokio::time::Instant::now() + SEGMENT_POLL, SEGMENT_POLL);
-    let outcome = loop {
-        tokio::select! {
-            outcome = &mut both => break outcome,
-            _ = poll.tick() => {
-                let idle = record_activity(&client, &upstream, &counters, epoch);
-                let state = if half_closed.load(Ordering::Relaxed) {
-                    ConnState::FinWait
-                } else {
-                    ConnState::Established
-                };
-                let timeout = state.idle_timeout(&shared.lock().timeouts);
-                // The kernel forgets a connection idle past its state's
-                // timeout; both ends learn it from a reset here.
-                if timeout.is_some_and(|t| idle >= t) {
-                    break Err(io::ErrorKind::TimedOut.into());
-                }
-            }
-        }
-    };
-    record_segments(&client, &counters);
-    match outcome {
-        Ok(_) => close(&shared, id, ConnState::TimeWait, Duration::ZERO),
+    // upstream one gets it before its connect.
+    match socket::tcp_connect_start(dest) {
+        Ok(upstream) => Some(Proxied {
+            id,
+            counters,
+            client: Endpoint::accepted(client),
+            upstream: Endpoint::connecting(TcpStream::from_std(upstream)),
+            connected: false,
+            inbound: Flow::default(),
+            outbound: Flow::default(),
+            half_closed: false,
+            epoch,
+        }),
         Err(_) => {
-            // One side reset or failed: reset the other, as a director
-            // forwarding the RST would.
+            // Counted when scheduled, as in the kernel; the client sees a
+            // reset, as from a director whose real server is unreachable.
             socket::reset_on_close(&client);
-            socket::reset_on_close(&upstream);
-            close(&shared, id, ConnState::Close, CLOSE_LINGER);
+            close(shared, id, ConnState::Close, CLOSE_LINGER);
+            None
         }
     }
 }
 
-/// Connect to a real server. Success is the first writable readiness
-/// without an error (`EPOLLOUT` alone): a refused or failed connection
-/// reports `EPOLLERR`/`EPOLLHUP` with it, so only failures pay for the
-/// `SO_ERROR` read that says why.
-async fn connect(dest: SocketAddr) -> io::Result<TcpStream> {
-    let upstream = TcpStream::from_std(socket::tcp_connect_start(dest)?)?;
-    let ready = upstream.ready(Interest::WRITABLE).await?;
-    if ready.is_error() || ready.is_write_closed() {
-        let error = upstream.take_error()?;
-        return Err(error.unwrap_or_else(|| io::ErrorKind::ConnectionRefused.into()));
+impl Proxied {
+    pub fn is_connected(&self) -> bool {
+        self.connected
     }
-    Ok(upstream)
+
+    /// Make all the progress the sockets' readiness allows.
+    pub fn drive(&mut self, shared: &Shared, scratch: &mut [u8]) -> io::Result<Progress> {
+        if !self.connected {
+            // Success is the first writable readiness without an error:
+            // a refused or failed connection reports EPOLLERR/EPOLLHUP
+            // with it, so only failures pay for the SO_ERROR read.
+            if self.upstream.failed {
+                let error = self.upstream.stream.take_error()?;
+                return Err(error.unwrap_or_else(|| io::ErrorKind::ConnectionRefused.into()));
+            }
+            if !self.upstream.writable {
+                return Ok(Progress::Running);
+            }
+            self.connected = true;
+            shared.lock().set_state(self.id, ConnState::Established);
+        }
+        let options = &shared.options;
+        let inbound = self.inbound.pump(
+            &mut self.client,
+            &mut self.upstream,
+            scratch,
+            &self.counters.inbytes,
+            options.splice_after,
+        )?;
+        if inbound == Pumped::Ended {
+            self.pass_fin(shared, Side::Upstream)?;
+        }
+        let outbound = self.outbound.pump(
+            &mut self.upstream,
+            &mut self.client,
+            scratch,
+            &self.counters.outbytes,
+            options.splice_after,
+        )?;
+        if outbound == Pumped::Ended {
+            self.pass_fin(shared, Side::Client)?;
+        }
+        Ok(if self.inbound.ended() && self.outbound.ended() {
+            Progress::Done
+        } else if inbound == Pumped::Yielded || outbound == Pumped::Yielded {
+            Progress::Yielded
+        } else {
+            Progress::Running
+        })
+    }
+
+    /// End of stream from one side. The first FIN is passed on with a
+    /// half-close and moves the connection out of ESTABLISHED; after the
+    /// second, closing both sockets sends the last FIN, so no shutdown.
+    fn pass_fin(&mut self, shared: &Shared, to: Side) -> io::Result<()> {
+        if self.half_closed {
+            return Ok(());
+        }
+        self.half_closed = true;
+        let dst = match to {
+            Side::Client => &self.client,
+            Side::Upstream => &self.upstream,
+        };
+        socket::shutdown_write(&dst.stream)?;
+        shared.lock().set_state(self.id, ConnState::FinWait);
+        Ok(())
+    }
+
+    /// Every few seconds of a long connection: record its segment counts
+    /// and last activity. `Err(TimedOut)` when it has been idle past its
+    /// state's timeout: the kernel would have forgotten it.
+    pub fn check_activity(&self, shared: &Shared) -> io::Result<()> {
+        let client_idle = record_segments(&self.client.stream, &self.counters).unwrap_or_default();
+        let upstream_idle =
+            socket::tcp_info(&self.upstream.stream).map_or(Duration::ZERO, |i| i.idle);
+        let idle = client_idle.min(upstream_idle);
+        let last = Instant::now()
+            .saturating_duration_since(self.epoch)
+            .saturating_sub(idle);
+        self.counters
+            .last_seen_ms
+            .store(last.as_millis() as u64, Ordering::Relaxed);
+        let state = if self.half_closed {
+            ConnState::FinWait
+        } else {
+            ConnState::Established
+        };
+        let timeout = state.idle_timeout(&shared.lock().timeouts);
+        if timeout.is_some_and(|t| idle >= t) {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        Ok(())
+    }
+
+    /// Close both sockets and hand the entry back to the table: after a
+    /// normal end it lingers in TIME_WAIT; after a failure (a reset, an
+    /// unreachable real server, a timeout) both ends get a reset, as from
+    /// a director forwarding the RST, and it lingers in CLOSE.
+    pub fn finish(self, shared: &Shared, outcome: io::Result<()>) {
+        record_segments(&self.client.stream, &self.counters);
+        match outcome {
+            Ok(()) => close(shared, self.id, ConnState::TimeWait, Duration::ZERO),
+            Err(_) => {
+                socket::reset_on_close(&self.client.stream);
+                socket::reset_on_close(&self.upstream.stream);
+                close(shared, self.id, ConnState::Close, CLOSE_LINGER);
+            }
+        }
+        // Dropping the streams closes them; the kernel takes them out of
+        // the epoll set on close (no EPOLL_CTL_DEL needed).
+    }
 }
 
 /// Hand the entry back to the table; `TimeWait` lingers for the current
@@ -178,30 +232,11 @@ fn close(shared: &Shared, id: u64, state: ConnState, linger: Duration) {
 }
 
 /// Packets as IPVS counts them, from the client-side socket: segments the
-/// client sent us are InPkts, segments we sent it are OutPkts.
+/// client sent us are InPkts, segments we sent it are OutPkts. Returns
+/// how long the client has been idle.
 fn record_segments(client: &TcpStream, counters: &Counters) -> Option<Duration> {
     let info = socket::tcp_info(client).ok()?;
     counters.inpkts.store(info.segs_in, Ordering::Relaxed);
     counters.outpkts.store(info.segs_out, Ordering::Relaxed);
     Some(info.idle)
-}
-
-/// Segments, and how long neither end has sent anything (recorded as the
-/// connection's last activity for the listing's expiry column).
-fn record_activity(
-    client: &TcpStream,
-    upstream: &TcpStream,
-    counters: &Counters,
-    epoch: Instant,
-) -> Duration {
-    let client_idle = record_segments(client, counters).unwrap_or_default();
-    let upstream_idle = socket::tcp_info(upstream).map_or(Duration::ZERO, |i| i.idle);
-    let idle = client_idle.min(upstream_idle);
-    let last = Instant::now()
-        .saturating_duration_since(epoch)
-        .saturating_sub(idle);
-    counters
-        .last_seen_ms
-        .store(last.as_millis() as u64, Ordering::Relaxed);
-    idle
 }
