@@ -515,3 +515,125 @@ async fn a_real_server_that_answers_and_half_closes_still_hears_the_client() {
     let heard = server.await.unwrap();
     assert_eq!(heard, b"after the server's FIN");
 }
+
+/// A real server that reads the whole request, then answers with what it
+/// heard and closes: `heard N bytes: …`.
+async fn answer_after_eof(listener: tokio::net::TcpListener) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    loop {
+        let Ok((mut conn, _)) = listener.accept().await else {
+            return;
+        };
+        tokio::spawn(async move {
+            let mut heard = Vec::new();
+            if conn.read_to_end(&mut heard).await.is_ok() {
+                let answer = format!(
+                    "heard {} bytes: {}",
+                    heard.len(),
+                    String::from_utf8_lossy(&heard)
+                );
+                let _ = conn.write_all(answer.as_bytes()).await;
+            }
+        });
+    }
+}
+
+/// Send `request`, half-close, and read the answer to its end.
+async fn ask_and_half_close(from: &str, to: SocketAddr, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket
+        .bind(SocketAddr::new(from.parse().unwrap(), 0))
+        .unwrap();
+    let mut client = socket.connect(to).await.unwrap();
+    client.write_all(request).await.unwrap();
+    client.shutdown().await.unwrap();
+    let mut answer = String::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        client.read_to_string(&mut answer),
+    )
+    .await
+    .expect("the real server never heard the client's FIN")
+    .unwrap();
+    answer
+}
+
+/// A client that half-closes at once, with or without a request, before
+/// the dataplane has even accepted it or before the real server has
+/// completed the handshake: the request and the FIN wait in the dataplane
+/// and reach the real server once it has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_fin_before_the_real_server_accepts_is_passed_on_after() {
+    let dp = dataplane();
+    let prompt = tokio::net::TcpListener::bind((ip(28, 10).as_str(), 0))
+        .await
+        .unwrap();
+    let prompt_addr = prompt.local_addr().unwrap();
+    tokio::spawn(answer_after_eof(prompt));
+    let prompt_key = ServiceKey::tcp(vip(28));
+    apply(
+        &dp,
+        vec![
+            Operation::AddService(ServiceConfig::new(prompt_key, "rr")),
+            Operation::AddDest {
+                service: prompt_key,
+                dest: dest(prompt_addr, 1),
+            },
+        ],
+    )
+    .await;
+    // A FIN alone. Whether the dataplane reads it before the real server
+    // completed the handshake is a race; thirty tries lose it both ways.
+    for _ in 0..30 {
+        assert_eq!(
+            ask_and_half_close(&ip(28, 100), vip(28), b"").await,
+            "heard 0 bytes: "
+        );
+    }
+    assert_eq!(
+        ask_and_half_close(&ip(28, 101), vip(28), b"early").await,
+        "heard 5 bytes: early"
+    );
+
+    // A real server whose accept queue is full: the kernel drops the SYN
+    // until the queue has room again (the SYN is retried after 1 s).
+    let stuck = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let stuck_addr: SocketAddr = format!("{}:0", ip(28, 11)).parse().unwrap();
+    stuck.bind(&stuck_addr.into()).unwrap();
+    stuck.listen(0).unwrap();
+    let stuck_addr = stuck.local_addr().unwrap().as_socket().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..2 {
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        s.set_nonblocking(true).unwrap();
+        let _ = s.connect(&stuck_addr.into());
+        fillers.push(s);
+    }
+    let stuck_key = ServiceKey::tcp(format!("{}:8081", ip(28, 1)).parse().unwrap());
+    apply(
+        &dp,
+        vec![
+            Operation::AddService(ServiceConfig::new(stuck_key, "rr")),
+            Operation::AddDest {
+                service: stuck_key,
+                dest: dest(stuck_addr, 1),
+            },
+        ],
+    )
+    .await;
+    let asked = tokio::spawn(async move {
+        ask_and_half_close(&ip(28, 102), stuck_key.socket_addr().unwrap(), b"waited").await
+    });
+    eventually("the request waiting in SYN_RECV", || async {
+        let c = conns_to(&dp, stuck_addr).await;
+        (c.len() == 1 && c[0].state == "SYN_RECV").then_some(())
+    })
+    .await;
+    // Make room: the fillers are taken off the queue (and never answered).
+    stuck.set_nonblocking(true).unwrap();
+    let listener = tokio::net::TcpListener::from_std(stuck.into()).unwrap();
+    tokio::spawn(answer_after_eof(listener));
+    assert_eq!(asked.await.unwrap(), "heard 6 bytes: waited");
+    drop(fillers);
+}

@@ -128,6 +128,15 @@ struct Slot {
     conn: Option<Box<Proxied>>,
 }
 
+/// Why a connection is driven.
+#[derive(Debug, Clone, Copy)]
+enum Turn {
+    /// Just accepted: try the request at once.
+    First,
+    /// Its readiness changed, or it yielded its last turn.
+    Ready,
+}
+
 /// A queued deadline's connection.
 #[derive(Debug, Clone, Copy)]
 struct Key {
@@ -194,7 +203,7 @@ impl Reactor {
             }
             for key in yielded {
                 if self.live(key).is_some() {
-                    self.drive(key.index);
+                    self.drive(key.index, Turn::Ready);
                 }
             }
             self.free.append(&mut self.freed);
@@ -355,6 +364,7 @@ impl Reactor {
         slot.conn = Some(Box::new(conn));
         let deadline = Instant::now() + self.shared.options.connect_timeout;
         self.connecting.push_back((deadline, key));
+        self.drive(index, Turn::First);
     }
 
     fn on_ready(&mut self, index: usize, side: Side, event: &mio::event::Event) {
@@ -365,17 +375,20 @@ impl Reactor {
             Side::Client => conn.client.absorb(event),
             Side::Upstream => conn.upstream.absorb(event),
         }
-        self.drive(index);
+        self.drive(index, Turn::Ready);
     }
 
     /// Let the connection in slot `index` make progress, and act on where
     /// it got to.
-    fn drive(&mut self, index: usize) {
+    fn drive(&mut self, index: usize, turn: Turn) {
         let Some(conn) = self.slots.get_mut(index).and_then(|s| s.conn.as_mut()) else {
             return;
         };
         let was_connected = conn.is_connected();
-        let outcome = conn.drive(&self.shared, &mut self.scratch);
+        let outcome = match turn {
+            Turn::First => conn.start(&self.shared, &mut self.scratch),
+            Turn::Ready => conn.drive(&self.shared, &mut self.scratch),
+        };
         let key = Key {
             index,
             generation: self.slots[index].generation,

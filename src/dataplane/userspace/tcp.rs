@@ -50,6 +50,9 @@ pub(super) struct Proxied {
     outbound: Flow,
     /// One FIN was passed on.
     half_closed: bool,
+    /// The client's FIN came before the real server accepted: pass it on
+    /// once it has.
+    fin_deferred: bool,
     /// The table's epoch, for the last-activity time.
     epoch: Instant,
 }
@@ -95,6 +98,7 @@ pub(super) fn open(
             inbound: Flow::default(),
             outbound: Flow::default(),
             half_closed: false,
+            fin_deferred: false,
             epoch,
         }),
         Err(_) => {
@@ -112,6 +116,46 @@ impl Proxied {
         self.connected
     }
 
+    /// The first turn, right after accept. The client's request is
+    /// usually there already, and a near real server has often completed
+    /// the handshake before connect(2) returned. So read the request and
+    /// send it on at once: a send succeeds only on an established
+    /// connection (on one still connecting it would block), so success
+    /// confirms the connect and saves a trip through the reactor for both
+    /// events. Otherwise the connection waits for its events as usual.
+    pub fn start(&mut self, shared: &Shared, scratch: &mut [u8]) -> io::Result<Progress> {
+        self.client.readable = true;
+        self.upstream.writable = true;
+        let before = self.counters.inbytes.load(Ordering::Relaxed);
+        let inbound = self.inbound.pump(
+            &mut self.client,
+            &mut self.upstream,
+            scratch,
+            &self.counters.inbytes,
+            shared.options.splice_after,
+        )?;
+        if self.counters.inbytes.load(Ordering::Relaxed) == before {
+            // Nothing confirmed the connect: its event will.
+            self.upstream.writable = false;
+            self.fin_deferred = inbound == Pumped::Ended;
+            return Ok(Progress::Running);
+        }
+        self.fin_deferred = inbound == Pumped::Ended;
+        self.establish(shared)?;
+        self.drive(shared, scratch)
+    }
+
+    /// The real server accepted: count the connection active, and pass on
+    /// a FIN the client sent before.
+    fn establish(&mut self, shared: &Shared) -> io::Result<()> {
+        self.connected = true;
+        shared.lock().set_state(self.id, ConnState::Established);
+        if self.fin_deferred {
+            self.pass_fin(shared, Side::Upstream)?;
+        }
+        Ok(())
+    }
+
     /// Make all the progress the sockets' readiness allows.
     pub fn drive(&mut self, shared: &Shared, scratch: &mut [u8]) -> io::Result<Progress> {
         if !self.connected {
@@ -125,8 +169,7 @@ impl Proxied {
             if !self.upstream.writable {
                 return Ok(Progress::Running);
             }
-            self.connected = true;
-            shared.lock().set_state(self.id, ConnState::Established);
+            self.establish(shared)?;
         }
         let options = &shared.options;
         let inbound = self.inbound.pump(
