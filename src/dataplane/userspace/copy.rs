@@ -27,6 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use mio::event::Event;
 use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
 
 use super::socket::{self, Pipe};
 
@@ -62,6 +63,8 @@ pub(super) struct Endpoint {
     pub read_closed: bool,
     /// `EPOLLERR` / `EPOLLHUP` was reported: the next operation says why.
     pub failed: bool,
+    /// What the socket is registered for; `None` before registration.
+    interest: Option<Interest>,
 }
 
 impl Endpoint {
@@ -75,6 +78,7 @@ impl Endpoint {
             writable: true,
             read_closed: false,
             failed: false,
+            interest: None,
         }
     }
 
@@ -95,6 +99,41 @@ impl Endpoint {
         self.writable |= event.is_writable() || failed;
         self.read_closed |= event.is_read_closed();
         self.failed |= failed;
+    }
+
+    /// Register with the reactor: for readable readiness always (data, a
+    /// FIN, a reset), for writable readiness only while a write (or the
+    /// connect) waits for it. A socket that could take every write so far
+    /// — most of them — thus raises no event for it.
+    pub fn register(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
+        let interest = self.wanted_interest();
+        registry.register(&mut self.stream, token, interest)?;
+        self.interest = Some(interest);
+        Ok(())
+    }
+
+    /// After a write blocked: ask for writable readiness too, once. (A
+    /// re-registration reports readiness the socket already has, so
+    /// nothing between the blocked write and this call is missed.)
+    pub fn watch_writable(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
+        let Some(interest) = self.interest else {
+            return Ok(());
+        };
+        if self.writable || interest.is_writable() {
+            return Ok(());
+        }
+        let interest = self.wanted_interest();
+        registry.reregister(&mut self.stream, token, interest)?;
+        self.interest = Some(interest);
+        Ok(())
+    }
+
+    fn wanted_interest(&self) -> Interest {
+        if self.writable {
+            Interest::READABLE
+        } else {
+            Interest::READABLE | Interest::WRITABLE
+        }
     }
 
     fn can_read(&self) -> bool {

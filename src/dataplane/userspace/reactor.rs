@@ -5,7 +5,8 @@
 //! listening socket, registered `EPOLLEXCLUSIVE` so a new connection wakes
 //! one reactor, and each keeps the connections it accepted. A connection
 //! costs two sockets registered once, edge-triggered, and closed without
-//! deregistering (close takes a socket out of the epoll set); there is no
+//! deregistering (close takes a socket out of the epoll set), and asked
+//! for writable readiness only when a write has blocked; there is no
 //! task, waker or timer per connection:
 //!
 //! - connect deadlines and the 2-second activity checks of established
@@ -27,7 +28,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
-use mio::{Events, Interest, Poll, Token, Waker};
+use mio::{Events, Poll, Token, Waker};
 
 use super::socket;
 use super::tcp::{self, Progress, Proxied, Side};
@@ -336,35 +337,38 @@ impl Reactor {
 
     /// Schedule a new client, start its connect, and register both sockets.
     fn start(&mut self, svc_id: u64, vaddr: SocketAddr, client: TcpStream, peer: SocketAddr) {
-        let Some(mut conn) = tcp::open(&self.shared, svc_id, vaddr, client, peer) else {
+        let Some(conn) = tcp::open(&self.shared, svc_id, vaddr, client, peer) else {
             return;
         };
         let index = self.free.pop().unwrap_or_else(|| {
             self.slots.push(Slot::default());
             self.slots.len() - 1
         });
-        let registry = self.poll.registry();
-        let both = Interest::READABLE | Interest::WRITABLE;
-        let registered = registry
-            .register(&mut conn.client.stream, Token(index << 1), both)
-            .and_then(|()| {
-                registry.register(&mut conn.upstream.stream, Token(index << 1 | 1), both)
-            });
         let slot = &mut self.slots[index];
         slot.generation = slot.generation.wrapping_add(1);
+        slot.conn = Some(Box::new(conn));
         let key = Key {
             index,
             generation: slot.generation,
         };
-        if let Err(e) = registered {
-            self.free.push(index);
-            conn.finish(&self.shared, Err(e));
-            return;
-        }
-        slot.conn = Some(Box::new(conn));
         let deadline = Instant::now() + self.shared.options.connect_timeout;
         self.connecting.push_back((deadline, key));
+        // The first turn runs before the sockets are registered, so what
+        // it already took care of (the request, the connect) raises no
+        // event.
         self.drive(index, Turn::First);
+        let registry = self.poll.registry();
+        // A slot freed in its first turn stays empty until the batch ends.
+        let Some(conn) = self.slots[index].conn.as_deref_mut() else {
+            return;
+        };
+        let registered = conn
+            .client
+            .register(registry, Token(index << 1))
+            .and_then(|()| conn.upstream.register(registry, Token(index << 1 | 1)));
+        if let Err(e) = registered {
+            self.end(index, Err(e));
+        }
     }
 
     fn on_ready(&mut self, index: usize, side: Side, event: &mio::event::Event) {
@@ -388,7 +392,14 @@ impl Reactor {
         let outcome = match turn {
             Turn::First => conn.start(&self.shared, &mut self.scratch),
             Turn::Ready => conn.drive(&self.shared, &mut self.scratch),
-        };
+        }
+        .and_then(|progress| {
+            // A write that blocked needs writable readiness reported.
+            let registry = self.poll.registry();
+            conn.client.watch_writable(registry, Token(index << 1))?;
+            conn.upstream.watch_writable(registry, Token(index << 1 | 1))?;
+            Ok(progress)
+        });
         let key = Key {
             index,
             generation: self.slots[index].generation,
