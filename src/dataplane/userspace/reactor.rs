@@ -110,7 +110,16 @@ pub(super) fn spawn(shared: Arc<Shared>, index: usize) -> io::Result<Remote> {
     // ends on its own.
     std::thread::Builder::new()
         .name(format!("lvstop-dp{index}"))
-        .spawn(move || reactor.run())?;
+        .spawn(move || {
+            let run = std::panic::AssertUnwindSafe(|| reactor.run());
+            if std::panic::catch_unwind(run).is_err() {
+                // A director that holds its VIPs but no longer forwards is
+                // worse than one that stops: stop, so that VRRP moves the
+                // VIPs to a backup and the service manager restarts us.
+                tracing::error!("dataplane reactor {index} failed; stopping lvstop");
+                std::process::abort();
+            }
+        })?;
     Ok(Remote { mailbox, waker })
 }
 
@@ -397,7 +406,8 @@ impl Reactor {
             // A write that blocked needs writable readiness reported.
             let registry = self.poll.registry();
             conn.client.watch_writable(registry, Token(index << 1))?;
-            conn.upstream.watch_writable(registry, Token(index << 1 | 1))?;
+            conn.upstream
+                .watch_writable(registry, Token(index << 1 | 1))?;
             Ok(progress)
         });
         let key = Key {
