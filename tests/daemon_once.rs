@@ -307,3 +307,98 @@ fn the_pid_file_guards_against_a_second_daemon() {
     assert!(String::from_utf8_lossy(&unknown_group.stderr)
         .contains("--admin-group: no group 'no-such-group-lvstop'"));
 }
+
+/// Send a line, half-close, read the answer to its end.
+fn ask_and_half_close(vip: SocketAddr) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect_timeout(&vip, Duration::from_secs(2))?;
+    stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+    stream.write_all(b"hi")?;
+    stream.shutdown(std::net::Shutdown::Write)?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    Ok(answer)
+}
+
+/// Out of file descriptors, the daemon stops accepting for a moment
+/// instead of failing or spinning, and serves again once connections
+/// close; the control socket answers throughout the recovery.
+#[test]
+fn running_out_of_file_descriptors_pauses_accepting_and_recovers() {
+    // A backend that answers with its name, then waits for the client's
+    // end of stream before it closes: every proxied connection holds two
+    // of the daemon's descriptors until its client goes.
+    let listener = TcpListener::bind((address(9, 1), 0)).unwrap();
+    let backend = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let _ = stream.write_all(b"A");
+                let mut rest = Vec::new();
+                let _ = stream.read_to_end(&mut rest);
+            });
+        }
+    });
+    let vip = SocketAddr::from((address(10, 1), free_port(address(10, 1))));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("keepalived.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "virtual_server {} {} {{\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n\
+             \x20   real_server {} {} {{\n        weight 1\n    }}\n}}\n",
+            vip.ip(),
+            vip.port(),
+            backend.ip(),
+            backend.port()
+        ),
+    )
+    .unwrap();
+    let daemon = Daemon::start(&config, dir.path());
+    assert_eq!(ask_and_half_close(vip).unwrap(), "A");
+
+    // Room for about ten more proxied connections.
+    let open = std::fs::read_dir(format!("/proc/{}/fd", daemon.pid()))
+        .unwrap()
+        .count();
+    let limit = format!("--nofile={}", open + 20);
+    let status = Command::new("prlimit")
+        .args(["--pid", &daemon.pid().to_string(), &limit])
+        .status()
+        .unwrap();
+    assert!(status.success(), "prlimit failed");
+
+    // Thirty clients: the first ten or so are proxied and answered, the
+    // rest wait in the listen queue (or are reset if a descriptor ran out
+    // between accept and connect).
+    let mut clients = Vec::new();
+    for _ in 0..30 {
+        let stream = TcpStream::connect_timeout(&vip, Duration::from_secs(5)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        clients.push(stream);
+    }
+    let answered = clients
+        .iter_mut()
+        .filter_map(|c| {
+            let mut byte = [0u8; 1];
+            matches!(c.read(&mut byte), Ok(1)).then_some(())
+        })
+        .count();
+    assert!(
+        (1..30).contains(&answered),
+        "{answered} of 30 clients answered under a limit of {limit}"
+    );
+    daemon.wait_for("the failing accept in the log", || {
+        daemon.log_text().contains("Too many open files")
+    });
+
+    // Let them all go: the daemon frees their descriptors, takes up the
+    // listener again and serves as before.
+    drop(clients);
+    daemon.wait_for("a new client to be served", || {
+        ask_and_half_close(vip).is_ok_and(|answer| answer == "A")
+    });
+    assert!(daemon.once_text(&["-n"]).contains(&format!("{vip}")));
+}

@@ -31,7 +31,7 @@ use mio::net::TcpStream;
 use mio::{Events, Poll, Token, Waker};
 
 use super::socket;
-use super::tcp::{self, Progress, Proxied, Side};
+use super::tcp::{self, Opened, Progress, Proxied, Side};
 use super::Shared;
 
 /// How often an established connection's TCP_INFO segment counts and idle
@@ -103,6 +103,7 @@ pub(super) fn spawn(shared: Arc<Shared>, index: usize) -> io::Result<Remote> {
         activity: VecDeque::new(),
         paused: VecDeque::new(),
         yielded: Vec::new(),
+        start_failures: Throttled::default(),
         scratch: Vec::new(),
     };
     reactor.scratch = vec![0; reactor.shared.options.buffer_size.max(1)];
@@ -128,6 +129,8 @@ struct Listening {
     listener: Arc<std::net::TcpListener>,
     /// Taken out of the epoll set after an accept failure, until then.
     paused: bool,
+    /// Accepts failed in a row (logged at the first and at recovery).
+    failures: u32,
 }
 
 /// A connection slot; `generation` tells a queued deadline whether the
@@ -136,6 +139,32 @@ struct Listening {
 struct Slot {
     generation: u32,
     conn: Option<Box<Proxied>>,
+}
+
+/// How often a recurring failure is reported.
+const REPORT_PERIOD: Duration = Duration::from_secs(10);
+
+/// A failure that can recur thousands of times a second, reported at once
+/// and then at most every [`REPORT_PERIOD`], with how many there were.
+#[derive(Default)]
+struct Throttled {
+    count: u64,
+    reported: Option<Instant>,
+}
+
+impl Throttled {
+    fn note(&mut self, report: impl FnOnce(u64)) {
+        self.count += 1;
+        let now = Instant::now();
+        if self
+            .reported
+            .is_none_or(|at| now.duration_since(at) >= REPORT_PERIOD)
+        {
+            report(self.count);
+            self.count = 0;
+            self.reported = Some(now);
+        }
+    }
 }
 
 /// Why a connection is driven.
@@ -172,6 +201,8 @@ struct Reactor {
     paused: VecDeque<(Instant, u64)>,
     /// Connections that yielded their turn, to drive after the batch.
     yielded: Vec<Key>,
+    /// Connections to real servers that could not be started.
+    start_failures: Throttled,
     /// Where reads land before they are written on.
     scratch: Vec<u8>,
 }
@@ -259,6 +290,7 @@ impl Reactor {
                             vaddr,
                             listener,
                             paused: false,
+                            failures: 0,
                         },
                     );
                 }
@@ -291,12 +323,21 @@ impl Reactor {
     /// Accept what the listener of `svc_id` has, up to a batch.
     fn accept(&mut self, svc_id: u64) {
         for _ in 0..ACCEPT_BATCH {
-            let Some(listening) = self.listeners.get(&svc_id) else {
+            let Some(listening) = self.listeners.get_mut(&svc_id) else {
                 return;
             };
             let vaddr = listening.vaddr;
             match socket::accept_nonblocking(&listening.listener) {
-                Ok((client, peer)) => self.start(svc_id, vaddr, client, peer),
+                Ok((client, peer)) => {
+                    if listening.failures > 0 {
+                        tracing::info!(
+                            "accepting on {vaddr} again after {} failed attempts",
+                            listening.failures
+                        );
+                        listening.failures = 0;
+                    }
+                    self.start(svc_id, vaddr, client, peer);
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 // The client gave up before it was accepted.
                 Err(e) if e.raw_os_error() == Some(libc::ECONNABORTED) => {}
@@ -311,8 +352,12 @@ impl Reactor {
                 }
                 Err(e) => {
                     // Out of descriptors or memory: the listener would fire
-                    // again at once; rest it a moment.
-                    tracing::warn!("accept on {vaddr}: {e}");
+                    // again at once; rest it a moment. The clients wait in
+                    // the listen queue meanwhile.
+                    if listening.failures == 0 {
+                        tracing::warn!("accept on {vaddr}: {e}; retrying every {ACCEPT_BACKOFF:?}");
+                    }
+                    listening.failures = listening.failures.saturating_add(1);
                     self.pause(svc_id);
                     return;
                 }
@@ -346,8 +391,18 @@ impl Reactor {
 
     /// Schedule a new client, start its connect, and register both sockets.
     fn start(&mut self, svc_id: u64, vaddr: SocketAddr, client: TcpStream, peer: SocketAddr) {
-        let Some(conn) = tcp::open(&self.shared, svc_id, vaddr, client, peer) else {
-            return;
+        let conn = match tcp::open(&self.shared, svc_id, vaddr, client, peer) {
+            Opened::Proxied(conn) => conn,
+            Opened::Refused => return,
+            Opened::Failed { dest, error } => {
+                self.start_failures.note(|n| {
+                    tracing::warn!(
+                        "cannot open a connection to real server {dest}: {error} \
+                         ({n} such failure(s) since the last report)"
+                    );
+                });
+                return;
+            }
         };
         let index = self.free.pop().unwrap_or_else(|| {
             self.slots.push(Slot::default());

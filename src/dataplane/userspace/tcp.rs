@@ -57,16 +57,26 @@ pub(super) struct Proxied {
     epoch: Instant,
 }
 
+/// What became of an accepted client.
+#[derive(Debug)]
+pub(super) enum Opened {
+    /// Scheduled, and connecting to its real server.
+    Proxied(Proxied),
+    /// No destination available: refused with a reset, as by the kernel.
+    Refused,
+    /// The connection to `dest` could not even be started (out of
+    /// descriptors or memory): the client got a reset.
+    Failed { dest: SocketAddr, error: io::Error },
+}
+
 /// Schedule an accepted client and start connecting to its real server.
-/// `None` when no destination is available or the connection cannot be
-/// started: the client has been refused with a reset.
 pub(super) fn open(
     shared: &Shared,
     svc_id: u64,
     vaddr: SocketAddr,
     client: TcpStream,
     peer: SocketAddr,
-) -> Option<Proxied> {
+) -> Opened {
     let packet = Packet {
         protocol: Protocol::Tcp,
         client: peer,
@@ -84,12 +94,12 @@ pub(super) fn open(
     else {
         // No destination available: refuse like a closed port.
         socket::reset_on_close(&client);
-        return None;
+        return Opened::Refused;
     };
     // The client socket inherited TCP_NODELAY from the listener; the
     // upstream one gets it before its connect.
     match socket::tcp_connect_start(dest) {
-        Ok(upstream) => Some(Proxied {
+        Ok(upstream) => Opened::Proxied(Proxied {
             id,
             counters,
             client: Endpoint::accepted(client),
@@ -101,12 +111,12 @@ pub(super) fn open(
             fin_deferred: false,
             epoch,
         }),
-        Err(_) => {
+        Err(error) => {
             // Counted when scheduled, as in the kernel; the client sees a
             // reset, as from a director whose real server is unreachable.
             socket::reset_on_close(&client);
             close(shared, id, ConnState::Close, CLOSE_LINGER);
-            None
+            Opened::Failed { dest, error }
         }
     }
 }
