@@ -65,6 +65,9 @@ pub(super) struct Endpoint {
     pub failed: bool,
     /// What the socket is registered for; `None` before registration.
     interest: Option<Interest>,
+    /// Whether the socket has `TCP_NODELAY`, and whether it was written to.
+    nodelay: bool,
+    written: bool,
 }
 
 impl Endpoint {
@@ -79,14 +82,19 @@ impl Endpoint {
             read_closed: false,
             failed: false,
             interest: None,
+            // Inherited from the listening socket.
+            nodelay: true,
+            written: false,
         }
     }
 
     /// A socket whose connect is in progress: its first writable
-    /// readiness says the connect succeeded.
+    /// readiness says the connect succeeded. `TCP_NODELAY` is set before
+    /// its second write ([`socket::set_nodelay`]).
     pub fn connecting(stream: TcpStream) -> Self {
         Endpoint {
             writable: false,
+            nodelay: false,
             ..Endpoint::accepted(stream)
         }
     }
@@ -328,7 +336,15 @@ impl Flow {
     }
 }
 
-fn send(dst: &Endpoint, data: &[u8], last: bool) -> io::Result<usize> {
+fn send(dst: &mut Endpoint, data: &[u8], last: bool) -> io::Result<usize> {
+    if !dst.nodelay {
+        if dst.written {
+            socket::set_nodelay(&dst.stream)?;
+            dst.nodelay = true;
+        } else {
+            dst.written = true;
+        }
+    }
     if last {
         socket::send_before_fin(&dst.stream, data)
     } else {
