@@ -351,3 +351,23 @@ fn send(dst: &mut Endpoint, data: &[u8], last: bool) -> io::Result<usize> {
         socket::send(&dst.stream, data)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_real_server_socket_gets_nodelay_before_its_second_write_only() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let upstream = socket::tcp_connect_start(listener.local_addr().unwrap()).unwrap();
+        let (_server, _) = listener.accept().unwrap();
+        let mut endpoint = Endpoint::connecting(TcpStream::from_std(upstream));
+        let nodelay = |e: &Endpoint| socket2::SockRef::from(&e.stream).tcp_nodelay().unwrap();
+        assert!(!nodelay(&endpoint));
+        // The accept above means the handshake is done: writes go out.
+        assert_eq!(send(&mut endpoint, b"first", false).unwrap(), 5);
+        assert!(!nodelay(&endpoint), "a first write is never held back");
+        assert_eq!(send(&mut endpoint, b"second", false).unwrap(), 6);
+        assert!(nodelay(&endpoint), "set before the second write");
+    }
+}

@@ -97,7 +97,7 @@ pub(super) fn open(
         return Opened::Refused;
     };
     // The client socket inherited TCP_NODELAY from the listener; the
-    // upstream one gets it before its connect.
+    // upstream one gets it before its second write (`copy`).
     match socket::tcp_connect_start(dest) {
         Ok(upstream) => Opened::Proxied(Proxied {
             id,
