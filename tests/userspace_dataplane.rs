@@ -49,6 +49,18 @@ async fn apply(dp: &UserspaceDataplane, ops: Vec<Operation>) {
     dp.apply(&ops).await.unwrap();
 }
 
+/// An rr service on `key` with the one destination `dest`.
+async fn one_dest_service(dp: &UserspaceDataplane, key: ServiceKey, dest: DestConfig) {
+    apply(
+        dp,
+        vec![
+            Operation::AddService(ServiceConfig::new(key, "rr")),
+            Operation::AddDest { service: key, dest },
+        ],
+    )
+    .await;
+}
+
 /// A TCP rr service on the block's VIP with one backend per name, added
 /// in order (so the last one is first in kernel order).
 async fn tcp_service(

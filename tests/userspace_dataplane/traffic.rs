@@ -187,17 +187,7 @@ async fn unreachable_real_server_resets_the_client_and_counts_the_conn() {
         .unwrap()
         .local_addr()
         .unwrap();
-    apply(
-        &dp,
-        vec![
-            Operation::AddService(ServiceConfig::new(key, "rr")),
-            Operation::AddDest {
-                service: key,
-                dest: dest(dead, 1),
-            },
-        ],
-    )
-    .await;
+    one_dest_service(&dp, key, dest(dead, 1)).await;
     assert!(Client::try_connect(&ip(11, 100), vip(11)).await.is_err());
     let row = dest_row(&dp, key, dead).await.unwrap();
     assert_eq!(row.stats.conns, 1);
@@ -216,17 +206,7 @@ async fn bulk_echo_through(options: Options, block: u8) {
     let dp = UserspaceDataplane::start(options).unwrap();
     let key = ServiceKey::tcp(vip(block));
     let echo = TcpBackend::start_raw_echo(&ip(block, 10)).await;
-    apply(
-        &dp,
-        vec![
-            Operation::AddService(ServiceConfig::new(key, "rr")),
-            Operation::AddDest {
-                service: key,
-                dest: dest(echo.addr, 1),
-            },
-        ],
-    )
-    .await;
+    one_dest_service(&dp, key, dest(echo.addr, 1)).await;
     let data: Vec<u8> = (0..8u32 << 20)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
         .collect();
@@ -327,17 +307,7 @@ async fn forwarding_methods_are_recorded_and_proxied() {
     let dp = dataplane();
     let key = ServiceKey::tcp(vip(15));
     let b1 = TcpBackend::start(&ip(15, 10), "b1").await;
-    apply(
-        &dp,
-        vec![
-            Operation::AddService(ServiceConfig::new(key, "rr")),
-            Operation::AddDest {
-                service: key,
-                dest: DestConfig::new(b1.addr, Forward::Route, 1),
-            },
-        ],
-    )
-    .await;
+    one_dest_service(&dp, key, DestConfig::new(b1.addr, Forward::Route, 1)).await;
     assert_eq!(picks(vip(15), &[&ip(15, 100)], 1).await, ["b1"]);
     let row = dest_row(&dp, key, b1.addr).await.unwrap();
     assert_eq!(row.config.forward, Forward::Route);
@@ -383,17 +353,7 @@ async fn an_ipv6_service_proxies_to_ipv4_real_servers() {
     let dp = dataplane();
     let key = ServiceKey::tcp(vip6);
     let b1 = TcpBackend::start(&ip(21, 10), "b1").await;
-    apply(
-        &dp,
-        vec![
-            Operation::AddService(ServiceConfig::new(key, "rr")),
-            Operation::AddDest {
-                service: key,
-                dest: dest(b1.addr, 1),
-            },
-        ],
-    )
-    .await;
+    one_dest_service(&dp, key, dest(b1.addr, 1)).await;
     let mut stream = tokio::net::TcpStream::connect(vip6).await.unwrap();
     let mut greeting = [0u8; 3];
     tokio::io::AsyncReadExt::read_exact(&mut stream, &mut greeting)
@@ -424,6 +384,26 @@ async fn rates_are_estimated_every_two_seconds() {
     assert!(rates.1.cps > 0, "{rates:?}");
 }
 
+/// A real server whose accept queue is full: a listener with backlog 0
+/// that never accepts, filled by two connections. The kernel drops further
+/// SYNs, so connecting to it hangs until the queue has room. Returns the
+/// listener, its address and the fillers (keep them alive).
+fn stuck_real_server(host: &str) -> (socket2::Socket, SocketAddr, Vec<socket2::Socket>) {
+    let stuck = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let any_port: SocketAddr = format!("{host}:0").parse().unwrap();
+    stuck.bind(&any_port.into()).unwrap();
+    stuck.listen(0).unwrap();
+    let addr = stuck.local_addr().unwrap().as_socket().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..2 {
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        s.set_nonblocking(true).unwrap();
+        let _ = s.connect(&addr.into());
+        fillers.push(s);
+    }
+    (stuck, addr, fillers)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_server_that_never_answers_is_syn_recv_until_the_connect_timeout() {
     let dp = UserspaceDataplane::start(Options {
@@ -431,32 +411,9 @@ async fn a_real_server_that_never_answers_is_syn_recv_until_the_connect_timeout(
         ..Options::default()
     })
     .unwrap();
-    // A listener that never accepts, its queue already full: the kernel
-    // drops further SYNs, so connecting to it hangs.
-    let stuck = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    let stuck_addr: SocketAddr = format!("{}:0", ip(23, 10)).parse().unwrap();
-    stuck.bind(&stuck_addr.into()).unwrap();
-    stuck.listen(0).unwrap();
-    let stuck_addr = stuck.local_addr().unwrap().as_socket().unwrap();
-    let mut fillers = Vec::new();
-    for _ in 0..2 {
-        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-        s.set_nonblocking(true).unwrap();
-        let _ = s.connect(&stuck_addr.into());
-        fillers.push(s);
-    }
+    let (_stuck, stuck_addr, fillers) = stuck_real_server(&ip(23, 10));
     let key = ServiceKey::tcp(vip(23));
-    apply(
-        &dp,
-        vec![
-            Operation::AddService(ServiceConfig::new(key, "rr")),
-            Operation::AddDest {
-                service: key,
-                dest: dest(stuck_addr, 1),
-            },
-        ],
-    )
-    .await;
+    one_dest_service(&dp, key, dest(stuck_addr, 1)).await;
     let from = ip(23, 100);
     let client = tokio::spawn(async move { Client::try_connect(&from, vip(23)).await });
     let listed = eventually("a SYN_RECV entry", || async {
@@ -486,17 +443,7 @@ async fn a_real_server_that_answers_and_half_closes_still_hears_the_client() {
         .await
         .unwrap();
     let backend = listener.local_addr().unwrap();
-    apply(
-        &dp,
-        vec![
-            Operation::AddService(ServiceConfig::new(key, "rr")),
-            Operation::AddDest {
-                service: key,
-                dest: dest(backend, 1),
-            },
-        ],
-    )
-    .await;
+    one_dest_service(&dp, key, dest(backend, 1)).await;
     let server = tokio::spawn(async move {
         let (mut conn, _) = listener.accept().await.unwrap();
         conn.write_all(b"greeting").await.unwrap();
@@ -572,17 +519,7 @@ async fn a_client_fin_before_the_real_server_accepts_is_passed_on_after() {
     let prompt_addr = prompt.local_addr().unwrap();
     tokio::spawn(answer_after_eof(prompt));
     let prompt_key = ServiceKey::tcp(vip(28));
-    apply(
-        &dp,
-        vec![
-            Operation::AddService(ServiceConfig::new(prompt_key, "rr")),
-            Operation::AddDest {
-                service: prompt_key,
-                dest: dest(prompt_addr, 1),
-            },
-        ],
-    )
-    .await;
+    one_dest_service(&dp, prompt_key, dest(prompt_addr, 1)).await;
     // A FIN alone. Whether the dataplane reads it before the real server
     // completed the handshake is a race; thirty tries lose it both ways.
     for _ in 0..30 {
@@ -596,32 +533,11 @@ async fn a_client_fin_before_the_real_server_accepts_is_passed_on_after() {
         "heard 5 bytes: early"
     );
 
-    // A real server whose accept queue is full: the kernel drops the SYN
-    // until the queue has room again (the SYN is retried after 1 s).
-    let stuck = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    let stuck_addr: SocketAddr = format!("{}:0", ip(28, 11)).parse().unwrap();
-    stuck.bind(&stuck_addr.into()).unwrap();
-    stuck.listen(0).unwrap();
-    let stuck_addr = stuck.local_addr().unwrap().as_socket().unwrap();
-    let mut fillers = Vec::new();
-    for _ in 0..2 {
-        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-        s.set_nonblocking(true).unwrap();
-        let _ = s.connect(&stuck_addr.into());
-        fillers.push(s);
-    }
+    // The SYN waits until the queue has room again (it is retried after
+    // 1 s).
+    let (stuck, stuck_addr, fillers) = stuck_real_server(&ip(28, 11));
     let stuck_key = ServiceKey::tcp(format!("{}:8081", ip(28, 1)).parse().unwrap());
-    apply(
-        &dp,
-        vec![
-            Operation::AddService(ServiceConfig::new(stuck_key, "rr")),
-            Operation::AddDest {
-                service: stuck_key,
-                dest: dest(stuck_addr, 1),
-            },
-        ],
-    )
-    .await;
+    one_dest_service(&dp, stuck_key, dest(stuck_addr, 1)).await;
     let asked = tokio::spawn(async move {
         ask_and_half_close(&ip(28, 102), stuck_key.socket_addr().unwrap(), b"waited").await
     });

@@ -137,20 +137,12 @@ impl Proxied {
         self.client.readable = true;
         self.upstream.writable = true;
         let before = self.counters.inbytes.load(Ordering::Relaxed);
-        let inbound = self.inbound.pump(
-            &mut self.client,
-            &mut self.upstream,
-            scratch,
-            &self.counters.inbytes,
-            shared.options.splice_after,
-        )?;
+        self.fin_deferred = self.pump(Side::Upstream, shared, scratch)? == Pumped::Ended;
         if self.counters.inbytes.load(Ordering::Relaxed) == before {
             // Nothing confirmed the connect: its event will.
             self.upstream.writable = false;
-            self.fin_deferred = inbound == Pumped::Ended;
             return Ok(Progress::Running);
         }
-        self.fin_deferred = inbound == Pumped::Ended;
         self.establish(shared)?;
         self.drive(shared, scratch)
     }
@@ -181,24 +173,11 @@ impl Proxied {
             }
             self.establish(shared)?;
         }
-        let options = &shared.options;
-        let inbound = self.inbound.pump(
-            &mut self.client,
-            &mut self.upstream,
-            scratch,
-            &self.counters.inbytes,
-            options.splice_after,
-        )?;
+        let inbound = self.pump(Side::Upstream, shared, scratch)?;
         if inbound == Pumped::Ended {
             self.pass_fin(shared, Side::Upstream)?;
         }
-        let outbound = self.outbound.pump(
-            &mut self.upstream,
-            &mut self.client,
-            scratch,
-            &self.counters.outbytes,
-            options.splice_after,
-        )?;
+        let outbound = self.pump(Side::Client, shared, scratch)?;
         if outbound == Pumped::Ended {
             self.pass_fin(shared, Side::Client)?;
         }
@@ -209,6 +188,28 @@ impl Proxied {
         } else {
             Progress::Running
         })
+    }
+
+    /// One turn of the direction towards `to`: inbound towards the real
+    /// server, outbound towards the client.
+    fn pump(&mut self, to: Side, shared: &Shared, scratch: &mut [u8]) -> io::Result<Pumped> {
+        let splice_after = shared.options.splice_after;
+        match to {
+            Side::Upstream => self.inbound.pump(
+                &mut self.client,
+                &mut self.upstream,
+                scratch,
+                &self.counters.inbytes,
+                splice_after,
+            ),
+            Side::Client => self.outbound.pump(
+                &mut self.upstream,
+                &mut self.client,
+                scratch,
+                &self.counters.outbytes,
+                splice_after,
+            ),
+        }
     }
 
     /// End of stream from one side. The first FIN is passed on with a
