@@ -415,8 +415,6 @@ impl Reactor {
             index,
             generation: slot.generation,
         };
-        let deadline = Instant::now() + self.shared.options.connect_timeout;
-        self.connecting.push_back((deadline, key));
         // The first turn runs before the sockets are registered, so what
         // it already took care of (the request, the connect) raises no
         // event.
@@ -430,8 +428,14 @@ impl Reactor {
             .client
             .register(registry, Token(index << 1))
             .and_then(|()| conn.upstream.register(registry, Token(index << 1 | 1)));
-        if let Err(e) = registered {
-            self.end(index, Err(e));
+        match registered {
+            // A connect the first turn confirmed needs no deadline.
+            Ok(()) if conn.is_connected() => {}
+            Ok(()) => {
+                let deadline = Instant::now() + self.shared.options.connect_timeout;
+                self.connecting.push_back((deadline, key));
+            }
+            Err(e) => self.end(index, Err(e)),
         }
     }
 
