@@ -18,6 +18,7 @@ pub mod ipvs;
 pub mod logging;
 pub mod net;
 pub mod notify;
+pub mod observe;
 pub mod once;
 pub mod pidfile;
 pub mod ui;
