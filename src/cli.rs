@@ -25,6 +25,12 @@ pub struct Cli {
     #[arg(long)]
     pub once: bool,
 
+    /// Run a director engine inside the console from `-f FILE` (VRRP, checks,
+    /// IPVS): the console is then the director, and quitting it stops the
+    /// director. Without it, `lvstop` only attaches or observes.
+    #[arg(long, conflicts_with = "once")]
+    pub engine: bool,
+
     #[command(flatten)]
     pub listing: ListingOptions,
 
@@ -47,9 +53,19 @@ pub struct CommonOptions {
     #[arg(long, global = true, value_enum, default_value_t = DataplaneChoice::Auto)]
     pub dataplane: DataplaneChoice,
 
-    /// Where the console and --once read state from.
+    /// Where the console and --once read state from: `auto` (a daemon on
+    /// --socket, else the observer), `daemon`, or `observe` (the kernel's
+    /// IPVS, VRRP on the wire, keepalived's own state; read-only towards
+    /// VRRP and keepalived).
     #[arg(long, global = true, value_enum, default_value_t = SourceChoice::Auto)]
     pub source: SourceChoice,
+
+    /// Start an engine (`lvstop daemon`, `lvstop --engine`) even though
+    /// keepalived or another lvstop engine runs on this host. Dangerous: two
+    /// VRRP speakers with the same VRIDs can move or drop the VIPs, and two
+    /// IPVS owners undo each other's changes.
+    #[arg(long, global = true)]
+    pub allow_other_speaker: bool,
 
     /// Disable every action that changes the director.
     #[arg(long, global = true)]
@@ -135,7 +151,9 @@ pub enum DataplaneChoice {
 pub enum SourceChoice {
     Auto,
     Daemon,
-    Kernel,
+    /// The observer; `kernel` is its former name.
+    #[value(alias = "kernel")]
+    Observe,
 }
 
 #[derive(Debug, Subcommand)]

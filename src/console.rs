@@ -1,8 +1,11 @@
-//! `lvstop` with no command: the console, on a running daemon's control
-//! socket when one answers (`--source daemon`, or `auto`), else on an
-//! engine of its own started from `-f FILE` — the console is then the
-//! director, and quitting it stops the director (it asks first while an
-//! instance is MASTER).
+//! `lvstop` with no command: the console. It never becomes a director by
+//! itself: it attaches to a running daemon's control socket when one
+//! answers (`--source daemon`, or `auto`), else it observes the host
+//! read-only (`--source observe`: the kernel's IPVS, VRRP on the wire,
+//! keepalived's own state; see [`crate::observe`]). Only `--engine` runs an
+//! engine of its own from `-f FILE` — the console is then the director,
+//! quitting it stops the director (it asks first while an instance is
+//! MASTER), and it refuses to start beside another VRRP speaker.
 //!
 //! Nothing is logged to the terminal while the console owns it; an
 //! embedded engine's log goes to `$XDG_STATE_HOME/lvstop/console.log`.
@@ -17,10 +20,12 @@ use tokio::sync::mpsc;
 use crate::cli::{CommonOptions, SourceChoice};
 use crate::control::remote;
 use crate::control::ControlError;
+use crate::dataplane::kernel::KernelDataplane;
 use crate::dataplane::Dataplane;
 use crate::engine::director::{self, Engine, EngineOptions};
 use crate::engine::overrides::Actor;
 use crate::ipvs::model::Connection;
+use crate::observe;
 use crate::ui::{self, ConsoleOptions};
 use crate::vrrp::runner::RunnerOptions;
 
@@ -28,7 +33,7 @@ use crate::vrrp::runner::RunnerOptions;
 const DEFAULT_REFRESH: Duration = Duration::from_secs(1);
 
 /// Entry point of `lvstop`.
-pub fn run(common: &CommonOptions) -> ExitCode {
+pub fn run(common: &CommonOptions, engine: bool) -> ExitCode {
     let options = match console_options(common) {
         Ok(options) => options,
         Err(e) => {
@@ -36,7 +41,14 @@ pub fn run(common: &CommonOptions) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    block_on("lvstop", console(common, options))
+    if engine && common.source != SourceChoice::Auto {
+        eprintln!(
+            "lvstop: --engine runs an engine in the console; --source chooses what to attach to \
+             or observe instead: give one or the other"
+        );
+        return ExitCode::from(2);
+    }
+    block_on("lvstop", console(common, options, engine))
 }
 
 /// Run `job` on a fresh multi-threaded runtime; its error, or the
@@ -97,24 +109,58 @@ pub fn actor() -> Actor {
     }
 }
 
-async fn console(common: &CommonOptions, mut options: ConsoleOptions) -> Result<(), String> {
+async fn console(
+    common: &CommonOptions,
+    mut options: ConsoleOptions,
+    engine: bool,
+) -> Result<(), String> {
     let interval = refresh(common);
+    if engine {
+        return embedded(common, options, interval).await;
+    }
     match common.source {
         SourceChoice::Daemon => attached(common, options, interval).await,
-        SourceChoice::Kernel => Err(
-            "the console reads a daemon (--source daemon) or runs its own engine (-f FILE); \
-             --source kernel is for --once"
-                .into(),
-        ),
+        SourceChoice::Observe => observed(common, options, interval).await,
         SourceChoice::Auto => match remote::attach(&common.socket, interval).await {
             Ok(remote) => {
-                options.source = format!("daemon {}", common.socket.display());
+                options.source = format!("lvstop daemon {}", common.socket.display());
                 run_remote(options, remote).await
             }
-            Err(ControlError::NoDaemon { .. }) => embedded(common, options, interval).await,
+            Err(ControlError::NoDaemon { .. }) => observed(common, options, interval).await,
             Err(e) => Err(e.to_string()),
         },
     }
+}
+
+/// No daemon: watch the host read-only. The kernel's IPVS may be
+/// unreadable (no IPVS module, no CAP_NET_ADMIN); the observer then says
+/// so and shows what it can.
+async fn observed(
+    common: &CommonOptions,
+    mut options: ConsoleOptions,
+    interval: Duration,
+) -> Result<(), String> {
+    let kernel = KernelDataplane::connect()
+        .await
+        .map(Arc::new)
+        .map_err(|e| e.to_string());
+    let keepalived = match crate::net::speakers::find_keepalived() {
+        Some(crate::net::speakers::Speaker::Keepalived { pid, .. }) => Some(pid),
+        _ => None,
+    };
+    options.source = observe::driver::label(keepalived);
+    options.observer = true;
+    let observed = observe::driver::start(
+        kernel,
+        observe::driver::ObserverOptions {
+            config_path: Some(common.config.clone()),
+            interval,
+        },
+    );
+    options.connections = Some(observed.connections);
+    ui::run(options, observed.updates, observed.commands, actor())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn attached(
@@ -125,7 +171,7 @@ async fn attached(
     let remote = remote::attach(&common.socket, interval)
         .await
         .map_err(|e| e.to_string())?;
-    options.source = format!("daemon {}", common.socket.display());
+    options.source = format!("lvstop daemon {}", common.socket.display());
     run_remote(options, remote).await
 }
 
@@ -136,7 +182,7 @@ async fn run_remote(mut options: ConsoleOptions, remote: remote::Remote) -> Resu
         .map_err(|e| e.to_string())
 }
 
-/// No daemon: this console is the director.
+/// `--engine`: this console is the director.
 async fn embedded(
     common: &CommonOptions,
     mut options: ConsoleOptions,
@@ -144,9 +190,7 @@ async fn embedded(
 ) -> Result<(), String> {
     if !common.config.exists() {
         return Err(format!(
-            "no daemon answers on {} and there is no {} to run; \
-             start `lvstop daemon`, pass -f FILE, or try `lvstop demo`",
-            common.socket.display(),
+            "--engine: there is no {} to run; pass -f FILE, or try `lvstop demo`",
             common.config.display()
         ));
     }
@@ -157,13 +201,15 @@ async fn embedded(
         config_path: common.config.clone(),
         vrrp: RunnerOptions::default(),
     };
-    match crate::daemon::choose_dataplane(common.dataplane)
+    let chosen = crate::daemon::choose_dataplane(common.dataplane)
         .await
-        .map_err(|e| e.to_string())?
-    {
+        .map_err(|e| e.to_string())?;
+    let _claim = crate::daemon::claim_place(&config, &chosen, common.allow_other_speaker)
+        .map_err(|e| e.to_string())?;
+    match chosen {
         crate::daemon::Chosen::Kernel(kernel) => {
             let kernel = Arc::new(kernel);
-            options.source = "embedded (kernel IPVS)".into();
+            options.source = "embedded engine (kernel IPVS)".into();
             let engine = Engine::start(Arc::clone(&kernel), config, engine_options)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -174,7 +220,7 @@ async fn embedded(
         }
         crate::daemon::Chosen::Userspace(userspace) => {
             let userspace = Arc::new(userspace);
-            options.source = "embedded (userspace)".into();
+            options.source = "embedded engine (userspace)".into();
             let engine = Engine::start(Arc::clone(&userspace), config, engine_options)
                 .await
                 .map_err(|e| e.to_string())?;

@@ -31,6 +31,7 @@ use crate::engine::handle::Update;
 use crate::engine::overrides::Actor;
 use crate::engine::view::Handle;
 use crate::ipvs::model::ServiceKey;
+use crate::net::speakers::{self, EngineClaim, SpeakerError};
 use crate::pidfile::PidFile;
 use crate::vrrp::runner::RunnerOptions;
 
@@ -43,6 +44,8 @@ pub enum DaemonError {
     Dataplane(#[from] DataplaneError),
     #[error("control socket: {0}")]
     Control(#[from] ControlError),
+    #[error(transparent)]
+    Speaker(#[from] SpeakerError),
     #[error("{0}")]
     Unavailable(String),
     #[error("cannot start the async runtime: {0}")]
@@ -81,7 +84,9 @@ async fn serve(common: &CommonOptions, args: &DaemonArgs) -> Result<(), DaemonEr
         .map(PidFile::create)
         .transpose()
         .map_err(|e| DaemonError::Unavailable(e.to_string()))?;
-    match choose_dataplane(common.dataplane).await? {
+    let chosen = choose_dataplane(common.dataplane).await?;
+    let _claim = claim_place(&config, &chosen, common.allow_other_speaker)?;
+    match chosen {
         Chosen::Kernel(kernel) => {
             let kernel = Arc::new(kernel);
             let owned = direct(Arc::clone(&kernel), common, admin_gid, config).await?;
@@ -197,6 +202,30 @@ fn group_id(name: &str) -> Result<u32, DaemonError> {
 /// Load and validate; warnings are logged, errors stop here.
 fn load_config(path: &Path) -> Result<Config, DaemonError> {
     Ok(director::load_config(path)?)
+}
+
+/// Before an engine speaks VRRP or programs the kernel's IPVS: no other
+/// speaker may run in this network namespace (see [`speakers`]). An
+/// engine that does neither (userspace dataplane, no VRRP instance)
+/// needs no place of its own. A refused start leaves nothing running.
+pub(crate) fn claim_place(
+    config: &Config,
+    chosen: &Chosen,
+    allow_other: bool,
+) -> Result<Option<EngineClaim>, SpeakerError> {
+    let kernel = matches!(chosen, Chosen::Kernel(_));
+    if !kernel && config.vrrp.instances.is_empty() {
+        return Ok(None);
+    }
+    match speakers::claim(allow_other) {
+        Ok(claim) => Ok(Some(claim)),
+        Err(e) => {
+            if let Chosen::Userspace(userspace) = chosen {
+                userspace.shutdown();
+            }
+            Err(e)
+        }
+    }
 }
 
 pub(crate) enum Chosen {

@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     match (&cli.command, cli.once) {
         (Some(Command::Check(args)), _) => lvstop::check::run(&cli.common, args),
         (None, true) => lvstop::once::run(&cli.common, &cli.listing),
-        (None, false) => lvstop::console::run(&cli.common),
+        (None, false) => lvstop::console::run(&cli.common, cli.engine),
         (Some(Command::Daemon(args)), _) => lvstop::daemon::run(&cli.common, args),
         (Some(Command::Ctl { json, verb, .. }), _) => {
             lvstop::ctl::run(&cli.common.socket, verb, *json)

@@ -1,10 +1,11 @@
 //! `lvstop --once`: print the director's state once, in ipvsadm's layout,
 //! and exit.
 //!
-//! Source resolution (DESIGN §1): a reachable daemon first; else the
+//! Source resolution: a reachable daemon first; else the observer — the
 //! kernel's IPVS tables over netlink, which makes `--once` a drop-in for
-//! `ipvsadm -Ln` on a director still run by stock keepalived. `--source`
-//! forces one.
+//! `ipvsadm -Ln` on a director still run by stock keepalived, plus what
+//! the observer knows beside them (keepalived's pid, configured real
+//! servers absent from the table). `--source` forces one.
 //!
 //! From a daemon, the listing is followed (unless `--ipvs-only`) by a VRRP
 //! section (one line per instance; format in
@@ -26,6 +27,7 @@ use crate::dataplane::{Dataplane, DataplaneError};
 use crate::health::report::{self, ChecksReport};
 use crate::ipvs::format::{self, ListOptions};
 use crate::ipvs::model::{Connection, Daemon, Table, Timeouts};
+use crate::observe::report::{MissingRealServer, Observation};
 use crate::vrrp::runner::{render_section, VrrpStatus};
 
 /// Exit status when the state could not be read (ipvsadm exits 1 too).
@@ -82,15 +84,19 @@ trait Source {
     fn vrrp(&mut self) -> Option<VrrpStatus> {
         None
     }
+    /// What the observer adds (the kernel source only).
+    fn observed(&mut self, _table: &Table) -> Option<Observation> {
+        None
+    }
 }
 
 fn open_source(common: &CommonOptions) -> Result<Box<dyn Source>, OnceError> {
     match common.source {
         SourceChoice::Daemon => Ok(Box::new(DaemonSource::connect(common)?)),
-        SourceChoice::Kernel => Ok(Box::new(KernelSource::connect()?)),
+        SourceChoice::Observe => Ok(Box::new(KernelSource::connect(common)?)),
         SourceChoice::Auto => match DaemonSource::connect(common) {
             Ok(source) => Ok(Box::new(source)),
-            Err(daemon @ ControlError::NoDaemon { .. }) => match KernelSource::connect() {
+            Err(daemon @ ControlError::NoDaemon { .. }) => match KernelSource::connect(common) {
                 Ok(source) => Ok(Box::new(source)),
                 Err(OnceError::Kernel(kernel)) => Err(OnceError::NoSource { daemon, kernel }),
                 Err(other) => Err(other),
@@ -103,9 +109,11 @@ fn open_source(common: &CommonOptions) -> Result<Box<dyn Source>, OnceError> {
 fn render(source: &mut dyn Source, listing: &ListingOptions) -> Result<String, OnceError> {
     let mut out = String::new();
     if listing.json {
+        let table = source.table(false)?;
         let report = JsonOnce {
             source: source.describe()?,
-            table: source.table(false)?,
+            observed: source.observed(&table),
+            table,
             connections: source.connections()?,
             timeouts: source.timeouts()?,
             daemons: source.daemons()?,
@@ -132,8 +140,13 @@ fn render(source: &mut dyn Source, listing: &ListingOptions) -> Result<String, O
             || options.thresholds
             || options.persistent_conn
             || options.tun_info);
-        format::list(&source.table(plain)?, &options, &mut out);
+        let table = source.table(plain)?;
+        format::list(&table, &options, &mut out);
         if !listing.ipvs_only {
+            // Nothing to add beyond ipvsadm's listing: stay byte-identical.
+            if let Some(observed) = source.observed(&table).filter(has_news) {
+                observed_section(&observed, &mut out);
+            }
             if let Some(vrrp) = source.vrrp() {
                 render_section(&vrrp, &mut out);
             }
@@ -160,10 +173,37 @@ fn list_options(listing: &ListingOptions) -> ListOptions {
     }
 }
 
+fn has_news(observed: &Observation) -> bool {
+    observed.keepalived_pid.is_some()
+        || observed.config_error.is_some()
+        || !observed.missing.is_empty()
+}
+
+/// The observer's lines after the table: who runs the director, and the
+/// configured real servers the table lacks.
+fn observed_section(observed: &Observation, out: &mut String) {
+    out.push_str(&format!("\nSource: {}\n", observed.label));
+    if let Some(error) = &observed.config_error {
+        out.push_str(&format!("Configuration: {error}\n"));
+    }
+    for missing in &observed.missing {
+        out.push_str(&format!(
+            "  -> {} in {}  {}\n",
+            missing.server,
+            missing.service,
+            MissingRealServer::WHY
+        ));
+    }
+}
+
 /// Everything `--json` prints; documented in the README.
 #[derive(Debug, Serialize)]
 struct JsonOnce {
     source: JsonSource,
+    /// From the observer: keepalived's pid, real servers missing from the
+    /// table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    observed: Option<Observation>,
     table: Table,
     connections: Vec<Connection>,
     timeouts: Timeouts,
@@ -259,20 +299,26 @@ impl Source for DaemonSource {
     }
 }
 
-/// The kernel's IPVS, read over generic netlink.
+/// The kernel's IPVS, read over generic netlink, with what the observer
+/// knows beside it.
 struct KernelSource {
     runtime: tokio::runtime::Runtime,
     kernel: KernelDataplane,
+    config_path: std::path::PathBuf,
 }
 
 impl KernelSource {
-    fn connect() -> Result<Self, OnceError> {
+    fn connect(common: &CommonOptions) -> Result<Self, OnceError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .map_err(OnceError::Runtime)?;
         let kernel = runtime.block_on(KernelDataplane::connect())?;
-        Ok(KernelSource { runtime, kernel })
+        Ok(KernelSource {
+            runtime,
+            kernel,
+            config_path: common.config.clone(),
+        })
     }
 }
 
@@ -310,5 +356,12 @@ impl Source for KernelSource {
             socket: None,
             daemon: None,
         })
+    }
+
+    fn observed(&mut self, table: &Table) -> Option<Observation> {
+        Some(crate::observe::driver::observe_once(
+            table,
+            Some(&self.config_path),
+        ))
     }
 }

@@ -672,7 +672,7 @@ pub fn load_config(path: &Path) -> Result<Config, EngineError> {
 }
 
 /// `router_id`, else the host name.
-fn director_name(config: &Config) -> String {
+pub fn director_name(config: &Config) -> String {
     config
         .global
         .router_id

@@ -41,6 +41,11 @@ pub struct Snapshot {
     pub drains: Vec<DrainView>,
     /// The newest event's sequence number (0 before the first).
     pub last_event_seq: u64,
+    /// Set when no lvstop engine runs and the console observes a
+    /// keepalived director (or the bare kernel): where the view comes
+    /// from and what it could not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<crate::observe::report::Observation>,
 }
 
 /// Who the director is and what it runs.

@@ -245,5 +245,6 @@ async fn assemble<D: Dataplane>(sources: &Sources<D>) -> Result<Snapshot, String
         overrides: desk.overrides,
         drains: desk.drains,
         last_event_seq: sources.timeline.last_seq(),
+        observed: None,
     })
 }

@@ -6,6 +6,9 @@
 //! keepalived's delays and repeats) and the sockets that send them
 //! ([`announcer`], over the small `unsafe` wrappers of [`sys`]).
 //!
+//! Before an engine starts, [`speakers`] makes sure no other VRRP speaker
+//! (keepalived, another lvstop engine) runs in this network namespace.
+//!
 //! Nothing here shells out to `ip` or `sysctl`; everything goes through
 //! netlink sockets and `/proc/sys` files so errors stay typed.
 
@@ -15,5 +18,6 @@ pub mod announcer;
 pub mod garp;
 pub mod ndisc;
 pub mod realserver;
+pub mod speakers;
 pub mod sys;
 pub mod sysctl;

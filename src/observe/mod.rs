@@ -5,5 +5,13 @@
 //! configuration; the only writes it makes are the operator's explicit
 //! weight changes on kernel IPVS.
 //!
+//! - [`driver`]: the refresh loop that hands the console a snapshot, and
+//!   the commands it answers.
+//! - [`weights`]: the operator's weight changes on a table keepalived owns.
+//! - [`report`]: what the observer adds to a snapshot.
 //! - `wire`: the passive VRRP advert listener and its sans-I/O tracker.
 //! - `keepalived`: finding a running keepalived and reading its dumps.
+
+pub mod driver;
+pub mod report;
+pub mod weights;

@@ -27,6 +27,10 @@ pub struct ConsoleOptions {
     /// The engine runs inside this process: quitting stops the director,
     /// so quitting while it holds MASTER asks first.
     pub embedded: bool,
+    /// The console observes a director lvstop does not run (keepalived):
+    /// confirmations say what keepalived will do next, and VRRP actions
+    /// explain the keepalived way instead.
+    pub observer: bool,
     /// Where the data comes from, for the header (`daemon
     /// /run/lvstop/lvstop.sock`, `embedded`, `kernel (read-only)`).
     pub source: String,
@@ -64,6 +68,7 @@ impl ConsoleOptions {
             read_only: false,
             ascii: false,
             embedded: false,
+            observer: false,
             source: String::new(),
             draft_path: None,
             drain_timeout_s: 300,

@@ -12,6 +12,7 @@ use crate::engine::overrides::{Target, WeightSource};
 use crate::engine::snapshot::Snapshot;
 use crate::health::runner::{RealServerView, VirtualServerView};
 use crate::ipvs::model::{DestKey, Forward, Protocol, Rates, ServiceFlags, ServiceKey};
+use crate::observe::report::{MissingRealServer, Observation};
 
 /// What an operator needs to know about a real server at a glance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -241,6 +242,9 @@ pub fn groups(snapshot: &Snapshot) -> Vec<ServiceGroup> {
             row.reasons.extend(reasons);
         }
     }
+    if let Some(observed) = &snapshot.observed {
+        join_observed(&mut out, observed);
+    }
     for drain in &snapshot.drains {
         let row = server_mut(group_mut(&mut out, drain.service), drain.server);
         row.health = row.health.max(Health::Draining);
@@ -288,6 +292,24 @@ fn join_checks(out: &mut Vec<ServiceGroup>, vs: &VirtualServerView) {
             row.health = row.health.max(Health::Down);
             row.reasons.push(check_reason(rs));
         }
+    }
+}
+
+/// The observer's facts: configured real servers the kernel's table lacks,
+/// and the weights set from this console.
+fn join_observed(out: &mut Vec<ServiceGroup>, observed: &Observation) {
+    for missing in &observed.missing {
+        let row = server_mut(group_mut(out, missing.service), missing.server);
+        row.configured_weight = u32::try_from(missing.weight).ok();
+        row.health = row.health.max(Health::Down);
+        row.reasons.push(MissingRealServer::WHY.to_string());
+    }
+    for set in &observed.weights_set {
+        let row = server_mut(group_mut(out, set.service), set.server);
+        row.reasons.push(format!(
+            "weight {} set by {} (was {}; keepalived may rewrite it)",
+            set.weight, set.by, set.previous
+        ));
     }
 }
 

@@ -486,9 +486,22 @@ impl App {
     }
 
     /// Open a confirmation for a command (or refuse it when read-only).
-    fn ask(&mut self, title: String, lines: Vec<String>, command: Command) -> Vec<Effect> {
+    /// Observing keepalived, a weight change says what keepalived will do
+    /// next; other commands go straight to the observer, which refuses them
+    /// with the keepalived way.
+    fn ask(&mut self, title: String, mut lines: Vec<String>, command: Command) -> Vec<Effect> {
         if self.read_only {
             return self.send(command);
+        }
+        if self.observer {
+            if !matches!(
+                command,
+                Command::SetWeight { .. } | Command::Drain { .. } | Command::Restore { .. }
+            ) {
+                // The observer refuses it with the keepalived way to do it.
+                return self.send(command);
+            }
+            lines.extend(OBSERVER_WARNING.iter().map(|line| line.to_string()));
         }
         self.mode = Mode::Confirm(Dialog {
             title,
@@ -567,3 +580,10 @@ impl App {
         }
     }
 }
+
+/// What a weight change from the observer means on a keepalived director.
+const OBSERVER_WARNING: [&str; 3] = [
+    "keepalived runs this director: this changes kernel IPVS directly.",
+    "keepalived's checkers rewrite the weight at their next transition,",
+    "and a keepalived reload rewrites every weight.",
+];

@@ -30,10 +30,15 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
         .log()
         .filter(|l| matches!(l, LogLine::Engine(e) if matches!(e.kind, EventKind::Alert { .. })))
         .count();
-    let source = if app.source.is_empty() {
+    // The observer's label follows keepalived as it starts and stops.
+    let label = app
+        .snapshot()
+        .and_then(|s| s.observed.as_ref())
+        .map_or(app.source.as_str(), |o| o.label.as_str());
+    let source = if label.is_empty() {
         String::new()
     } else {
-        format!("  {}", app.source)
+        format!("  {label}")
     };
     let first = match app.snapshot() {
         Some(s) => Line::from(vec![
@@ -59,8 +64,22 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
             format!(" ENGINE LOST: {lost} (showing the last state) "),
             theme.style("ui.error"),
         ));
+    } else if let Some(error) = app
+        .snapshot()
+        .and_then(|s| s.observed.as_ref())
+        .and_then(|o| o.ipvs_error.as_ref())
+    {
+        second.push(Span::styled(
+            format!(" the kernel's IPVS cannot be read: {error}"),
+            theme.style("ui.error"),
+        ));
     } else if let Some(s) = app.snapshot() {
-        if s.vrrp.instances.is_empty() {
+        if s.vrrp.instances.is_empty() && s.observed.is_some() {
+            second.push(Span::styled(
+                " VRRP is keepalived's here: see the VRRP screen",
+                theme.style("ui.dim"),
+            ));
+        } else if s.vrrp.instances.is_empty() {
             second.push(Span::styled(
                 " no VRRP instance: standalone director",
                 theme.style("ui.dim"),

@@ -1,0 +1,537 @@
+//! The observer's driver: at the console's refresh interval it reads the
+//! kernel's IPVS table (counters and rates included), finds keepalived,
+//! compares the table with the configuration file when one is readable,
+//! and hands the console a [`Snapshot`] just as an engine would. Commands
+//! from the console are answered here: weight set, drain and restore go
+//! to kernel IPVS over generic netlink; everything else is refused with
+//! the keepalived way to do it.
+//!
+//! It never sends VRRP, never signals keepalived, and writes nothing but
+//! the operator's explicit weight changes.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::mpsc;
+
+use super::report::{MissingRealServer, Observation};
+use super::weights::{find, WeightChange, Weights};
+use crate::config::load::{self, Options};
+use crate::config::model::Config;
+use crate::dataplane::{Dataplane, DataplaneKind};
+use crate::engine::command::{Command, CommandError, Outcome};
+use crate::engine::handle::{command_channel, CommandRequest, Commands, Update};
+use crate::engine::overrides::Actor;
+use crate::engine::snapshot::{DirectorInfo, DrainView, Snapshot};
+use crate::health::report::ChecksReport;
+use crate::ipvs::desired::{self, DesiredService};
+use crate::ipvs::model::{DestKey, Info, Origin, ServiceKey, Table};
+use crate::net::speakers::{self, Speaker};
+use crate::vrrp::runner::VrrpStatus;
+
+/// What the observer is pointed at.
+#[derive(Debug, Clone)]
+pub struct ObserverOptions {
+    /// keepalived's configuration, for names, configured weights and the
+    /// real servers missing from the table; unreadable is not an error.
+    pub config_path: Option<PathBuf>,
+    /// How often the console gets a new snapshot.
+    pub interval: Duration,
+}
+
+/// What the console reads from the observer.
+#[derive(Debug)]
+pub struct Observed {
+    pub updates: mpsc::Receiver<Update>,
+    pub commands: Commands,
+    pub connections: mpsc::Receiver<Vec<crate::ipvs::model::Connection>>,
+}
+
+/// Start observing. `kernel` is the kernel's IPVS, or why it cannot be
+/// read (the observer then shows VRRP and keepalived without a table).
+pub fn start<D: Dataplane + 'static>(
+    kernel: Result<Arc<D>, String>,
+    options: ObserverOptions,
+) -> Observed {
+    let shared = Arc::new(Shared {
+        kernel,
+        options,
+        state: Mutex::new(State::default()),
+        clock_zero: Instant::now(),
+        started_unix_ms: unix_ms(SystemTime::now()),
+    });
+    let (update_tx, updates) = mpsc::channel(4);
+    tokio::spawn(publish(Arc::clone(&shared), update_tx));
+    let (commands, queue) = command_channel();
+    tokio::spawn(answer(Arc::clone(&shared), queue));
+    let (connection_tx, connections) = mpsc::channel(2);
+    tokio::spawn(poll_connections(shared, connection_tx));
+    Observed {
+        updates,
+        commands,
+        connections,
+    }
+}
+
+struct Shared<D> {
+    kernel: Result<Arc<D>, String>,
+    options: ObserverOptions,
+    state: Mutex<State>,
+    clock_zero: Instant,
+    started_unix_ms: u64,
+}
+
+/// What the observer remembers between refreshes.
+#[derive(Default)]
+struct State {
+    weights: Weights,
+    drains: Vec<DrainView>,
+    config: Option<LoadedConfig>,
+}
+
+/// The configuration file as last read, and when it changed.
+struct LoadedConfig {
+    modified: Option<SystemTime>,
+    result: Result<ConfigFacts, String>,
+}
+
+/// What the observer takes from the configuration.
+#[derive(Clone)]
+struct ConfigFacts {
+    name: String,
+    services: Vec<DesiredService>,
+}
+
+impl<D> Shared<D> {
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves plain data behind; keep
+        // serving it rather than stopping the console.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn clock_ms(&self) -> u64 {
+        u64::try_from(self.clock_zero.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+}
+
+async fn publish<D: Dataplane + 'static>(shared: Arc<Shared<D>>, out: mpsc::Sender<Update>) {
+    let mut ticker = tokio::time::interval(shared.options.interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let snapshot = assemble(&shared).await;
+        if out
+            .send(Update::Snapshot(Arc::new(snapshot)))
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// One snapshot of everything the observer can see now.
+async fn assemble<D: Dataplane>(shared: &Shared<D>) -> Snapshot {
+    let (table, ipvs_error) = match &shared.kernel {
+        Ok(kernel) => match kernel.snapshot().await {
+            Ok(table) => (table, None),
+            Err(e) => (empty_table(), Some(e.to_string())),
+        },
+        Err(why) => (empty_table(), Some(why.clone())),
+    };
+    let keepalived = speakers::find_keepalived();
+    let facts = refresh_config(shared);
+    let mut state = shared.state();
+    if ipvs_error.is_none() {
+        state.weights.forget_overwritten(&table);
+    }
+    let (name, missing, config_error) = match &facts {
+        Some(Ok(facts)) => (facts.name.clone(), missing(&facts.services, &table), None),
+        Some(Err(e)) => (host_name(), Vec::new(), Some(e.clone())),
+        None => (host_name(), Vec::new(), None),
+    };
+    let keepalived_pid = match keepalived {
+        Some(Speaker::Keepalived { pid, .. }) => Some(pid),
+        _ => None,
+    };
+    let observation = Observation {
+        label: label(keepalived_pid),
+        keepalived_pid,
+        ipvs_error,
+        config_path: shared
+            .options
+            .config_path
+            .as_ref()
+            .map(|p| p.display().to_string()),
+        config_error,
+        missing,
+        weights_set: state.weights.list(),
+    };
+    Snapshot {
+        taken_unix_ms: unix_ms(SystemTime::now()),
+        clock_ms: shared.clock_ms(),
+        director: DirectorInfo {
+            name,
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            pid: keepalived_pid.unwrap_or(0),
+            dataplane: DataplaneKind::Kernel,
+            config_path: observation.config_path.clone().unwrap_or_default(),
+            config_hash: String::new(),
+            started_unix_ms: shared.started_unix_ms,
+        },
+        table,
+        checks: ChecksReport::default(),
+        vrrp: VrrpStatus::default(),
+        overrides: Vec::new(),
+        drains: state.drains.clone(),
+        last_event_seq: 0,
+        observed: Some(observation),
+    }
+}
+
+/// The header's words for what the console is attached to.
+pub fn label(keepalived_pid: Option<u32>) -> String {
+    match keepalived_pid {
+        Some(pid) => format!("observing keepalived (pid {pid})"),
+        None => "observing the kernel".to_string(),
+    }
+}
+
+fn empty_table() -> Table {
+    Table {
+        origin: Origin::Kernel,
+        info: Info::KERNEL_DEFAULT,
+        services: Vec::new(),
+    }
+}
+
+fn host_name() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "director".into())
+}
+
+/// The configuration's facts, re-read when the file changed (keepalived
+/// reloads rewrite it).
+fn refresh_config<D>(shared: &Shared<D>) -> Option<Result<ConfigFacts, String>> {
+    let path = shared.options.config_path.as_deref()?;
+    // No file is no error: the observer works without one.
+    let modified = std::fs::metadata(path).ok()?.modified().ok();
+    let mut state = shared.state();
+    let stale = state
+        .config
+        .as_ref()
+        .is_none_or(|loaded| loaded.modified != modified);
+    if stale {
+        state.config = Some(LoadedConfig {
+            modified,
+            result: read_config(path),
+        });
+    }
+    state.config.as_ref().map(|loaded| loaded.result.clone())
+}
+
+fn read_config(path: &Path) -> Result<ConfigFacts, String> {
+    let outcome = load::load_file(path, &Options::default())
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let config: Config = outcome.config;
+    let services = desired::from_config(&config.lvs)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(ConfigFacts {
+        name: crate::engine::director::director_name(&config),
+        services,
+    })
+}
+
+/// What the observer adds to one read of the table (`lvstop --once`).
+pub fn observe_once(table: &Table, config_path: Option<&Path>) -> Observation {
+    let keepalived_pid = match speakers::find_keepalived() {
+        Some(Speaker::Keepalived { pid, .. }) => Some(pid),
+        _ => None,
+    };
+    let facts = config_path
+        .filter(|path| path.exists())
+        .map(|path| (path, read_config(path)));
+    let (missing, config_error) = match &facts {
+        Some((_, Ok(facts))) => (missing(&facts.services, table), None),
+        Some((_, Err(e))) => (Vec::new(), Some(e.clone())),
+        None => (Vec::new(), None),
+    };
+    Observation {
+        label: label(keepalived_pid),
+        keepalived_pid,
+        ipvs_error: None,
+        config_path: facts.map(|(path, _)| path.display().to_string()),
+        config_error,
+        missing,
+        weights_set: Vec::new(),
+    }
+}
+
+/// Configured real servers the kernel's table lacks.
+fn missing(configured: &[DesiredService], table: &Table) -> Vec<MissingRealServer> {
+    let mut out = Vec::new();
+    for service in configured {
+        let key = service.config.key;
+        let live = table.service(key);
+        for dest in &service.dests {
+            let present = live.is_some_and(|s| s.dests.iter().any(|d| d.key() == dest.key));
+            if !present {
+                out.push(MissingRealServer {
+                    service: key,
+                    server: dest.key,
+                    weight: dest.weight,
+                    service_missing: live.is_none(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The configured weight of a real server, when the file names it.
+fn configured_weight<D>(shared: &Shared<D>, service: ServiceKey, server: DestKey) -> Option<i32> {
+    let state = shared.state();
+    let facts = state.config.as_ref()?.result.as_ref().ok()?;
+    facts
+        .services
+        .iter()
+        .find(|s| s.config.key == service)?
+        .dests
+        .iter()
+        .find(|d| d.key == server)
+        .map(|d| d.weight)
+}
+
+async fn answer<D: Dataplane + 'static>(
+    shared: Arc<Shared<D>>,
+    mut queue: mpsc::Receiver<CommandRequest>,
+) {
+    while let Some(request) = queue.recv().await {
+        let shared = Arc::clone(&shared);
+        // A drain waits for idle; other commands must not wait behind it.
+        tokio::spawn(async move {
+            let outcome = execute(&shared, &request.actor, request.command).await;
+            let _ = request.reply.send(outcome);
+        });
+    }
+}
+
+/// Why a command has no place in the observer, and the keepalived way.
+fn not_here(command: &Command) -> CommandError {
+    let why = match command {
+        Command::Failover { .. } => {
+            "keepalived runs VRRP here; to move the VIP, lower this director's priority in \
+             keepalived.conf and reload keepalived (systemctl reload keepalived), or stop \
+             keepalived on the master"
+        }
+        Command::Reload | Command::Apply { .. } | Command::Confirm => {
+            "keepalived owns this configuration; check it with `lvstop check`, then \
+             `systemctl reload keepalived`"
+        }
+        Command::Disable { .. } | Command::Enable { .. } => {
+            "keepalived's checkers would put a removed real server back; drain it to weight 0 \
+             instead"
+        }
+        _ => "not available while observing keepalived",
+    };
+    CommandError::Invalid {
+        what: command.verb().to_string(),
+        why: why.to_string(),
+    }
+}
+
+async fn execute<D: Dataplane>(
+    shared: &Shared<D>,
+    actor: &Actor,
+    command: Command,
+) -> Result<Outcome, CommandError> {
+    let kernel = match &shared.kernel {
+        Ok(kernel) => kernel,
+        Err(why) => {
+            return Err(CommandError::Invalid {
+                what: command.verb().to_string(),
+                why: format!("the kernel's IPVS cannot be read: {why}"),
+            })
+        }
+    };
+    let table = || async {
+        kernel.snapshot().await.map_err(|e| CommandError::Refused {
+            operation: "read the IPVS table".into(),
+            why: e.to_string(),
+        })
+    };
+    match command {
+        Command::SetWeight {
+            service,
+            server,
+            weight,
+            ..
+        } => {
+            let table = table().await?;
+            let change = shared
+                .state()
+                .weights
+                .plan_set(&table, service, server, weight)?;
+            send(shared, kernel.as_ref(), &change, actor).await?;
+            Ok(Outcome::Done {
+                message: format!(
+                    "weight of {server} in {service} set to {weight} in kernel IPVS \
+                     (was {}); keepalived rewrites it at its next check transition or reload",
+                    change.previous
+                ),
+            })
+        }
+        Command::Restore {
+            service,
+            server,
+            ramp_s: None,
+        } => {
+            let configured = configured_weight(shared, service, server);
+            let table = table().await?;
+            let change = shared
+                .state()
+                .weights
+                .plan_restore(&table, service, server, configured)?;
+            send(shared, kernel.as_ref(), &change, actor).await?;
+            Ok(Outcome::Done {
+                message: format!(
+                    "weight of {server} in {service} restored to {}",
+                    change.weight
+                ),
+            })
+        }
+        Command::Restore { ramp_s: Some(_), .. } => Err(CommandError::Invalid {
+            what: "restore --ramp".into(),
+            why: "a ramp needs an engine to climb the weight; the observer restores at once".into(),
+        }),
+        Command::Drain {
+            service,
+            server,
+            timeout_s,
+            remove: false,
+            ..
+        } => drain(shared, kernel.as_ref(), actor, service, server, timeout_s).await,
+        Command::Drain { remove: true, .. } => Err(CommandError::Invalid {
+            what: "drain --remove".into(),
+            why: "keepalived's checkers would put a removed real server back; the observer \
+                  drains to weight 0 and leaves it in the table"
+                .into(),
+        }),
+        other => Err(not_here(&other)),
+    }
+}
+
+/// Send one weight change and remember it.
+async fn send<D: Dataplane>(
+    shared: &Shared<D>,
+    kernel: &D,
+    change: &WeightChange,
+    actor: &Actor,
+) -> Result<(), CommandError> {
+    kernel
+        .apply(std::slice::from_ref(&change.operation))
+        .await
+        .map_err(|e| CommandError::Refused {
+            operation: format!("weight {} for {}", change.weight, change.server),
+            why: e.to_string(),
+        })?;
+    tracing::info!(
+        "{}: weight of {} in {} set to {} (was {})",
+        actor.name,
+        change.server,
+        change.service,
+        change.weight,
+        change.previous
+    );
+    shared.state().weights.record(change, &actor.name);
+    Ok(())
+}
+
+/// Weight 0, then wait until ActiveConn is 0 or the timeout passed.
+async fn drain<D: Dataplane>(
+    shared: &Shared<D>,
+    kernel: &D,
+    actor: &Actor,
+    service: ServiceKey,
+    server: DestKey,
+    timeout_s: u64,
+) -> Result<Outcome, CommandError> {
+    let table = kernel
+        .snapshot()
+        .await
+        .map_err(|e| CommandError::Refused {
+            operation: "read the IPVS table".into(),
+            why: e.to_string(),
+        })?;
+    let change = shared.state().weights.plan_set(&table, service, server, 0)?;
+    send(shared, kernel, &change, actor).await?;
+    let timeout_ms = timeout_s.saturating_mul(1000);
+    let deadline_ms = shared.clock_ms().saturating_add(timeout_ms);
+    shared.state().drains.push(DrainView {
+        service,
+        server,
+        deadline_ms,
+        remove: false,
+        by: actor.name.clone(),
+    });
+    let poll = shared.options.interval.min(Duration::from_secs(1));
+    let result = loop {
+        let counts = kernel
+            .snapshot()
+            .await
+            .ok()
+            .and_then(|t| find(&t, service, server).ok().map(|d| (d.active, d.inactive, d.persistent)));
+        let timed_out = shared.clock_ms() >= deadline_ms;
+        match counts {
+            None => {
+                break Err(CommandError::UnknownServer {
+                    service: service.to_string(),
+                    server: server.to_string(),
+                })
+            }
+            Some((active, inactive, persistent)) if active == 0 || timed_out => {
+                break Ok(Outcome::Drained {
+                    active,
+                    inactive,
+                    persistent,
+                    timed_out: active > 0,
+                    removed: false,
+                })
+            }
+            Some(_) => tokio::time::sleep(poll).await,
+        }
+    };
+    shared
+        .state()
+        .drains
+        .retain(|d| !(d.service == service && d.server == server));
+    result
+}
+
+async fn poll_connections<D: Dataplane + 'static>(
+    shared: Arc<Shared<D>>,
+    out: mpsc::Sender<Vec<crate::ipvs::model::Connection>>,
+) {
+    let Ok(kernel) = &shared.kernel else { return };
+    let mut ticker = tokio::time::interval(shared.options.interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if let Ok(list) = kernel.connections().await {
+            if out.send(list).await.is_err() {
+                return;
+            }
+        } else if out.is_closed() {
+            return;
+        }
+    }
+}
+
+fn unix_ms(at: SystemTime) -> u64 {
+    crate::health::report::unix_millis(at)
+}
