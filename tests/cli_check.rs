@@ -138,13 +138,14 @@ fn config_id_selects_conditional_lines() {
     assert!(String::from_utf8_lossy(&other.stdout).contains("router_id OTHER"));
 }
 
-/// The console says what it cannot do before it takes the terminal.
+/// The console says what it cannot do before it takes the terminal: an
+/// embedded engine needs a configuration and excludes --source.
 #[test]
 fn the_console_explains_what_it_cannot_read() {
-    let out = lvstop(&["--source", "kernel"]);
-    assert_eq!(out.status.code(), Some(1));
+    let out = lvstop(&["--engine", "--source", "daemon"]);
+    assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("--source kernel is for --once"),
+        stderr(&out).contains("give one or the other"),
         "{}",
         stderr(&out)
     );
@@ -152,6 +153,7 @@ fn the_console_explains_what_it_cannot_read() {
     let socket = dir.path().join("none.sock");
     let config = dir.path().join("missing.conf");
     let out = lvstop(&[
+        "--engine",
         "--socket",
         socket.to_str().expect("utf8"),
         "-f",

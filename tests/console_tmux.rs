@@ -9,82 +9,10 @@
 mod support;
 
 use std::net::TcpListener;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::daemon::LVSTOP;
-
-struct Tmux {
-    socket: String,
-    _home: tempfile::TempDir,
-}
-
-impl Tmux {
-    fn start(command: &str) -> Option<Tmux> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            eprintln!("skipped: tmux is not installed (.ci/run installs it)");
-            return None;
-        }
-        let home = tempfile::tempdir().unwrap();
-        let socket = support::unique_name("lvstop-tmux");
-        let status = Command::new("tmux")
-            .args(["-L", &socket, "new-session", "-d", "-x", "80", "-y", "24"])
-            .arg(format!(
-                "env HOME={h} XDG_STATE_HOME={h}/state XDG_CONFIG_HOME={h}/config TERM=xterm-256color {command}; echo EXITED=$?; sleep 60",
-                h = home.path().display()
-            ))
-            .status()
-            .unwrap();
-        assert!(status.success());
-        Some(Tmux {
-            socket,
-            _home: home,
-        })
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for key in keys {
-            let status = Command::new("tmux")
-                .args(["-L", &self.socket, "send-keys", "-t", "0", key])
-                .status()
-                .unwrap();
-            assert!(status.success());
-            std::thread::sleep(Duration::from_millis(150));
-        }
-    }
-
-    fn screen(&self) -> String {
-        let output = Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "0"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    /// Wait up to `seconds` for `check` on the screen.
-    fn until(&self, what: &str, seconds: u64, check: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(seconds);
-        loop {
-            let screen = self.screen();
-            if check(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "never saw {what}; the screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .status();
-    }
-}
+use support::tmux::Tmux;
 
 /// The fields of the real server row `addr` (`▲ -> ADDR Forward Weight
 /// ActiveConn InActConn CPS BPS State`).
@@ -174,4 +102,51 @@ fn the_demo_in_a_real_terminal_runs_the_seeds_checks() {
     tmux.keys(&["y"]);
     let screen = tmux.until("lvstop to exit", 30, |s| s.contains("EXITED="));
     assert!(screen.contains("EXITED=0"), "{screen}");
+}
+
+/// `lvstop` with no daemon answering never becomes a director: it
+/// observes. The configuration's virtual service is not served (no engine
+/// bound its port), the header says what the console is attached to, and
+/// a forced failover is refused with the keepalived way to do it.
+#[test]
+fn the_console_without_a_daemon_observes_and_starts_no_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let vip = support::free_addr(61, 88);
+    let real = support::free_addr(61, 82);
+    let config = dir.path().join("keepalived.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "virtual_server {} {} {{\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n    \
+             real_server {} {} {{\n        weight 1\n    }}\n}}\n",
+            vip.ip(),
+            vip.port(),
+            real.ip(),
+            real.port()
+        ),
+    )
+    .unwrap();
+    let Some(tmux) = Tmux::start(&format!(
+        "{LVSTOP} --socket {}/none.sock -f {}",
+        dir.path().display(),
+        config.display()
+    )) else {
+        return;
+    };
+    let screen = tmux.until("the observer's header", 30, |s| s.contains("observing"));
+    assert!(
+        screen.contains("observing the kernel") || screen.contains("observing keepalived"),
+        "{screen}"
+    );
+    assert!(!screen.contains("embedded"), "{screen}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        std::net::TcpStream::connect_timeout(&vip, Duration::from_millis(500)).is_err(),
+        "something serves the virtual service {vip}: an engine started"
+    );
+    tmux.keys(&[":", "failover VI_1", "Enter"]);
+    let screen = tmux.until("the refusal", 10, |s| s.contains("keepalived"));
+    assert!(!screen.contains("EXITED="), "{screen}");
+    tmux.keys(&["q"]);
+    tmux.until("lvstop to exit", 10, |s| s.contains("EXITED=0"));
 }

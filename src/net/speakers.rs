@@ -219,8 +219,11 @@ mod tests {
         let base = dir.join(pid.to_string());
         std::fs::create_dir_all(&base).unwrap_or_else(|e| panic!("{e}"));
         std::fs::write(base.join("comm"), format!("{comm}\n")).unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(base.join("status"), format!("Name:\t{comm}\nPPid:\t{ppid}\n"))
-            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            base.join("status"),
+            format!("Name:\t{comm}\nPPid:\t{ppid}\n"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
     }
 
     #[test]

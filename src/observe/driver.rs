@@ -239,8 +239,8 @@ fn read_config(path: &Path) -> Result<ConfigFacts, String> {
     let outcome = load::load_file(path, &Options::default())
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let config: Config = outcome.config;
-    let services = desired::from_config(&config.lvs)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let services =
+        desired::from_config(&config.lvs).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(ConfigFacts {
         name: crate::engine::director::director_name(&config),
         services,
@@ -350,6 +350,12 @@ async fn execute<D: Dataplane>(
     actor: &Actor,
     command: Command,
 ) -> Result<Outcome, CommandError> {
+    if !matches!(
+        command,
+        Command::SetWeight { .. } | Command::Drain { .. } | Command::Restore { .. }
+    ) {
+        return Err(not_here(&command));
+    }
     let kernel = match &shared.kernel {
         Ok(kernel) => kernel,
         Err(why) => {
@@ -405,7 +411,9 @@ async fn execute<D: Dataplane>(
                 ),
             })
         }
-        Command::Restore { ramp_s: Some(_), .. } => Err(CommandError::Invalid {
+        Command::Restore {
+            ramp_s: Some(_), ..
+        } => Err(CommandError::Invalid {
             what: "restore --ramp".into(),
             why: "a ramp needs an engine to climb the weight; the observer restores at once".into(),
         }),
@@ -461,14 +469,14 @@ async fn drain<D: Dataplane>(
     server: DestKey,
     timeout_s: u64,
 ) -> Result<Outcome, CommandError> {
-    let table = kernel
-        .snapshot()
-        .await
-        .map_err(|e| CommandError::Refused {
-            operation: "read the IPVS table".into(),
-            why: e.to_string(),
-        })?;
-    let change = shared.state().weights.plan_set(&table, service, server, 0)?;
+    let table = kernel.snapshot().await.map_err(|e| CommandError::Refused {
+        operation: "read the IPVS table".into(),
+        why: e.to_string(),
+    })?;
+    let change = shared
+        .state()
+        .weights
+        .plan_set(&table, service, server, 0)?;
     send(shared, kernel, &change, actor).await?;
     let timeout_ms = timeout_s.saturating_mul(1000);
     let deadline_ms = shared.clock_ms().saturating_add(timeout_ms);
@@ -481,11 +489,11 @@ async fn drain<D: Dataplane>(
     });
     let poll = shared.options.interval.min(Duration::from_secs(1));
     let result = loop {
-        let counts = kernel
-            .snapshot()
-            .await
-            .ok()
-            .and_then(|t| find(&t, service, server).ok().map(|d| (d.active, d.inactive, d.persistent)));
+        let counts = kernel.snapshot().await.ok().and_then(|t| {
+            find(&t, service, server)
+                .ok()
+                .map(|d| (d.active, d.inactive, d.persistent))
+        });
         let timed_out = shared.clock_ms() >= deadline_ms;
         match counts {
             None => {

@@ -144,7 +144,7 @@ pub fn find(table: &Table, service: ServiceKey, server: DestKey) -> Result<&Dest
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ipvs::model::{DestConfig, Forward, Service, ServiceConfig};
+    use crate::ipvs::model::{DestConfig, Forward, Info, Origin, Service, ServiceConfig};
 
     fn service() -> ServiceKey {
         ServiceKey::tcp("198.51.100.88:80".parse().unwrap_or_else(|e| panic!("{e}")))
@@ -156,10 +156,14 @@ mod tests {
 
     fn table(weight: i32) -> Table {
         let mut vs = Service::new(ServiceConfig::new(service(), "wrr"));
-        vs.dests.push(Dest::new(DestConfig::new(server(), Forward::Route, weight)));
-        let mut table = Table::default();
-        table.services.push(vs);
-        table
+        let address = "198.51.100.82:80".parse().unwrap_or_else(|e| panic!("{e}"));
+        vs.dests
+            .push(Dest::new(DestConfig::new(address, Forward::Route, weight)));
+        Table {
+            origin: Origin::Kernel,
+            info: Info::KERNEL_DEFAULT,
+            services: vec![vs],
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod daemon;
 pub mod golden;
 pub mod keepalived;
 pub mod netns;
+pub mod tmux;
 pub mod vm;
 
 /// Whether the privileged tiers (network namespaces, VM) should run.

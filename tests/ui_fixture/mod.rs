@@ -227,6 +227,7 @@ pub fn snapshot(step: u64) -> Snapshot {
             by: "alice".into(),
         }],
         last_event_seq: 3,
+        observed: None,
     }
 }
 

@@ -112,6 +112,7 @@ impl App {
                 });
                 return self.confirm_zero(service);
             }
+            Action::Failover if self.observer => self.say(OBSERVER_FAILOVER, true),
             Action::Failover => {
                 let name = if self.view == View::Vrrp {
                     self.vrrp_rows()
@@ -587,3 +588,7 @@ const OBSERVER_WARNING: [&str; 3] = [
     "keepalived's checkers rewrite the weight at their next transition,",
     "and a keepalived reload rewrites every weight.",
 ];
+
+/// Why the observer offers no failover, and the keepalived way.
+pub(crate) const OBSERVER_FAILOVER: &str = "keepalived runs VRRP here: to fail over, lower this \
+     director's priority in keepalived.conf and reload keepalived, or stop keepalived on the master";

@@ -8,7 +8,7 @@
 //! must happen outside comes back as [`Effect`]s. It never touches the
 //! terminal, the engine or the disk.
 
-mod actions;
+pub(crate) mod actions;
 mod keys;
 pub mod rows;
 

@@ -221,7 +221,10 @@ fn row_lines(
                 )
             );
             let mut reasons = server.reasons.clone();
-            if !server.in_table && server.health != Health::Disabled {
+            let said = reasons
+                .iter()
+                .any(|r| r.starts_with("not in the IPVS table"));
+            if !server.in_table && server.health != Health::Disabled && !said {
                 reasons.insert(0, "not in the IPVS table".to_string());
             }
             (

@@ -129,6 +129,16 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
             }
         }
     }
+    if snapshot.observed.is_some() {
+        body.push((usize::MAX, Line::default()));
+        body.push((
+            usize::MAX,
+            Line::styled(
+                format!("  {}", crate::ui::app::actions::OBSERVER_FAILOVER),
+                theme.style("ui.dim"),
+            ),
+        ));
+    }
     if !snapshot.vrrp.sync_groups.is_empty() {
         body.push((usize::MAX, Line::default()));
         body.push((

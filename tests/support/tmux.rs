@@ -1,0 +1,78 @@
+//! A real terminal for console tests: tmux at 80×24 on a server of its
+//! own, keys sent with send-keys, the screen read with capture-pane; the
+//! server is killed on drop.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+pub struct Tmux {
+    socket: String,
+    _home: tempfile::TempDir,
+}
+
+impl Tmux {
+    pub fn start(command: &str) -> Option<Tmux> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            eprintln!("skipped: tmux is not installed (.ci/run installs it)");
+            return None;
+        }
+        let home = tempfile::tempdir().unwrap();
+        let socket = super::unique_name("lvtm");
+        let status = Command::new("tmux")
+            .args(["-L", &socket, "new-session", "-d", "-x", "80", "-y", "24"])
+            .arg(format!(
+                "env HOME={h} XDG_STATE_HOME={h}/state XDG_CONFIG_HOME={h}/config TERM=xterm-256color {command}; echo EXITED=$?; sleep 60",
+                h = home.path().display()
+            ))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        Some(Tmux {
+            socket,
+            _home: home,
+        })
+    }
+
+    pub fn keys(&self, keys: &[&str]) {
+        for key in keys {
+            let status = Command::new("tmux")
+                .args(["-L", &self.socket, "send-keys", "-t", "0", key])
+                .status()
+                .unwrap();
+            assert!(status.success());
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    pub fn screen(&self) -> String {
+        let output = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "0"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Wait up to `seconds` for `check` on the screen.
+    pub fn until(&self, what: &str, seconds: u64, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        loop {
+            let screen = self.screen();
+            if check(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never saw {what}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
