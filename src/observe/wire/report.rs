@@ -48,7 +48,11 @@ pub struct RouterKey {
 
 impl std::fmt::Display for RouterKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "VRID {} ({}) on {}", self.vrid, self.family, self.interface)
+        write!(
+            f,
+            "VRID {} ({}) on {}",
+            self.vrid, self.family, self.interface
+        )
     }
 }
 

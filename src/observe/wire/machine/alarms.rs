@@ -20,9 +20,8 @@ pub(super) fn report(tracker: &Tracker, now_ms: u64) -> WireReport {
         }
         let instance = expected.map(|e| e.instance.clone());
         routers.push(router_seen(key, router, instance.clone(), now_ms));
-        let window = |speaker: &Speaker| {
-            tracker.window_ms(key, speaker.version, speaker.interval_cs)
-        };
+        let window =
+            |speaker: &Speaker| tracker.window_ms(key, speaker.version, speaker.interval_cs);
         alarms.extend(two_masters(key, router, &instance, now_ms, window));
         alarms.extend(master_silent(key, router, &instance, now_ms, window));
         alarms.extend(priority_changes(key, router, &instance, now_ms));

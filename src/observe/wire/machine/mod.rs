@@ -191,27 +191,29 @@ impl Tracker {
             master: None,
             speakers: BTreeMap::new(),
         });
-        if !router.speakers.contains_key(&seen.source) && router.speakers.len() >= MAX_SPEAKERS
-        {
+        if !router.speakers.contains_key(&seen.source) && router.speakers.len() >= MAX_SPEAKERS {
             evict_oldest(&mut router.speakers, |speaker| speaker.last_seen_ms);
         }
         router.version = seen.advert.version;
         router.adverts += 1;
         router.last_seen_ms = router.last_seen_ms.max(seen.at_ms);
-        let speaker = router.speakers.entry(seen.source).or_insert_with(|| Speaker {
-            priority: seen.advert.priority,
-            interval_cs: 0,
-            version: seen.advert.version,
-            addresses: Vec::new(),
-            adverts: 0,
-            first_seen_ms: seen.at_ms,
-            last_seen_ms: seen.at_ms,
-            own: false,
-            last_claim: None,
-            run_start_ms: None,
-            previous_claim_ms: None,
-            priority_change: None,
-        });
+        let speaker = router
+            .speakers
+            .entry(seen.source)
+            .or_insert_with(|| Speaker {
+                priority: seen.advert.priority,
+                interval_cs: 0,
+                version: seen.advert.version,
+                addresses: Vec::new(),
+                adverts: 0,
+                first_seen_ms: seen.at_ms,
+                last_seen_ms: seen.at_ms,
+                own: false,
+                last_claim: None,
+                run_start_ms: None,
+                previous_claim_ms: None,
+                priority_change: None,
+            });
         speaker.adverts += 1;
         speaker.last_seen_ms = seen.at_ms;
         speaker.own |= seen.outgoing;
@@ -264,11 +266,7 @@ impl Tracker {
         if first.interface.is_some() {
             return Some(first);
         }
-        Some(
-            matching
-                .find(|e| e.interface.is_some())
-                .unwrap_or(first),
-        )
+        Some(matching.find(|e| e.interface.is_some()).unwrap_or(first))
     }
 
     /// Master_Down_Interval for a router whose master advertises

@@ -7,6 +7,9 @@
 //! panics on any input and never judges an advert (TTL, VRID, interval):
 //! the tracker watches, it does not filter.
 
+#[cfg(test)]
+mod tests;
+
 use std::net::{IpAddr, Ipv6Addr};
 
 use thiserror::Error;
@@ -34,13 +37,13 @@ pub enum DecodeError {
     Empty { interface: String },
     #[error("frame on {interface} is IP version {version}, neither 4 nor 6")]
     NotIp { interface: String, version: u8 },
-    #[error(
-        "frame on {interface} is not a whole IPv4 packet of protocol 112 ({length} bytes)"
-    )]
+    #[error("frame on {interface} is not a whole IPv4 packet of protocol 112 ({length} bytes)")]
     BadIpv4 { interface: String, length: usize },
     #[error("frame on {interface} is not a whole IPv6 packet ({length} bytes)")]
     BadIpv6 { interface: String, length: usize },
-    #[error("IPv6 packet on {interface} from {source_addr} has next header {next_header}, not 112")]
+    #[error(
+        "IPv6 packet on {interface} from {source_addr} has next header {next_header}, not 112"
+    )]
     NotVrrp {
         interface: String,
         source_addr: IpAddr,
@@ -71,12 +74,13 @@ pub fn decode_frame(
                 interface: interface(),
                 length: packet.len(),
             })?;
-            let payload = packet
-                .get(facts.payload.clone())
-                .ok_or_else(|| DecodeError::BadIpv4 {
-                    interface: interface(),
-                    length: packet.len(),
-                })?;
+            let payload =
+                packet
+                    .get(facts.payload.clone())
+                    .ok_or_else(|| DecodeError::BadIpv4 {
+                        interface: interface(),
+                        length: packet.len(),
+                    })?;
             (
                 IpAddr::V4(facts.source),
                 IpAddr::V4(facts.destination),
@@ -109,10 +113,7 @@ pub fn decode_frame(
 /// RFC 8200 §3: version, payload length (bytes 4-5), next header (6),
 /// source (8-23), destination (24-39). VRRP carries no extension headers
 /// (RFC 5798 §5.1.2), so the next header must be 112 itself.
-fn ipv6<'a>(
-    link: &LinkInfo,
-    packet: &'a [u8],
-) -> Result<(IpAddr, IpAddr, &'a [u8]), DecodeError> {
+fn ipv6<'a>(link: &LinkInfo, packet: &'a [u8]) -> Result<(IpAddr, IpAddr, &'a [u8]), DecodeError> {
     let bad = || DecodeError::BadIpv6 {
         interface: link.interface.clone(),
         length: packet.len(),
