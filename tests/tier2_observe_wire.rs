@@ -289,3 +289,40 @@ fn without_cap_net_raw_the_listener_says_what_it_needs() {
     assert!(out.status.success(), "{text}");
     assert!(text.contains("1 passed"), "{text}");
 }
+
+#[test]
+fn the_listener_hears_vrrpv3_over_ipv6() {
+    if support::skip_unless_privileged("the_listener_hears_vrrpv3_over_ipv6") {
+        return;
+    }
+    let lan = Lan::new();
+    let listener = Listener::start(&lan.a, Vec::new());
+    let config = format!(
+        "global_defs {{\n  router_id test\n  vrrp_version 3\n}}\n\
+         vrrp_instance VI_6 {{\n  state BACKUP\n  interface {}\n  virtual_router_id 51\n  \
+         priority 120\n  advert_int 0.5\n  virtual_ipaddress {{\n    2001:db8::100/64\n  }}\n}}\n",
+        lan.b_if
+    );
+    let b = Director::keepalived(&lan.b, &config);
+    assert!(
+        eventually(WAIT, || vi_1(&listener.report(), &lan.a_if).is_some_and(
+            |r| {
+                r.family == lvstop::observe::wire::Family::Ipv6
+                    && r.version == 3
+                    && r.interval_cs == 50
+                    && r.master_priority == Some(120)
+                    && r.master
+                        .is_some_and(|m| matches!(m, IpAddr::V6(v6) if v6.segments()[0] == 0xfe80))
+                    && r.speakers[0].addresses == [ip("2001:db8::100")]
+                    && r.adverts >= 3
+            }
+        )),
+        "never heard B's IPv6 adverts: {:#?}\nB:\n{}",
+        listener.report(),
+        b.log()
+    );
+    // Neighbour discovery and MLD share the link: the socket filter keeps
+    // them out, so nothing undecodable reaches the listener.
+    let report = listener.report();
+    assert_eq!(report.malformed, 0, "{:?}", report.last_error);
+}

@@ -104,11 +104,7 @@ impl WireWatch {
     /// tokio runtime.
     pub fn start(expected: Vec<Expected>) -> Result<WireWatch, WireError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| WireError::NoRuntime)?;
-        let socket = open()?;
-        let socket = {
-            let _entered = runtime.enter();
-            register(socket).map_err(io_error("register the socket with tokio"))?
-        };
+        let socket = register(open()?).map_err(io_error("register the socket with tokio"))?;
         let tracker = Arc::new(Mutex::new(Tracker::new(expected)));
         let epoch = Instant::now();
         let task = runtime.spawn(listen(socket, Arc::clone(&tracker), epoch));
@@ -193,7 +189,10 @@ async fn listen(socket: AsyncFd<Socket>, tracker: Arc<Mutex<Tracker>>, epoch: In
                     handle(frame, link, &mut names, &tracker, epoch);
                 }
                 Ok(Err(error)) => {
+                    // Wait for the next frame rather than spin on an error
+                    // that repeats; queued frames come with it.
                     tracing::debug!(%error, "VRRP listener: receive failed");
+                    ready.clear_ready();
                     break;
                 }
                 Err(_would_block) => break,
