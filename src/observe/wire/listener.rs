@@ -3,12 +3,13 @@
 //! interface, and feeds them to the tracker.
 //!
 //! It owns the socket, its BPF filter and the tokio task that reads it.
-//! It must never send anything: the socket is opened `SOCK_DGRAM` bound to
-//! receive only, no send call exists in this module, and it neither joins
-//! multicast groups nor turns on promiscuous mode. It therefore hears what
-//! the host's interfaces accept: on a director, keepalived has joined the
-//! VRRP group, so every advert of its segment arrives. Opening the socket
-//! needs CAP_NET_RAW.
+//! It must never send anything: no send call exists in this module, and
+//! it neither joins multicast groups nor turns on promiscuous mode. It
+//! therefore hears what the host's interfaces accept: on a director,
+//! keepalived has joined the VRRP group, so every advert of its segment
+//! arrives. A frame crossing stacked interfaces (a bridge and its port, a
+//! VLAN and its parent) is heard on each, and each shows as its own router
+//! row, as tcpdump would list it. Opening the socket needs CAP_NET_RAW.
 
 use std::collections::HashMap;
 use std::io;

@@ -274,11 +274,14 @@ impl Tracker {
     /// rounded up. The
     /// skew is a backup's: this host's configured priority when an
     /// expectation matches (this host is then the backup that would take
-    /// over), else priority 1, the longest any backup waits.
+    /// over), else priority 1, the longest any backup waits. An address
+    /// owner (255) is never the backup, so it falls back to 1 too.
     fn window_ms(&self, key: &RouterKey, version: Version, interval_cs: u32) -> u64 {
         let backup_priority = self
             .expectation(key)
-            .map_or(1, |expected| expected.priority.clamp(1, 254));
+            .map(|expected| expected.priority)
+            .filter(|priority| (1..=254).contains(priority))
+            .unwrap_or(1);
         let interval_us = u64::from(interval_cs) * 10_000;
         master_down_interval_us(version, backup_priority, interval_us).div_ceil(1000)
     }
