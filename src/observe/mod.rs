@@ -9,9 +9,12 @@
 //!   the commands it answers.
 //! - [`weights`]: the operator's weight changes on a table keepalived owns.
 //! - [`report`]: what the observer adds to a snapshot.
-//! - `wire`: the passive VRRP advert listener and its sans-I/O tracker.
-//! - `keepalived`: finding a running keepalived and reading its dumps.
+//! - [`wire`]: the passive VRRP advert listener and its sans-I/O tracker.
+//! - [`keepalived`]: finding a running keepalived and reading its dumps.
 
 pub mod driver;
+pub mod keepalived;
+
 pub mod report;
 pub mod weights;
+pub mod wire;

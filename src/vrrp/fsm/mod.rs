@@ -29,7 +29,7 @@ pub use node::{BuildError, Input, InterfaceInfo, Interfaces, Node, NodeSnapshot}
 pub use stats::{InstanceSnapshot, Stats};
 
 use crate::config::model::Script;
-use crate::vrrp::packet::Advertisement;
+use crate::vrrp::packet::{Advertisement, Version};
 
 /// Monotonic time in microseconds since an epoch the adapter chooses (its
 /// start). keepalived keeps its VRRP timers in microseconds too, so every
@@ -59,6 +59,26 @@ impl Timestamp {
     pub fn plus_us(self, micros: u64) -> Self {
         Timestamp(self.0.saturating_add(micros))
     }
+}
+
+/// Skew_Time in microseconds for a router of `priority` whose
+/// Master_Adver_Interval is `adver_int_us`: RFC 3768 §6.1
+/// (256 - Priority) / 256 s; RFC 5798 §6.1
+/// ((256 - Priority) * Master_Adver_Interval) / 256.
+pub fn skew_time_us(version: Version, priority: u8, adver_int_us: u64) -> u64 {
+    let weight = 256 - u64::from(priority);
+    match version {
+        Version::V2 => weight * 1_000_000 / 256,
+        Version::V3 => weight.saturating_mul(adver_int_us) / 256,
+    }
+}
+
+/// Master_Down_Interval in microseconds (RFC 3768 §6.1, RFC 5798 §6.1):
+/// 3 * Master_Adver_Interval + Skew_Time.
+pub fn master_down_interval_us(version: Version, priority: u8, adver_int_us: u64) -> u64 {
+    adver_int_us
+        .saturating_mul(3)
+        .saturating_add(skew_time_us(version, priority, adver_int_us))
 }
 
 /// RFC 5798 §6.4 states, as keepalived names them in its logs.

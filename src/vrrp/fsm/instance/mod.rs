@@ -596,16 +596,20 @@ impl Instance {
     /// RFC 3768 §6.1 Skew_Time = (256 - Priority) / 256 s; RFC 5798 §6.1
     /// Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256.
     fn skew(&self) -> u64 {
-        let weight = 256 - u64::from(self.effective_priority);
-        match self.config.version {
-            Version::V2 => weight * 1_000_000 / 256,
-            Version::V3 => weight * self.master_adver_int / 256,
-        }
+        super::skew_time_us(
+            self.config.version,
+            self.effective_priority,
+            self.master_adver_int,
+        )
     }
 
     /// Master_Down_Interval = 3 * Master_Adver_Interval + Skew_Time.
     fn master_down_interval(&self) -> u64 {
-        3 * self.master_adver_int + self.skew()
+        super::master_down_interval_us(
+            self.config.version,
+            self.effective_priority,
+            self.master_adver_int,
+        )
     }
 }
 

@@ -1,6 +1,7 @@
 //! The IPv4 header of VRRP adverts: the one this transport writes under
 //! `IP_HDRINCL`, and reading the one a raw socket hands up in front of each
-//! received payload. Pure functions over bytes; no sockets here.
+//! received payload (also what the observer's passive listener reads).
+//! Pure functions over bytes; no sockets here.
 
 use std::net::Ipv4Addr;
 use std::ops::Range;
@@ -37,16 +38,16 @@ pub(super) fn ipv4_header(
 
 /// The header facts of a received IPv4 packet and where its payload lies.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Ipv4Facts {
-    pub(super) source: Ipv4Addr,
-    pub(super) destination: Ipv4Addr,
-    pub(super) ttl: u8,
-    pub(super) payload: Range<usize>,
+pub(crate) struct Ipv4Facts {
+    pub(crate) source: Ipv4Addr,
+    pub(crate) destination: Ipv4Addr,
+    pub(crate) ttl: u8,
+    pub(crate) payload: Range<usize>,
 }
 
 /// Reads the IPv4 header a raw socket hands up in front of the payload.
 /// `None` for anything that is not a whole IPv4 packet of protocol 112.
-pub(super) fn parse_ipv4(packet: &[u8]) -> Option<Ipv4Facts> {
+pub(crate) fn parse_ipv4(packet: &[u8]) -> Option<Ipv4Facts> {
     let first = *packet.first()?;
     if first >> 4 != 4 {
         return None;

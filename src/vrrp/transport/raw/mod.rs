@@ -30,7 +30,7 @@ use tokio::io::unix::AsyncFd;
 use super::{Datagram, IpFamily, Transport, TransportError, IPPROTO_VRRP, VRRP_TTL};
 use crate::net::address::{AddressError, Addresses};
 
-mod ipv4_header;
+pub(crate) mod ipv4_header;
 
 use ipv4_header::{ipv4_header, parse_ipv4, IPV4_HEADER_LEN, TOS_NETWORK_CONTROL};
 
