@@ -7,3 +7,5 @@
 //!
 //! - `wire`: the passive VRRP advert listener and its sans-I/O tracker.
 //! - `keepalived`: finding a running keepalived and reading its dumps.
+
+pub mod keepalived;
