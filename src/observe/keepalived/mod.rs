@@ -106,18 +106,19 @@ fn read_state_in(proc_root: &Path, process: &KeepalivedProcess, wait: Duration) 
     let instances = match json_sent {
         None => Ok(Vec::new()),
         Some(sent) => sent
-            .and_then(|()| request::wait_rewritten(&json_path, json_before, started, deadline))
+            .and_then(|()| {
+                let complete = request::json_complete;
+                request::wait_rewritten(&json_path, json_before, started, deadline, complete)
+            })
             .and_then(|text| json::parse_instances(&text, &json_path))
             .map(|mut instances| {
                 // The master's address is a nicety from the other dump.
-                let data_ok = matches!(data_sent, Some(Ok(())));
-                if data_ok {
-                    if let Ok(text) = request::wait_rewritten(
-                        &vrrp_data_path,
-                        vrrp_data_before,
-                        started,
-                        deadline,
-                    ) {
+                if matches!(data_sent, Some(Ok(()))) {
+                    let complete = request::text_complete;
+                    let (path, before) = (&vrrp_data_path, vrrp_data_before);
+                    if let Ok(text) =
+                        request::wait_rewritten(path, before, started, deadline, complete)
+                    {
                         let masters = vrrp_data::master_addresses(&text);
                         for instance in &mut instances {
                             instance.master_address = masters.get(&instance.name).copied();
@@ -130,7 +131,10 @@ fn read_state_in(proc_root: &Path, process: &KeepalivedProcess, wait: Duration) 
     let virtual_servers = match (has_checker, data_sent) {
         (false, _) | (_, None) => Ok(Vec::new()),
         (true, Some(sent)) => sent
-            .and_then(|()| request::wait_rewritten(&check_path, check_before, started, deadline))
+            .and_then(|()| {
+                let complete = request::text_complete;
+                request::wait_rewritten(&check_path, check_before, started, deadline, complete)
+            })
             .and_then(|text| check_data::parse_virtual_servers(&text, &check_path)),
     };
     KeepalivedState {

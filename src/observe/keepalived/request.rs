@@ -104,27 +104,37 @@ pub fn stamp(path: &Path) -> Option<Stamp> {
     })
 }
 
-/// Waits until `path` differs from `before` and then holds still for one
-/// poll (keepalived writes a dump in several writes), and returns its
-/// text; an error when `deadline` passes first.
+/// Waits until `path` differs from `before`, holds still for one poll,
+/// and its text passes `complete`, then returns the text. keepalived
+/// truncates a dump and fills it in several writes, tens of milliseconds
+/// apart on a slow machine, so "changed and still" alone may catch it
+/// empty or half written. When `deadline` passes, the last fresh text is
+/// returned as it is (its parse will say what is wrong), or an error if
+/// the file never changed.
 pub fn wait_rewritten(
     path: &Path,
     before: Option<Stamp>,
     started: Instant,
     deadline: Instant,
+    complete: impl Fn(&str) -> bool,
 ) -> Result<String, DumpError> {
     let mut last: Option<Stamp> = None;
+    let mut fresh_text: Option<String> = None;
     loop {
         let now = stamp(path);
         if now.is_some() && now != before && now == last {
-            return std::fs::read_to_string(path).map_err(|e| DumpError::Read {
+            let text = std::fs::read_to_string(path).map_err(|e| DumpError::Read {
                 path: path.to_path_buf(),
                 message: e.to_string(),
-            });
+            })?;
+            if complete(&text) {
+                return Ok(text);
+            }
+            fresh_text = Some(text);
         }
         last = now;
         if Instant::now() >= deadline {
-            return Err(DumpError::NoFreshDump {
+            return fresh_text.ok_or_else(|| DumpError::NoFreshDump {
                 path: PathBuf::from(path),
                 waited_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             });
@@ -133,9 +143,32 @@ pub fn wait_rewritten(
     }
 }
 
+/// Whether a JSON dump is whole: it parses, or fails for a reason other
+/// than ending early.
+pub fn json_complete(text: &str) -> bool {
+    serde_json::from_str::<serde::de::IgnoredAny>(text).map_or_else(|e| !e.is_eof(), |_| true)
+}
+
+/// Whether a text dump is whole as far as can be told: not empty and
+/// ending with a line break (stdio writes it in blocks that end mid-line).
+pub fn text_complete(text: &str) -> bool {
+    text.ends_with('\n')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dump_caught_half_written_is_not_complete() {
+        assert!(!json_complete(""));
+        assert!(!json_complete("[{\"data\":{\"iname\":\"VI_1\""));
+        assert!(json_complete("[]"));
+        assert!(json_complete("[]]"), "whole but wrong: the parser says why");
+        assert!(!text_complete(""));
+        assert!(!text_complete(" VRRP Instance = VI_1\n   Sta"));
+        assert!(text_complete(" VRRP Instance = VI_1\n"));
+    }
 
     fn fake_status(dir: &Path, pid: u32, blocked: &str, caught: &str) {
         let p = dir.join(pid.to_string());
@@ -172,17 +205,19 @@ mod tests {
         std::fs::write(&path, "[]").unwrap();
         let before = stamp(&path);
         let started = Instant::now();
-        let err = wait_rewritten(&path, before, started, started + Duration::from_millis(100))
-            .unwrap_err();
+        let soon = started + Duration::from_millis(100);
+        let err = wait_rewritten(&path, before, started, soon, json_complete).unwrap_err();
         assert!(matches!(err, DumpError::NoFreshDump { .. }), "{err}");
+        std::fs::write(&path, "").unwrap();
+        let soon = Instant::now() + Duration::from_millis(200);
+        let half = wait_rewritten(&path, before, started, soon, json_complete).unwrap();
+        assert_eq!(
+            half, "",
+            "a fresh but unfinished dump, handed over at the deadline"
+        );
         std::fs::write(&path, "[{}]").unwrap();
-        let text = wait_rewritten(
-            &path,
-            before,
-            started,
-            Instant::now() + Duration::from_secs(5),
-        )
-        .unwrap();
+        let later = Instant::now() + Duration::from_secs(5);
+        let text = wait_rewritten(&path, before, started, later, json_complete).unwrap();
         assert_eq!(text, "[{}]");
     }
 }
