@@ -158,6 +158,8 @@ fn the_observer_reads_keepalived_own_view() {
         .unwrap();
     assert_eq!(found.vrrp_pid, Some(vrrp_pid));
     assert_eq!(found.checker_pid, None, "-P runs no checker");
+    assert_eq!(found.children, Some(vec![vrrp_pid]));
+    assert!(found.may_run_vrrp() && !found.may_run_checker());
     assert_eq!(
         found.config_file.as_deref(),
         Some(dir_a.path().join("keepalived.conf").as_path())
@@ -175,6 +177,12 @@ fn the_observer_reads_keepalived_own_view() {
         .find(|p| p.pid == pid)
         .expect("A in the process table");
     assert_eq!(listed.found_by, FoundBy::ProcessTable);
+    assert_eq!(
+        listed.vrrp_pid,
+        Some(vrrp_pid),
+        "the child that blocks the JSON signal"
+    );
+    assert!(!listed.may_run_checker());
     assert_eq!(listed.config_file, found.config_file);
     assert!(
         table.iter().all(|p| p.pid != vrrp_pid),

@@ -79,12 +79,8 @@ pub async fn read_state_async(process: KeepalivedProcess, wait: Duration) -> Kee
 }
 
 fn read_state_in(proc_root: &Path, process: &KeepalivedProcess, wait: Duration) -> KeepalivedState {
-    // Debian's keepalived writes a child's pid file whenever that child
-    // runs, so a keepalived found by its pid file without one has no such
-    // child. Found in the process table, the children are unknown: ask.
-    let by_pid_file = matches!(process.found_by, FoundBy::PidFile(_));
-    let has_vrrp = process.vrrp_pid.is_some() || !by_pid_file;
-    let has_checker = process.checker_pid.is_some() || !by_pid_file;
+    let has_vrrp = process.may_run_vrrp();
+    let has_checker = process.may_run_checker();
 
     let json_path = process.tmp_file(JSON_FILE);
     let vrrp_data_path = process.tmp_file(VRRP_DATA_FILE);

@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::request::{handles_signal, SIGNAL_JSON};
+
 /// The program name in `/proc/PID/comm` and the executable's file name.
 const PROGRAM: &str = "keepalived";
 
@@ -39,11 +41,16 @@ pub struct KeepalivedProcess {
     /// The parent ("main") process: the one lvstop signals, which
     /// forwards the dump signals to its children.
     pub pid: u32,
-    /// The VRRP child, when its pid file names a live child of `pid`.
+    /// The VRRP child: the one its pid file names, else (found in the
+    /// process table) the only child that blocks the JSON signal, which
+    /// keepalived 2.2.7's checker and BFD children do not.
     pub vrrp_pid: Option<u32>,
     /// The checker (IPVS health check) child, when its pid file names a
-    /// live child of `pid`.
+    /// live child of `pid` (its BFD child looks the same from outside).
     pub checker_pid: Option<u32>,
+    /// Every live keepalived child of `pid`; `None` when the kernel does
+    /// not list children (`/proc/PID/task/PID/children`).
+    pub children: Option<Vec<u32>>,
     /// The configuration named by `-f`/`--use-file`; `None` when the
     /// command line names none (keepalived then reads its built-in
     /// default, `/etc/keepalived/keepalived.conf`).
@@ -79,6 +86,33 @@ impl std::fmt::Display for FoundBy {
 }
 
 impl KeepalivedProcess {
+    /// Whether it may run a VRRP process (so a JSON dump can come).
+    pub fn may_run_vrrp(&self) -> bool {
+        self.vrrp_pid.is_some() || self.children_unknown()
+    }
+
+    /// Whether it may run a checker process (so a checker dump can come):
+    /// a known checker, or a child that is not the VRRP one.
+    pub fn may_run_checker(&self) -> bool {
+        if self.checker_pid.is_some() {
+            return true;
+        }
+        if matches!(self.found_by, FoundBy::PidFile(_)) {
+            // keepalived writes the checker's pid file whenever it runs.
+            return false;
+        }
+        match &self.children {
+            Some(children) => children.iter().any(|&c| Some(c) != self.vrrp_pid),
+            None => true,
+        }
+    }
+
+    /// Found in the process table without a children list, nothing is
+    /// known of its children; with a pid file, their pid files tell.
+    fn children_unknown(&self) -> bool {
+        matches!(self.found_by, FoundBy::ProcessTable) && self.children.is_none()
+    }
+
     /// A file of keepalived's own `/tmp` (e.g. `keepalived.json`), read
     /// through its root.
     pub fn tmp_file(&self, name: &str) -> PathBuf {
@@ -154,15 +188,44 @@ fn describe(proc_root: &Path, pid: u32, found_by: FoundBy) -> KeepalivedProcess 
             is_keepalived(proc_root, child) && parent_of(proc_root, child) == Some(pid)
         })
     };
+    let children = children_of(proc_root, pid);
+    let vrrp_pid = child("-r", "--vrrp_pid", defaults.1).or_else(|| {
+        // Without a pid file: the one child that blocks the JSON signal.
+        let blocking: Vec<u32> = children
+            .iter()
+            .flatten()
+            .copied()
+            .filter(|&c| handles_signal(proc_root, c, SIGNAL_JSON) == Some(true))
+            .collect();
+        match blocking.as_slice() {
+            [only] => Some(*only),
+            _ => None,
+        }
+    });
     KeepalivedProcess {
         pid,
-        vrrp_pid: child("-r", "--vrrp_pid", defaults.1),
+        vrrp_pid,
         checker_pid: child("-c", "--checkers_pid", defaults.2),
+        children,
         config_file: named("-f", "--use-file"),
         root: proc_root.join(pid.to_string()).join("root"),
         same_net_namespace: same_net_namespace(proc_root, pid),
         found_by,
     }
+}
+
+/// The live keepalived children of `pid`, from the kernel's list of the
+/// main thread's children.
+fn children_of(proc_root: &Path, pid: u32) -> Option<Vec<u32>> {
+    let dir = proc_root.join(pid.to_string());
+    let list =
+        std::fs::read_to_string(dir.join("task").join(pid.to_string()).join("children")).ok()?;
+    Some(
+        list.split_whitespace()
+            .filter_map(|c| c.parse().ok())
+            .filter(|&c| is_keepalived(proc_root, c))
+            .collect(),
+    )
 }
 
 fn read_pid(path: &Path) -> Option<u32> {
@@ -261,6 +324,24 @@ mod tests {
             std::fs::create_dir_all(&p).unwrap();
             std::fs::write(p.join("comm"), format!("{comm}\n")).unwrap();
             std::fs::write(p.join("stat"), format!("{pid} ({comm}) S {ppid} 1 1 0")).unwrap();
+            let blocked = if comm == "keepalived" && ppid != 1 && pid % 2 == 1 {
+                "4000000800014a03" // a VRRP child (odd pids in these tests)
+            } else {
+                "4000000000014203"
+            };
+            std::fs::write(
+                p.join("status"),
+                format!("SigBlk:\t{blocked}\nSigCgt:\t0\n"),
+            )
+            .unwrap();
+            let kids: Vec<String> = children
+                .iter()
+                .filter(|c| c.1 == pid)
+                .map(|c| c.0.to_string())
+                .collect();
+            let task = p.join("task").join(pid.to_string());
+            std::fs::create_dir_all(&task).unwrap();
+            std::fs::write(task.join("children"), kids.join(" ")).unwrap();
             std::fs::write(
                 p.join("cmdline"),
                 b"keepalived\0--dont-fork\0-f\0/etc/k.conf\0".as_slice(),
@@ -285,6 +366,18 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].pid, 40);
         assert_eq!(found[0].found_by, FoundBy::ProcessTable);
+        assert_eq!(found[0].children, Some(vec![41, 42]));
+        assert_eq!(
+            found[0].vrrp_pid,
+            Some(41),
+            "the child that blocks the JSON signal"
+        );
+        assert_eq!(
+            found[0].checker_pid, None,
+            "a checker and a BFD child look alike"
+        );
+        assert!(found[0].may_run_vrrp());
+        assert!(found[0].may_run_checker());
         assert_eq!(
             found[0].config_file.as_deref(),
             Some(Path::new("/etc/k.conf"))
@@ -294,6 +387,16 @@ mod tests {
             found[0].tmp_file("keepalived.json"),
             dir.path().join("40/root/tmp/keepalived.json")
         );
+    }
+
+    #[test]
+    fn a_vrrp_only_keepalived_in_the_process_table_runs_no_checker() {
+        let dir = tempfile::tempdir().unwrap();
+        fake_proc(dir.path(), &[(40, 1, "keepalived"), (41, 40, "keepalived")]);
+        let found = find_all_in(dir.path());
+        assert_eq!(found[0].vrrp_pid, Some(41));
+        assert!(found[0].may_run_vrrp());
+        assert!(!found[0].may_run_checker());
     }
 
     #[test]
@@ -315,6 +418,10 @@ mod tests {
         let main = pid_file(40);
         let found = from_pid_file_in(dir.path(), &main).unwrap();
         assert_eq!(found.found_by, FoundBy::PidFile(main));
+        // No vrrp.pid/checkers.pid beside it: VRRP known by its mask, and
+        // no checker (keepalived would have written its pid file).
+        assert_eq!(found.vrrp_pid, Some(41));
+        assert!(!found.may_run_checker());
         assert!(from_pid_file_in(dir.path(), &pid_file(41)).is_none());
         assert!(from_pid_file_in(dir.path(), &pid_file(50)).is_none());
         assert!(
