@@ -18,6 +18,9 @@ pub enum DumpError {
         signal: i32,
         purpose: String,
     },
+    /// The process is no longer there (or its status is unreadable).
+    #[error("keepalived {pid} is gone (no readable /proc/{pid}/status)")]
+    Gone { pid: u32 },
     #[error("cannot send signal {signal} to keepalived {pid}: {message}")]
     Signal {
         pid: u32,

@@ -63,24 +63,36 @@ pub fn send(proc_root: &Path, pid: u32, signal: i32, purpose: &str) -> Result<()
         signal,
         message,
     };
-    if handles_signal(proc_root, pid, signal) != Some(true) {
-        return Err(DumpError::SignalNotHandled {
-            pid,
-            signal,
-            purpose: purpose.to_string(),
-        });
+    match handles_signal(proc_root, pid, signal) {
+        Some(true) => {}
+        Some(false) => {
+            return Err(DumpError::SignalNotHandled {
+                pid,
+                signal,
+                purpose: purpose.to_string(),
+            })
+        }
+        None => return Err(DumpError::Gone { pid }),
     }
     if let Ok(named) = Signal::try_from(signal) {
         let target = Pid::from_raw(i32::try_from(pid).map_err(|e| failed(e.to_string()))?);
         return kill(target, named).map_err(|e| failed(e.to_string()));
     }
-    let status = Command::new("kill")
-        .args(["-s", &signal.to_string(), &pid.to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map_err(|e| failed(format!("cannot run kill: {e}")))?;
+    // `kill` on PATH, else where Debian's procps puts it (a service's
+    // PATH may be minimal).
+    let mut outcome = Err(std::io::Error::from(std::io::ErrorKind::NotFound));
+    for program in ["kill", "/usr/bin/kill", "/bin/kill"] {
+        outcome = Command::new(program)
+            .args(["-s", &signal.to_string(), &pid.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if !matches!(&outcome, Err(e) if e.kind() == std::io::ErrorKind::NotFound) {
+            break;
+        }
+    }
+    let status = outcome.map_err(|e| failed(format!("cannot run kill: {e}")))?;
     if status.success() {
         Ok(())
     } else {
@@ -196,6 +208,8 @@ mod tests {
             matches!(refused, DumpError::SignalNotHandled { pid: 271, .. }),
             "{refused}"
         );
+        let gone = send(dir.path(), 999, SIGNAL_DATA, "data dump").unwrap_err();
+        assert_eq!(gone, DumpError::Gone { pid: 999 });
     }
 
     #[test]
