@@ -125,6 +125,16 @@ fn engines_refuse_to_start_beside_keepalived_and_the_console_observes_it() {
         s.contains(&format!("observing keepalived (pid {pid})"))
     });
     assert!(!screen.contains("embedded"), "{screen}");
+    // The VRRP screen: keepalived's own view of VI_1 and its adverts as
+    // heard on the wire, sent by this host.
+    tmux.keys(&["2"]);
+    let screen = tmux.until("keepalived's VI_1 as MASTER, and its adverts", 30, |s| {
+        s.lines()
+            .any(|l| l.contains("VI_1") && l.contains("MASTER"))
+            && s.contains("vrid 51")
+            && s.contains("198.51.100.80 prio 100 (here)")
+    });
+    println!("{screen}");
     tmux.keys(&["q"]);
     tmux.until("lvstop to exit", 10, |s| s.contains("EXITED=0"));
     assert!(

@@ -15,8 +15,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::mpsc;
 
-use super::report::{MissingRealServer, Observation};
+use super::keepalived;
+use super::report::{KeepalivedView, MissingRealServer, Observation};
 use super::weights::{find, WeightChange, Weights};
+use super::wire::WireWatch;
 use crate::config::load::{self, Options};
 use crate::config::model::Config;
 use crate::dataplane::{Dataplane, DataplaneKind};
@@ -54,8 +56,14 @@ pub fn start<D: Dataplane + 'static>(
     kernel: Result<Arc<D>, String>,
     options: ObserverOptions,
 ) -> Observed {
+    let (wire, wire_error) = match WireWatch::start(Vec::new()) {
+        Ok(watch) => (Some(watch), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
     let shared = Arc::new(Shared {
         kernel,
+        wire,
+        wire_error,
         options,
         state: Mutex::new(State::default()),
         clock_zero: Instant::now(),
@@ -65,6 +73,7 @@ pub fn start<D: Dataplane + 'static>(
     tokio::spawn(publish(Arc::clone(&shared), update_tx));
     let (commands, queue) = command_channel();
     tokio::spawn(answer(Arc::clone(&shared), queue));
+    tokio::spawn(read_keepalived(Arc::clone(&shared)));
     let (connection_tx, connections) = mpsc::channel(2);
     tokio::spawn(poll_connections(shared, connection_tx));
     Observed {
@@ -76,6 +85,8 @@ pub fn start<D: Dataplane + 'static>(
 
 struct Shared<D> {
     kernel: Result<Arc<D>, String>,
+    wire: Option<WireWatch>,
+    wire_error: Option<String>,
     options: ObserverOptions,
     state: Mutex<State>,
     clock_zero: Instant,
@@ -88,6 +99,7 @@ struct State {
     weights: Weights,
     drains: Vec<DrainView>,
     config: Option<LoadedConfig>,
+    keepalived: Option<KeepalivedView>,
 }
 
 /// The configuration file as last read, and when it changed.
@@ -169,6 +181,9 @@ async fn assemble<D: Dataplane>(shared: &Shared<D>) -> Snapshot {
         config_error,
         missing,
         weights_set: state.weights.list(),
+        wire: shared.wire.as_ref().map(WireWatch::report),
+        wire_error: shared.wire_error.clone(),
+        keepalived: keepalived_pid.and(state.keepalived.clone()),
     };
     Snapshot {
         taken_unix_ms: unix_ms(SystemTime::now()),
@@ -269,6 +284,53 @@ pub fn observe_once(table: &Table, config_path: Option<&Path>) -> Observation {
         config_error,
         missing,
         weights_set: Vec::new(),
+        wire: None,
+        wire_error: None,
+        keepalived: None,
+    }
+}
+
+/// keepalived logs a line for every dump it writes: ask no more often
+/// than this, however fast the console refreshes.
+const KEEPALIVED_READ_EVERY: Duration = Duration::from_secs(5);
+
+/// keepalived's own view, refreshed in the background: the dumps take up
+/// to a few seconds and must never hold up the table.
+async fn read_keepalived<D: Send + Sync + 'static>(shared: Arc<Shared<D>>) {
+    let every = shared.options.interval.max(KEEPALIVED_READ_EVERY);
+    loop {
+        if Arc::strong_count(&shared) == 1 {
+            return;
+        }
+        let found = tokio::task::spawn_blocking(speakers::find_keepalived_process)
+            .await
+            .ok()
+            .flatten();
+        let view = match found {
+            Some(process) => {
+                let state =
+                    keepalived::read_state_async(process, keepalived::DEFAULT_DUMP_WAIT).await;
+                let (instances, instances_error) = split(state.instances);
+                let (virtual_servers, virtual_servers_error) = split(state.virtual_servers);
+                Some(KeepalivedView {
+                    instances,
+                    instances_error,
+                    virtual_servers,
+                    virtual_servers_error,
+                    read_at_unix_ms: state.read_at_unix_ms,
+                })
+            }
+            None => None,
+        };
+        shared.state().keepalived = view;
+        tokio::time::sleep(every).await;
+    }
+}
+
+fn split<T>(result: Result<Vec<T>, keepalived::DumpError>) -> (Vec<T>, Option<String>) {
+    match result {
+        Ok(list) => (list, None),
+        Err(e) => (Vec::new(), Some(e.to_string())),
     }
 }
 

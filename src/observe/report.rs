@@ -6,10 +6,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::keepalived::{KeepalivedInstance, KeepalivedVirtualServer};
+use super::wire::WireReport;
 use crate::ipvs::model::{DestKey, ServiceKey};
 
 /// The observer's part of a snapshot.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Observation {
     /// What the console is attached to, in words: `observing keepalived
     /// (pid 812)` or `observing the kernel`.
@@ -33,6 +35,30 @@ pub struct Observation {
     /// restore puts back).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub weights_set: Vec<WeightSet>,
+    /// VRRP as heard on this host's interfaces (never sent to).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wire: Option<WireReport>,
+    /// Why the advert listener could not run (no CAP_NET_RAW, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wire_error: Option<String>,
+    /// keepalived's own view from its last state dumps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keepalived: Option<KeepalivedView>,
+}
+
+/// keepalived's own view, read from its JSON and data dumps; every field
+/// keepalived leaves out stays unknown.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct KeepalivedView {
+    pub instances: Vec<KeepalivedInstance>,
+    /// Why the JSON dump gave nothing, when it did not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instances_error: Option<String>,
+    pub virtual_servers: Vec<KeepalivedVirtualServer>,
+    /// Why the checker dump gave nothing, when it did not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_servers_error: Option<String>,
+    pub read_at_unix_ms: u64,
 }
 
 /// A configured real server that the kernel's table does not hold.

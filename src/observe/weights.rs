@@ -52,7 +52,7 @@ impl Weights {
             .set
             .get(&(service, server))
             .map_or(dest.config.weight, |set| set.previous);
-        let mut config = dest.config.clone();
+        let mut config = dest.config;
         config.weight = weight;
         Ok(WeightChange {
             operation: Operation::EditDest {

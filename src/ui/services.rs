@@ -12,6 +12,7 @@ use crate::engine::overrides::{Target, WeightSource};
 use crate::engine::snapshot::Snapshot;
 use crate::health::runner::{RealServerView, VirtualServerView};
 use crate::ipvs::model::{DestKey, Forward, Protocol, Rates, ServiceFlags, ServiceKey};
+use crate::observe::keepalived::KeepalivedService;
 use crate::observe::report::{MissingRealServer, Observation};
 
 /// What an operator needs to know about a real server at a glance.
@@ -303,6 +304,47 @@ fn join_observed(out: &mut Vec<ServiceGroup>, observed: &Observation) {
         row.configured_weight = u32::try_from(missing.weight).ok();
         row.health = row.health.max(Health::Down);
         row.reasons.push(MissingRealServer::WHY.to_string());
+    }
+    if let Some(keepalived) = &observed.keepalived {
+        for vs in &keepalived.virtual_servers {
+            let KeepalivedService::Address { address, port } = vs.service else {
+                continue;
+            };
+            let protocol = match vs.protocol.as_deref() {
+                Some(p) if p.eq_ignore_ascii_case("udp") => Protocol::Udp,
+                Some(p) if p.eq_ignore_ascii_case("sctp") => Protocol::Sctp,
+                _ => Protocol::Tcp,
+            };
+            let key = ServiceKey::Inet {
+                protocol,
+                addr: address,
+                port,
+            };
+            for rs in &vs.real_servers {
+                let server = DestKey::new(SocketAddr::new(rs.address, rs.port));
+                let row = server_mut(group_mut(out, key), server);
+                match rs.alive {
+                    Some(true) => {}
+                    Some(false) => {
+                        let kinds: Vec<&str> = rs
+                            .checkers
+                            .iter()
+                            .filter_map(|c| c.kind.as_deref())
+                            .collect();
+                        row.health = row.health.max(Health::Down);
+                        row.reasons.push(format!(
+                            "keepalived: {} failed (keepalived gives no reason)",
+                            if kinds.is_empty() {
+                                "check".to_string()
+                            } else {
+                                kinds.join(", ")
+                            }
+                        ));
+                    }
+                    None => row.reasons.push("keepalived: check state unknown".into()),
+                }
+            }
+        }
     }
     for set in &observed.weights_set {
         let row = server_mut(group_mut(out, set.service), set.server);

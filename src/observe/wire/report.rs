@@ -192,3 +192,105 @@ impl WireAlarm {
         }
     }
 }
+
+impl WireAlarm {
+    /// Whether this alarm means VIPs may be held twice or not at all.
+    pub fn is_serious(&self) -> bool {
+        matches!(
+            self,
+            WireAlarm::TwoMasters { .. } | WireAlarm::MasterSilent { .. }
+        )
+    }
+}
+
+impl std::fmt::Display for WireAlarm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = |instance: &Option<String>| {
+            instance
+                .as_deref()
+                .map_or_else(String::new, |i| format!(" ({i})"))
+        };
+        match self {
+            WireAlarm::TwoMasters {
+                router,
+                instance,
+                masters,
+            } => {
+                let list: Vec<String> = masters
+                    .iter()
+                    .map(|m| {
+                        let own = if m.own { ", this host" } else { "" };
+                        format!("{} prio {}{own}", m.source, m.priority)
+                    })
+                    .collect();
+                write!(
+                    f,
+                    "TWO MASTERS on {router}{}: {}",
+                    name(instance),
+                    list.join(" and ")
+                )
+            }
+            WireAlarm::MasterSilent {
+                router,
+                instance,
+                last_master,
+                silent_ms,
+                stepped_down,
+                ..
+            } => {
+                let how = if *stepped_down {
+                    "stepped down"
+                } else {
+                    "went silent"
+                };
+                write!(
+                    f,
+                    "NO MASTER on {router}{}: {last_master} {how} {} s ago",
+                    name(instance),
+                    silent_ms / 1000
+                )
+            }
+            WireAlarm::PriorityChanged {
+                router,
+                instance,
+                source,
+                from,
+                to,
+                ..
+            } => write!(
+                f,
+                "priority of {source} on {router}{} changed {from} -> {to}",
+                name(instance)
+            ),
+            WireAlarm::IntervalMismatch {
+                router,
+                instance,
+                source,
+                expected_cs,
+                advertised_cs,
+            } => write!(
+                f,
+                "{source} on {router} ({instance}) advertises every {advertised_cs} cs, \
+                 configured {expected_cs} cs"
+            ),
+            WireAlarm::VipMismatch {
+                router,
+                instance,
+                source,
+                ..
+            } => write!(
+                f,
+                "{source} on {router} ({instance}) advertises other VIPs than configured"
+            ),
+            WireAlarm::VersionMismatch {
+                router,
+                instance,
+                source,
+                ..
+            } => write!(
+                f,
+                "{source} on {router} ({instance}) speaks another VRRP version than configured"
+            ),
+        }
+    }
+}

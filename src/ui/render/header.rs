@@ -64,6 +64,12 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
             format!(" ENGINE LOST: {lost} (showing the last state) "),
             theme.style("ui.error"),
         ));
+    } else if let Some(alarm) = app
+        .snapshot()
+        .and_then(|s| s.observed.as_ref())
+        .and_then(super::observed::header_alarm)
+    {
+        second.push(Span::styled(alarm, theme.style("ui.error")));
     } else if let Some(error) = app
         .snapshot()
         .and_then(|s| s.observed.as_ref())

@@ -7,6 +7,7 @@ mod checks;
 mod config;
 mod events;
 mod header;
+mod observed;
 mod overlay;
 mod services;
 mod vrrp;

@@ -34,6 +34,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
         frame.render_widget(Paragraph::new(lines), area);
         return;
     };
+    if snapshot.observed.is_some() {
+        // lvstop runs no instance here: keepalived's own columns follow.
+        lines.clear();
+    }
     let now_ms = snapshot.taken_unix_ms;
     let selected = app.cursor(View::Vrrp);
     let mut body: Vec<(usize, Line<'static>)> = Vec::new();
@@ -129,7 +133,12 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
             }
         }
     }
-    if snapshot.observed.is_some() {
+    if let Some(observed) = &snapshot.observed {
+        body.extend(
+            super::observed::vrrp_lines(app, observed)
+                .into_iter()
+                .map(|line| (usize::MAX, line)),
+        );
         body.push((usize::MAX, Line::default()));
         body.push((
             usize::MAX,

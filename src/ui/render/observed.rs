@@ -1,0 +1,116 @@
+//! The VRRP screen while observing a keepalived director: keepalived's
+//! own instances (fields its dumps leave out say "unknown", never a
+//! guess), the routers heard on the wire with their masters, and the
+//! alarms (two masters, a silent master, …). Failover is keepalived's
+//! there; the last line says how.
+
+use ratatui::text::{Line, Span};
+
+use super::widgets::{left, right};
+use crate::observe::report::Observation;
+use crate::ui::app::App;
+
+/// The observer's VRRP lines.
+pub fn vrrp_lines(app: &App, observed: &Observation) -> Vec<Line<'static>> {
+    let theme = &app.theme;
+    let dim = theme.style("ui.dim");
+    let unknown = || "unknown".to_string();
+    let mut lines = Vec::new();
+    lines.push(Line::styled("  keepalived's instances", dim));
+    match &observed.keepalived {
+        None if observed.keepalived_pid.is_none() => {
+            lines.push(Line::raw("    no keepalived runs on this host"));
+        }
+        None => lines.push(Line::raw("    reading keepalived's state…")),
+        Some(view) => {
+            if let Some(error) = &view.instances_error {
+                lines.push(Line::styled(
+                    format!("    keepalived's state is unknown: {error}"),
+                    theme.style("ui.error"),
+                ));
+            }
+            for i in &view.instances {
+                let state = i.state.as_ref().map_or_else(unknown, ToString::to_string);
+                let prio = match (i.base_priority, i.effective_priority) {
+                    (Some(b), Some(e)) if b == e => b.to_string(),
+                    (Some(b), Some(e)) => format!("{b}/{e}"),
+                    _ => unknown(),
+                };
+                let master = i.master_address.map_or_else(unknown, |a| a.to_string());
+                let vips: Vec<String> = i.vips.iter().map(|v| v.address.to_string()).collect();
+                lines.push(Line::raw(format!(
+                    "    {} {} prio {} master {} vrid {} {} {}",
+                    left(&i.name, 12),
+                    left(&state, 7),
+                    right(&prio, 7),
+                    left(&master, 15),
+                    i.vrid.map_or_else(unknown, |v| v.to_string()),
+                    i.interface.clone().unwrap_or_else(unknown),
+                    vips.join(" ")
+                )));
+            }
+        }
+    }
+    lines.push(Line::default());
+    lines.push(Line::styled("  On the wire (heard, never sent)", dim));
+    if let Some(error) = &observed.wire_error {
+        lines.push(Line::styled(
+            format!("    the advert listener cannot run: {error}"),
+            theme.style("ui.error"),
+        ));
+    }
+    if let Some(wire) = &observed.wire {
+        for alarm in &wire.alarms {
+            let scope = if alarm.is_serious() {
+                "ui.error"
+            } else {
+                "ui.dim"
+            };
+            lines.push(Line::styled(
+                format!("    ALARM {alarm}"),
+                theme.style(scope),
+            ));
+        }
+        if wire.routers.is_empty() {
+            lines.push(Line::raw("    no VRRP advert heard yet"));
+        }
+        for router in &wire.routers {
+            let master = match (router.master, router.master_priority) {
+                (Some(a), Some(p)) if router.master_is_self => format!("{a} prio {p} (here)"),
+                (Some(a), Some(p)) => format!("{a} prio {p}"),
+                _ => "none".to_string(),
+            };
+            lines.push(Line::from(vec![Span::raw(format!(
+                "    {} vrid {} v{} {} master {} every {} cs, {} adverts, {} s ago",
+                router.interface,
+                router.vrid,
+                router.version,
+                router.instance.as_deref().unwrap_or("-"),
+                master,
+                router.interval_cs,
+                router.adverts,
+                router.last_seen_ms_ago / 1000
+            ))]));
+        }
+        if wire.malformed > 0 {
+            lines.push(Line::styled(
+                format!(
+                    "    {} malformed adverts, last: {}",
+                    wire.malformed,
+                    wire.last_error.as_deref().unwrap_or("-")
+                ),
+                dim,
+            ));
+        }
+    }
+    lines
+}
+
+/// The header's alarm, when the wire shows one that matters.
+pub fn header_alarm(observed: &Observation) -> Option<String> {
+    let wire = observed.wire.as_ref()?;
+    wire.alarms
+        .iter()
+        .find(|a| a.is_serious())
+        .map(|a| format!(" ALARM {a} "))
+}
