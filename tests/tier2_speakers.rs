@@ -131,7 +131,7 @@ fn engines_refuse_to_start_beside_keepalived_and_the_console_observes_it() {
     let screen = tmux.until("keepalived's VI_1 as MASTER, and its adverts", 30, |s| {
         s.lines()
             .any(|l| l.contains("VI_1") && l.contains("MASTER"))
-            && s.contains("vrid 51")
+            && s.contains("vrid 51 v2 VI_1 master")
             && s.contains("198.51.100.80 prio 100 (here)")
     });
     println!("{screen}");

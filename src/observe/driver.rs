@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use super::keepalived;
 use super::report::{KeepalivedView, MissingRealServer, Observation};
 use super::weights::{find, WeightChange, Weights};
-use super::wire::WireWatch;
+use super::wire::{Expected, WireWatch};
 use crate::config::load::{self, Options};
 use crate::config::model::Config;
 use crate::dataplane::{Dataplane, DataplaneKind};
@@ -113,6 +113,8 @@ struct LoadedConfig {
 struct ConfigFacts {
     name: String,
     services: Vec<DesiredService>,
+    /// What the listener should hear for each configured instance.
+    expected: Vec<Expected>,
 }
 
 impl<D> Shared<D> {
@@ -242,10 +244,11 @@ fn refresh_config<D>(shared: &Shared<D>) -> Option<Result<ConfigFacts, String>> 
         .as_ref()
         .is_none_or(|loaded| loaded.modified != modified);
     if stale {
-        state.config = Some(LoadedConfig {
-            modified,
-            result: read_config(path),
-        });
+        let result = read_config(path);
+        if let (Ok(facts), Some(wire)) = (&result, &shared.wire) {
+            wire.set_expected(facts.expected.clone());
+        }
+        state.config = Some(LoadedConfig { modified, result });
     }
     state.config.as_ref().map(|loaded| loaded.result.clone())
 }
@@ -259,7 +262,39 @@ fn read_config(path: &Path) -> Result<ConfigFacts, String> {
     Ok(ConfigFacts {
         name: crate::engine::director::director_name(&config),
         services,
+        expected: expected_routers(&config),
     })
+}
+
+/// Each configured VRRP instance as the wire should show it, with
+/// keepalived's defaults (priority 100, one-second adverts, the global
+/// VRRP version) where the file is silent.
+fn expected_routers(config: &Config) -> Vec<Expected> {
+    let version = config.global.effective_vrrp_version();
+    config
+        .vrrp
+        .instances
+        .iter()
+        .filter_map(|instance| {
+            let interval = instance
+                .advert_int
+                .as_ref()
+                .map_or(Duration::from_secs(1), |t| t.value);
+            Some(Expected {
+                instance: instance.name.value.clone(),
+                interface: instance.interface.as_ref().map(|i| i.value.clone()),
+                vrid: instance.virtual_router_id.as_ref()?.value,
+                version: instance.version.as_ref().map_or(version, |v| v.value),
+                interval_cs: u32::try_from(interval.as_millis() / 10).unwrap_or(u32::MAX),
+                vips: instance
+                    .virtual_addresses
+                    .iter()
+                    .map(|a| a.address.value)
+                    .collect(),
+                priority: instance.priority.as_ref().map_or(100, |p| p.value),
+            })
+        })
+        .collect()
 }
 
 /// What the observer adds to one read of the table (`lvstop --once`).
