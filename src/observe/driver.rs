@@ -65,7 +65,10 @@ pub fn start<D: Dataplane + 'static>(
         wire,
         wire_error,
         options,
-        state: Mutex::new(State::default()),
+        state: Mutex::new(State {
+            keepalived_pid: speakers::find_keepalived_process().map(|p| p.pid),
+            ..State::default()
+        }),
         clock_zero: Instant::now(),
         started_unix_ms: unix_ms(SystemTime::now()),
     });
@@ -99,6 +102,9 @@ struct State {
     weights: Weights,
     drains: Vec<DrainView>,
     config: Option<LoadedConfig>,
+    /// The keepalived found by the last background look (the process
+    /// table is read there, never on the refresh path).
+    keepalived_pid: Option<u32>,
     keepalived: Option<KeepalivedView>,
 }
 
@@ -156,7 +162,6 @@ async fn assemble<D: Dataplane>(shared: &Shared<D>) -> Snapshot {
         },
         Err(why) => (empty_table(), Some(why.clone())),
     };
-    let keepalived = speakers::find_keepalived();
     let facts = refresh_config(shared);
     let mut state = shared.state();
     if ipvs_error.is_none() {
@@ -167,10 +172,7 @@ async fn assemble<D: Dataplane>(shared: &Shared<D>) -> Snapshot {
         Some(Err(e)) => (host_name(), Vec::new(), Some(e.clone())),
         None => (host_name(), Vec::new(), None),
     };
-    let keepalived_pid = match keepalived {
-        Some(Speaker::Keepalived { pid, .. }) => Some(pid),
-        _ => None,
-    };
+    let keepalived_pid = state.keepalived_pid;
     let observation = Observation {
         label: label(keepalived_pid),
         keepalived_pid,
@@ -341,6 +343,7 @@ async fn read_keepalived<D: Send + Sync + 'static>(shared: Arc<Shared<D>>) {
             .await
             .ok()
             .flatten();
+        shared.state().keepalived_pid = found.as_ref().map(|p| p.pid);
         let view = match found {
             Some(process) => {
                 let state =
