@@ -132,10 +132,26 @@ fn claim_holder() -> Option<u32> {
 /// its pid file first, else the process table. A keepalived whose
 /// namespace cannot be read counts as this one: when in doubt, refuse.
 pub fn find_keepalived_process() -> Option<KeepalivedProcess> {
-    let here = |p: &KeepalivedProcess| p.same_net_namespace != Some(false);
+    let here = |p: &KeepalivedProcess| p.same_net_namespace != Some(false) && !is_zombie(p.pid);
     keepalived::find()
         .filter(here)
         .or_else(|| keepalived::process::find_all().into_iter().find(here))
+}
+
+/// A process that has exited but is not reaped yet speaks nothing, and its
+/// namespaces can no longer be read (which would otherwise count as here).
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            // `pid (comm) S …`: the state follows the last parenthesis.
+            let after = stat.rsplit_once(')')?.1;
+            after
+                .split_whitespace()
+                .next()
+                .map(|s| s == "Z" || s == "X")
+        })
+        .unwrap_or(true)
 }
 
 /// [`find_keepalived_process`] as a [`Speaker`].
