@@ -32,17 +32,35 @@ for i in \$(seq $runs); do
   $bench phases 2>> $out/detail
   t0=\$(ms); $bench read 2>> $out/detail; t1=\$(ms); echo "lvstop \$((t1 - t0))" >> $out/result
   t0=\$(ms); $bench listing 2>> $out/detail; t1=\$(ms); echo "listing \$((t1 - t0))" >> $out/result
+  # The console's refresh on a keepalived director (steady state, in ms).
+  echo "observer \$($bench observer 2>> $out/detail)" >> $out/result
   # Reference only: the kernel's one-pass text listing (no thresholds,
   # tunnel settings or per-destination counters).
   t0=\$(ms); cat /proc/net/ip_vs > /dev/null; t1=\$(ms); echo "procfs \$((t1 - t0))" >> $out/result
 done
+# The console on the observer source at its default 1 s refresh, in a real
+# terminal (tmux), on the same table: CPU seconds over a 30 s window after a
+# 10 s warm-up, from /proc/PID/stat (utime + stime, in clock ticks).
+tmux -L lvbench new-session -d -x 80 -y 24 "LVSTOP_SOCKET=/nonexistent $lvstop --source observe --delay 1"
+sleep 10
+pid=\$(pgrep -x lvstop | head -1)
+cpu() { awk '{ print \$14 + \$15 }' /proc/\$pid/stat; }
+c0=\$(cpu); t0=\$(ms); sleep 30; c1=\$(cpu); t1=\$(ms)
+tmux -L lvbench capture-pane -p -t 0 > $out/console.txt || true
+echo "console_cpu_ticks \$((c1 - c0)) over_ms \$((t1 - t0)) hz \$(getconf CLK_TCK)" >> $out/result
+tmux -L lvbench kill-server || true
 GUEST
 vng --run "$kernel" --disable-kvm --user root --memory 2G --rwdir "$out" --exec "sh $out/guest.sh" </dev/null >&2
 cat "$out/result" "$out/detail"
 median() { grep "^$1 " "$out/result" | awk '{ print $2 }' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-a="$(median ipvsadm)" b="$(median lvstop)" c="$(median procfs)" d="$(median listing)" e="$(median once)"
+a="$(median ipvsadm)" b="$(median lvstop)" c="$(median procfs)" d="$(median listing)" e="$(median once)" f="$(median observer)"
 grep -q "^identical 0" "$out/result" && echo "lvstop --once --ipvs-only -n differs from ipvsadm -Ln!" >&2
 awk -v a="$a" -v e="$e" 'BEGIN { printf "median of runs: lvstop --once --ipvs-only -n %d ms, ipvsadm -Ln %d ms, ratio %.3f (target <= 0.333)\n", e, a, e / a }'
 echo "median of runs: cat /proc/net/ip_vs $c ms (reference)"
 awk -v a="$a" -v d="$d" 'BEGIN { printf "median of runs: lvstop listing (netlink services + /proc/net/ip_vs) %d ms, ratio to ipvsadm -Ln %.3f\n", d, d / a }'
-awk -v a="$a" -v b="$b" 'BEGIN { printf "median of runs: ipvsadm -Ln %d ms, lvstop full read %d ms, ratio %.3f\n", a, b, b / a }'
+awk -v a="$a" -v b="$b" 'BEGIN { printf "median of runs: ipvsadm -Ln %d ms, lvstop full read (KernelDataplane::snapshot) %d ms, ratio %.3f\n", a, b, b / a }'
+awk -v a="$a" -v f="$f" 'BEGIN { printf "median of runs: the observer refresh (steady, TableReader::read) %d ms, ipvsadm -Ln %d ms, ratio %.3f (target <= 0.333)\n", f, a, f / a }'
+if grep -q '^console_cpu_ticks' "$out/result"; then
+    grep '^console_cpu_ticks' "$out/result" | awk '{ printf "console (observer, 1 s refresh, tmux 80x24): %.1f %% of one CPU over %d ms\n", 100 * $2 / $6 / ($4 / 1000), $4 }'
+    sed -n 1,8p "$out/console.txt"
+fi

@@ -10,6 +10,8 @@
 //! matches ipvsadm's; prints counts.
 //! `ipvs_kernel_bench listing` — the same with `KernelDataplane::listing`
 //! (services over netlink, destinations from `/proc/net/ip_vs`).
+//! `ipvs_kernel_bench observer` — the observer's refresh
+//! (`observe::table::TableReader`), twice; prints the steady one in ms.
 //! `ipvs_kernel_bench phases` — the listing's parts timed one by one: the
 //! netlink service dump, the `/proc/net/ip_vs` read, and its parsing.
 
@@ -95,6 +97,30 @@ async fn read(client: &IpvsClient, fast: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// The observer's refresh (`lvstop` on a keepalived director): two
+/// consecutive refreshes of one reader, each timed; prints the second (the
+/// steady state a console at 1 Hz sees).
+async fn observer() -> Result<(), String> {
+    use lvstop::observe::table::TableReader;
+    let kernel = KernelDataplane::connect()
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut reader = TableReader::default();
+    for refresh in ["first", "steady"] {
+        let started = std::time::Instant::now();
+        let table = reader.read(&kernel).await.map_err(|e| e.to_string())?;
+        eprintln!(
+            "observer refresh ({refresh}): {} services in {:?}",
+            table.services.len(),
+            started.elapsed()
+        );
+        if refresh == "steady" {
+            println!("{}", started.elapsed().as_millis());
+        }
+    }
+    Ok(())
+}
+
 async fn phases(client: &IpvsClient) -> Result<(), String> {
     use lvstop::dataplane::kernel::procfs;
     let started = std::time::Instant::now();
@@ -137,8 +163,10 @@ fn main() -> Result<(), String> {
             ["read"] => read(&client, false).await,
             ["listing"] => read(&client, true).await,
             ["phases"] => phases(&client).await,
+            ["observer"] => observer().await,
             _ => Err(
-                "usage: ipvs_kernel_bench populate SERVICES DESTS | read | listing | phases".into(),
+                "usage: ipvs_kernel_bench populate SERVICES DESTS | read | listing | phases | observer"
+                    .into(),
             ),
         }
     })

@@ -54,19 +54,6 @@ vrrp_instance VI_1 {{\n    state BACKUP\n    interface {vrrp_if}\n    virtual_ro
 /// Starts keepalived in `ns` with a tmpfs of its own on `/tmp` (its dumps
 /// are then reachable only through `/proc/PID/root`). The command line is
 /// the test's own; the exec chain keeps keepalived's pid the child's.
-/// A directory for A's files outside /tmp: A's /tmp is a tmpfs of its
-/// own, which would hide them (the build directory itself may sit under
-/// /tmp, as in a clone made there).
-fn outside_tmp() -> tempfile::TempDir {
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let base = if target.starts_with("/tmp") {
-        Path::new("/var/tmp")
-    } else {
-        target
-    };
-    tempfile::tempdir_in(base).unwrap()
-}
-
 fn spawn_private_tmp(ns: &Netns, dir: &Path, config: &str) -> Running {
     let conf = dir.join("keepalived.conf");
     std::fs::write(&conf, config).unwrap();
@@ -138,7 +125,7 @@ fn the_observer_reads_keepalived_own_view() {
     let b = Netns::new(&support::unique_name("okb"));
     let (a_if, b_if) = link(&a, "198.51.100.1/24", &b, "198.51.100.2/24");
     let (a_tracked, _) = link(&a, "198.51.100.201/32", &b, "198.51.100.202/32");
-    let dir_a = outside_tmp();
+    let dir_a = support::dir_outside_tmp();
     let dir_b = tempfile::tempdir().unwrap();
     let observed = spawn_private_tmp(&a, dir_a.path(), &config_a(&a_if, &a_tracked));
     let pid = observed.0.id();

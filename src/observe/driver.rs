@@ -17,7 +17,8 @@ use tokio::sync::mpsc;
 
 use super::keepalived;
 use super::report::{KeepalivedView, MissingRealServer, Observation};
-use super::weights::{find, WeightChange, Weights};
+use super::table::{self, KernelSource, TableReader};
+use super::weights::{WeightChange, Weights};
 use super::wire::{Expected, WireWatch};
 use crate::config::load::{self, Options};
 use crate::config::model::Config;
@@ -52,7 +53,7 @@ pub struct Observed {
 
 /// Start observing. `kernel` is the kernel's IPVS, or why it cannot be
 /// read (the observer then shows VRRP and keepalived without a table).
-pub fn start<D: Dataplane + 'static>(
+pub fn start<D: KernelSource + 'static>(
     kernel: Result<Arc<D>, String>,
     options: ObserverOptions,
 ) -> Observed {
@@ -137,12 +138,13 @@ impl<D> Shared<D> {
     }
 }
 
-async fn publish<D: Dataplane + 'static>(shared: Arc<Shared<D>>, out: mpsc::Sender<Update>) {
+async fn publish<D: KernelSource + 'static>(shared: Arc<Shared<D>>, out: mpsc::Sender<Update>) {
     let mut ticker = tokio::time::interval(shared.options.interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut reader = TableReader::default();
     loop {
         ticker.tick().await;
-        let snapshot = assemble(&shared).await;
+        let snapshot = assemble(&shared, &mut reader).await;
         if out
             .send(Update::Snapshot(Arc::new(snapshot)))
             .await
@@ -154,9 +156,9 @@ async fn publish<D: Dataplane + 'static>(shared: Arc<Shared<D>>, out: mpsc::Send
 }
 
 /// One snapshot of everything the observer can see now.
-async fn assemble<D: Dataplane>(shared: &Shared<D>) -> Snapshot {
+async fn assemble<D: KernelSource>(shared: &Shared<D>, reader: &mut TableReader) -> Snapshot {
     let (table, ipvs_error) = match &shared.kernel {
-        Ok(kernel) => match kernel.snapshot().await {
+        Ok(kernel) => match reader.read(kernel.as_ref()).await {
             Ok(table) => (table, None),
             Err(e) => (empty_table(), Some(e.to_string())),
         },
@@ -407,7 +409,7 @@ fn configured_weight<D>(shared: &Shared<D>, service: ServiceKey, server: DestKey
         .map(|d| d.weight)
 }
 
-async fn answer<D: Dataplane + 'static>(
+async fn answer<D: KernelSource + 'static>(
     shared: Arc<Shared<D>>,
     mut queue: mpsc::Receiver<CommandRequest>,
 ) {
@@ -445,7 +447,7 @@ fn not_here(command: &Command) -> CommandError {
     }
 }
 
-async fn execute<D: Dataplane>(
+async fn execute<D: KernelSource>(
     shared: &Shared<D>,
     actor: &Actor,
     command: Command,
@@ -465,12 +467,6 @@ async fn execute<D: Dataplane>(
             })
         }
     };
-    let table = || async {
-        kernel.snapshot().await.map_err(|e| CommandError::Refused {
-            operation: "read the IPVS table".into(),
-            why: e.to_string(),
-        })
-    };
     match command {
         Command::SetWeight {
             service,
@@ -478,7 +474,7 @@ async fn execute<D: Dataplane>(
             weight,
             ..
         } => {
-            let table = table().await?;
+            let table = table_for_change(kernel.as_ref(), service).await?;
             let change = shared
                 .state()
                 .weights
@@ -498,7 +494,7 @@ async fn execute<D: Dataplane>(
             ramp_s: None,
         } => {
             let configured = configured_weight(shared, service, server);
-            let table = table().await?;
+            let table = table_for_change(kernel.as_ref(), service).await?;
             let change = shared
                 .state()
                 .weights
@@ -534,6 +530,20 @@ async fn execute<D: Dataplane>(
     }
 }
 
+/// The table a weight change on `service` is planned on (see
+/// [`table::for_change`]), or why it cannot be read.
+async fn table_for_change<D: KernelSource>(
+    kernel: &D,
+    service: ServiceKey,
+) -> Result<Table, CommandError> {
+    table::for_change(kernel, service)
+        .await
+        .map_err(|e| CommandError::Refused {
+            operation: "read the IPVS table".into(),
+            why: e.to_string(),
+        })
+}
+
 /// Send one weight change and remember it.
 async fn send<D: Dataplane>(
     shared: &Shared<D>,
@@ -561,7 +571,7 @@ async fn send<D: Dataplane>(
 }
 
 /// Weight 0, then wait until ActiveConn is 0 or the timeout passed.
-async fn drain<D: Dataplane>(
+async fn drain<D: KernelSource>(
     shared: &Shared<D>,
     kernel: &D,
     actor: &Actor,
@@ -569,10 +579,7 @@ async fn drain<D: Dataplane>(
     server: DestKey,
     timeout_s: u64,
 ) -> Result<Outcome, CommandError> {
-    let table = kernel.snapshot().await.map_err(|e| CommandError::Refused {
-        operation: "read the IPVS table".into(),
-        why: e.to_string(),
-    })?;
+    let table = table_for_change(kernel, service).await?;
     let change = shared
         .state()
         .weights
@@ -589,9 +596,10 @@ async fn drain<D: Dataplane>(
     });
     let poll = shared.options.interval.min(Duration::from_secs(1));
     let result = loop {
-        let counts = kernel.snapshot().await.ok().and_then(|t| {
-            find(&t, service, server)
-                .ok()
+        let counts = kernel.dests(service).await.ok().and_then(|dests| {
+            dests
+                .iter()
+                .find(|d| d.key() == server)
                 .map(|d| (d.active, d.inactive, d.persistent))
         });
         let timed_out = shared.clock_ms() >= deadline_ms;

@@ -7,6 +7,8 @@
 //!
 //! - [`driver`]: the refresh loop that hands the console a snapshot, and
 //!   the commands it answers.
+//! - [`table`]: the refresh's read of the kernel's IPVS table, bounded
+//!   per refresh so a 10,000-service table refreshes every second.
 //! - [`weights`]: the operator's weight changes on a table keepalived owns.
 //! - [`report`]: what the observer adds to a snapshot.
 //! - [`wire`]: the passive VRRP advert listener and its sans-I/O tracker.
@@ -16,5 +18,6 @@ pub mod driver;
 pub mod keepalived;
 
 pub mod report;
+pub mod table;
 pub mod weights;
 pub mod wire;

@@ -40,6 +40,20 @@ pub fn unique_name(prefix: &str) -> String {
     name.chars().take(15).collect()
 }
 
+/// A temporary directory outside `/tmp`, for files a process with a
+/// private `/tmp` (a tmpfs of its own, as under systemd's `PrivateTmp`)
+/// must still reach: under the build's own temporary directory, or
+/// `/var/tmp` when the build directory itself sits under `/tmp`.
+pub fn dir_outside_tmp() -> tempfile::TempDir {
+    let target = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let base = if target.starts_with("/tmp") {
+        std::path::Path::new("/var/tmp")
+    } else {
+        target
+    };
+    tempfile::tempdir_in(base).unwrap()
+}
+
 /// A loopback address of this test process's own block (127.P.N.host),
 /// so test binaries running in parallel never collide.
 pub fn loopback_address(n: u8, host: u8) -> std::net::Ipv4Addr {

@@ -17,7 +17,9 @@ use std::io;
 use std::net::SocketAddr;
 
 use crate::dataplane::{ApplyError, Dataplane, DataplaneError, DataplaneKind, Operation};
-use crate::ipvs::model::{Connection, Daemon, DaemonState, Origin, ServiceKey, Table, Timeouts};
+use crate::ipvs::model::{
+    Connection, Daemon, DaemonState, Dest, Origin, ServiceKey, Table, Timeouts,
+};
 use crate::ipvs::sched::UnknownScheduler;
 
 use client::{ClientError, IpvsClient};
@@ -70,6 +72,15 @@ impl KernelDataplane {
                 },
                 _ => read_error("stop the sync daemon", e),
             })
+    }
+
+    /// One service's destinations in full: thresholds, tunnel settings,
+    /// counters and the kernel estimator's rates (one netlink dump).
+    pub async fn dests(&self, service: ServiceKey) -> Result<Vec<Dest>, DataplaneError> {
+        self.client
+            .dests(&service)
+            .await
+            .map_err(|e| read_error("read the IPVS destinations", e))
     }
 
     /// The table as a plain listing (`ipvsadm -Ln`) needs it, fast:
