@@ -85,7 +85,7 @@ async fn demo(
     ));
 
     console.embedded = true;
-    console.source = "demo (in-memory VRRP, userspace dataplane on loopback)".into();
+    console.source = "embedded engine (demo)".into();
     console.demo = Some(demo_tx);
     let result = crate::ui::run(console, updates, commands, crate::console::actor())
         .await

@@ -82,50 +82,106 @@ pub enum Action {
     Cancel,
 }
 
-/// (name in keymaps, action, changes the director)
-const NAMES: &[(&str, Action, bool)] = &[
-    ("quit", Action::Quit, false),
-    ("help", Action::Help, false),
-    ("command_line", Action::CommandLine, false),
-    ("filter", Action::Filter, false),
-    ("back", Action::Back, false),
-    ("view services", Action::Show(View::Services), false),
-    ("view vrrp", Action::Show(View::Vrrp), false),
-    ("view checks", Action::Show(View::Checks), false),
-    ("view events", Action::Show(View::Events), false),
-    ("view connections", Action::Show(View::Connections), false),
-    ("view config", Action::Show(View::Config), false),
-    ("next_view", Action::NextView, false),
-    ("prev_view", Action::PrevView, false),
-    ("up", Action::Up, false),
-    ("down", Action::Down, false),
-    ("page_up", Action::PageUp, false),
-    ("page_down", Action::PageDown, false),
-    ("top", Action::Top, false),
-    ("bottom", Action::Bottom, false),
-    ("sort_next", Action::SortNext, false),
-    ("sort_reverse", Action::SortReverse, false),
-    ("toggle_expand", Action::ToggleExpand, false),
-    ("weight_set", Action::WeightSet, true),
-    ("weight_up", Action::WeightUp, true),
-    ("weight_down", Action::WeightDown, true),
-    ("weight_up_10", Action::WeightUp10, true),
-    ("weight_down_10", Action::WeightDown10, true),
-    ("drain", Action::Drain, true),
-    ("restore", Action::Restore, true),
-    ("disable", Action::Disable, true),
-    ("enable", Action::Enable, true),
-    ("zero", Action::Zero, true),
-    ("failover", Action::Failover, true),
-    ("reload", Action::Reload, true),
-    ("edit", Action::Edit, false),
-    ("validate", Action::Validate, false),
-    ("diff", Action::Diff, false),
-    ("apply", Action::Apply, true),
-    ("apply_confirmed", Action::ApplyConfirmed, true),
-    ("revert_draft", Action::RevertDraft, false),
-    ("confirm", Action::Confirm, false),
-    ("cancel", Action::Cancel, false),
+/// How an action reads on the hint bar: a short word an operator reads
+/// (`drain`, `weight`), never the keymap name, and how much it matters
+/// there (0 is kept longest; the highest rank goes first when the bar is
+/// short). Defined once here, so a user keymap shows the same words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hint {
+    pub word: &'static str,
+    pub rank: u8,
+}
+
+const fn hint(word: &'static str, rank: u8) -> Option<Hint> {
+    Some(Hint { word, rank })
+}
+
+/// (name in keymaps, action, changes the director, hint bar word);
+/// moving around and switching screens have no hint (the tabs and the
+/// help show those).
+const NAMES: &[(&str, Action, bool, Option<Hint>)] = &[
+    ("quit", Action::Quit, false, hint("quit", 0)),
+    ("help", Action::Help, false, hint("help", 0)),
+    (
+        "command_line",
+        Action::CommandLine,
+        false,
+        hint("command", 3),
+    ),
+    ("filter", Action::Filter, false, hint("filter", 2)),
+    ("back", Action::Back, false, hint("back", 6)),
+    ("view services", Action::Show(View::Services), false, None),
+    ("view vrrp", Action::Show(View::Vrrp), false, None),
+    ("view checks", Action::Show(View::Checks), false, None),
+    ("view events", Action::Show(View::Events), false, None),
+    (
+        "view connections",
+        Action::Show(View::Connections),
+        false,
+        None,
+    ),
+    ("view config", Action::Show(View::Config), false, None),
+    ("next_view", Action::NextView, false, None),
+    ("prev_view", Action::PrevView, false, None),
+    ("up", Action::Up, false, None),
+    ("down", Action::Down, false, None),
+    ("page_up", Action::PageUp, false, None),
+    ("page_down", Action::PageDown, false, None),
+    ("top", Action::Top, false, None),
+    ("bottom", Action::Bottom, false, None),
+    ("sort_next", Action::SortNext, false, hint("sort", 4)),
+    (
+        "sort_reverse",
+        Action::SortReverse,
+        false,
+        hint("reverse", 6),
+    ),
+    (
+        "toggle_expand",
+        Action::ToggleExpand,
+        false,
+        hint("expand", 3),
+    ),
+    ("weight_set", Action::WeightSet, true, hint("weight", 1)),
+    ("weight_up", Action::WeightUp, true, hint("weight+1", 7)),
+    ("weight_down", Action::WeightDown, true, hint("weight-1", 7)),
+    (
+        "weight_up_10",
+        Action::WeightUp10,
+        true,
+        hint("weight+10", 8),
+    ),
+    (
+        "weight_down_10",
+        Action::WeightDown10,
+        true,
+        hint("weight-10", 8),
+    ),
+    ("drain", Action::Drain, true, hint("drain", 1)),
+    ("restore", Action::Restore, true, hint("restore", 2)),
+    ("disable", Action::Disable, true, hint("disable", 2)),
+    ("enable", Action::Enable, true, hint("enable", 3)),
+    ("zero", Action::Zero, true, hint("zero", 5)),
+    ("failover", Action::Failover, true, hint("failover", 1)),
+    ("reload", Action::Reload, true, hint("reload", 6)),
+    ("edit", Action::Edit, false, hint("edit", 1)),
+    ("validate", Action::Validate, false, hint("validate", 2)),
+    ("diff", Action::Diff, false, hint("diff", 2)),
+    ("apply", Action::Apply, true, hint("apply", 1)),
+    (
+        "apply_confirmed",
+        Action::ApplyConfirmed,
+        true,
+        hint("try-apply", 3),
+    ),
+    (
+        "revert_draft",
+        Action::RevertDraft,
+        false,
+        hint("revert", 3),
+    ),
+    ("confirm", Action::Confirm, false, hint("yes", 0)),
+    ("cancel", Action::Cancel, false, hint("no", 0)),
 ];
 
 impl Action {
@@ -133,13 +189,21 @@ impl Action {
     pub fn mutates(self) -> bool {
         NAMES
             .iter()
-            .find(|(_, a, _)| *a == self)
-            .is_some_and(|(_, _, m)| *m)
+            .find(|(_, a, _, _)| *a == self)
+            .is_some_and(|(_, _, m, _)| *m)
+    }
+
+    /// The action's word and rank on the hint bar, if it has one.
+    pub fn hint(self) -> Option<Hint> {
+        NAMES
+            .iter()
+            .find(|(_, a, _, _)| *a == self)
+            .and_then(|(_, _, _, h)| *h)
     }
 
     /// Every action name, for error messages and completion.
     pub fn names() -> impl Iterator<Item = &'static str> {
-        NAMES.iter().map(|(n, _, _)| *n)
+        NAMES.iter().map(|(n, _, _, _)| *n)
     }
 }
 
@@ -147,8 +211,8 @@ impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = NAMES
             .iter()
-            .find(|(_, a, _)| a == self)
-            .map_or("?", |(n, _, _)| n);
+            .find(|(_, a, _, _)| a == self)
+            .map_or("?", |(n, _, _, _)| n);
         f.write_str(name)
     }
 }
@@ -165,8 +229,8 @@ impl FromStr for Action {
         let normalized = text.split_whitespace().collect::<Vec<_>>().join(" ");
         NAMES
             .iter()
-            .find(|(n, _, _)| *n == normalized)
-            .map(|(_, a, _)| *a)
+            .find(|(n, _, _, _)| *n == normalized)
+            .map(|(_, a, _, _)| *a)
             .ok_or_else(|| UnknownAction(text.to_string()))
     }
 }
@@ -184,5 +248,22 @@ mod tests {
         assert_eq!("view   services".parse(), Ok(Action::Show(View::Services)));
         assert!("drian".parse::<Action>().is_err());
         assert!(Action::Drain.mutates() && !Action::Help.mutates());
+    }
+
+    #[test]
+    fn hint_words_are_short_words_not_keymap_names() {
+        for name in Action::names() {
+            let action: Action = name.parse().unwrap_or_else(|e| panic!("{e}"));
+            if let Some(hint) = action.hint() {
+                assert!(
+                    hint.word.len() <= 10 && !hint.word.contains([' ', '_']),
+                    "{name}: '{}'",
+                    hint.word
+                );
+            }
+        }
+        assert_eq!(Action::WeightSet.hint().map(|h| h.word), Some("weight"));
+        assert_eq!(Action::ToggleExpand.hint().map(|h| h.word), Some("expand"));
+        assert_eq!(Action::Down.hint(), None);
     }
 }

@@ -159,6 +159,19 @@ impl Key {
     }
 }
 
+impl Key {
+    /// The key as the hint bar shows it: `w`, `Enter`, `C-r`, `<`
+    /// (keymap notation without the angle brackets).
+    pub fn label(&self) -> String {
+        let written = self.to_string();
+        match written.strip_prefix('<').and_then(|w| w.strip_suffix('>')) {
+            Some("lt") => "<".to_string(),
+            Some(inner) => inner.to_string(),
+            None => written,
+        }
+    }
+}
+
 impl fmt::Display for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = match self.code {
@@ -405,6 +418,10 @@ mod tests {
         assert!(Key::parse("<F13>").is_err());
         assert!(Key::parse("<S-a>").unwrap_err().contains("'A'"));
         assert!(Key::parse("ab").is_err());
+        assert_eq!(key("<Enter>").label(), "Enter");
+        assert_eq!(key("<C-r>").label(), "C-r");
+        assert_eq!(key("<lt>").label(), "<");
+        assert_eq!(key("w").label(), "w");
     }
 
     #[test]

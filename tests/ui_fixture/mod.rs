@@ -293,7 +293,7 @@ pub fn options() -> ConsoleOptions {
     let theme = Theme::load("default", &BTreeMap::new()).unwrap_or_else(|e| panic!("{e}"));
     let mut options = ConsoleOptions::new(keymap, theme);
     options.time_zone = jiff::tz::TimeZone::UTC;
-    options.source = "daemon /run/lvstop/lvstop.sock".into();
+    options.source = "lvstop daemon /run/lvstop/lvstop.sock".into();
     options
 }
 

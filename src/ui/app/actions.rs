@@ -24,7 +24,10 @@ impl App {
         }
         match action {
             Action::Quit => return self.quit(),
-            Action::Help => self.mode = Mode::Help,
+            Action::Help => {
+                self.help_first.set(0);
+                self.mode = Mode::Help;
+            }
             Action::CommandLine => self.mode = Mode::CommandLine(String::new()),
             Action::Filter => self.mode = Mode::Filter(self.filter(self.view).to_string()),
             Action::Back => {

@@ -1,6 +1,7 @@
 //! Where a key goes: the config editor while editing, the text being typed
-//! (command line, filter, prompt), the open confirmation, the help, or
-//! else the keymap of the current screen.
+//! (command line, filter, prompt), the open confirmation, the help (its
+//! moving keys scroll it, any other closes it), or else the keymap of the
+//! current screen.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
@@ -66,7 +67,10 @@ impl App {
                 }
                 Vec::new()
             }
-            Mode::Help => Vec::new(),
+            Mode::Help => {
+                self.scroll_help(key);
+                Vec::new()
+            }
             Mode::CommandLine(mut line) => match edit_line(&mut line, key) {
                 LineKey::Submit => {
                     self.commands.push(&line);
@@ -146,6 +150,23 @@ impl App {
                 }
             }
         }
+    }
+
+    /// In the help, the moving keys scroll it; any other key closes it.
+    fn scroll_help(&mut self, key: KeyEvent) {
+        let first = self.help_first.get();
+        let page = self.page.get().max(1);
+        let moved = match self.keymap.lookup(self.view, false, Key::from_event(key)) {
+            Some(Action::Up) => first.saturating_sub(1),
+            Some(Action::Down) => first + 1,
+            Some(Action::PageUp) => first.saturating_sub(page),
+            Some(Action::PageDown) => first + page,
+            Some(Action::Top) => 0,
+            Some(Action::Bottom) => usize::MAX / 2,
+            _ => return,
+        };
+        self.help_first.set(moved);
+        self.mode = Mode::Help;
     }
 
     fn answer_prompt(&mut self, prompt: Prompt) -> Vec<Effect> {

@@ -179,6 +179,9 @@ pub struct App {
     pub(crate) scroll: [Cell<usize>; 6],
     /// The body height of the last frame, for page up/down.
     pub(crate) page: Cell<usize>,
+    /// The first line of the help shown; the help's drawing keeps it
+    /// within its length.
+    pub(crate) help_first: Cell<usize>,
 }
 
 impl App {
@@ -218,6 +221,7 @@ impl App {
             rollback_at_ms: None,
             scroll: Default::default(),
             page: Cell::new(10),
+            help_first: Cell::new(0),
         }
     }
 

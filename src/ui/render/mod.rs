@@ -18,21 +18,22 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use super::action::{Action, View};
+use super::action::{Action, Hint, View};
 use super::app::{App, Mode};
 use super::keymap::Scope;
 
 /// Draw the whole console into `frame`.
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
+    let header_lines = header::lines(app, frame.area().width);
     let [header, tabs, body, message, hints] = Layout::vertical([
-        Constraint::Length(2),
+        Constraint::Length(header_lines.len() as u16),
         Constraint::Length(1),
         Constraint::Min(1),
         Constraint::Length(1),
         Constraint::Length(1),
     ])
     .areas(frame.area());
-    header::draw(frame, header, app);
+    frame.render_widget(Paragraph::new(header_lines), header);
     draw_tabs(frame, tabs, app);
     app.page
         .set(usize::from(body.height).saturating_sub(3).max(1));
@@ -140,45 +141,76 @@ fn draw_message(frame: &mut Frame<'_>, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(line), area);
 }
 
-/// The hint bar: the current screen's keys, then the global ones, from
-/// the keymap itself.
+/// The hint bar: `key word` pairs from the keymap and the action table,
+/// this screen's keys first, then the global ones, those of rank 0 (help
+/// and quit, yes and no) last, where operators look for them. When the width is short the
+/// least needed pairs go; a word is never cut.
 fn draw_hints(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let theme = &app.theme;
-    let scopes: &[Scope] = match app.mode() {
-        Mode::Confirm(_) => &[Scope::Dialog],
-        _ => &[Scope::View(app.view()), Scope::Global],
-    };
+    let hints = hints(app, usize::from(area.width));
     let mut spans = Vec::new();
-    let mut width = 0usize;
-    let mut shown: Vec<Action> = Vec::new();
-    for scope in scopes {
-        for binding in app.keymap.bindings(*scope) {
-            let skip = matches!(
-                binding.action,
-                Action::Up
-                    | Action::Down
-                    | Action::PageUp
-                    | Action::PageDown
-                    | Action::Top
-                    | Action::Bottom
-                    | Action::Show(_)
-                    | Action::NextView
-                    | Action::PrevView
-            ) || shown.contains(&binding.action);
-            if skip {
-                continue;
-            }
-            let key = binding.key.to_string();
-            let label = binding.action.to_string();
-            let need = key.chars().count() + label.chars().count() + 2;
-            if width + need > usize::from(area.width) {
-                break;
-            }
-            width += need;
-            shown.push(binding.action);
-            spans.push(Span::styled(key, theme.style("ui.hint.key")));
-            spans.push(Span::styled(format!(" {label} "), theme.style("ui.hint")));
+    for (index, (key, word)) in hints.into_iter().enumerate() {
+        if index > 0 {
+            spans.push(Span::raw("  "));
         }
+        spans.push(Span::styled(key, theme.style("ui.hint.key")));
+        spans.push(Span::styled(format!(" {word}"), theme.style("ui.hint")));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The (key, word) pairs of the hint bar that fit in `width`.
+pub fn hints(app: &App, width: usize) -> Vec<(String, &'static str)> {
+    let (scopes, view): (&[Scope], _) = match app.mode() {
+        Mode::Confirm(_) => (&[Scope::Dialog], None),
+        _ => (&[Scope::View(app.view()), Scope::Global], Some(app.view())),
+    };
+    // (key, hint) per action, its first key only.
+    let mut actions: Vec<Action> = Vec::new();
+    let mut per_scope: Vec<Vec<(String, Hint)>> = Vec::new();
+    for scope in scopes {
+        let mut list = Vec::new();
+        for binding in app.keymap.bindings(*scope) {
+            let Some(hint) = binding.action.hint() else {
+                continue;
+            };
+            let refused = app.read_only && binding.action.mutates();
+            // Sorting orders the services screen only.
+            let elsewhere = matches!(binding.action, Action::SortNext | Action::SortReverse)
+                && view != Some(View::Services);
+            if refused || elsewhere || actions.contains(&binding.action) {
+                continue;
+            }
+            actions.push(binding.action);
+            list.push((binding.key.label(), hint));
+        }
+        per_scope.push(list);
+    }
+    if let Some(global) = per_scope.get_mut(1) {
+        global.sort_by_key(|(_, hint)| hint.rank == 0);
+    }
+    let mut pairs: Vec<(String, Hint)> = per_scope.into_iter().flatten().collect();
+    let length = |pairs: &[(String, Hint)]| -> usize {
+        pairs
+            .iter()
+            .map(|(key, hint)| key.chars().count() + 1 + hint.word.len() + 2)
+            .sum::<usize>()
+            .saturating_sub(2)
+    };
+    while length(&pairs) > width {
+        // The least needed pair goes; of equals, the rightmost.
+        let Some(drop) = pairs
+            .iter()
+            .enumerate()
+            .max_by_key(|(index, (_, hint))| (hint.rank, *index))
+            .map(|(index, _)| index)
+        else {
+            break;
+        };
+        pairs.remove(drop);
+    }
+    pairs
+        .into_iter()
+        .map(|(key, hint)| (key, hint.word))
+        .collect()
 }

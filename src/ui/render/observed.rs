@@ -4,14 +4,15 @@
 //! alarms (two masters, a silent master, …). Failover is keepalived's
 //! there; the last line says how.
 
-use ratatui::text::{Line, Span};
+use ratatui::text::Line;
 
-use super::widgets::{left, right};
+use super::widgets::{hang, left, right};
 use crate::observe::report::Observation;
 use crate::ui::app::App;
 
-/// The observer's VRRP lines.
-pub fn vrrp_lines(app: &App, observed: &Observation) -> Vec<Line<'static>> {
+/// The observer's VRRP lines for a screen `width` wide; long lines wrap
+/// under their first word rather than being cut.
+pub fn vrrp_lines(app: &App, observed: &Observation, width: usize) -> Vec<Line<'static>> {
     let theme = &app.theme;
     let dim = theme.style("ui.dim");
     let unknown = || "unknown".to_string();
@@ -24,10 +25,15 @@ pub fn vrrp_lines(app: &App, observed: &Observation) -> Vec<Line<'static>> {
         None => lines.push(Line::raw("    reading keepalived's state…")),
         Some(view) => {
             if let Some(error) = &view.instances_error {
-                lines.push(Line::styled(
-                    format!("    keepalived's state is unknown: {error}"),
-                    theme.style("ui.error"),
-                ));
+                lines.extend(
+                    hang(
+                        "    ",
+                        &format!("keepalived's state is unknown: {error}"),
+                        width,
+                    )
+                    .into_iter()
+                    .map(|l| Line::styled(l, theme.style("ui.error"))),
+                );
             }
             for i in &view.instances {
                 let state = i.state.as_ref().map_or_else(unknown, ToString::to_string);
@@ -38,26 +44,40 @@ pub fn vrrp_lines(app: &App, observed: &Observation) -> Vec<Line<'static>> {
                 };
                 let master = i.master_address.map_or_else(unknown, |a| a.to_string());
                 let vips: Vec<String> = i.vips.iter().map(|v| v.address.to_string()).collect();
-                lines.push(Line::raw(format!(
-                    "    {} {} prio {} master {} vrid {} {} {}",
+                let row = format!(
+                    "    {} {} prio {} master {} vrid {} {}",
                     left(&i.name, 12),
                     left(&state, 7),
                     right(&prio, 7),
                     left(&master, 15),
                     i.vrid.map_or_else(unknown, |v| v.to_string()),
                     i.interface.clone().unwrap_or_else(unknown),
-                    vips.join(" ")
-                )));
+                );
+                let vips = vips.join(" ");
+                // The VIPs follow on the row when they fit, else under it.
+                if row.chars().count() + 1 + vips.chars().count() <= width {
+                    lines.push(Line::raw(format!("{row} {vips}")));
+                } else {
+                    lines.push(Line::raw(row));
+                    if !vips.is_empty() {
+                        lines.extend(hang("      VIPs ", &vips, width).into_iter().map(Line::raw));
+                    }
+                }
             }
         }
     }
     lines.push(Line::default());
     lines.push(Line::styled("  On the wire (heard, never sent)", dim));
     if let Some(error) = &observed.wire_error {
-        lines.push(Line::styled(
-            format!("    the advert listener cannot run: {error}"),
-            theme.style("ui.error"),
-        ));
+        lines.extend(
+            hang(
+                "    ",
+                &format!("the advert listener cannot run: {error}"),
+                width,
+            )
+            .into_iter()
+            .map(|l| Line::styled(l, theme.style("ui.error"))),
+        );
     }
     if let Some(wire) = &observed.wire {
         for alarm in &wire.alarms {
@@ -66,10 +86,11 @@ pub fn vrrp_lines(app: &App, observed: &Observation) -> Vec<Line<'static>> {
             } else {
                 "ui.dim"
             };
-            lines.push(Line::styled(
-                format!("    ALARM {alarm}"),
-                theme.style(scope),
-            ));
+            lines.extend(
+                hang("    ALARM ", &alarm.to_string(), width)
+                    .into_iter()
+                    .map(|l| Line::styled(l, theme.style(scope))),
+            );
         }
         if wire.routers.is_empty() {
             lines.push(Line::raw("    no VRRP advert heard yet"));
@@ -80,9 +101,8 @@ pub fn vrrp_lines(app: &App, observed: &Observation) -> Vec<Line<'static>> {
                 (Some(a), Some(p)) => format!("{a} prio {p}"),
                 _ => "none".to_string(),
             };
-            lines.push(Line::from(vec![Span::raw(format!(
-                "    {} vrid {} v{} {} master {} every {} cs, {} adverts, {} s ago",
-                router.interface,
+            let text = format!(
+                "vrid {} v{} {} master {} every {} cs, {} adverts, {} s ago",
                 router.vrid,
                 router.version,
                 router.instance.as_deref().unwrap_or("-"),
@@ -90,7 +110,12 @@ pub fn vrrp_lines(app: &App, observed: &Observation) -> Vec<Line<'static>> {
                 router.interval_cs,
                 router.adverts,
                 router.last_seen_ms_ago / 1000
-            ))]));
+            );
+            lines.extend(
+                hang(&format!("    {} ", router.interface), &text, width)
+                    .into_iter()
+                    .map(Line::raw),
+            );
         }
         if wire.malformed > 0 {
             lines.push(Line::styled(

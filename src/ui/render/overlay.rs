@@ -1,12 +1,14 @@
 //! Boxes over the screen: help (generated from the keymap's
-//! descriptions) and the confirmation of a dangerous action.
+//! descriptions, wrapped to its width and scrolled) and the confirmation
+//! of a dangerous action.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::widgets::left;
+use super::widgets::{left, wrap};
+use crate::ui::action::Action;
 use crate::ui::app::{App, Dialog};
 use crate::ui::keymap::Scope;
 
@@ -42,56 +44,116 @@ fn block(app: &App, title: String, scope: &str) -> Block<'static> {
     }
 }
 
+/// The command line's verbs, listed under the keys.
+const COMMANDS: &[&str] = &[
+    ":weight [VIP:PORT] RIP:PORT N",
+    ":drain",
+    ":restore",
+    ":disable … REASON",
+    ":enable",
+    ":failover NAME",
+    ":priority NAME N",
+    ":reload",
+    ":apply",
+    ":confirm",
+    ":zero",
+    ":q",
+];
+
+/// Width of the key column.
+const KEYS: usize = 10;
+
+/// The help: one entry per description (`<Up>/k  Up`), this screen's keys
+/// first, descriptions wrapped at word boundaries with continuation lines
+/// under the description column, then the command line's verbs. Longer
+/// than the screen, it scrolls with the moving keys.
 pub fn help(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let theme = &app.theme;
-    // One entry per description: `<Up>/k  Up`; this screen's keys first.
-    let mut entries: Vec<(Vec<String>, String)> = Vec::new();
-    for scope in [Scope::View(app.view()), Scope::Global] {
+    let rect = centered(area, 78, area.height);
+    let inner = usize::from(rect.width.saturating_sub(2));
+    let desc_width = inner.saturating_sub(KEYS + 2).max(10);
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let screens = [
+        (
+            Scope::View(app.view()),
+            format!("On this screen ({})", app.view().name()),
+        ),
+        (Scope::Global, "On every screen".to_string()),
+    ];
+    for (scope, heading) in screens {
+        // One entry per description: the keys that share it go together.
+        let mut entries: Vec<(Vec<String>, String)> = Vec::new();
         for binding in app.keymap.bindings(scope) {
             match entries.iter_mut().find(|(_, desc)| *desc == binding.desc) {
                 Some((keys, _)) => keys.push(binding.key.to_string()),
                 None => entries.push((vec![binding.key.to_string()], binding.desc.clone())),
             }
         }
-    }
-    let rect = centered(area, 78, area.height);
-    let inner_height = usize::from(rect.height.saturating_sub(3)).max(1);
-    let columns = if entries.len() > inner_height { 2 } else { 1 };
-    let column_width = usize::from(rect.width.saturating_sub(2)) / columns;
-    let cell = |(keys, desc): &(Vec<String>, String)| -> Vec<Span<'static>> {
-        let keys = keys.join("/");
-        vec![
-            Span::styled(left(&keys, 10), theme.style("ui.hint.key")),
-            Span::raw(left(&format!(" {desc}"), column_width.saturating_sub(11)) + " "),
-        ]
-    };
-    let rows = entries.len().div_ceil(columns);
-    let mut lines: Vec<Line<'static>> = (0..rows)
-        .map(|row| {
-            let mut spans = Vec::new();
-            for column in 0..columns {
-                if let Some(entry) = entries.get(column * rows + row) {
-                    spans.extend(cell(entry));
-                }
+        if entries.is_empty() {
+            continue;
+        }
+        lines.push(Line::styled(heading, theme.style("ui.dim")));
+        for (keys, desc) in entries {
+            let keys = keys.join("/");
+            // Keys wider than their column push the description down a line.
+            let mut wrapped = wrap(&desc, desc_width).into_iter();
+            if keys.chars().count() > KEYS {
+                lines.push(Line::styled(keys, theme.style("ui.hint.key")));
+            } else {
+                lines.push(Line::from(vec![
+                    Span::styled(left(&keys, KEYS), theme.style("ui.hint.key")),
+                    Span::raw(format!(" {}", wrapped.next().unwrap_or_default())),
+                ]));
             }
-            Line::from(spans)
-        })
-        .collect();
-    lines.push(Line::styled(
-        ":weight [VIP:PORT] RIP:PORT N  :drain  :restore  :disable … REASON  :enable  :failover NAME  :reload  :apply  :confirm  :zero  :q",
-        theme.style("ui.dim"),
-    ));
+            for more in wrapped {
+                lines.push(Line::raw(format!("{} {more}", " ".repeat(KEYS))));
+            }
+        }
+    }
+    lines.push(Line::styled("Command line", theme.style("ui.dim")));
+    let mut row = String::new();
+    for command in COMMANDS {
+        if !row.is_empty() && row.chars().count() + 2 + command.chars().count() > inner {
+            lines.push(Line::raw(std::mem::take(&mut row)));
+        }
+        if !row.is_empty() {
+            row.push_str("  ");
+        }
+        row.push_str(command);
+    }
+    lines.push(Line::raw(row));
+
+    let height = usize::from(rect.height.saturating_sub(2)).max(1);
+    let total = lines.len();
+    let first = app.help_first.get().min(total.saturating_sub(height));
+    app.help_first.set(first);
+    let scrolls = total > height;
+    let title = if scrolls {
+        let down = app.keymap.key_for(app.view(), Action::Down);
+        let up = app.keymap.key_for(app.view(), Action::Up);
+        match (up, down) {
+            (Some(up), Some(down)) => format!(
+                " Help: {}  {}/{} scroll, other keys close ",
+                app.view().name(),
+                up.label(),
+                down.label()
+            ),
+            _ => format!(" Help: {} (any key closes) ", app.view().name()),
+        }
+    } else {
+        format!(" Help: {} (any key closes) ", app.view().name())
+    };
+    let mut block = block(app, title, "ui.dialog");
+    if scrolls {
+        let last = (first + height).min(total);
+        let more = if last < total { ", more below" } else { "" };
+        block = block.title_bottom(
+            Line::from(format!(" {}-{last} of {total}{more} ", first + 1)).right_aligned(),
+        );
+    }
+    let shown: Vec<Line<'static>> = lines.into_iter().skip(first).take(height).collect();
     frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(block(
-                app,
-                format!(" Help: {} (any key closes) ", app.view().name()),
-                "ui.dialog",
-            )),
-        rect,
-    );
+    frame.render_widget(Paragraph::new(shown).block(block), rect);
 }
 
 pub fn dialog(frame: &mut Frame<'_>, area: Rect, app: &App, dialog: &Dialog) {

@@ -1,7 +1,8 @@
 //! The VRRP screen: each instance's state, base/effective priority,
 //! master, VRID and interface, adverts sent/received, errors, time in
-//! state and VIPs; Enter shows its transitions, fault reasons and
-//! counters. Sync groups follow.
+//! state and VIPs (on lines of their own under the row at 80 columns);
+//! Enter shows its transitions, fault reasons and counters. Sync groups
+//! follow.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -9,13 +10,18 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::header::state_scope;
-use super::widgets::{duration, left, right, scroll};
+use super::widgets::{duration, hang, left, right, scroll};
 use crate::ui::action::View;
 use crate::ui::app::App;
 
+/// Where the VIPs column starts on a wide screen (after VRID and
+/// Interface).
+const VIPS_AT: usize = 92;
+
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let theme = &app.theme;
-    let wide = area.width >= 120;
+    let width = usize::from(area.width);
+    let wide = width >= 120;
     let mut lines = vec![Line::from(Span::styled(
         format!(
             "  {} {} {} {} {} {} {} {}",
@@ -26,7 +32,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
             right("Adv tx/rx", 13),
             right("Err", 4),
             right("In state", 8),
-            if wide { "VRID Interface  VIPs" } else { "VIPs" }
+            if wide { "VRID Interface  VIPs" } else { "" }
         ),
         theme.style("ui.dim"),
     ))];
@@ -50,6 +56,20 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
             + i.io_errors.vip
             + i.io_errors.announce;
         let vips: Vec<String> = i.vips.iter().map(ToString::to_string).collect();
+        // Wide, the VIPs column wraps under itself; at 80 columns the VIPs
+        // take lines of their own under the row. Every VIP stays in view.
+        let mut vip_lines = if wide {
+            hang(&" ".repeat(VIPS_AT), &vips.join(" "), width)
+        } else if vips.is_empty() {
+            Vec::new()
+        } else {
+            hang("       VIPs ", &vips.join(" "), width)
+        };
+        let inline_vips = if wide && !vip_lines.is_empty() {
+            vip_lines.remove(0).trim_start().to_string()
+        } else {
+            String::new()
+        };
         let prio = if i.base_priority == i.effective_priority {
             i.base_priority.to_string()
         } else {
@@ -84,13 +104,14 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
                 ),
                 right(&errors.to_string(), 4),
                 right(&duration(now_ms.saturating_sub(i.since_unix_ms) / 1000), 8),
-                vips.join(" ")
+                inline_vips
             )),
         ]);
         if index == selected {
             line = line.patch_style(theme.style("ui.selection"));
         }
         body.push((index, line));
+        body.extend(vip_lines.into_iter().map(|l| (index, Line::raw(l))));
         if app.expanded.contains(&(View::Vrrp, index)) {
             let dim = theme.style("ui.dim");
             if let Some(group) = &i.sync_group {
@@ -135,7 +156,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     }
     if let Some(observed) = &snapshot.observed {
         body.extend(
-            super::observed::vrrp_lines(app, observed)
+            super::observed::vrrp_lines(app, observed, width)
                 .into_iter()
                 .map(|line| (usize::MAX, line)),
         );

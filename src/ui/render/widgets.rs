@@ -1,6 +1,7 @@
-//! Small drawing helpers every screen shares: fixed-width cells, numbers
-//! the way top prints them, durations, text sparklines (with an ASCII
-//! set), and scrolling a list so the selection stays in view.
+//! Small drawing helpers every screen shares: fixed-width cells, text
+//! wrapped or shortened to a width without cutting a word, numbers the
+//! way top prints them, durations, text sparklines (with an ASCII set),
+//! and scrolling a list so the selection stays in view.
 
 use std::cell::Cell;
 
@@ -25,6 +26,107 @@ pub fn right(text: &str, width: usize) -> String {
     } else {
         format!("{}{text}", " ".repeat(width - count))
     }
+}
+
+/// `text` broken at spaces into lines of at most `width` characters; only
+/// a word longer than a whole line is split. Never returns no line.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut used = 0;
+    for word in text.split_whitespace() {
+        let mut rest: Vec<char> = word.chars().collect();
+        loop {
+            let need = if used == 0 {
+                rest.len()
+            } else {
+                used + 1 + rest.len()
+            };
+            if need <= width {
+                if used > 0 {
+                    line.push(' ');
+                }
+                line.extend(rest.iter());
+                used = need;
+                break;
+            }
+            if used > 0 {
+                lines.push(std::mem::take(&mut line));
+                used = 0;
+                continue;
+            }
+            lines.push(rest[..width].iter().collect());
+            rest.drain(..width);
+        }
+    }
+    if used > 0 || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// `text` wrapped to `width` behind `lead`, continuation lines indented
+/// under the text (a hanging indent).
+pub fn hang(lead: &str, text: &str, width: usize) -> Vec<String> {
+    let indent = lead.chars().count();
+    wrap(text, width.saturating_sub(indent))
+        .into_iter()
+        .enumerate()
+        .map(|(index, line)| {
+            if index == 0 {
+                format!("{lead}{line}")
+            } else {
+                format!("{}{line}", " ".repeat(indent))
+            }
+        })
+        .collect()
+}
+
+/// A label fitted to `width` characters without losing its end: a path
+/// (the last word, starting with `/`) loses its leading directories
+/// (`lvstop daemon …/run/lvstop.sock`); other text ends at a whole word
+/// followed by `ellipsis`.
+pub fn fit_label(label: &str, width: usize, ellipsis: &str) -> String {
+    let count = label.chars().count();
+    if count <= width {
+        return label.to_string();
+    }
+    let mark = ellipsis.chars().count();
+    if let Some(at) = label.rfind(" /") {
+        let (prefix, path) = (&label[..=at], &label[at + 1..]);
+        let room = width.saturating_sub(prefix.chars().count() + mark);
+        if room >= 8 {
+            let tail: String = path.chars().skip(path.chars().count() - room).collect();
+            // Start at a directory boundary when one is in view.
+            let tail = match tail.find('/') {
+                Some(slash) if slash > 0 => tail[slash..].to_string(),
+                _ => tail,
+            };
+            return format!("{prefix}{ellipsis}{tail}");
+        }
+    }
+    let room = width.saturating_sub(mark);
+    let mut out = String::new();
+    for word in label.split(' ') {
+        let next = if out.is_empty() {
+            word.to_string()
+        } else {
+            format!("{out} {word}")
+        };
+        if next.chars().count() > room {
+            break;
+        }
+        out = next;
+    }
+    // An aside cut open (`(pid`) says less than none.
+    if let Some(open) = out.rfind('(').filter(|open| !out[*open..].contains(')')) {
+        out.truncate(open);
+    }
+    if out.trim().is_empty() {
+        out = label.chars().take(room).collect();
+    }
+    format!("{}{ellipsis}", out.trim_end_matches([' ', ',', ':', '(']))
 }
 
 /// `1234` → `1234`, `123456` → `123K`, and on through M, G, T.
@@ -117,6 +219,35 @@ mod tests {
         assert_eq!(sparkline(&[0, 5, 10], 4, false), " ▁▅█");
         assert_eq!(sparkline(&[0, 5, 10], 3, true), "_-#");
         assert_eq!(sparkline(&[], 2, true), "  ");
+    }
+
+    #[test]
+    fn wrapping_breaks_between_words() {
+        assert_eq!(
+            wrap("Set the weight of the selected real server", 20),
+            ["Set the weight of", "the selected real", "server"]
+        );
+        assert_eq!(wrap("", 5), [""]);
+        assert_eq!(wrap("abcdefgh ij", 3), ["abc", "def", "gh", "ij"]);
+        assert_eq!(hang("  VIPs ", "a b c", 10), ["  VIPs a b", "       c"]);
+    }
+
+    #[test]
+    fn labels_keep_their_end_and_whole_words() {
+        let daemon = "lvstop daemon /var/lib/lvstop/instances/edge-01/control.sock";
+        assert_eq!(fit_label(daemon, 80, "…"), daemon);
+        assert_eq!(
+            fit_label(daemon, 40, "…"),
+            "lvstop daemon …/edge-01/control.sock"
+        );
+        assert_eq!(
+            fit_label(
+                "embedded engine (userspace dataplane on loopback)",
+                30,
+                "..."
+            ),
+            "embedded engine..."
+        );
     }
 
     #[test]
