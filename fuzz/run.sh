@@ -10,7 +10,16 @@ cd "$(dirname "$0")"
 seconds=${1:-60}
 corpus=corpus/config_load
 mkdir -p "$corpus"
-cp ../../shared/corpus/keepalived-samples/keepalived.conf* "$corpus/" 2>/dev/null || true
+# keepalived's samples as Debian installs them (some may be gzipped);
+# LVSTOP_KEEPALIVED_SAMPLES names another folder.
+samples=${LVSTOP_KEEPALIVED_SAMPLES:-/usr/share/doc/keepalived/samples}
+for sample in "$samples"/keepalived.conf* "$samples"/../keepalived.conf.SYNOPSIS*; do
+    [ -f "$sample" ] || continue
+    case "$sample" in
+        *.gz) gzip -dc "$sample" >"$corpus/$(basename "$sample" .gz)" ;;
+        *) cp "$sample" "$corpus/" ;;
+    esac
+done
 cp ../examples/seed/*.conf "$corpus/"
 find ../tests/fixtures -name '*.conf' -exec cp {} "$corpus/" \; 2>/dev/null || true
 RUSTC_BOOTSTRAP=1 cargo fuzz run config_load "$corpus" -- -max_total_time="$seconds" -max_len=65536 -timeout=10

@@ -324,3 +324,35 @@ fn scripts_without_script_security_exit_6_like_keepalived() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+#[test]
+fn keywords_lvstop_does_not_act_on_are_warnings_shown_without_v() {
+    let out = lvstop(&["check", "-f", "tests/fixtures/check/not-acted-on.conf"]);
+    let text = stderr(&out);
+    // Warnings keep the exit code every warning has (keepalived counts
+    // them as configuration problems).
+    assert_eq!(out.status.code(), Some(5), "{text}");
+    assert!(
+        text.contains("not-acted-on.conf:5:5: warning: parsed, not acted on: 'lvs_flush' (lvstop "),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "not-acted-on.conf:12:5: warning: parsed, not acted on: 'ha_suspend' (lvstop "
+        ),
+        "{text}"
+    );
+    assert!(text.contains("0 error(s), 2 warning(s)"), "{text}");
+}
+
+#[test]
+fn bfd_check_is_refused_with_the_line_and_the_reason() {
+    let out = lvstop(&["check", "-f", "tests/fixtures/check/bfd-check.conf"]);
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(5), "{text}");
+    assert!(
+        text.contains("bfd-check.conf:10:9: error: 'BFD_CHECK' is not supported: lvstop does not implement BFD"),
+        "{text}"
+    );
+    assert!(text.contains("1 error(s)"), "{text}");
+}

@@ -245,3 +245,42 @@ fn refused_commands_change_nothing_and_exit_1() {
         .ctl_ok(&["--json", "zero", "-t", &vip])
         .starts_with(r#"{"outcome":"done""#));
 }
+
+/// "Parsed, not acted on" reaches the log of a running director at start
+/// and again at each reload, not only `lvstop check`'s output.
+#[test]
+fn the_daemon_logs_keywords_it_does_not_act_on_at_every_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = echo_backend(address(9, 10));
+    let vip = address(9, 1);
+    let config = dir.path().join("keepalived.conf");
+    let write = |extra: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "global_defs {{\n    lvs_flush\n}}\n\
+                 virtual_server {vip} 8080 {{\n    lb_algo rr\n    lb_kind NAT\n    protocol TCP\n{extra}\
+                 \x20   real_server {} {} {{\n        weight 1\n    }}\n}}\n",
+                a.ip(),
+                a.port()
+            ),
+        )
+        .unwrap();
+    };
+    write("");
+    let daemon = Daemon::start(&config, dir.path());
+    let lvs_flush = "parsed, not acted on: 'lvs_flush'";
+    daemon.wait_for("the lvs_flush warning at start", || {
+        daemon.log_text().contains(lvs_flush)
+    });
+    write("    ha_suspend\n");
+    let reload = daemon.ctl(&["reload"]);
+    assert_eq!(reload.status.code(), Some(0), "{}", text(&reload).1);
+    daemon.wait_for("the warnings again after the reload", || {
+        let log = daemon.log_text();
+        log.matches(lvs_flush).count() == 2 && log.contains("parsed, not acted on: 'ha_suspend'")
+    });
+    let log = daemon.log_text();
+    let line = log.lines().find(|l| l.contains(lvs_flush)).unwrap();
+    assert!(line.contains("WARN"), "{line}");
+}

@@ -19,3 +19,9 @@ pub mod source;
 pub mod token;
 pub mod tree;
 pub mod validate;
+
+/// keepalived's sample configurations for the unit tests: the same helper
+/// the integration tests use.
+#[cfg(test)]
+#[path = "../../tests/support/corpus.rs"]
+pub(crate) mod test_corpus;

@@ -653,14 +653,7 @@ fn not_here(actor: &Actor, command: &Command) -> CommandError {
 /// Load and validate; warnings are logged, errors stop here.
 pub fn load_config(path: &Path) -> Result<Config, EngineError> {
     let outcome = load::load_file(path, &Options::default())?;
-    for diagnostic in &outcome.diagnostics {
-        let text = render_text(&outcome.sources, diagnostic);
-        match diagnostic.severity {
-            Severity::Error => tracing::error!("{text}"),
-            Severity::Warning => tracing::warn!("{text}"),
-            _ => {}
-        }
-    }
+    log_diagnostics(&outcome);
     let errors = outcome.diagnostics.count(Severity::Error);
     if errors > 0 {
         return Err(EngineError::ConfigInvalid {
@@ -669,6 +662,29 @@ pub fn load_config(path: &Path) -> Result<Config, EngineError> {
         });
     }
     Ok(outcome.config)
+}
+
+/// Logs a load's errors and warnings ("parsed, not acted on" among them),
+/// so the operator of a running director hears of them at every load.
+fn log_diagnostics(outcome: &load::Outcome) {
+    for diagnostic in &outcome.diagnostics {
+        let text = render_text(&outcome.sources, diagnostic);
+        match diagnostic.severity {
+            Severity::Error => tracing::error!("{text}"),
+            Severity::Warning => tracing::warn!("{text}"),
+            Severity::Note => {}
+        }
+    }
+}
+
+/// Logs the warnings of configuration text just applied (a reload or an
+/// apply), off the async runtime and after the apply has answered: the
+/// apply itself may have reused parts of the running model and skipped
+/// them.
+pub(crate) fn log_applied_warnings(path: PathBuf, text: String) {
+    tokio::task::spawn_blocking(move || {
+        log_diagnostics(&load::load_str(&path, &text, &Options::default()));
+    });
 }
 
 /// `router_id`, else the host name.

@@ -8,6 +8,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod backends;
+pub mod corpus;
 pub mod daemon;
 pub mod golden;
 pub mod keepalived;

@@ -13,6 +13,11 @@ use crate::config::source::Spanned;
 use crate::config::token::Token;
 use crate::config::tree::Node;
 
+/// Diagnostic code of "parsed, not acted on" warnings.
+pub const NOT_ACTED_ON: &str = "not-acted-on";
+/// Diagnostic code of keywords whose configuration lvstop refuses.
+pub const REFUSED: &str = "not-supported";
+
 /// Options that change how keywords are read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ParseOptions {
@@ -61,51 +66,58 @@ impl<'d> Parser<'d> {
     /// canonical name. Aliases map silently; deprecated spellings map with a
     /// warning; obsolete keywords warn and return `None`; unknown keywords
     /// warn (with a suggestion when one is close) and return `None`.
-    /// `Unacted` keywords are returned too (the caller keeps them); the note
-    /// is issued by [`Parser::keep`].
+    /// `Unacted` keywords are returned too (the caller keeps them) after a
+    /// "parsed, not acted on" warning; `Refused` ones after an error.
     pub fn keyword(&mut self, node: &Node, table: &[Keyword], block: &str) -> Option<&'static str> {
         let name = node.name();
-        match keywords::lookup(table, name) {
-            Some(Keyword {
-                name,
-                kind: KeywordKind::Acted | KeywordKind::Unacted,
-            }) => Some(name),
-            Some(Keyword {
-                name,
-                kind: KeywordKind::Alias(of),
-            }) => {
-                self.note_alias(node, name, of);
-                Some(of)
+        let Some(found) = keywords::lookup(table, name) else {
+            self.unknown(node, table, block);
+            return None;
+        };
+        let canonical = match found.kind {
+            KeywordKind::Acted | KeywordKind::Unacted(_) | KeywordKind::Refused(_) => found.name,
+            KeywordKind::Alias(of) => {
+                self.note_alias(node, found.name, of);
+                of
             }
-            Some(Keyword {
-                name,
-                kind: KeywordKind::Deprecated(modern),
-            }) => {
+            KeywordKind::Deprecated(modern) => {
                 self.diagnostics.push(
                     Diagnostic::warning(
                         "deprecated-keyword",
-                        format!("'{name}' is deprecated; the modern form is '{modern}'"),
+                        format!(
+                            "'{}' is deprecated; the modern form is '{modern}'",
+                            found.name
+                        ),
                     )
                     .on(&node.keyword)
                     .with_help(format!("write '{modern}' instead")),
                 );
-                Some(modern)
+                modern
             }
-            Some(Keyword {
-                name,
-                kind: KeywordKind::Obsolete(why),
-            }) => {
+            KeywordKind::Obsolete(why) => {
                 self.diagnostics.push(
-                    Diagnostic::warning("obsolete-keyword", format!("'{name}' is ignored: {why}"))
-                        .on(&node.keyword),
+                    Diagnostic::warning(
+                        "obsolete-keyword",
+                        format!("'{}' is ignored: {why}", found.name),
+                    )
+                    .on(&node.keyword),
                 );
-                None
+                return None;
             }
-            None => {
-                self.unknown(node, table, block);
-                None
+        };
+        // An alias or old spelling is treated as the keyword it names.
+        let kind = match found.kind {
+            KeywordKind::Alias(_) | KeywordKind::Deprecated(_) => {
+                keywords::lookup(table, canonical).map_or(KeywordKind::Acted, |k| k.kind)
             }
+            kind => kind,
+        };
+        match kind {
+            KeywordKind::Unacted(instead) => self.warn_unacted(node, instead),
+            KeywordKind::Refused(why) => self.refuse(node, why),
+            _ => {}
         }
+        Some(canonical)
     }
 
     /// Warns about an unknown keyword, suggesting a close one.
@@ -122,10 +134,9 @@ impl<'d> Parser<'d> {
         self.diagnostics.push(diagnostic);
     }
 
-    /// Keeps a recognised keyword that lvstop does not act on, and notes it
-    /// once per load.
+    /// Keeps a recognised keyword that lvstop does not act on (the warning
+    /// was given when the keyword was resolved).
     pub fn keep(&mut self, node: &Node, into: &mut Vec<RawSetting>) {
-        self.note_unacted(node);
         into.push(raw_setting(node));
     }
 
@@ -144,20 +155,36 @@ impl<'d> Parser<'d> {
         }
     }
 
-    /// Notes (once per keyword) that a keyword is parsed but not acted on.
-    pub fn note_unacted(&mut self, node: &Node) {
-        if self.reported_unacted.insert(node.name().to_string()) {
+    /// Warns (once per keyword and load) that a keyword is parsed but not
+    /// acted on, saying what lvstop does instead. A warning, not a note:
+    /// the operator must hear of it without asking.
+    pub fn warn_unacted(&mut self, node: &Node, instead: &str) {
+        self.warn_unacted_word(&node.keyword, instead);
+    }
+
+    /// [`Parser::warn_unacted`] for a word that is not a statement's keyword
+    /// (an option inside a `virtual_ipaddress` line).
+    pub fn warn_unacted_word(&mut self, word: &Token, instead: &str) {
+        if self.reported_unacted.insert(word.text.to_string()) {
             self.diagnostics.push(
-                Diagnostic::note(
-                    "not-acted-on",
-                    format!(
-                        "'{}' is parsed and kept, but lvstop does not act on it yet",
-                        node.name()
-                    ),
+                Diagnostic::warning(
+                    NOT_ACTED_ON,
+                    format!("parsed, not acted on: '{}' ({instead})", word.text),
                 )
-                .on(&node.keyword),
+                .on(word),
             );
         }
+    }
+
+    /// Refuses a keyword lvstop cannot honour: an error at each use.
+    pub fn refuse(&mut self, node: &Node, why: &str) {
+        self.diagnostics.push(
+            Diagnostic::error(
+                REFUSED,
+                format!("'{}' is not supported: {why}", node.name()),
+            )
+            .on(&node.keyword),
+        );
     }
 
     /// The `index`-th argument, or an error naming what is missing.

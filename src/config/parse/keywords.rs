@@ -7,8 +7,13 @@ pub enum KeywordKind {
     /// Parsed into the typed model and acted on.
     Acted,
     /// Recognised and kept (as a `RawSetting` or a typed field), but lvstop
-    /// does not act on it yet: reported once as "parsed, not acted on".
-    Unacted,
+    /// does not act on it: a warning "parsed, not acted on", once per load,
+    /// with this text saying what lvstop does instead.
+    Unacted(&'static str),
+    /// Recognised, but a configuration using it is refused: lvstop cannot
+    /// do what it asks, and going on without it would mislead (an error
+    /// with this explanation).
+    Refused(&'static str),
     /// Another spelling of the named keyword; accepted silently.
     Alias(&'static str),
     /// An old spelling of the named keyword: accepted, with a warning naming
@@ -25,6 +30,14 @@ pub struct Keyword {
     pub kind: KeywordKind,
 }
 
+/// A keyword table and the block it serves (for the classification test and
+/// for listing what lvstop accepts).
+#[derive(Debug, Clone, Copy)]
+pub struct KeywordTable {
+    pub block: &'static str,
+    pub keywords: &'static [Keyword],
+}
+
 /// Table constructors, to keep tables readable.
 pub const fn acted(name: &'static str) -> Keyword {
     Keyword {
@@ -33,10 +46,20 @@ pub const fn acted(name: &'static str) -> Keyword {
     }
 }
 
-pub const fn unacted(name: &'static str) -> Keyword {
+/// A keyword lvstop parses and keeps but does not act on; `instead` says
+/// what lvstop does (shown to the operator as a warning).
+pub const fn unacted(name: &'static str, instead: &'static str) -> Keyword {
     Keyword {
         name,
-        kind: KeywordKind::Unacted,
+        kind: KeywordKind::Unacted(instead),
+    }
+}
+
+/// A keyword whose configuration lvstop refuses, with the reason.
+pub const fn refused(name: &'static str, why: &'static str) -> Keyword {
+    Keyword {
+        name,
+        kind: KeywordKind::Refused(why),
     }
 }
 

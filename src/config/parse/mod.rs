@@ -6,8 +6,11 @@
 //! [`context::Parser`]. Value ranges are checked here, where the token is at
 //! hand; rules that span several blocks live in `validate`.
 
+#[cfg(test)]
+mod consumers;
 pub mod context;
 pub mod global;
+pub mod instead;
 pub mod keywords;
 pub mod lvs;
 pub mod vrrp;
@@ -17,7 +20,7 @@ pub use context::{ParseOptions, Parser};
 use crate::config::diagnostic::Diagnostics;
 use crate::config::model::Config;
 use crate::config::tree::Node;
-use keywords::{acted, deprecated, unacted, Keyword};
+use keywords::{acted, deprecated, refused, unacted, Keyword, KeywordTable};
 
 /// Top-level keywords.
 pub const TOP_LEVEL: &[Keyword] = &[
@@ -28,26 +31,38 @@ pub const TOP_LEVEL: &[Keyword] = &[
     acted("vrrp_sync_group"),
     deprecated("vrrp_sync_group_name", "vrrp_sync_group"),
     acted("vrrp_instance"),
-    acted("static_ipaddress"),
-    acted("static_routes"),
-    acted("static_rules"),
+    unacted("static_ipaddress", instead::STATIC_ADDRESSES),
+    unacted("static_routes", instead::STATIC_ADDRESSES),
+    unacted("static_rules", instead::STATIC_ADDRESSES),
     acted("virtual_server_group"),
     acted("virtual_server"),
     acted("SSL"),
-    unacted("track_process"),
+    unacted("track_process", instead::TRACK_PROCESS),
     deprecated("vrrp_track_process", "track_process"),
-    unacted("static_track_group"),
-    unacted("linkbeat_interfaces"),
-    unacted("garp_group"),
-    unacted("bfd_instance"),
-    unacted("net_namespace"),
-    unacted("net_namespace_ipvs"),
-    unacted("namespace_with_ipsets"),
-    unacted("instance"),
-    unacted("use_pid_dir"),
-    unacted("linkbeat_use_polling"),
-    unacted("child_wait_time"),
+    unacted("static_track_group", instead::STATIC_ADDRESSES),
+    unacted("linkbeat_interfaces", instead::LINKBEAT),
+    unacted("garp_group", instead::GARP_LOWER_PRIO),
+    refused("bfd_instance", instead::BFD),
+    unacted("net_namespace", instead::NAMESPACE),
+    unacted("net_namespace_ipvs", instead::NAMESPACE),
+    unacted("namespace_with_ipsets", instead::NAMESPACE),
+    unacted("instance", instead::PID_FILES),
+    unacted("use_pid_dir", instead::PID_FILES),
+    unacted("linkbeat_use_polling", instead::LINKBEAT),
+    unacted("child_wait_time", instead::DEFAULTS),
 ];
+
+/// Every keyword table the parser resolves words against, block by block.
+pub fn keyword_tables() -> Vec<KeywordTable> {
+    let mut tables = vec![KeywordTable {
+        block: "top level",
+        keywords: TOP_LEVEL,
+    }];
+    tables.extend_from_slice(global::TABLES);
+    tables.extend_from_slice(vrrp::TABLES);
+    tables.extend(lvs::tables());
+    tables
+}
 
 /// Parses a whole configuration tree.
 pub fn parse(nodes: &[Node], options: ParseOptions, diagnostics: &mut Diagnostics) -> Config {

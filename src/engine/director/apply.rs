@@ -302,6 +302,7 @@ impl<D: Dataplane + 'static> Director<D> {
         self.sync_config = candidate.global.lvs_sync_daemon.clone();
         self.name = director_name(&candidate);
         self.config = candidate;
+        super::log_applied_warnings(self.config_path.clone(), text.clone());
         self.config_text = text;
         self.config_hash = hash.clone();
         self.desk.record(

@@ -13,7 +13,8 @@ use crate::config::model::lvs::{
 };
 use crate::config::model::Script;
 use crate::config::parse::context::split_command;
-use crate::config::parse::keywords::{acted, deprecated, obsolete, Keyword};
+use crate::config::parse::instead;
+use crate::config::parse::keywords::{acted, deprecated, obsolete, unacted, Keyword, KeywordTable};
 use crate::config::parse::Parser;
 use crate::config::source::Spanned;
 use crate::config::tree::Node;
@@ -28,7 +29,7 @@ macro_rules! checker_table {
             acted("bindto"),
             acted("bind_if"),
             acted("bind_port"),
-            acted("fwmark"),
+            unacted("fwmark", instead::CHECKER_FWMARK),
             acted("alpha"),
             acted("connect_timeout"),
             acted("retry"),
@@ -48,7 +49,7 @@ checker_table!(
     [
         acted("http_protocol"),
         acted("virtualhost"),
-        acted("fast_recovery"),
+        unacted("fast_recovery", instead::FAST_RECOVERY),
         acted("enable_sni"),
         acted("url"),
         deprecated("nb_get_retry", "retry"),
@@ -100,7 +101,7 @@ const SMTP_HOST: &[Keyword] = &[
     acted("bindto"),
     acted("bind_if"),
     acted("bind_port"),
-    acted("fwmark"),
+    unacted("fwmark", instead::CHECKER_FWMARK),
 ];
 
 const URL: &[Keyword] = &[
@@ -111,9 +112,57 @@ const URL: &[Keyword] = &[
     acted("regex"),
     acted("regex_no_match"),
     acted("regex_options"),
-    acted("regex_stack"),
+    unacted("regex_stack", instead::REGEX_STACK),
     acted("regex_min_offset"),
     acted("regex_max_offset"),
+];
+
+/// The checker tables (HTTP_GET's serves SSL_GET too).
+pub(super) const TABLES: &[KeywordTable] = &[
+    KeywordTable {
+        block: "TCP_CHECK",
+        keywords: TCP,
+    },
+    KeywordTable {
+        block: "PING_CHECK",
+        keywords: PING,
+    },
+    KeywordTable {
+        block: "HTTP_GET",
+        keywords: HTTP,
+    },
+    KeywordTable {
+        block: "SMTP_CHECK",
+        keywords: SMTP,
+    },
+    KeywordTable {
+        block: "DNS_CHECK",
+        keywords: DNS,
+    },
+    KeywordTable {
+        block: "UDP_CHECK",
+        keywords: UDP,
+    },
+    KeywordTable {
+        block: "MISC_CHECK",
+        keywords: MISC,
+    },
+    KeywordTable {
+        block: "FILE_CHECK",
+        keywords: FILE,
+    },
+    KeywordTable {
+        block: "BFD_CHECK",
+        keywords: BFD,
+    },
+    KeywordTable {
+        block: "SMTP_CHECK host",
+        keywords: SMTP_HOST,
+    },
+    KeywordTable {
+        block: "url",
+        keywords: URL,
+    },
 ];
 
 /// Parses the checker block `node` whose canonical keyword is `kind`.
@@ -125,10 +174,7 @@ pub(super) fn checker(parser: &mut Parser<'_>, kind: &str, node: &Node) -> Optio
         "SMTP_CHECK" => (CheckerKind::Smtp(SmtpCheck::default()), SMTP),
         "DNS_CHECK" => (CheckerKind::Dns(DnsCheck::default()), DNS),
         "MISC_CHECK" => (CheckerKind::Misc(MiscCheck::default()), MISC),
-        "BFD_CHECK" => {
-            parser.note_unacted(node);
-            (CheckerKind::Bfd(BfdCheck::default()), BFD)
-        }
+        "BFD_CHECK" => (CheckerKind::Bfd(BfdCheck::default()), BFD),
         "UDP_CHECK" => (CheckerKind::Udp(UdpCheck::default()), UDP),
         "PING_CHECK" => (CheckerKind::Ping, PING),
         "FILE_CHECK" => (CheckerKind::File(FileCheck::default()), FILE),

@@ -8,7 +8,8 @@
 mod checker;
 mod values;
 
-use super::keywords::{acted, alias, unacted, Keyword};
+use super::instead;
+use super::keywords::{acted, alias, refused, unacted, Keyword, KeywordTable};
 use super::Parser;
 use crate::config::diagnostic::Diagnostic;
 use crate::config::model::lvs::{
@@ -33,14 +34,14 @@ const VIRTUAL_SERVER: &[Keyword] = &[
     alias("lb_algo", "lvs_sched"),
     acted("lvs_method"),
     alias("lb_kind", "lvs_method"),
-    unacted("persistence_engine"),
+    unacted("persistence_engine", instead::PERSISTENCE_ENGINE),
     acted("persistence_timeout"),
     acted("persistence_granularity"),
     acted("protocol"),
-    acted("ha_suspend"),
+    unacted("ha_suspend", instead::HA_SUSPEND),
     acted("ops"),
     acted("virtualhost"),
-    unacted("snmp_name"),
+    unacted("snmp_name", instead::SNMP),
     acted("alpha"),
     acted("omega"),
     acted("quorum"),
@@ -76,7 +77,7 @@ const REAL_SERVER: &[Keyword] = &[
     acted("lthreshold"),
     acted("smtp_alert"),
     acted("virtualhost"),
-    unacted("snmp_name"),
+    unacted("snmp_name", instead::SNMP),
     acted("alpha"),
     acted("connect_timeout"),
     acted("retry"),
@@ -90,7 +91,7 @@ const REAL_SERVER: &[Keyword] = &[
     acted("SMTP_CHECK"),
     acted("DNS_CHECK"),
     acted("MISC_CHECK"),
-    unacted("BFD_CHECK"),
+    refused("BFD_CHECK", instead::BFD),
     acted("UDP_CHECK"),
     acted("PING_CHECK"),
     acted("FILE_CHECK"),
@@ -102,6 +103,26 @@ const SSL: &[Keyword] = &[
     acted("certificate"),
     acted("key"),
 ];
+
+const TABLES: &[KeywordTable] = &[
+    KeywordTable {
+        block: "virtual_server",
+        keywords: VIRTUAL_SERVER,
+    },
+    KeywordTable {
+        block: "real_server",
+        keywords: REAL_SERVER,
+    },
+    KeywordTable {
+        block: "SSL",
+        keywords: SSL,
+    },
+];
+
+/// The keyword tables of the LVS blocks and their checkers.
+pub(super) fn tables() -> impl Iterator<Item = KeywordTable> {
+    TABLES.iter().chain(checker::TABLES.iter()).copied()
+}
 
 /// `virtual_server_group NAME { members }`.
 pub fn virtual_server_group(parser: &mut Parser<'_>, node: &Node, lvs: &mut LvsConfig) {
@@ -181,10 +202,7 @@ fn virtual_server_keyword(parser: &mut Parser<'_>, child: &Node, vs: &mut Virtua
     match keyword {
         "lvs_sched" => vs.scheduler = parser.string(child),
         "lvs_method" => vs.method = values::forward_method(parser, child),
-        "persistence_engine" => {
-            parser.note_unacted(child);
-            vs.persistence_engine = parser.string(child);
-        }
+        "persistence_engine" => vs.persistence_engine = parser.string(child),
         "persistence_timeout" => {
             parser.no_block(child);
             vs.persistence_timeout = match child.args.first() {

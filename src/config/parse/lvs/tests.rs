@@ -301,7 +301,12 @@ fn other_checkers_are_typed() {
           FILE_CHECK {\n   track_file tf\n   weight -5 reverse\n  }\n\
           BFD_CHECK {\n   name b1\n  }\n  PING_CHECK {\n  }\n }\n}\n",
     );
-    assert!(!diags.has_errors(), "{diags:?}");
+    let errors: Vec<_> = diags
+        .iter()
+        .filter(|d| d.severity == crate::config::diagnostic::Severity::Error)
+        .map(|d| d.code)
+        .collect();
+    assert_eq!(errors, ["not-supported"], "{diags:?}");
     let rs = &config.lvs.virtual_servers[0].real_servers[0];
     let kinds: Vec<_> = rs.checkers.iter().map(|c| c.kind.value.keyword()).collect();
     assert_eq!(
@@ -353,10 +358,18 @@ fn other_checkers_are_typed() {
         (file.weight.map(|w| w.value), file.reverse),
         (Some(-5), true)
     );
-    // BFD_CHECK is kept but not acted on.
-    assert!(diags
+    // BFD_CHECK is kept in the model, but the configuration is refused:
+    // a real server behind it would never come up.
+    let bfd = diags
         .iter()
-        .any(|d| d.code == "not-acted-on" && d.message.contains("BFD_CHECK")));
+        .find(|d| d.code == "not-supported")
+        .expect("BFD_CHECK refused");
+    assert!(
+        bfd.message.contains("does not implement BFD"),
+        "{}",
+        bfd.message
+    );
+    assert_eq!(line_col(bfd), (30, 1));
 }
 
 #[test]

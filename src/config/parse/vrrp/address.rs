@@ -4,6 +4,8 @@
 
 use std::net::IpAddr;
 
+use super::super::instead;
+use super::super::keywords::{self, acted, alias, unacted, Keyword, KeywordKind};
 use super::super::Parser;
 use crate::config::diagnostic::Diagnostic;
 use crate::config::model::vrrp::{Route, Rule, VirtualAddress};
@@ -23,6 +25,26 @@ fn skip_line(parser: &mut Parser<'_>, token: &Token, message: String) {
             .with_help("keepalived skips this line; fix the address or remove the line"),
     );
 }
+
+/// The options of a `virtual_ipaddress` line after the address.
+pub(super) const ADDRESS_OPTIONS: &[Keyword] = &[
+    acted("brd"),
+    alias("broadcast", "brd"),
+    acted("dev"),
+    acted("scope"),
+    acted("label"),
+    unacted("peer", instead::VIP_OPTION),
+    unacted("track_group", instead::VIP_OPTION),
+    unacted("preferred_lft", instead::VIP_OPTION),
+    unacted("home", instead::VIP_OPTION),
+    unacted("nodad", instead::VIP_OPTION),
+    alias("-nodad", "nodad"),
+    unacted("mngtmpaddr", instead::VIP_OPTION),
+    unacted("noprefixroute", instead::VIP_OPTION),
+    unacted("autojoin", instead::VIP_OPTION),
+    unacted("no_track", instead::VIP_OPTION),
+    unacted("use_vmac", instead::VMAC),
+];
 
 /// Splits `ADDR[/LEN]`.
 fn address_prefix(text: &str) -> Option<(IpAddr, Option<u8>)> {
@@ -64,6 +86,9 @@ fn address_line(parser: &mut Parser<'_>, item: &Node) -> Option<VirtualAddress> 
     vip.prefix = prefix;
     while let Some(word) = words.next() {
         let option = word.text.as_str();
+        if let Some(KeywordKind::Unacted(what)) = option_kind(option) {
+            parser.warn_unacted_word(word, what);
+        }
         let mut value = |parser: &mut Parser<'_>| -> Option<String> {
             let found = words.next().map(|t| t.text.to_string());
             if found.is_none() {
@@ -104,25 +129,15 @@ fn address_line(parser: &mut Parser<'_>, item: &Node) -> Option<VirtualAddress> 
 }
 
 fn is_address_option(word: &str) -> bool {
-    matches!(
-        word,
-        "brd"
-            | "broadcast"
-            | "dev"
-            | "scope"
-            | "label"
-            | "peer"
-            | "track_group"
-            | "preferred_lft"
-            | "home"
-            | "-nodad"
-            | "nodad"
-            | "mngtmpaddr"
-            | "noprefixroute"
-            | "autojoin"
-            | "no_track"
-            | "use_vmac"
-    )
+    keywords::lookup(ADDRESS_OPTIONS, word).is_some()
+}
+
+/// How lvstop treats an address option (an alias as the option it names).
+fn option_kind(word: &str) -> Option<KeywordKind> {
+    match keywords::lookup(ADDRESS_OPTIONS, word)?.kind {
+        KeywordKind::Alias(of) => keywords::lookup(ADDRESS_OPTIONS, of).map(|k| k.kind),
+        kind => Some(kind),
+    }
 }
 
 const ROUTE_TYPES: &[&str] = &[

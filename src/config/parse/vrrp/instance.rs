@@ -1,7 +1,8 @@
 //! Parses a `vrrp_instance` block (keepalived.conf(5) "VRRP instance(s)").
 
 use super::super::global::{flag, garp, set};
-use super::super::keywords::{acted, alias, unacted, Keyword};
+use super::super::instead;
+use super::super::keywords::{acted, alias, refused, unacted, Keyword};
 use super::super::Parser;
 use super::{address, block_name, notify, tracked};
 use crate::config::diagnostic::Diagnostic;
@@ -11,7 +12,7 @@ use crate::config::model::vrrp::{
 use crate::config::source::Spanned;
 use crate::config::tree::Node;
 
-const INSTANCE_KEYWORDS: &[Keyword] = &[
+pub(super) const INSTANCE_KEYWORDS: &[Keyword] = &[
     acted("state"),
     acted("interface"),
     acted("virtual_router_id"),
@@ -21,8 +22,8 @@ const INSTANCE_KEYWORDS: &[Keyword] = &[
     acted("authentication"),
     acted("virtual_ipaddress"),
     acted("virtual_ipaddress_excluded"),
-    acted("virtual_routes"),
-    acted("virtual_rules"),
+    unacted("virtual_routes", instead::VIRTUAL_ROUTES),
+    unacted("virtual_rules", instead::VIRTUAL_ROUTES),
     acted("unicast_src_ip"),
     alias("mcast_src_ip", "unicast_src_ip"),
     acted("unicast_peer"),
@@ -37,47 +38,47 @@ const INSTANCE_KEYWORDS: &[Keyword] = &[
     acted("notify_backup"),
     acted("notify_fault"),
     acted("notify_stop"),
-    acted("notify_deleted"),
+    unacted("notify_deleted", instead::NOTIFY_EXTRA),
     acted("notify"),
-    acted("notify_master_rx_lower_pri"),
-    acted("notify_priority_changes"),
-    acted("smtp_alert"),
+    unacted("notify_master_rx_lower_pri", instead::NOTIFY_EXTRA),
+    unacted("notify_priority_changes", instead::NOTIFY_EXTRA),
+    unacted("smtp_alert", instead::SMTP_VRRP),
     acted("dont_track_primary"),
-    acted("accept"),
-    acted("no_accept"),
-    acted("use_vmac"),
-    acted("use_vmac_addr"),
-    acted("vmac_xmit_base"),
+    unacted("accept", instead::ACCEPT),
+    unacted("no_accept", instead::ACCEPT),
+    unacted("use_vmac", instead::VMAC),
+    unacted("use_vmac_addr", instead::VMAC),
+    unacted("vmac_xmit_base", instead::VMAC),
     acted("garp_master_delay"),
     acted("garp_master_repeat"),
-    acted("garp_lower_prio_delay"),
-    acted("garp_lower_prio_repeat"),
+    unacted("garp_lower_prio_delay", instead::GARP_LOWER_PRIO),
+    unacted("garp_lower_prio_repeat", instead::GARP_LOWER_PRIO),
     acted("garp_master_refresh"),
     acted("garp_master_refresh_repeat"),
-    acted("lvs_sync_daemon_interface"),
-    unacted("vrf"),
-    unacted("use_ipvlan"),
-    unacted("native_ipv6"),
-    unacted("track_process"),
-    unacted("track_bfd"),
-    unacted("track_src_ip"),
-    unacted("check_unicast_src"),
-    unacted("unicast_fault_no_peer"),
-    unacted("unicast_ttl"),
-    unacted("old_unicast_checksum"),
-    unacted("garp_extra_if"),
-    unacted("down_timer_adverts"),
-    unacted("lower_prio_no_advert"),
-    unacted("higher_prio_send_advert"),
-    unacted("promote_secondaries"),
-    unacted("skip_check_adv_addr"),
-    unacted("strict_mode"),
-    unacted("debug"),
-    unacted("kernel_rx_buf_size"),
-    unacted("linkbeat_use_polling"),
+    unacted("lvs_sync_daemon_interface", instead::LVS_SYNC_INSTANCE),
+    unacted("vrf", instead::VRF),
+    unacted("use_ipvlan", instead::IPVLAN),
+    unacted("native_ipv6", instead::DEFAULTS),
+    unacted("track_process", instead::TRACK_PROCESS),
+    refused("track_bfd", instead::BFD),
+    unacted("track_src_ip", instead::DEFAULTS),
+    unacted("check_unicast_src", instead::UNICAST_TUNING),
+    unacted("unicast_fault_no_peer", instead::UNICAST_TUNING),
+    unacted("unicast_ttl", instead::UNICAST_TUNING),
+    unacted("old_unicast_checksum", instead::UNICAST_TUNING),
+    unacted("garp_extra_if", instead::GARP_LOWER_PRIO),
+    unacted("down_timer_adverts", instead::ADVERT_TUNING),
+    unacted("lower_prio_no_advert", instead::ADVERT_TUNING),
+    unacted("higher_prio_send_advert", instead::ADVERT_TUNING),
+    unacted("promote_secondaries", instead::PROMOTE),
+    unacted("skip_check_adv_addr", instead::ADVERT_TUNING),
+    unacted("strict_mode", instead::STRICT),
+    unacted("debug", instead::DEBUG),
+    unacted("kernel_rx_buf_size", instead::BUFFERS),
+    unacted("linkbeat_use_polling", instead::LINKBEAT),
 ];
 
-const AUTH_KEYWORDS: &[Keyword] = &[acted("auth_type"), acted("auth_pass")];
+pub(super) const AUTH_KEYWORDS: &[Keyword] = &[acted("auth_type"), acted("auth_pass")];
 
 pub fn instance(parser: &mut Parser<'_>, node: &Node, vrrp: &mut VrrpConfig) {
     let Some(name) = block_name(parser, node) else {
@@ -222,6 +223,9 @@ fn authentication(parser: &mut Parser<'_>, node: &Node) -> Authentication {
                     };
                     Spanned::new(kind, c.at)
                 });
+                if auth.auth_type.is_some_and(|t| t.value == AuthType::Ah) {
+                    refuse_ah(parser, child);
+                }
             }
             "auth_pass" => {
                 let Some(mut pass) = parser.rest(child) else {
@@ -250,6 +254,24 @@ fn authentication(parser: &mut Parser<'_>, node: &Node) -> Authentication {
         }
     }
     auth
+}
+
+/// RFC 2338 §5.3.6.2 IP Authentication Header: lvstop has no AH. Sending
+/// adverts without it would not be "less secure" but broken: a peer that
+/// expects AH drops them, becomes MASTER too, and both answer for the VIPs.
+/// So the configuration is refused rather than run without authentication.
+fn refuse_ah(parser: &mut Parser<'_>, child: &Node) {
+    let at = child.args.first().unwrap_or(&child.keyword);
+    parser.push(
+        Diagnostic::error(
+            crate::config::parse::context::REFUSED,
+            "auth_type AH is not supported: lvstop does not implement IPsec AH \
+             authentication, and a peer expecting AH would drop its adverts and \
+             become MASTER too",
+        )
+        .on(at)
+        .with_help("use 'auth_type PASS', or no authentication (VRRPv3 has none)"),
+    );
 }
 
 fn unicast_peers(parser: &mut Parser<'_>, node: &Node, vi: &mut VrrpInstance) {

@@ -11,7 +11,8 @@ mod tests;
 pub use instance::instance;
 
 use super::global::{flag, set};
-use super::keywords::{acted, unacted, Keyword};
+use super::instead;
+use super::keywords::{acted, refused, unacted, Keyword, KeywordTable};
 use super::Parser;
 use crate::config::model::vrrp::{
     InitFile, Notify, SyncGroup, TrackFile, Tracked, VrrpConfig, VrrpScript,
@@ -40,18 +41,45 @@ const SYNC_GROUP_KEYWORDS: &[Keyword] = &[
     acted("track_interface"),
     acted("track_script"),
     acted("track_file"),
-    unacted("track_process"),
-    unacted("track_bfd"),
+    unacted("track_process", instead::TRACK_PROCESS),
+    refused("track_bfd", instead::BFD),
     acted("notify_master"),
     acted("notify_backup"),
     acted("notify_fault"),
     acted("notify_stop"),
-    acted("notify_deleted"),
+    unacted("notify_deleted", instead::NOTIFY_EXTRA),
     acted("notify"),
-    acted("notify_priority_changes"),
-    acted("smtp_alert"),
-    unacted("global_tracking"),
-    unacted("sync_group_tracking_weight"),
+    unacted("notify_priority_changes", instead::NOTIFY_EXTRA),
+    unacted("smtp_alert", instead::SMTP_VRRP),
+    unacted("global_tracking", instead::SYNC_GROUP_TRACKING),
+    unacted("sync_group_tracking_weight", instead::SYNC_GROUP_TRACKING),
+];
+
+pub(super) const TABLES: &[KeywordTable] = &[
+    KeywordTable {
+        block: "vrrp_script",
+        keywords: SCRIPT_KEYWORDS,
+    },
+    KeywordTable {
+        block: "track_file",
+        keywords: TRACK_FILE_KEYWORDS,
+    },
+    KeywordTable {
+        block: "vrrp_sync_group",
+        keywords: SYNC_GROUP_KEYWORDS,
+    },
+    KeywordTable {
+        block: "vrrp_instance",
+        keywords: instance::INSTANCE_KEYWORDS,
+    },
+    KeywordTable {
+        block: "authentication",
+        keywords: instance::AUTH_KEYWORDS,
+    },
+    KeywordTable {
+        block: "virtual_ipaddress line",
+        keywords: address::ADDRESS_OPTIONS,
+    },
 ];
 
 /// The name argument of a named block (`vrrp_instance VI_1 {`).

@@ -14,10 +14,12 @@ fn load(text: &str) -> (Config, Diagnostics) {
     (config, diagnostics)
 }
 
+/// Warning and error codes, leaving out "parsed, not acted on" (checked
+/// by the tests about it).
 fn codes(diagnostics: &Diagnostics) -> Vec<&'static str> {
     diagnostics
         .iter()
-        .filter(|d| d.severity != Severity::Note)
+        .filter(|d| d.severity != Severity::Note && d.code != "not-acted-on")
         .map(|d| d.code)
         .collect()
 }
@@ -243,25 +245,16 @@ fn render_then_parse_gives_the_same_model() {
 
 #[test]
 fn corpus_samples_round_trip() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/corpus/keepalived-samples");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
+    let Some(samples) = crate::config::test_corpus::keepalived_samples("corpus_samples_round_trip")
+    else {
         return;
     };
-    for entry in entries.flatten() {
-        let Ok(text) = std::fs::read_to_string(entry.path()) else {
-            continue;
-        };
-        let (config, _) = load(&text);
+    for sample in samples {
+        let (config, _) = load(&sample.text);
         let rendered = render(&config);
         let (again, _) = load(&rendered);
-        assert_eq!(config.global, again.global, "{}", entry.path().display());
-        assert_eq!(
-            config.vrrp,
-            again.vrrp,
-            "{}\n{rendered}",
-            entry.path().display()
-        );
+        assert_eq!(config.global, again.global, "{}", sample.name);
+        assert_eq!(config.vrrp, again.vrrp, "{}\n{rendered}", sample.name);
     }
 }
 
@@ -308,12 +301,58 @@ fn invalid_rule_addresses_are_skipped_with_a_warning() {
 }
 
 #[test]
-fn unacted_keywords_are_kept_and_noted_once() {
+fn unacted_keywords_are_kept_and_warned_about_once() {
     let (config, diagnostics) = load("global_defs {\n vrrp_iptables\n vrrp_iptables x\n}\n");
     assert_eq!(config.global.other.len(), 2);
-    let notes = diagnostics
+    let warnings: Vec<_> = diagnostics
         .iter()
         .filter(|d| d.code == "not-acted-on")
-        .count();
-    assert_eq!(notes, 1);
+        .collect();
+    assert_eq!(warnings.len(), 1);
+    assert_eq!(warnings[0].severity, Severity::Warning);
+    assert_eq!(
+        warnings[0].message,
+        "parsed, not acted on: 'vrrp_iptables' (lvstop adds no nftables, iptables or ipset rules)"
+    );
+}
+
+#[test]
+fn vip_options_lvstop_ignores_are_warnings_at_the_option() {
+    let (config, diagnostics) = load(
+        "vrrp_instance A {\n virtual_ipaddress {\n  198.51.100.10/24 dev eth0 nodad home\n  198.51.100.11/24 -nodad\n }\n}\n",
+    );
+    assert_eq!(config.vrrp.instances[0].virtual_addresses.len(), 2);
+    let found: Vec<_> = diagnostics
+        .iter()
+        .filter(|d| d.code == "not-acted-on")
+        .map(|d| (d.message.clone(), d.location.map(|l| (l.line, l.column))))
+        .collect();
+    // Once per spelling and load, at the first place it is used.
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(
+        found[0].0.starts_with("parsed, not acted on: 'nodad' ("),
+        "{found:?}"
+    );
+    assert_eq!(found[0].1, Some((3, 29)));
+    assert!(
+        found[1].0.starts_with("parsed, not acted on: 'home' ("),
+        "{found:?}"
+    );
+    assert!(
+        found[2].0.starts_with("parsed, not acted on: '-nodad' ("),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn ah_authentication_is_refused() {
+    let (_, diagnostics) =
+        load("vrrp_instance A {\n authentication {\n  auth_type AH\n  auth_pass secret\n }\n}\n");
+    let error = diagnostics
+        .iter()
+        .find(|d| d.severity == Severity::Error)
+        .expect("an error");
+    assert_eq!(error.code, "not-supported");
+    assert!(error.message.contains("auth_type AH"), "{}", error.message);
+    assert_eq!(error.location.map(|l| (l.line, l.column)), Some((3, 13)));
 }
