@@ -14,6 +14,7 @@
 //! [`crate::health::report`]; `--json` carries them as `vrrp` and `checks`.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use serde::Serialize;
@@ -27,7 +28,7 @@ use crate::dataplane::{Dataplane, DataplaneError};
 use crate::health::report::{self, ChecksReport};
 use crate::ipvs::format::{self, ListOptions};
 use crate::ipvs::model::{Connection, Daemon, Table, Timeouts};
-use crate::observe::report::{MissingRealServer, Observation};
+use crate::observe::report::{KeepalivedView, MissingRealServer, Observation};
 use crate::vrrp::runner::{render_section, VrrpStatus};
 
 /// Exit status when the state could not be read (ipvsadm exits 1 too).
@@ -179,8 +180,9 @@ fn has_news(observed: &Observation) -> bool {
         || !observed.missing.is_empty()
 }
 
-/// The observer's lines after the table: who runs the director, and the
-/// configured real servers the table lacks.
+/// The observer's lines after the table: who runs the director, the
+/// configured real servers the table lacks, and keepalived's own view (its
+/// instances, and the real servers its checkers fail).
 fn observed_section(observed: &Observation, out: &mut String) {
     out.push_str(&format!("\nSource: {}\n", observed.label));
     if let Some(error) = &observed.config_error {
@@ -193,6 +195,67 @@ fn observed_section(observed: &Observation, out: &mut String) {
             missing.service,
             MissingRealServer::WHY
         ));
+    }
+    if let Some(keepalived) = &observed.keepalived {
+        keepalived_lines(keepalived, out);
+    }
+}
+
+/// keepalived's instances and failed checkers, as its dumps give them;
+/// what a dump leaves out says "unknown".
+fn keepalived_lines(view: &KeepalivedView, out: &mut String) {
+    let unknown = || "unknown".to_string();
+    out.push_str("\nkeepalived's VRRP instances:\n");
+    if let Some(error) = &view.instances_error {
+        out.push_str(&format!("  unknown: {error}\n"));
+    }
+    for i in &view.instances {
+        let prio = match (i.base_priority, i.effective_priority) {
+            (Some(b), Some(e)) if b == e => b.to_string(),
+            (Some(b), Some(e)) => format!("{b} (effective {e})"),
+            _ => unknown(),
+        };
+        let vips: Vec<String> = i.vips.iter().map(|v| v.address.to_string()).collect();
+        out.push_str(&format!(
+            "  {} {} prio {} vrid {} on {}  {}\n",
+            i.name,
+            i.state.as_ref().map_or_else(unknown, ToString::to_string),
+            prio,
+            i.vrid.map_or_else(unknown, |v| v.to_string()),
+            i.interface.clone().unwrap_or_else(unknown),
+            vips.join(" ")
+        ));
+    }
+    let mut failing = String::new();
+    for vs in &view.virtual_servers {
+        for rs in vs.real_servers.iter().filter(|rs| rs.alive == Some(false)) {
+            let kinds: Vec<&str> = rs
+                .checkers
+                .iter()
+                .filter(|c| c.up == Some(false))
+                .filter_map(|c| c.kind.as_deref())
+                .collect();
+            let protocol = vs
+                .protocol
+                .as_deref()
+                .map_or(String::new(), |p| format!("{} ", p.to_ascii_uppercase()));
+            failing.push_str(&format!(
+                "  -> {} in {protocol}{}  {} failed\n",
+                SocketAddr::new(rs.address, rs.port),
+                vs.service,
+                if kinds.is_empty() {
+                    "a check".to_string()
+                } else {
+                    kinds.join(", ")
+                }
+            ));
+        }
+    }
+    if let Some(error) = &view.virtual_servers_error {
+        out.push_str(&format!("\nkeepalived's checkers: unknown: {error}\n"));
+    } else if !failing.is_empty() {
+        out.push_str("\nReal servers keepalived's checkers fail:\n");
+        out.push_str(&failing);
     }
 }
 

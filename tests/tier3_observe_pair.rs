@@ -44,12 +44,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use support::daemon::LVSTOP;
 use support::tmux::Tmux;
 
 const TEST: &str = "the_console_observes_a_keepalived_pair_and_changes_only_what_it_is_asked";
 /// Set inside the guest: where the in-guest half writes its results.
 const IN_GUEST_OUT: &str = "LVSTOP_OBSERVE_PAIR_OUT";
+/// The lvstop binary the guest runs: a copy made when the test starts, so
+/// a rebuild during the run cannot swap it.
+const BINARY: &str = "lvstop";
 
 const VIP: &str = "198.51.100.88";
 const RS1: &str = "198.51.100.82:80";
@@ -232,6 +234,7 @@ fn words(screen: &str) -> String {
 
 struct Run {
     out: PathBuf,
+    lvstop: String,
     steps: std::fs::File,
 }
 
@@ -298,8 +301,9 @@ impl Run {
 
 /// The console in a real terminal on `ns`, observing (no daemon answers).
 fn console(run: &Run, ns: &str) -> Tmux {
+    let lvstop = &run.lvstop;
     Tmux::start(&format!(
-        "ip netns exec {ns} {LVSTOP} --socket /tmp/{ns}-none.sock -f {}",
+        "ip netns exec {ns} {lvstop} --socket /tmp/{ns}-none.sock -f {}",
         run.path(ns).join("keepalived.conf").display()
     ))
     .expect("tmux is installed")
@@ -353,8 +357,10 @@ fn saved_table(ns: &str) -> Vec<String> {
 }
 
 fn in_guest(out: &Path) {
+    let lvstop = out.join(BINARY).display().to_string();
     let mut run = Run {
         out: out.to_path_buf(),
+        lvstop: lvstop.clone(),
         steps: std::fs::File::create(out.join("steps.log")).unwrap(),
     };
     sh(SETUP);
@@ -374,7 +380,7 @@ fn in_guest(out: &Path) {
     // The real servers: lvstop realserver for the VIP, nginx for the web.
     for (ns, name) in [("lvsrs1", "rs1"), ("lvsrs2", "rs2")] {
         sh(&format!(
-            "ip netns exec {ns} {LVSTOP} realserver start --vip {VIP} --state-file /tmp/{ns}.state"
+            "ip netns exec {ns} {lvstop} realserver start --vip {VIP} --state-file /tmp/{ns}.state"
         ));
         run.nginx(ns, name);
     }
@@ -382,11 +388,15 @@ fn in_guest(out: &Path) {
 
     let master_pid = run.keepalived("lvsd1", &director_config("MASTER", 100));
     let backup_pid = run.keepalived("lvsd2", &director_config("BACKUP", 99));
-    until("the VIP on the master and both real servers in its table", 120, || {
-        sh("ip -n lvsd1 -o addr show dev eth0").contains(VIP)
-            && sh("ip netns exec lvsd1 ipvsadm -Ln").contains(RS1)
-            && sh("ip netns exec lvsd1 ipvsadm -Ln").contains(RS2)
-    });
+    until(
+        "the VIP on the master and both real servers in its table",
+        120,
+        || {
+            sh("ip -n lvsd1 -o addr show dev eth0").contains(VIP)
+                && sh("ip netns exec lvsd1 ipvsadm -Ln").contains(RS1)
+                && sh("ip netns exec lvsd1 ipvsadm -Ln").contains(RS2)
+        },
+    );
     run.step("keepalived pair up, master holds the VIP");
 
     std::fs::write(run.path("clients.py"), CLIENTS).unwrap();
@@ -446,7 +456,8 @@ fn in_guest(out: &Path) {
     // The VRRP screen: MASTER here, BACKUP on the peer, the master heard.
     master.keys(&["2"]);
     let screen = master.until("VI_1 MASTER here", 60, |s| {
-        words(s).contains("VI_1 MASTER prio 100") && words(s).contains("198.51.100.80 prio 100 (here)")
+        words(s).contains("VI_1 MASTER prio 100")
+            && words(s).contains("198.51.100.80 prio 100 (here)")
     });
     std::fs::write(run.path("console-vrrp-master.txt"), &screen).unwrap();
     backup.keys(&["2"]);
@@ -469,6 +480,25 @@ fn in_guest(out: &Path) {
     });
     std::fs::write(run.path("console-rs1-down.txt"), &screen).unwrap();
     assert!(!sh("ip netns exec lvsd1 ipvsadm -Ln").contains(RS1));
+    // `lvstop --once` says the same after ipvsadm's listing.
+    let once = sh(&format!(
+        "ip netns exec lvsd1 {lvstop} --once -n --socket /tmp/none.sock -f {}",
+        run.path("lvsd1").join("keepalived.conf").display()
+    ));
+    std::fs::write(run.path("once-rs1-down.txt"), &once).unwrap();
+    let ipvsadm = sh("ip netns exec lvsd1 ipvsadm -Ln");
+    assert!(once.starts_with(ipvsadm.lines().next().unwrap()), "{once}");
+    for line in [
+        format!("Source: observing keepalived (pid {master_pid})"),
+        format!("-> {RS1} in TCP {VIP}:80 not in the IPVS table"),
+        "VI_1 MASTER prio 100 vrid 51 on eth0".to_string(),
+        format!("-> {RS1} in TCP {VIP}:80 TCP_CHECK failed"),
+    ] {
+        assert!(
+            words(&once).contains(&line),
+            "--once lacks `{line}`:\n{once}"
+        );
+    }
     run.nginx("lvsrs1", "rs1");
     until("keepalived to put rs1 back", 120, || {
         sh("ip netns exec lvsd1 ipvsadm -Ln").contains(RS1)
@@ -530,7 +560,7 @@ fn in_guest(out: &Path) {
 
     // The safe default: an engine beside keepalived is refused.
     let refused = Command::new("ip")
-        .args(["netns", "exec", "lvsd1", LVSTOP, "--engine", "-f"])
+        .args(["netns", "exec", "lvsd1", &lvstop, "--engine", "-f"])
         .arg(run.path("lvsd1").join("keepalived.conf"))
         .output()
         .unwrap();
@@ -616,6 +646,7 @@ fn the_console_observes_a_keepalived_pair_and_changes_only_what_it_is_asked() {
     // keepalived's /tmp is a tmpfs of its own: its files live elsewhere.
     let dir = support::dir_outside_tmp();
     let out = dir.path().to_path_buf();
+    std::fs::copy(env!("CARGO_BIN_EXE_lvstop"), out.join(BINARY)).unwrap();
     let me = std::env::current_exe().unwrap();
     let script = format!(
         "{IN_GUEST_OUT}={o} {} --exact {TEST} --nocapture > {o}/guest-test.log 2>&1; echo done > {o}/done",

@@ -30,7 +30,7 @@ use crate::engine::snapshot::{DirectorInfo, DrainView, Snapshot};
 use crate::health::report::ChecksReport;
 use crate::ipvs::desired::{self, DesiredService};
 use crate::ipvs::model::{DestKey, Info, Origin, ServiceKey, Table};
-use crate::net::speakers::{self, Speaker};
+use crate::net::speakers;
 use crate::vrrp::runner::VrrpStatus;
 
 /// What the observer is pointed at.
@@ -303,10 +303,11 @@ fn expected_routers(config: &Config) -> Vec<Expected> {
 
 /// What the observer adds to one read of the table (`lvstop --once`).
 pub fn observe_once(table: &Table, config_path: Option<&Path>) -> Observation {
-    let keepalived_pid = match speakers::find_keepalived() {
-        Some(Speaker::Keepalived { pid, .. }) => Some(pid),
-        _ => None,
-    };
+    let process = speakers::find_keepalived_process();
+    let keepalived_pid = process.as_ref().map(|p| p.pid);
+    // keepalived's own view: one dump each (keepalived logs a line for it).
+    let keepalived =
+        process.map(|p| view_of(keepalived::read_state(&p, keepalived::DEFAULT_DUMP_WAIT)));
     let facts = config_path
         .filter(|path| path.exists())
         .map(|path| (path, read_config(path)));
@@ -325,7 +326,7 @@ pub fn observe_once(table: &Table, config_path: Option<&Path>) -> Observation {
         weights_set: Vec::new(),
         wire: None,
         wire_error: None,
-        keepalived: None,
+        keepalived,
     }
 }
 
@@ -347,23 +348,26 @@ async fn read_keepalived<D: Send + Sync + 'static>(shared: Arc<Shared<D>>) {
             .flatten();
         shared.state().keepalived_pid = found.as_ref().map(|p| p.pid);
         let view = match found {
-            Some(process) => {
-                let state =
-                    keepalived::read_state_async(process, keepalived::DEFAULT_DUMP_WAIT).await;
-                let (instances, instances_error) = split(state.instances);
-                let (virtual_servers, virtual_servers_error) = split(state.virtual_servers);
-                Some(KeepalivedView {
-                    instances,
-                    instances_error,
-                    virtual_servers,
-                    virtual_servers_error,
-                    read_at_unix_ms: state.read_at_unix_ms,
-                })
-            }
+            Some(process) => Some(view_of(
+                keepalived::read_state_async(process, keepalived::DEFAULT_DUMP_WAIT).await,
+            )),
             None => None,
         };
         shared.state().keepalived = view;
         tokio::time::sleep(every).await;
+    }
+}
+
+/// What the console shows of keepalived's dumps.
+fn view_of(state: keepalived::KeepalivedState) -> KeepalivedView {
+    let (instances, instances_error) = split(state.instances);
+    let (virtual_servers, virtual_servers_error) = split(state.virtual_servers);
+    KeepalivedView {
+        instances,
+        instances_error,
+        virtual_servers,
+        virtual_servers_error,
+        read_at_unix_ms: state.read_at_unix_ms,
     }
 }
 

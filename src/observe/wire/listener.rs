@@ -118,7 +118,7 @@ impl WireWatch {
 
     /// Replaces the expectations from the configuration.
     pub fn set_expected(&self, expected: Vec<Expected>) {
-        lock(&self.tracker).set_expected(expected);
+        lock(&self.tracker).set_expected(expected, millis_since(self.epoch));
     }
 
     /// What was heard, with the alarms that hold now.

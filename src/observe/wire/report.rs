@@ -143,6 +143,16 @@ pub enum WireAlarm {
         silent_ms: u64,
         master_down_interval_ms: u64,
     },
+    /// A configured instance nobody has advertised for since listening
+    /// began, for longer than its Master_Down_Interval: no router is its
+    /// master (both directors down, in FAULT, or VRRP filtered here).
+    NeverHeard {
+        /// The configured router (`any` interface when the instance names
+        /// none).
+        router: RouterKey,
+        instance: String,
+        listening_ms: u64,
+    },
     /// A speaker's advertised priority changed (tracking scripts,
     /// interfaces, or a reconfiguration). Kept for a minute.
     PriorityChanged {
@@ -188,7 +198,8 @@ impl WireAlarm {
             | WireAlarm::PriorityChanged { router, .. }
             | WireAlarm::IntervalMismatch { router, .. }
             | WireAlarm::VipMismatch { router, .. }
-            | WireAlarm::VersionMismatch { router, .. } => router,
+            | WireAlarm::VersionMismatch { router, .. }
+            | WireAlarm::NeverHeard { router, .. } => router,
         }
     }
 }
@@ -198,7 +209,9 @@ impl WireAlarm {
     pub fn is_serious(&self) -> bool {
         matches!(
             self,
-            WireAlarm::TwoMasters { .. } | WireAlarm::MasterSilent { .. }
+            WireAlarm::TwoMasters { .. }
+                | WireAlarm::MasterSilent { .. }
+                | WireAlarm::NeverHeard { .. }
         )
     }
 }
@@ -230,6 +243,15 @@ impl std::fmt::Display for WireAlarm {
                     list.join(" and ")
                 )
             }
+            WireAlarm::NeverHeard {
+                router,
+                instance,
+                listening_ms,
+            } => write!(
+                f,
+                "NO MASTER on {router} ({instance}): no advert heard in {} s of listening",
+                listening_ms / 1000
+            ),
             WireAlarm::MasterSilent {
                 router,
                 instance,

@@ -6,8 +6,10 @@ use std::net::IpAddr;
 
 use super::{Router, Speaker, Tracker, ALARM_MEMORY_MS, FORGET_UNEXPECTED_MS};
 use crate::observe::wire::report::{
-    LiveMaster, RouterKey, RouterSeen, SpeakerSeen, WireAlarm, WireReport,
+    Family, LiveMaster, RouterKey, RouterSeen, SpeakerSeen, WireAlarm, WireReport,
 };
+use crate::vrrp::fsm::master_down_interval_us;
+use crate::vrrp::packet::Version;
 
 pub(super) fn report(tracker: &Tracker, now_ms: u64) -> WireReport {
     let mut routers = Vec::new();
@@ -33,6 +35,7 @@ pub(super) fn report(tracker: &Tracker, now_ms: u64) -> WireReport {
             }
         }
     }
+    alarms.extend(never_heard(tracker, now_ms));
     alarms.sort_by(|a, b| (rank(a), a.router()).cmp(&(rank(b), b.router())));
     WireReport {
         routers,
@@ -236,10 +239,56 @@ fn mismatches(
 
 /// Most serious first: nobody or everybody owning the VIPs, then a
 /// configuration that disagrees with the wire, then history.
+/// Configured instances no advert was heard for since listening began,
+/// once a Master_Down_Interval (RFC 5798 §6.1; RFC 3768 §6.1) has passed:
+/// some router is always master, so silence means none is.
+fn never_heard(tracker: &Tracker, now_ms: u64) -> Vec<WireAlarm> {
+    let mut alarms = Vec::new();
+    for expected in &tracker.expected {
+        if tracker.routers.keys().any(|key| expected.matches(key)) {
+            continue;
+        }
+        let since = tracker
+            .expected_since_ms
+            .get(&expected.instance)
+            .copied()
+            .unwrap_or(0);
+        let listening_ms = now_ms.saturating_sub(since);
+        let priority = expected.priority.clamp(1, 254);
+        let interval_us = u64::from(expected.interval_cs) * 10_000;
+        let master_down_interval_ms =
+            master_down_interval_us(version_of(expected.version), priority, interval_us)
+                .div_ceil(1000);
+        if listening_ms > master_down_interval_ms {
+            alarms.push(WireAlarm::NeverHeard {
+                router: RouterKey {
+                    interface: expected.interface.clone().unwrap_or_else(|| "any".into()),
+                    family: expected
+                        .vips
+                        .first()
+                        .map_or(Family::Ipv4, |vip| Family::of(*vip)),
+                    vrid: expected.vrid,
+                },
+                instance: expected.instance.clone(),
+                listening_ms,
+            });
+        }
+    }
+    alarms
+}
+
+fn version_of(number: u8) -> Version {
+    if number == 3 {
+        Version::V3
+    } else {
+        Version::V2
+    }
+}
+
 fn rank(alarm: &WireAlarm) -> u8 {
     match alarm {
         WireAlarm::TwoMasters { .. } => 0,
-        WireAlarm::MasterSilent { .. } => 1,
+        WireAlarm::MasterSilent { .. } | WireAlarm::NeverHeard { .. } => 1,
         WireAlarm::VipMismatch { .. } => 2,
         WireAlarm::VersionMismatch { .. } => 3,
         WireAlarm::IntervalMismatch { .. } => 4,

@@ -147,22 +147,33 @@ struct Router {
 #[derive(Debug, Clone, Default)]
 pub struct Tracker {
     expected: Vec<Expected>,
+    /// When each expectation (by instance name) was first set: a
+    /// configured instance nobody has advertised for a Master_Down_Interval
+    /// since then has no master.
+    expected_since_ms: BTreeMap<String, u64>,
     routers: BTreeMap<RouterKey, Router>,
     malformed: u64,
     last_error: Option<String>,
 }
 
 impl Tracker {
+    /// A tracker listening from time 0 of the caller's clock.
     pub fn new(expected: Vec<Expected>) -> Self {
-        Self {
-            expected,
-            ..Self::default()
-        }
+        let mut tracker = Self::default();
+        tracker.set_expected(expected, 0);
+        tracker
     }
 
     /// Replaces the expectations (after a configuration reload); what was
-    /// heard is kept.
-    pub fn set_expected(&mut self, expected: Vec<Expected>) {
+    /// heard is kept, and an instance already expected keeps its start.
+    pub fn set_expected(&mut self, expected: Vec<Expected>, now_ms: u64) {
+        self.expected_since_ms
+            .retain(|name, _| expected.iter().any(|e| e.instance == *name));
+        for e in &expected {
+            self.expected_since_ms
+                .entry(e.instance.clone())
+                .or_insert(now_ms);
+        }
         self.expected = expected;
     }
 

@@ -515,3 +515,39 @@ fn the_report_survives_a_trip_through_json() {
     let back: WireReport = serde_json::from_str(&json).unwrap();
     assert_eq!(back, report);
 }
+
+fn never_heard(report: &WireReport) -> Option<&WireAlarm> {
+    report
+        .alarms
+        .iter()
+        .find(|alarm| matches!(alarm, WireAlarm::NeverHeard { .. }))
+}
+
+#[test]
+fn a_configured_instance_nobody_advertises_for_has_no_master() {
+    let tracker = Tracker::new(vec![expected_vi1()]);
+    // Master_Down_Interval for priority 100 at 1 s: 3 s + skew (0.61 s).
+    assert!(never_heard(&tracker.report(3000)).is_none());
+    let report = tracker.report(3700);
+    let alarm = never_heard(&report).expect("no master after Master_Down_Interval");
+    assert!(alarm.is_serious());
+    assert_eq!(
+        alarm.to_string(),
+        "NO MASTER on VRID 51 (IPv4) on eth0 (VI_1): no advert heard in 3 s of listening"
+    );
+}
+
+#[test]
+fn an_instance_heard_or_newly_configured_raises_no_never_heard_alarm() {
+    let mut tracker = Tracker::new(vec![expected_vi1()]);
+    tracker.observe(v2(500, A, 150));
+    assert!(never_heard(&tracker.report(60_000)).is_none());
+    // A second instance configured by a reload at 60 s is given its own
+    // Master_Down_Interval from then, not from the start.
+    let mut vi2 = expected_vi1();
+    vi2.instance = "VI_2".into();
+    vi2.vrid = 52;
+    tracker.set_expected(vec![expected_vi1(), vi2], 60_000);
+    assert!(never_heard(&tracker.report(61_000)).is_none());
+    assert!(never_heard(&tracker.report(64_000)).is_some());
+}
