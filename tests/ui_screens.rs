@@ -370,3 +370,41 @@ fn the_hint_bar_drops_whole_hints_when_short() {
         assert!(at_80.contains(&hint.to_string()), "{at_80:?}");
     }
 }
+
+/// Observing a keepalived director, the connections screen starts with
+/// the kernel's timeouts and sync daemons, as ipvsadm prints them.
+#[test]
+fn the_observed_kernels_timeouts_and_sync_daemons_head_the_connections_screen() {
+    use lvstop::ipvs::model::{Daemon, DaemonState, Timeouts};
+    let mut app = app_seeing(&ui_fixture::options(), |s| {
+        s.observed = Some(Observation {
+            label: "observing keepalived (pid 812)".into(),
+            keepalived_pid: Some(812),
+            timeouts: Some(Timeouts {
+                tcp: 900,
+                tcp_fin: 120,
+                udp: 300,
+            }),
+            sync_daemons: vec![Daemon {
+                state: DaemonState::Master,
+                mcast_ifn: "eth0".into(),
+                syncid: 51,
+                sync_maxlen: 0,
+                mcast_group: None,
+                mcast_port: 0,
+                mcast_ttl: 0,
+            }],
+            ..Observation::default()
+        });
+    });
+    show(&mut app, View::Connections);
+    let screen = text(&render(&app, 80, 24));
+    assert!(
+        screen.contains("Timeout (tcp tcpfin udp): 900 120 300"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("master sync daemon (mcast=eth0, syncid=51)"),
+        "{screen}"
+    );
+}

@@ -164,6 +164,15 @@ async fn assemble<D: KernelSource>(shared: &Shared<D>, reader: &mut TableReader)
         },
         Err(why) => (empty_table(), Some(why.clone())),
     };
+    // Two small netlink reads: the settings keepalived's lvs_sync_daemon
+    // and the kernel's timeouts leave in place.
+    let (timeouts, sync_daemons) = match &shared.kernel {
+        Ok(kernel) => (
+            kernel.timeouts().await.ok(),
+            kernel.daemons().await.unwrap_or_default(),
+        ),
+        Err(_) => (None, Vec::new()),
+    };
     let facts = refresh_config(shared);
     let mut state = shared.state();
     if ipvs_error.is_none() {
@@ -190,6 +199,8 @@ async fn assemble<D: KernelSource>(shared: &Shared<D>, reader: &mut TableReader)
         wire: shared.wire.as_ref().map(WireWatch::report),
         wire_error: shared.wire_error.clone(),
         keepalived: keepalived_pid.and(state.keepalived.clone()),
+        timeouts,
+        sync_daemons,
     };
     Snapshot {
         taken_unix_ms: unix_ms(SystemTime::now()),
@@ -327,6 +338,8 @@ pub fn observe_once(table: &Table, config_path: Option<&Path>) -> Observation {
         wire: None,
         wire_error: None,
         keepalived,
+        timeouts: None,
+        sync_daemons: Vec::new(),
     }
 }
 

@@ -44,6 +44,13 @@ pub struct Observation {
     /// keepalived's own view from its last state dumps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keepalived: Option<KeepalivedView>,
+    /// The kernel's IPVS connection timeouts (`ipvsadm -L --timeout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeouts: Option<crate::ipvs::model::Timeouts>,
+    /// The kernel's connection sync daemons (`ipvsadm -L --daemon`),
+    /// which keepalived starts for `lvs_sync_daemon`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sync_daemons: Vec<crate::ipvs::model::Daemon>,
 }
 
 /// keepalived's own view, read from its JSON and data dumps; every field

@@ -76,10 +76,32 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
 
 /// `ipvsadm -Lnc`'s columns: pro, expire, state, source, virtual,
 /// destination.
+/// The observed kernel's timeouts and sync daemons, as ipvsadm prints
+/// them (`--timeout`, `--daemon`), above the connection table.
+fn kernel_settings(app: &App) -> Vec<String> {
+    let Some(observed) = app.snapshot().and_then(|s| s.observed.as_ref()) else {
+        return Vec::new();
+    };
+    let mut text = String::new();
+    if let Some(timeouts) = &observed.timeouts {
+        crate::ipvs::format::timeouts(timeouts, &mut text);
+    }
+    if observed.sync_daemons.is_empty() {
+        text.push_str("no connection sync daemon\n");
+    } else {
+        crate::ipvs::format::daemons(&observed.sync_daemons, &mut text);
+    }
+    text.lines().map(str::to_string).collect()
+}
+
 pub fn draw_connections(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let theme = &app.theme;
     let addr = if area.width >= 120 { 28 } else { 21 };
-    let mut lines = vec![Line::styled(
+    let mut lines = kernel_settings(app)
+        .into_iter()
+        .map(|text| Line::styled(format!("  {text}"), theme.style("ui.dim")))
+        .collect::<Vec<_>>();
+    lines.push(Line::styled(
         format!(
             "  pro expire {} {} {} destination",
             left("state", 11),
@@ -87,7 +109,7 @@ pub fn draw_connections(frame: &mut Frame<'_>, area: Rect, app: &App) {
             left("virtual", addr)
         ),
         theme.style("ui.dim"),
-    )];
+    ));
     let Some(connections) = app.connections.as_ref() else {
         lines.push(Line::styled(
             "  the connection table is not available from this source",
