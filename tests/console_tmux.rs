@@ -12,20 +12,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use support::daemon::LVSTOP;
-use support::tmux::Tmux;
-
-/// The fields of the real server row `addr` (`▲ -> ADDR Forward Weight
-/// ActiveConn InActConn CPS BPS State`).
-fn row(screen: &str, addr: &str) -> Option<Vec<String>> {
-    screen
-        .lines()
-        .find(|l| l.contains(&format!("-> {addr} ")))
-        .map(|l| l.split_whitespace().map(str::to_string).collect())
-}
-
-fn field(screen: &str, addr: &str, index: usize) -> Option<String> {
-    row(screen, addr).and_then(|r| r.get(index).cloned())
-}
+use support::tmux::{field, Tmux};
 
 #[test]
 fn the_demo_in_a_real_terminal_runs_the_seeds_checks() {

@@ -39,12 +39,12 @@
 
 mod support;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use support::tmux::Tmux;
+use support::lan::{self, sh, spawn, until, words, Run, RS1, RS2, VIP};
+use support::tmux::{count, row, Tmux};
 
 const TEST: &str = "the_console_observes_a_keepalived_pair_and_changes_only_what_it_is_asked";
 /// Set inside the guest: where the in-guest half writes its results.
@@ -53,91 +53,10 @@ const IN_GUEST_OUT: &str = "LVSTOP_OBSERVE_PAIR_OUT";
 /// a rebuild during the run cannot swap it.
 const BINARY: &str = "lvstop";
 
-const VIP: &str = "198.51.100.88";
-const RS1: &str = "198.51.100.82:80";
-const RS2: &str = "198.51.100.83:80";
-
-/// The reference deployment's keepalived.conf for one director, in the
-/// test's address range.
-fn director_config(state: &str, priority: u8) -> String {
-    let real_server = |addr: &str| {
-        format!(
-            "    real_server {addr} 80 {{
-        weight 3
-        TCP_CHECK {{
-            connect_timeout 10
-            nb_get_retry 3
-            delay_before_retry 3
-            connect_port 80
-        }}
-    }}
-"
-        )
-    };
-    format!(
-        "global_defs {{
-    router_id LVS_DEVEL
-}}
-vrrp_instance VI_1 {{
-    state {state}
-    interface eth0
-    virtual_router_id 51
-    priority {priority}
-    advert_int 1
-    authentication {{
-        auth_type PASS
-        auth_pass 1111
-    }}
-    virtual_ipaddress {{
-        {VIP}
-    }}
-}}
-virtual_server {VIP} 80 {{
-    delay_loop 6
-    lb_algo wrr
-    lb_kind DR
-    persistence_timeout 60
-    protocol TCP
-{}{}}}
-",
-        real_server("198.51.100.82"),
-        real_server("198.51.100.83")
-    )
-}
-
-/// nginx answering as the reference deployment's web servers did, with
-/// long keep-alives so held client connections stay established.
-fn nginx_config(name: &str, dir: &Path) -> String {
-    let d = dir.display();
-    format!(
-        "daemon off;
-master_process on;
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    client_body_temp_path {d}/body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
-    keepalive_timeout 600;
-    keepalive_requests 100000;
-    server {{
-        listen 80;
-        location / {{ return 200 \"This is test\\n{name}\\n\"; }}
-    }}
-}}
-"
-    )
-}
-
 /// Client load until `stop` exists: eight held keep-alive connections
 /// (ActiveConn on the director) asking now and then, and short requests
 /// from each client address (InActConn).
-const CLIENTS: &str = r#"
+const LOAD: &str = r#"
 import os, socket, sys, time
 stop = sys.argv[1]
 def connect(i):
@@ -164,141 +83,6 @@ while not os.path.exists(stop):
     time.sleep(0.3)
 "#;
 
-const SETUP: &str = "set -e
-modprobe ip_vs; modprobe ip_vs_wrr; modprobe veth; modprobe bridge
-for n in lvslan lvsd1 lvsd2 lvsrs1 lvsrs2 lvscl; do ip netns add $n; ip -n $n link set lo up; done
-ip -n lvslan link add br0 type bridge
-ip -n lvslan link set br0 up
-for n in lvsd1 lvsd2 lvsrs1 lvsrs2 lvscl; do
-  ip link add eth0 netns $n type veth peer name p-$n netns lvslan
-  ip -n lvslan link set p-$n master br0 up
-  ip -n $n link set eth0 up
-done
-ip -n lvsd1 addr add 198.51.100.80/24 dev eth0
-ip -n lvsd2 addr add 198.51.100.81/24 dev eth0
-ip -n lvsrs1 addr add 198.51.100.82/24 dev eth0
-ip -n lvsrs2 addr add 198.51.100.83/24 dev eth0
-for n in lvsd1 lvsd2 lvsrs1 lvsrs2; do ip -n $n route add 203.0.113.0/24 dev eth0; done
-for i in 1 2 3 4 5 6 7 8; do ip -n lvscl addr add 203.0.113.$i/24 dev eth0; done
-ip -n lvscl route add 198.51.100.0/24 dev eth0
-";
-
-/// Runs a shell command line of the test's own making; panics with its
-/// output when it fails.
-fn sh(script: &str) -> String {
-    let output = Command::new("sh").args(["-c", script]).output().unwrap();
-    assert!(
-        output.status.success(),
-        "`{script}` failed: {}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// Starts a command in the background, its output to `log`.
-fn spawn(script: &str, log: &Path) {
-    sh(&format!("({script}) > {} 2>&1 &", log.display()));
-}
-
-/// Waits (bounded) until `check` holds; panics naming `what`.
-fn until(what: &str, seconds: u64, check: impl Fn() -> bool) {
-    let deadline = Instant::now() + std::time::Duration::from_secs(seconds);
-    while !check() {
-        assert!(Instant::now() < deadline, "never saw {what}");
-        std::thread::sleep(std::time::Duration::from_millis(300));
-    }
-}
-
-/// The fields of the real server row `addr` on a services screen:
-/// `glyph -> ADDR Forward Weight ActiveConn InActConn …`.
-fn row(screen: &str, addr: &str) -> Option<Vec<String>> {
-    screen
-        .lines()
-        .find(|l| l.contains(&format!("-> {addr} ")))
-        .map(|l| l.split_whitespace().map(str::to_string).collect())
-}
-
-fn count(screen: &str, addr: &str, index: usize) -> Option<u64> {
-    row(screen, addr)?.get(index)?.parse().ok()
-}
-
-/// The screen with runs of spaces folded to one.
-fn words(screen: &str) -> String {
-    screen
-        .lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-struct Run {
-    out: PathBuf,
-    lvstop: String,
-    steps: std::fs::File,
-}
-
-impl Run {
-    fn step(&mut self, what: &str) {
-        writeln!(self.steps, "ok: {what}").unwrap();
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.out.join(name)
-    }
-
-    /// keepalived in `ns` with a tmpfs of its own on `/tmp`; returns its
-    /// main pid.
-    fn keepalived(&self, ns: &str, config: &str) -> u32 {
-        let dir = self.path(ns);
-        std::fs::create_dir_all(&dir).unwrap();
-        let conf = dir.join("keepalived.conf");
-        std::fs::write(&conf, config).unwrap();
-        let d = dir.display();
-        spawn(
-            &format!(
-                "exec ip netns exec {ns} unshare -m --propagation private sh -c \
-                 'mount -t tmpfs lvstop-test /tmp && exec keepalived -n -l -D -f {d}/keepalived.conf \
-                 -p {d}/k.pid -r {d}/v.pid -c {d}/c.pid'"
-            ),
-            &dir.join("keepalived.log"),
-        );
-        let pid_file = dir.join("k.pid");
-        until(&format!("keepalived's pid file in {ns}"), 60, || {
-            std::fs::read_to_string(&pid_file).is_ok_and(|p| !p.trim().is_empty())
-        });
-        std::fs::read_to_string(&pid_file)
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap()
-    }
-
-    fn nginx(&self, ns: &str, name: &str) {
-        let dir = self.path(ns);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("nginx.conf"), nginx_config(name, &dir)).unwrap();
-        spawn(
-            &format!(
-                "exec ip netns exec {ns} nginx -p {d} -c {d}/nginx.conf",
-                d = dir.display()
-            ),
-            &dir.join("nginx.log"),
-        );
-        until(&format!("nginx in {ns}"), 60, || {
-            sh(&format!("ip netns exec {ns} ss -Hltn 'sport = :80'")).contains(":80")
-        });
-    }
-
-    fn stop_nginx(&self, ns: &str) {
-        let pid = self.path(ns).join("nginx.pid");
-        sh(&format!("kill -TERM $(cat {})", pid.display()));
-        until(&format!("nginx in {ns} to stop"), 30, || {
-            !sh(&format!("ip netns exec {ns} ss -Hltn 'sport = :80'")).contains(":80")
-        });
-    }
-}
-
 /// The console in a real terminal on `ns`, observing (no daemon answers).
 fn console(run: &Run, ns: &str) -> Tmux {
     let lvstop = &run.lvstop;
@@ -307,18 +91,6 @@ fn console(run: &Run, ns: &str) -> Tmux {
         run.path(ns).join("keepalived.conf").display()
     ))
     .expect("tmux is installed")
-}
-
-/// Quits the console (answering yes if it asks) and checks it gave the
-/// terminal back cleanly.
-fn quit(console: &Tmux) {
-    console.keys(&["q"]);
-    std::thread::sleep(std::time::Duration::from_secs(1));
-    if !console.screen().contains("EXITED=") {
-        console.keys(&["y"]);
-    }
-    let screen = console.until("the console to exit", 20, |s| s.contains("EXITED="));
-    assert!(screen.contains("EXITED=0"), "{screen}");
 }
 
 /// The socket inodes of `pid`'s open files.
@@ -357,37 +129,24 @@ fn saved_table(ns: &str) -> Vec<String> {
 }
 
 fn in_guest(out: &Path) {
-    let lvstop = out.join(BINARY).display().to_string();
-    let mut run = Run {
-        out: out.to_path_buf(),
-        lvstop: lvstop.clone(),
-        steps: std::fs::File::create(out.join("steps.log")).unwrap(),
-    };
-    sh(SETUP);
+    let mut run = Run::new(out, &out.join(BINARY));
+    let lvstop = run.lvstop.clone();
+    lan::build(true);
     run.step("namespaces on one bridge");
 
     // Capture every VRRP packet on both directors' interfaces, all run.
     for ns in ["lvsd1", "lvsd2"] {
-        spawn(
-            &format!(
-                "exec ip netns exec {ns} tcpdump -i eth0 -nn -U -w {} 'ip proto 112'",
-                run.path(&format!("{ns}.pcap")).display()
-            ),
-            &run.path(&format!("{ns}.tcpdump.log")),
-        );
+        run.capture_vrrp(ns, ns);
     }
 
     // The real servers: lvstop realserver for the VIP, nginx for the web.
     for (ns, name) in [("lvsrs1", "rs1"), ("lvsrs2", "rs2")] {
-        sh(&format!(
-            "ip netns exec {ns} {lvstop} realserver start --vip {VIP} --state-file /tmp/{ns}.state"
-        ));
-        run.nginx(ns, name);
+        run.real_server(ns, name);
     }
     run.step("nginx on both real servers");
 
-    let master_pid = run.keepalived("lvsd1", &director_config("MASTER", 100));
-    let backup_pid = run.keepalived("lvsd2", &director_config("BACKUP", 99));
+    let master_pid = run.keepalived("lvsd1", &lan::director_config("MASTER", 100, ""));
+    let backup_pid = run.keepalived("lvsd2", &lan::director_config("BACKUP", 99, ""));
     until(
         "the VIP on the master and both real servers in its table",
         120,
@@ -399,7 +158,7 @@ fn in_guest(out: &Path) {
     );
     run.step("keepalived pair up, master holds the VIP");
 
-    std::fs::write(run.path("clients.py"), CLIENTS).unwrap();
+    std::fs::write(run.path("clients.py"), LOAD).unwrap();
     spawn(
         &format!(
             "exec ip netns exec lvscl python3 {} {}",
@@ -533,7 +292,7 @@ fn in_guest(out: &Path) {
 
     // Quit both consoles; the director is as it was but for the drain.
     for console in [&master, &backup] {
-        quit(console);
+        console.quit();
     }
     drop((master, backup));
     let table_after = saved_table("lvsd1");
@@ -606,16 +365,15 @@ EOF");
     ));
     sh("ip netns exec lvsd2 nft delete table inet lvstoptest");
     for console in [&master, &backup] {
-        quit(console);
+        console.quit();
     }
     drop((master, backup));
 
     // Every VRRP packet on both directors' wires is keepalived's.
     std::fs::write(run.path("clients.stop"), "").unwrap();
-    sh("pkill -INT tcpdump; sleep 1");
+    lan::stop_captures();
     for ns in ["lvsd1", "lvsd2"] {
-        let pcap = run.path(&format!("{ns}.pcap"));
-        let text = sh(&format!("tcpdump -nn -r {} 2>/dev/null", pcap.display()));
+        let text = run.adverts(ns);
         std::fs::write(run.path(&format!("{ns}.vrrp.txt")), &text).unwrap();
         let adverts: Vec<&str> = text.lines().collect();
         assert!(!adverts.is_empty(), "{ns}: no advert captured");

@@ -144,7 +144,17 @@ async fn publish<D: KernelSource + 'static>(shared: Arc<Shared<D>>, out: mpsc::S
     let mut reader = TableReader::default();
     loop {
         ticker.tick().await;
+        let started = Instant::now();
         let snapshot = assemble(&shared, &mut reader).await;
+        // On a table so big that reading it takes a good part of the
+        // interval, refresh less often rather than read without pause.
+        let spent = started.elapsed();
+        let rest = spent
+            .saturating_mul(READING_SHARE_INVERSE)
+            .saturating_sub(shared.options.interval);
+        if !rest.is_zero() {
+            tokio::time::sleep(rest).await;
+        }
         if out
             .send(Update::Snapshot(Arc::new(snapshot)))
             .await
@@ -342,6 +352,11 @@ pub fn observe_once(table: &Table, config_path: Option<&Path>) -> Observation {
         sync_daemons: Vec::new(),
     }
 }
+
+/// The observer spends at most one part in this many of the wall time
+/// reading the table: a refresh that took a quarter of the interval or
+/// more delays the next one.
+const READING_SHARE_INVERSE: u32 = 4;
 
 /// keepalived logs a line for every dump it writes: ask no more often
 /// than this, however fast the console refreshes.

@@ -12,6 +12,7 @@ pub mod corpus;
 pub mod daemon;
 pub mod golden;
 pub mod keepalived;
+pub mod lan;
 pub mod netns;
 pub mod tmux;
 pub mod vm;

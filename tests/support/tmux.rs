@@ -69,6 +69,39 @@ impl Tmux {
     }
 }
 
+impl Tmux {
+    /// Quits the console (answering yes if it asks) and checks it gave
+    /// the terminal back cleanly.
+    pub fn quit(&self) {
+        self.keys(&["q"]);
+        std::thread::sleep(Duration::from_secs(1));
+        if !self.screen().contains("EXITED=") {
+            self.keys(&["y"]);
+        }
+        let screen = self.until("the console to exit", 20, |s| s.contains("EXITED="));
+        assert!(screen.contains("EXITED=0"), "{screen}");
+    }
+}
+
+/// The fields of the real server row `addr` on a services screen
+/// (`glyph -> ADDR Forward Weight ActiveConn InActConn CPS BPS State`).
+pub fn row(screen: &str, addr: &str) -> Option<Vec<String>> {
+    screen
+        .lines()
+        .find(|l| l.contains(&format!("-> {addr} ")))
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+}
+
+/// Field `index` of the row of `addr`.
+pub fn field(screen: &str, addr: &str, index: usize) -> Option<String> {
+    row(screen, addr).and_then(|r| r.get(index).cloned())
+}
+
+/// Field `index` of the row of `addr`, as a number.
+pub fn count(screen: &str, addr: &str, index: usize) -> Option<u64> {
+    field(screen, addr, index)?.parse().ok()
+}
+
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux")

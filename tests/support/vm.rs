@@ -53,3 +53,36 @@ pub fn run(script: &str, rwdir: Option<&Path>) -> Output {
         .output()
         .unwrap_or_else(|e| panic!("cannot run vng (pip install virtme-ng): {e}"))
 }
+
+/// [`run`], printing each line the guest appends to `progress` (a file
+/// in `rwdir`) as it appears, so a long run shows its checks as they pass.
+pub fn run_showing(script: &str, rwdir: &Path, progress: &Path) -> Output {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let done = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let done = Arc::clone(&done);
+        let progress = progress.to_path_buf();
+        std::thread::spawn(move || {
+            let mut shown = 0;
+            loop {
+                let finished = done.load(Ordering::Relaxed);
+                let text = std::fs::read_to_string(&progress).unwrap_or_default();
+                // A read in the middle of a multi-byte character waits for
+                // the next round.
+                if let Some(new) = text.get(shown..).filter(|n| !n.is_empty()) {
+                    eprint!("{new}");
+                    shown = text.len();
+                }
+                if finished {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+        })
+    };
+    let output = run(script, Some(rwdir));
+    done.store(true, Ordering::Relaxed);
+    let _ = watcher.join();
+    output
+}

@@ -147,7 +147,9 @@ impl App {
         groups.sort_by(|a, b| self.order_groups(a, b));
         let mut rows = Vec::new();
         for group in groups {
-            let group_matches = contains(&group_text(group), filter);
+            // No filter: nothing to format (tables of 100,000 rows are
+            // walked here on every redraw).
+            let group_matches = filter.is_empty() || contains(&group_text(group), filter);
             let mut servers: Vec<&ServerRow> = group
                 .servers
                 .iter()

@@ -398,12 +398,15 @@ fn adverts_disagreeing_with_the_configuration_are_raised() {
         .collect();
     assert_eq!(kinds, ["vip", "version", "interval"]);
     // The configuration is fixed and reloaded: the expectation follows.
-    tracker.set_expected(vec![Expected {
-        version: 3,
-        interval_cs: 200,
-        vips: vec![ip("198.51.100.101")],
-        ..expected_vi1()
-    }]);
+    tracker.set_expected(
+        vec![Expected {
+            version: 3,
+            interval_cs: 200,
+            vips: vec![ip("198.51.100.101")],
+            ..expected_vi1()
+        }],
+        100,
+    );
     assert!(tracker.report(100).alarms.is_empty());
 }
 
@@ -420,7 +423,7 @@ fn an_expectation_matches_interface_vrid_and_family_only() {
     let mut any_interface = expected_vi1();
     any_interface.interface = None;
     any_interface.instance = "VI_any".to_string();
-    tracker.set_expected(vec![any_interface, expected_vi1()]);
+    tracker.set_expected(vec![any_interface, expected_vi1()], 10);
     assert_eq!(
         tracker.report(10).routers[0].instance.as_deref(),
         Some("VI_1"),
