@@ -34,6 +34,7 @@
 mod support;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use lvstop::observe::wire::{Expected, ObservedAdvert, Tracker, WireAlarm};
@@ -44,6 +45,9 @@ use support::tmux::{count, Tmux};
 const TEST: &str = "the_reference_deployment_runs_on_two_directors_lvstop_and_keepalived_mixed";
 /// Set inside the guest: where the in-guest half writes its results.
 const IN_GUEST_OUT: &str = "LVSTOP_SEED_PAIR_OUT";
+/// Set inside the guest: the Python that has aiosmtpd (pip may have put it
+/// in an interpreter the guest's PATH does not reach, such as pyenv's).
+const IN_GUEST_PYTHON: &str = "LVSTOP_SEED_PAIR_PYTHON";
 /// The lvstop binary the guest runs: a copy made when the test starts.
 const BINARY: &str = "lvstop";
 const SMTP_SINK: &str = concat!(
@@ -462,7 +466,8 @@ fn in_guest(out: &Path) {
     std::fs::write(run.path("probe.py"), PROBE).unwrap();
     spawn(
         &format!(
-            "exec ip netns exec lvsmail python3 {SMTP_SINK} {} {MAIL} 25",
+            "exec ip netns exec lvsmail {} {SMTP_SINK} {} {MAIL} 25",
+            std::env::var(IN_GUEST_PYTHON).unwrap_or_else(|_| "python3".into()),
             run.path("mail.jsonl").display()
         ),
         &run.path("smtp.log"),
@@ -497,8 +502,18 @@ fn the_reference_deployment_runs_on_two_directors_lvstop_and_keepalived_mixed() 
     let out = dir.path().to_path_buf();
     std::fs::copy(env!("CARGO_BIN_EXE_lvstop"), out.join(BINARY)).unwrap();
     let me = std::env::current_exe().unwrap();
+    let python = Command::new("python3")
+        .args(["-c", "import aiosmtpd, sys; print(sys.executable)"])
+        .output()
+        .unwrap();
+    assert!(
+        python.status.success(),
+        "the SMTP server needs Python's aiosmtpd (.ci/run installs it): {}",
+        String::from_utf8_lossy(&python.stderr)
+    );
+    let python = String::from_utf8_lossy(&python.stdout).trim().to_string();
     let script = format!(
-        "{IN_GUEST_OUT}={o} {} --exact {TEST} --nocapture > {o}/guest-test.log 2>&1; echo done > {o}/done",
+        "{IN_GUEST_PYTHON}={python} {IN_GUEST_OUT}={o} {} --exact {TEST} --nocapture > {o}/guest-test.log 2>&1; echo done > {o}/done",
         me.display(),
         o = out.display()
     );

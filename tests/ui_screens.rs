@@ -408,3 +408,43 @@ fn the_observed_kernels_timeouts_and_sync_daemons_head_the_connections_screen() 
         "{screen}"
     );
 }
+
+/// The services screen formats only the rows it shows: at every cursor
+/// position, what a short terminal shows is an unbroken stretch of what a
+/// tall one shows (reason lines included), and it holds the selected row.
+#[test]
+fn a_short_services_screen_shows_a_stretch_of_the_whole_table() {
+    let mut app = ui_fixture::app();
+    let body = |screen: &str| -> Vec<String> {
+        let lines: Vec<&str> = screen.lines().collect();
+        let titles = lines
+            .iter()
+            .position(|l| l.contains("RemoteAddress"))
+            .unwrap_or_else(|| panic!("no column titles:\n{screen}"));
+        lines[titles + 1..].iter().map(|l| l.to_string()).collect()
+    };
+    let whole = body(&text(&render(&app, 80, 200)));
+    let whole = whole[..whole.iter().rposition(|l| l.contains("->")).unwrap_or(0) + 1].join("\n");
+    let rows = whole.lines().filter(|l| !l.trim_start().starts_with('└')).count();
+    let mut scrolled = false;
+    for step in 0..rows {
+        // The last two lines are the status and hint bars.
+        let screen = text(&render(&app, 80, 11));
+        let shown = body(&screen);
+        let shown = shown[..shown.len().saturating_sub(2)].join("\n");
+        let shown = shown.trim_end();
+        assert!(
+            !shown.is_empty() && whole.contains(shown),
+            "step {step}: not a stretch of the whole table:\n{shown}\n--- whole:\n{whole}"
+        );
+        scrolled |= !whole.starts_with(shown);
+        if let Some(lvstop::engine::overrides::Target::RealServer(_, server)) = app.selected() {
+            assert!(
+                shown.contains(&server.to_string()),
+                "step {step}: the selected {server} is off screen:\n{shown}"
+            );
+        }
+        app.handle_key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
+    }
+    assert!(scrolled, "the screen never scrolled:\n{whole}");
+}

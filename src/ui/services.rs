@@ -6,6 +6,7 @@
 //!
 //! Pure data derived from a [`Snapshot`]; it never draws and never sends.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use crate::engine::overrides::{Target, WeightSource};
@@ -170,7 +171,7 @@ fn flags_text(flags: ServiceFlags, timeout: u32) -> String {
 /// Every service of the snapshot with its real servers, in ipvsadm's
 /// order: the live table joined with the checks and overrides.
 pub fn groups(snapshot: &Snapshot) -> Vec<ServiceGroup> {
-    let mut out: Vec<ServiceGroup> = Vec::new();
+    let mut out = Joined::default();
     for service in snapshot.table.sorted_services() {
         let key = service.key();
         let mut servers: Vec<ServerRow> = Vec::new();
@@ -210,7 +211,7 @@ pub fn groups(snapshot: &Snapshot) -> Vec<ServiceGroup> {
             Target::Service(s) => (s, None),
             Target::RealServer(s, d) => (s, Some(d)),
         };
-        let group = group_mut(&mut out, service);
+        let group = out.group(service);
         let reasons: Vec<String> = target
             .disabled
             .iter()
@@ -247,7 +248,7 @@ pub fn groups(snapshot: &Snapshot) -> Vec<ServiceGroup> {
         join_observed(&mut out, observed);
     }
     for drain in &snapshot.drains {
-        let row = server_mut(group_mut(&mut out, drain.service), drain.server);
+        let row = server_mut(out.group(drain.service), drain.server);
         row.health = row.health.max(Health::Draining);
         let left = drain.deadline_ms.saturating_sub(snapshot.clock_ms) / 1000;
         row.reasons.push(format!(
@@ -256,6 +257,7 @@ pub fn groups(snapshot: &Snapshot) -> Vec<ServiceGroup> {
             if drain.remove { ", then removed" } else { "" }
         ));
     }
+    let mut out = out.groups;
     for group in &mut out {
         if !group.disabled.is_empty() {
             for row in &mut group.servers {
@@ -267,11 +269,11 @@ pub fn groups(snapshot: &Snapshot) -> Vec<ServiceGroup> {
     out
 }
 
-fn join_checks(out: &mut Vec<ServiceGroup>, vs: &VirtualServerView) {
+fn join_checks(out: &mut Joined, vs: &VirtualServerView) {
     let Some(key) = parse_keepalived_name(&vs.name) else {
         return;
     };
-    let group = group_mut(out, key);
+    let group = out.group(key);
     let mut quorum = format!(
         "quorum {} (live weight {}/{})",
         if vs.quorum_up { "up" } else { "down" },
@@ -298,9 +300,9 @@ fn join_checks(out: &mut Vec<ServiceGroup>, vs: &VirtualServerView) {
 
 /// The observer's facts: configured real servers the kernel's table lacks,
 /// and the weights set from this console.
-fn join_observed(out: &mut Vec<ServiceGroup>, observed: &Observation) {
+fn join_observed(out: &mut Joined, observed: &Observation) {
     for missing in &observed.missing {
-        let row = server_mut(group_mut(out, missing.service), missing.server);
+        let row = server_mut(out.group(missing.service), missing.server);
         row.configured_weight = u32::try_from(missing.weight).ok();
         row.health = row.health.max(Health::Down);
         row.reasons.push(MissingRealServer::WHY.to_string());
@@ -322,7 +324,7 @@ fn join_observed(out: &mut Vec<ServiceGroup>, observed: &Observation) {
             };
             for rs in &vs.real_servers {
                 let server = DestKey::new(SocketAddr::new(rs.address, rs.port));
-                let row = server_mut(group_mut(out, key), server);
+                let row = server_mut(out.group(key), server);
                 match rs.alive {
                     Some(true) => {}
                     Some(false) => {
@@ -347,7 +349,7 @@ fn join_observed(out: &mut Vec<ServiceGroup>, observed: &Observation) {
         }
     }
     for set in &observed.weights_set {
-        let row = server_mut(group_mut(out, set.service), set.server);
+        let row = server_mut(out.group(set.service), set.server);
         row.reasons.push(format!(
             "weight {} set by {} (was {}; keepalived may rewrite it)",
             set.weight, set.by, set.previous
@@ -381,26 +383,44 @@ fn check_reason(rs: &RealServerView) -> String {
     }
 }
 
-fn group_mut(out: &mut Vec<ServiceGroup>, key: ServiceKey) -> &mut ServiceGroup {
-    let index = match out.iter().position(|g| g.key == key) {
-        Some(index) => index,
-        None => {
-            out.push(ServiceGroup {
-                key,
-                scheduler: String::new(),
-                flags: String::new(),
-                in_table: false,
-                active: 0,
-                inactive: 0,
-                rates: Rates::default(),
-                disabled: Vec::new(),
-                quorum: None,
-                servers: Vec::new(),
-            });
-            out.len() - 1
-        }
-    };
-    &mut out[index]
+/// The groups being joined, found by key in constant time: the engine's
+/// checks and the observer's facts name every service of a table that may
+/// hold 10,000 of them, on every snapshot.
+#[derive(Default)]
+struct Joined {
+    groups: Vec<ServiceGroup>,
+    index: HashMap<ServiceKey, usize>,
+}
+
+impl Joined {
+    fn push(&mut self, group: ServiceGroup) {
+        self.index.insert(group.key, self.groups.len());
+        self.groups.push(group);
+    }
+
+    /// The group of this service, added empty (not in the table) when the
+    /// table lacks it.
+    fn group(&mut self, key: ServiceKey) -> &mut ServiceGroup {
+        let index = match self.index.get(&key) {
+            Some(&index) => index,
+            None => {
+                self.push(ServiceGroup {
+                    key,
+                    scheduler: String::new(),
+                    flags: String::new(),
+                    in_table: false,
+                    active: 0,
+                    inactive: 0,
+                    rates: Rates::default(),
+                    disabled: Vec::new(),
+                    quorum: None,
+                    servers: Vec::new(),
+                });
+                self.groups.len() - 1
+            }
+        };
+        &mut self.groups[index]
+    }
 }
 
 fn server_mut(group: &mut ServiceGroup, key: DestKey) -> &mut ServerRow {

@@ -13,7 +13,7 @@ use ratatui::Frame;
 use super::widgets::{left, number, right, scroll, sparkline};
 use crate::engine::overrides::Target;
 use crate::ui::app::{App, Row};
-use crate::ui::services::{service_label, Health};
+use crate::ui::services::{service_label, Health, ServiceGroup};
 
 /// Column widths for one frame width.
 struct Columns {
@@ -91,18 +91,36 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     ];
     let rows = app.visible_rows();
     let selected = app.cursor(crate::ui::action::View::Services);
-    // Each row takes one line, plus one per reason when they do not fit inline.
-    let mut lines: Vec<(usize, Line<'static>)> = Vec::new();
+    // Each row takes one line, plus one per reason when they do not fit
+    // inline. Only the rows on screen are formatted: a table may hold
+    // 100,000 rows and this runs on every redraw.
     let mut first_line_of = Vec::with_capacity(rows.len());
-    for (index, row) in rows.iter().enumerate() {
-        first_line_of.push(lines.len());
+    let mut total = 0;
+    for row in &rows {
+        first_line_of.push(total);
+        total += line_count(&row_reasons(row, &columns), &columns);
+    }
+    let height = usize::from(area.height).saturating_sub(titles.len());
+    let target_line = first_line_of.get(selected).copied().unwrap_or(0);
+    let first = scroll(&app.scroll[0], target_line, height, total);
+    let first_row = first_line_of
+        .partition_point(|&line| line <= first)
+        .saturating_sub(1);
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let mut skip = first.saturating_sub(first_line_of.get(first_row).copied().unwrap_or(0));
+    for (index, row) in rows.iter().enumerate().skip(first_row) {
+        if lines.len() >= height {
+            break;
+        }
         let mut row_lines = row_lines(app, row, &columns, width);
         if index == selected && app.selected().is_some() {
-            if let Some((_, first)) = row_lines.first_mut() {
+            if let Some(first) = row_lines.first_mut() {
                 *first = std::mem::take(first).patch_style(theme.style("ui.selection"));
             }
         }
-        lines.extend(row_lines.into_iter().map(|(_, l)| (index, l)));
+        let shown = row_lines.len().saturating_sub(skip);
+        lines.extend(row_lines.into_iter().skip(skip).take(shown));
+        skip = 0;
     }
     if rows.is_empty() {
         let text = if app.snapshot().is_none() {
@@ -112,22 +130,14 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
         } else {
             "no virtual service configured"
         };
-        lines.push((0, Line::from(Span::styled(text, theme.style("ui.dim")))));
+        lines.push(Line::from(Span::styled(text, theme.style("ui.dim"))));
     }
-    let height = usize::from(area.height).saturating_sub(titles.len());
-    let target_line = first_line_of.get(selected).copied().unwrap_or(0);
-    let first = scroll(&app.scroll[0], target_line, height, lines.len());
     let mut out = titles;
-    out.extend(lines.into_iter().skip(first).take(height).map(|(_, l)| l));
+    out.extend(lines.into_iter().take(height));
     frame.render_widget(Paragraph::new(out), area);
 }
 
-fn row_lines(
-    app: &App,
-    row: &Row<'_>,
-    columns: &Columns,
-    width: usize,
-) -> Vec<(usize, Line<'static>)> {
+fn row_lines(app: &App, row: &Row<'_>, columns: &Columns, width: usize) -> Vec<Line<'static>> {
     let theme = &app.theme;
     let history = app.rate_history(row.target());
     let sparks = if columns.spark > 0 {
@@ -143,20 +153,11 @@ fn row_lines(
     };
     let group = row.group;
     let mut lines = Vec::new();
-    let (glyph, word, scope, reasons, main) = match row.server {
+    let reasons = row_reasons(row, columns);
+    let (glyph, word, scope, main) = match row.server {
         None => {
             let (prot, addr) = service_label(group.key);
-            let health = if !group.disabled.is_empty() {
-                Health::Disabled
-            } else if group
-                .quorum
-                .as_deref()
-                .is_some_and(|q| q.starts_with("quorum down"))
-            {
-                Health::Down
-            } else {
-                Health::Up
-            };
+            let health = service_health(group);
             let hidden = if app.collapsed.contains(&group.key) {
                 format!(" [+{}]", group.servers.len())
             } else {
@@ -184,21 +185,12 @@ fn row_lines(
                 right(&number(rates.cps), 5),
                 right(&number(rates.inbps + rates.outbps), 6)
             );
-            let mut reasons = group.disabled.clone();
-            if let Some(quorum) = &group.quorum {
-                if health == Health::Down || columns.inline_reason {
-                    reasons.push(quorum.clone());
-                }
-            }
-            if !group.in_table && group.disabled.is_empty() {
-                reasons.push("not in the IPVS table".to_string());
-            }
             let scope = if health == Health::Disabled {
                 "svc.disabled"
             } else {
                 "svc.name"
             };
-            (health.glyph(app.ascii), health.word(), scope, reasons, text)
+            (health.glyph(app.ascii), health.word(), scope, text)
         }
         Some(server) => {
             let rates = server.rates;
@@ -220,18 +212,10 @@ fn row_lines(
                     &number(rates.inbps + rates.outbps)
                 )
             );
-            let mut reasons = server.reasons.clone();
-            let said = reasons
-                .iter()
-                .any(|r| r.starts_with("not in the IPVS table"));
-            if !server.in_table && server.health != Health::Disabled && !said {
-                reasons.insert(0, "not in the IPVS table".to_string());
-            }
             (
                 server.health.glyph(app.ascii),
                 server.health.word(),
                 server.health.scope(),
-                reasons,
                 text,
             )
         }
@@ -254,21 +238,71 @@ fn row_lines(
             format!("  {}", left(&reasons.join("; "), room)),
             theme.style("rs.reason"),
         ));
-        lines.push((0, Line::from(spans)));
+        lines.push(Line::from(spans));
     } else {
-        lines.push((0, Line::from(spans)));
+        lines.push(Line::from(spans));
         let arrow = if app.ascii { "`-" } else { "└" };
         for reason in reasons {
-            lines.push((
-                0,
-                Line::from(Span::styled(
-                    left(&format!("       {arrow} {reason}"), width),
-                    theme.style("rs.reason"),
-                )),
-            ));
+            lines.push(Line::from(Span::styled(
+                left(&format!("       {arrow} {reason}"), width),
+                theme.style("rs.reason"),
+            )));
         }
     }
     lines
+}
+
+/// A service's health as its row shows it: disabled, its quorum down, or up.
+fn service_health(group: &ServiceGroup) -> Health {
+    if !group.disabled.is_empty() {
+        Health::Disabled
+    } else if group
+        .quorum
+        .as_deref()
+        .is_some_and(|q| q.starts_with("quorum down"))
+    {
+        Health::Down
+    } else {
+        Health::Up
+    }
+}
+
+/// Why a row is not plainly up, in the words its reason lines show.
+fn row_reasons(row: &Row<'_>, columns: &Columns) -> Vec<String> {
+    let group = row.group;
+    match row.server {
+        None => {
+            let mut reasons = group.disabled.clone();
+            if let Some(quorum) = &group.quorum {
+                if service_health(group) == Health::Down || columns.inline_reason {
+                    reasons.push(quorum.clone());
+                }
+            }
+            if !group.in_table && group.disabled.is_empty() {
+                reasons.push("not in the IPVS table".to_string());
+            }
+            reasons
+        }
+        Some(server) => {
+            let mut reasons = server.reasons.clone();
+            let said = reasons
+                .iter()
+                .any(|r| r.starts_with("not in the IPVS table"));
+            if !server.in_table && server.health != Health::Disabled && !said {
+                reasons.insert(0, "not in the IPVS table".to_string());
+            }
+            reasons
+        }
+    }
+}
+
+/// The lines a row takes: one, plus one per reason unless they fit inline.
+fn line_count(reasons: &[String], columns: &Columns) -> usize {
+    if columns.inline_reason || reasons.is_empty() {
+        1
+    } else {
+        1 + reasons.len()
+    }
 }
 
 /// Service rows read bold; real-server rows in the terminal's colour.
