@@ -171,19 +171,29 @@ fn ask(i: u8) -> Option<String> {
         .then(|| text.split_whitespace().last().unwrap_or("").to_string())
 }
 
-/// The subjects of the e-mails received so far.
-fn subjects(run: &Run) -> Vec<String> {
+/// The e-mails received so far (headers and body).
+fn mails(run: &Run) -> Vec<String> {
     let text = std::fs::read_to_string(run.path("mail.jsonl")).unwrap_or_default();
     text.lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|record| {
-            record["data"]
-                .as_str()?
-                .lines()
-                .find_map(|h| h.strip_prefix("Subject: "))
-                .map(|s| s.trim().to_string())
-        })
+        .filter_map(|record| record["data"].as_str().map(str::to_string))
         .collect()
+}
+
+/// How many alerts say rs1's TCP_CHECK went `DOWN` (or `UP`), in
+/// keepalived's words: the subject names the real server and virtual
+/// server, the body the checker's verdict.
+fn rs1_alerts(run: &Run, up: bool) -> usize {
+    let (state, verdict) = if up {
+        ("- UP", "TCP CHECK succeed")
+    } else {
+        ("- DOWN", "TCP CHECK failed")
+    };
+    let subject = format!("Realserver [{RS1}]:tcp:80 of virtual server [{VIP}]:tcp:80 {state}");
+    mails(run)
+        .iter()
+        .filter(|m| m.contains(&subject) && m.contains(verdict))
+        .count()
 }
 
 /// Kills or stops the master and measures each client's way back.
@@ -329,7 +339,7 @@ fn arrangement(run: &mut Run, master_kind: Kind, backup_kind: Kind) {
         Tmux::start(&format!(
             "ip netns exec lvsd1 {} --socket {}",
             run.lvstop,
-            run.path("lvsd1").join("lvstop.sock").display()
+            Run::socket("lvsd1").display()
         ))
         .expect("tmux")
     });
@@ -387,10 +397,7 @@ fn arrangement(run: &mut Run, master_kind: Kind, backup_kind: Kind) {
     ));
 
     // 2. A stopped web server leaves the table; mail says so.
-    let failed_before = subjects(run)
-        .iter()
-        .filter(|s| s.contains("TCP CHECK failed"))
-        .count();
+    let (failed_before, back_before) = (rs1_alerts(run, false), rs1_alerts(run, true));
     run.stop_nginx("lvsrs1");
     let stopped = Instant::now();
     until("rs1 out of the master's table", 120, || {
@@ -401,20 +408,14 @@ fn arrangement(run: &mut Run, master_kind: Kind, backup_kind: Kind) {
         assert_eq!(ask(i).as_deref(), Some("rs2"), "{label}: client {i}");
     }
     until("the TCP CHECK failed alert", 60, || {
-        subjects(run)
-            .iter()
-            .filter(|s| s.contains("TCP CHECK failed"))
-            .count()
-            > failed_before
+        rs1_alerts(run, false) > failed_before
     });
     run.nginx("lvsrs1", "rs1");
     until("rs1 back in the master's table", 120, || {
         table("lvsd1").contains(RS1)
     });
     until("the recovery alert", 60, || {
-        subjects(run)
-            .iter()
-            .any(|s| s.contains("TCP CHECK succeed"))
+        rs1_alerts(run, true) > back_before
     });
     run.step(&format!(
         "{label}: rs1 stopped: out of the table after {:.1} s, every client served by rs2, \

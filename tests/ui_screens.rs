@@ -425,7 +425,10 @@ fn a_short_services_screen_shows_a_stretch_of_the_whole_table() {
     };
     let whole = body(&text(&render(&app, 80, 200)));
     let whole = whole[..whole.iter().rposition(|l| l.contains("->")).unwrap_or(0) + 1].join("\n");
-    let rows = whole.lines().filter(|l| !l.trim_start().starts_with('└')).count();
+    let rows = whole
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('└'))
+        .count();
     let mut scrolled = false;
     for step in 0..rows {
         // The last two lines are the status and hint bars.

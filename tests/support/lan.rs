@@ -244,16 +244,19 @@ impl Run {
         let d = dir.display();
         let pid_file = dir.join("daemon.pid");
         let _ = std::fs::remove_file(&pid_file);
+        let socket = Self::socket(ns);
+        let _ = std::fs::remove_file(&socket);
         spawn(
             &format!(
                 "ip netns exec {ns} {} daemon -f {d}/keepalived.conf --dataplane kernel \
-                 --socket {d}/lvstop.sock & echo $! > {d}/daemon.pid; wait",
-                self.lvstop
+                 --socket {} & echo $! > {d}/daemon.pid; wait",
+                self.lvstop,
+                socket.display()
             ),
             &dir.join("daemon.log"),
         );
         until(&format!("lvstop daemon in {ns}"), 60, || {
-            dir.join("lvstop.sock").exists() && pid_file.exists()
+            socket.exists() && pid_file.exists()
         });
         std::fs::read_to_string(&pid_file)
             .unwrap()
@@ -262,12 +265,18 @@ impl Run {
             .unwrap()
     }
 
+    /// The control socket of the lvstop daemon in `ns`: in the guest's own
+    /// /tmp, as the shared folder (9p) cannot hold a Unix socket.
+    pub fn socket(ns: &str) -> PathBuf {
+        PathBuf::from(format!("/tmp/lvstop-{ns}.sock"))
+    }
+
     /// `lvstop --once -n` against the daemon in `ns`.
     pub fn once(&self, ns: &str) -> String {
         sh(&format!(
             "ip netns exec {ns} {} --once -n --socket {}",
             self.lvstop,
-            self.path(ns).join("lvstop.sock").display()
+            Self::socket(ns).display()
         ))
     }
 
