@@ -189,7 +189,9 @@ fn rs1_alerts(run: &Run, up: bool) -> usize {
     } else {
         ("- DOWN", "TCP CHECK failed")
     };
-    let subject = format!("Realserver [{RS1}]:tcp:80 of virtual server [{VIP}]:tcp:80 {state}");
+    let (address, port) = RS1.split_once(':').unwrap_or((RS1, "80"));
+    let subject =
+        format!("Realserver [{address}]:tcp:{port} of virtual server [{VIP}]:tcp:80 {state}");
     mails(run)
         .iter()
         .filter(|m| m.contains(&subject) && m.contains(verdict))
