@@ -216,12 +216,25 @@ async fn file_check_weight_scales_the_value_into_the_real_server_weight() {
 
 // ---- BFD_CHECK ----
 
-#[tokio::test]
-async fn bfd_check_is_reported_as_unsupported() {
+/// lvstop does not implement BFD, so a real server with a BFD_CHECK is
+/// refused at load rather than left down for ever.
+#[test]
+fn bfd_check_is_refused_at_load() {
     let config = conf("127.0.0.1 80", "  BFD_CHECK {\n   name peer1\n  }");
-    assert_eq!(
-        reason(&verdict(&config).await),
-        "BFD_CHECK is not supported"
+    let outcome = lvstop::config::load::load_str(
+        Path::new("test.conf"),
+        &config,
+        &lvstop::config::load::Options::default(),
+    );
+    assert!(outcome.has_errors(), "BFD_CHECK must be refused");
+    let messages: Vec<String> = outcome
+        .diagnostics
+        .iter()
+        .map(|item| item.message.clone())
+        .collect();
+    assert!(
+        messages.iter().any(|m| m.contains("BFD")),
+        "the error names BFD: {messages:?}"
     );
 }
 
