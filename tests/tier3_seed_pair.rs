@@ -125,23 +125,19 @@ impl Director {
     /// them. (A killed process alone leaves the VIP and the IPVS table in
     /// the kernel, still serving: that is no failover to measure.)
     fn crash(&self) {
-        // keepalived's children go too, as in a crash of the whole daemon.
+        // Every process of the host dies (keepalived's checker and VRRP
+        // children too), as in a crash of the whole machine.
         sh(&format!(
-            "pkill -KILL -P {pid} || true; kill -KILL {pid}; ip -n {ns} link set eth0 down",
-            pid = self.pid,
+            "ip netns pids {ns} | xargs -r kill -KILL; ip -n {ns} link set eth0 down",
             ns = self.ns
         ));
         until("the director to die", 30, || !alive(self.pid));
     }
 
-    /// Back from a crash as a rebooted host: the link up, no VIP and no
-    /// IPVS table left.
+    /// Back from a crash as a rebooted host: a new network stack, with no
+    /// VIP, no IPVS table and no persistence templates left.
     fn reboot(&self) {
-        sh(&format!(
-            "ip -n {ns} addr del {VIP}/32 dev eth0 2>/dev/null || true; \
-             ip netns exec {ns} ipvsadm -C; ip -n {ns} link set eth0 up",
-            ns = self.ns
-        ));
+        lan::reboot(self.ns);
     }
 
     fn stop(&self) {
@@ -472,10 +468,11 @@ fn arrangement(run: &mut Run, master_kind: Kind, backup_kind: Kind) {
     lan::stop_captures();
     never_two_masters(&run.adverts(&label));
     run.step(&format!("{label}: the adverts never show two masters"));
+    // Both directors rebooted: the next pair starts with no connection
+    // entries or persistence templates from this one.
+    drop(console);
     for ns in ["lvsd1", "lvsd2"] {
-        sh(&format!(
-            "ip netns exec {ns} ipvsadm -C; ip -n {ns} addr del {VIP}/32 dev eth0 2>/dev/null || true"
-        ));
+        lan::reboot(ns);
     }
 }
 

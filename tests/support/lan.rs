@@ -129,6 +129,57 @@ http {{
     )
 }
 
+/// The hosts of the server range and the last octet of their address;
+/// their index here is their port on the bridge.
+const SERVERS: [(&str, u8); 5] = [
+    ("lvsd1", 80),
+    ("lvsd2", 81),
+    ("lvsrs1", 82),
+    ("lvsrs2", 83),
+    ("lvsmail", 90),
+];
+
+/// A host's namespace, plugged into the bridge on port `p{port}`.
+fn plug(host: &str, port: usize) -> String {
+    format!(
+        "ip netns add {host}; ip -n {host} link set lo up\n\
+         ip link add eth0 netns {host} type veth peer name p{port} netns lvslan\n\
+         ip -n lvslan link set p{port} master br0 up; ip -n {host} link set eth0 up\n"
+    )
+}
+
+/// A server-range host's address and its on-link route to the clients.
+fn address(host: &str, last: u8) -> String {
+    format!(
+        "ip -n {host} addr add 198.51.100.{last}/24 dev eth0\n\
+         ip -n {host} route add 203.0.113.0/24 dev eth0\n"
+    )
+}
+
+/// `host` (a director) as after a reboot: a new namespace, so nothing of
+/// the old kernel state is left — no VIP, no IPVS services, and no
+/// connection entries or persistence templates, which `ipvsadm -C` keeps
+/// until they expire. Every process left in the old namespace ends, as in
+/// a reboot, and the old stack is gone (its bridge port with it) before the
+/// new one is plugged in.
+pub fn reboot(host: &str) {
+    let (port, (_, last)) = SERVERS
+        .iter()
+        .enumerate()
+        .find(|(_, (name, _))| *name == host)
+        .expect("a host of the server range");
+    sh(&format!(
+        "ip netns pids {host} | xargs -r kill -KILL; ip netns del {host}; \
+         i=0; while ip -n lvslan link show p{port} >/dev/null 2>&1; do \
+           i=$((i + 1)); [ $i -lt 300 ] || exit 1; sleep 0.1; done"
+    ));
+    sh(&format!(
+        "set -e\n{}{}",
+        plug(host, port),
+        address(host, *last)
+    ));
+}
+
 /// The segment: namespaces on one bridge, addresses, on-link routes
 /// between the two ranges (no default routes).
 pub fn build(clients_in_one_namespace: bool) {
@@ -148,23 +199,10 @@ pub fn build(clients_in_one_namespace: bool) {
          ip -n lvslan link add br0 type bridge; ip -n lvslan link set br0 up\n",
     );
     for (n, host) in hosts.iter().enumerate() {
-        script += &format!(
-            "ip netns add {host}; ip -n {host} link set lo up\n\
-             ip link add eth0 netns {host} type veth peer name p{n} netns lvslan\n\
-             ip -n lvslan link set p{n} master br0 up; ip -n {host} link set eth0 up\n"
-        );
+        script += &plug(host, n);
     }
-    for (host, last) in [
-        ("lvsd1", 80),
-        ("lvsd2", 81),
-        ("lvsrs1", 82),
-        ("lvsrs2", 83),
-        ("lvsmail", 90),
-    ] {
-        script += &format!(
-            "ip -n {host} addr add 198.51.100.{last}/24 dev eth0\n\
-             ip -n {host} route add 203.0.113.0/24 dev eth0\n"
-        );
+    for (host, last) in SERVERS {
+        script += &address(host, last);
     }
     for (n, host) in clients.iter().enumerate() {
         let addresses: Vec<u8> = if clients_in_one_namespace {
