@@ -39,13 +39,19 @@ for i in \$(seq $runs); do
   t0=\$(ms); cat /proc/net/ip_vs > /dev/null; t1=\$(ms); echo "procfs \$((t1 - t0))" >> $out/result
 done
 # The console on the observer source at its default 1 s refresh, in a real
-# terminal (tmux), on the same table: CPU seconds over a 30 s window after a
-# 10 s warm-up, from /proc/PID/stat (utime + stime, in clock ticks).
+# terminal (tmux), on the same table: the time to its first screen of rows,
+# then CPU seconds over a 60 s window, from /proc/PID/stat (utime + stime,
+# in clock ticks).
+t0=\$(ms)
 tmux -L lvbench new-session -d -x 80 -y 24 "LVSTOP_SOCKET=/nonexistent $lvstop --source observe --delay 1"
-sleep 10
+i=0
+until tmux -L lvbench capture-pane -p -t 0 | grep -q -- '-> '; do
+  i=\$((i + 1)); [ \$i -lt 1200 ] || break; sleep 0.1
+done
+t1=\$(ms); echo "console_first_rows_ms \$((t1 - t0))" >> $out/result
 pid=\$(pgrep -x lvstop | head -1)
 cpu() { awk '{ print \$14 + \$15 }' /proc/\$pid/stat; }
-c0=\$(cpu); t0=\$(ms); sleep 30; c1=\$(cpu); t1=\$(ms)
+c0=\$(cpu); t0=\$(ms); sleep 60; c1=\$(cpu); t1=\$(ms)
 tmux -L lvbench capture-pane -p -t 0 > $out/console.txt || true
 echo "console_cpu_ticks \$((c1 - c0)) over_ms \$((t1 - t0)) hz \$(getconf CLK_TCK)" >> $out/result
 tmux -L lvbench kill-server || true
@@ -60,6 +66,9 @@ echo "median of runs: cat /proc/net/ip_vs $c ms (reference)"
 awk -v a="$a" -v d="$d" 'BEGIN { printf "median of runs: lvstop listing (netlink services + /proc/net/ip_vs) %d ms, ratio to ipvsadm -Ln %.3f\n", d, d / a }'
 awk -v a="$a" -v b="$b" 'BEGIN { printf "median of runs: ipvsadm -Ln %d ms, lvstop full read (KernelDataplane::snapshot) %d ms, ratio %.3f\n", a, b, b / a }'
 awk -v a="$a" -v f="$f" 'BEGIN { printf "median of runs: the observer refresh (steady, TableReader::read) %d ms, ipvsadm -Ln %d ms, ratio %.3f (target <= 0.333)\n", f, a, f / a }'
+if grep -q '^console_first_rows_ms' "$out/result"; then
+    grep '^console_first_rows_ms' "$out/result" | awk '{ printf "console (observer): first screen of rows %.1f s after start\n", $2 / 1000 }'
+fi
 if grep -q '^console_cpu_ticks' "$out/result"; then
     grep '^console_cpu_ticks' "$out/result" | awk '{ printf "console (observer, 1 s refresh, tmux 80x24): %.1f %% of one CPU over %d ms\n", 100 * $2 / $6 / ($4 / 1000), $4 }'
     sed -n 1,8p "$out/console.txt"

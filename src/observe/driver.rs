@@ -146,15 +146,9 @@ async fn publish<D: KernelSource + 'static>(shared: Arc<Shared<D>>, out: mpsc::S
         ticker.tick().await;
         let started = Instant::now();
         let snapshot = assemble(&shared, &mut reader).await;
-        // On a table so big that reading it takes a good part of the
-        // interval, refresh less often rather than read without pause.
         let spent = started.elapsed();
-        let rest = spent
-            .saturating_mul(READING_SHARE_INVERSE)
-            .saturating_sub(shared.options.interval);
-        if !rest.is_zero() {
-            tokio::time::sleep(rest).await;
-        }
+        // Shown as soon as it is read: the pause below is before the next
+        // read, never before this one is seen.
         if out
             .send(Update::Snapshot(Arc::new(snapshot)))
             .await
@@ -162,6 +156,26 @@ async fn publish<D: KernelSource + 'static>(shared: Arc<Shared<D>>, out: mpsc::S
         {
             return;
         }
+        let rest = pause_after(spent, shared.options.interval);
+        if !rest.is_zero() {
+            tokio::time::sleep(rest).await;
+        }
+    }
+}
+
+/// The pause to add before the next read after one that took `spent`: on
+/// a table so big that reading it takes a good part of the interval, the
+/// observer refreshes less often rather than read without pause, so that
+/// reading takes at most one part in [`READING_SHARE_INVERSE`] of the wall
+/// time.
+///
+/// The next tick is due one interval after the last, so a cycle lasts
+/// the longer of the interval and the read plus this pause.
+fn pause_after(spent: Duration, interval: Duration) -> Duration {
+    if spent.saturating_mul(READING_SHARE_INVERSE) > interval {
+        spent.saturating_mul(READING_SHARE_INVERSE - 1)
+    } else {
+        Duration::ZERO
     }
 }
 
@@ -682,4 +696,37 @@ async fn poll_connections<D: Dataplane + 'static>(
 
 fn unix_ms(at: SystemTime) -> u64 {
     crate::health::report::unix_millis(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quick_read_adds_no_pause_to_the_interval() {
+        let interval = Duration::from_secs(1);
+        assert_eq!(
+            pause_after(Duration::from_millis(200), interval),
+            Duration::ZERO
+        );
+        assert_eq!(
+            pause_after(Duration::from_millis(250), interval),
+            Duration::ZERO
+        );
+    }
+
+    #[test]
+    fn a_slow_read_spreads_the_reads_to_a_quarter_of_the_time() {
+        let interval = Duration::from_secs(1);
+        // 400 ms of reading, then 1.2 s of rest: a 1.6 s cycle.
+        assert_eq!(
+            pause_after(Duration::from_millis(400), interval),
+            Duration::from_millis(1200)
+        );
+        // 5 s of reading, then 15 s of rest: a 20 s cycle.
+        assert_eq!(
+            pause_after(Duration::from_secs(5), interval),
+            Duration::from_secs(15)
+        );
+    }
 }
