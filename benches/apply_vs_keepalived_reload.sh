@@ -19,7 +19,8 @@
 #
 # Usage: benches/apply_vs_keepalived_reload.sh [SERVICES] [DESTS] [RUNS]
 #        (defaults 1000 10 5). Needs root, vng (virtme-ng), keepalived,
-#        ipvsadm, linux-image-amd64. Prints one line per run
+#        ipvsadm, linux-image-amd64. LVSTOP=path uses that binary instead of
+#        building one. Prints one line per run
 #        (`keepalived_hup MS`, `lvstop_hup MS`, `lvstop_apply MS`), then
 #        the medians.
 set -euo pipefail
@@ -28,15 +29,18 @@ services="${1:-1000}" dests="${2:-10}" runs="${3:-5}"
 for tool in vng keepalived ipvsadm; do
     command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 2; }
 done
-cargo build --release >&2
-target="${CARGO_TARGET_DIR:-target}"
-lvstop="$(cd "$target/release" && pwd)/lvstop"
+if [ -z "${LVSTOP:-}" ]; then
+    cargo build --release >&2
+    LVSTOP="$(cd "${CARGO_TARGET_DIR:-target}/release" && pwd)/lvstop"
+fi
+lvstop=$LVSTOP
 kernel="${LVSTOP_VM_KERNEL:-$(ls /boot/vmlinuz-* | sort | tail -1)}"
 out="$(mktemp -d /tmp/lvstop-apply-bench.XXXXXX)"
 trap 'rm -rf "$out"' EXIT
 
 # The configuration with real server 198.51.100.1 of the middle service at
-# weight $1; every other weight is 1.
+# weight $1; every other weight is 1. Real servers listen on the virtual
+# server's port (DR: keepalived resets any other port to it).
 probe_port=$((10000 + services / 2))
 config() {
     awk -v s="$services" -v d="$dests" -v w="$1" -v p="$probe_port" 'BEGIN {
@@ -45,7 +49,7 @@ config() {
             port = 10000 + i
             printf "virtual_server 198.51.100.200 %d {\n    lb_algo wrr\n    lb_kind DR\n    protocol TCP\n", port
             for (j = 1; j <= d; j++)
-                printf "    real_server 198.51.100.%d 80 {\n        weight %d\n    }\n", j, (port == p && j == 1) ? w : 1
+                printf "    real_server 198.51.100.%d %d {\n        weight %d\n    }\n", j, port, (port == p && j == 1) ? w : 1
             print "}"
         }
     }'
@@ -64,7 +68,7 @@ wait_full() { # the whole table is in the kernel
 }
 wait_weight() { # WEIGHT: poll until the probe real server has it
     i=0
-    until ipvsadm -Ln -t 198.51.100.200:$probe_port | grep -q "198.51.100.1:80 *Route *\$1 "; do
+    until ipvsadm -Ln -t 198.51.100.200:$probe_port | grep -q "198.51.100.1:$probe_port *Route *\$1 "; do
         i=\$((i + 1)); [ \$i -gt 100000 ] && return 1
     done
 }

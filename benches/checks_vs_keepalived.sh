@@ -29,9 +29,11 @@ for tool in vng keepalived ipvsadm nft; do
 done
 python=/usr/bin/python3
 [ -x "$python" ] || { echo "missing /usr/bin/python3" >&2; exit 2; }
-cargo build --release >&2
-target="${CARGO_TARGET_DIR:-target}"
-lvstop="$(cd "$target/release" && pwd)/lvstop"
+if [ -z "${LVSTOP:-}" ]; then
+    cargo build --release >&2
+    LVSTOP="$(cd "${CARGO_TARGET_DIR:-target}/release" && pwd)/lvstop"
+fi
+lvstop=$LVSTOP
 kernel="${LVSTOP_VM_KERNEL:-$(ls /boot/vmlinuz-* | sort | tail -1)}"
 out="$(mktemp -d /tmp/lvstop-checks-bench.XXXXXX)"
 trap 'rm -rf "$out"' EXIT
