@@ -66,10 +66,14 @@ table_lines() { ipvsadm -Ln | wc -l; }
 wait_full() { # the whole table is in the kernel
     i=0; while [ "\$(table_lines)" -ne $lines ]; do i=\$((i + 1)); [ \$i -gt 3000 ] && return 1; sleep 0.1; done
 }
-wait_weight() { # WEIGHT: poll until the probe real server has it
-    i=0
-    until ipvsadm -Ln -t 198.51.100.200:$probe_port | grep -q "198.51.100.1:$probe_port *Route *\$1 "; do
-        i=\$((i + 1)); [ \$i -gt 100000 ] && return 1
+wait_weight() { # WEIGHT: poll until the probe real server has it (60 s at most)
+    end=\$((\$(ms) + 60000))
+    until ipvsadm -Ln -t 198.51.100.200:$probe_port 2>/dev/null | grep -q "198.51.100.1:$probe_port *Route *\$1 "; do
+        if [ \$(ms) -gt \$end ]; then
+            echo "timeout waiting for weight \$1; the service is now:" >> $out/result
+            ipvsadm -Ln -t 198.51.100.200:$probe_port >> $out/result 2>&1 || true
+            return 1
+        fi
     done
 }
 # keepalived: the checker process only, which owns IPVS.
@@ -107,7 +111,7 @@ vng --run "$kernel" --disable-kvm --user root --memory 2G --rwdir "$out" --exec 
 cat "$out/result"
 grep -q '^done' "$out/result" || {
     echo "the guest did not finish; logs:" >&2
-    tail -5 "$out/keepalived.log" "$out/lvstop.log" >&2 2>/dev/null || true
+    tail -n 5 "$out/keepalived.log" "$out/lvstop.log" >&2 || true
     exit 1
 }
 median() { grep "^$1 " "$out/result" | awk '{ print $2 }' | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }

@@ -123,7 +123,7 @@ vng --run "$kernel" --disable-kvm --user root --memory 2G --rwdir "$out" --exec 
 cat "$out/result"
 grep -q '^done' "$out/result" || {
     echo "the guest did not finish; logs:" >&2
-    tail -5 "$out/keepalived.log" "$out/lvstop.log" >&2 2>/dev/null || true
+    tail -n 5 "$out/keepalived.log" "$out/lvstop.log" >&2 || true
     exit 1
 }
 median() { awk -v i="$1" '$1 == i { print $3 }' "$out/result" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }

@@ -69,10 +69,10 @@ run_script() { # name log command...
     echo "==> $name: $*" >&2
     "$@" >"$log" 2>"$log.err" || rc=$?
     if ((rc == 2)); then
-        set_status "$name" skipped "$(tail -1 "$log.err")"
+        set_status "$name" skipped "$(tr -cd '\11\12\40-\176' <"$log.err" | grep -v '^\s*$' | tail -1)"
         return 1
     elif ((rc != 0)); then
-        set_status "$name" failed "exit $rc: $(grep -v '^\s*$' "$log.err" | tail -1)"
+        set_status "$name" failed "exit $rc: $(tr -cd '\11\12\40-\176' <"$log.err" | sed 's/^ *//' | grep -v '^\s*$' | tail -3 | tr '\n' ' ')"
         return 1
     fi
 }
