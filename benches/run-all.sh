@@ -176,7 +176,7 @@ bench_checks() {
 }
 
 bench_kernel_read() {
-    reference[kernel_read]="ipvsadm $(ipvsadm -v 2>/dev/null | awk '{print $2}') -Ln on the same table in the same VM boot (Debian's kernel $(basename "$(ls /boot/vmlinuz-* | sort | tail -1)" | sed 's/vmlinuz-//'))"
+    reference[kernel_read]="ipvsadm $(dpkg-query -W -f='${Version}' ipvsadm 2>/dev/null) -Ln on the same table in the same VM boot (Debian's kernel $(basename "$(ls /boot/vmlinuz-* | sort | tail -1)" | sed 's/vmlinuz-//'))"
     command[kernel_read]="benches/kernel_read_vs_ipvsadm.sh 10000 10 $runs"
     run_script kernel_read "$work/kernel_read.log" benches/kernel_read_vs_ipvsadm.sh 10000 10 "$runs" || return 0
     awk -v b=kernel_read '
