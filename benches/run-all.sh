@@ -16,6 +16,7 @@
 # Benchmarks: config vrrp console userspace apply checks kernel_read
 # Needs root (namespaces, the VM). Honours CARGO_TARGET_DIR.
 set -euo pipefail
+trap 'echo "run-all.sh: stopped by a failing command at line $LINENO" >&2' ERR
 cd "$(dirname "$0")/.."
 
 quick=0 runs="" only=""
@@ -80,7 +81,7 @@ run_script() { # name log command...
 # --- the benchmarks --------------------------------------------------------
 
 bench_config() {
-    reference[config]="keepalived $(keepalived -v 2>&1 | head -1 | awk '{print $2}') --config-test, same generated files (2,300/4,600/9,200 virtual servers × 16 real servers with TCP_CHECK), whole process"
+    reference[config]="keepalived $(keepalived -v 2>&1 | awk 'NR == 1 { print $2 }') --config-test, same generated files (2,300/4,600/9,200 virtual servers × 16 real servers with TCP_CHECK), whole process"
     command[config]="benches/config_vs_keepalived.sh 1   # run $runs times"
     local i
     for i in $(seq "$runs"); do
@@ -95,7 +96,7 @@ bench_config() {
 }
 
 bench_vrrp() {
-    reference[vrrp]="keepalived $(keepalived -v 2>&1 | head -1 | awk '{print $2}') pair, same namespaces and bridge, interleaved repetitions"
+    reference[vrrp]="keepalived $(keepalived -v 2>&1 | awk 'NR == 1 { print $2 }') pair, same namespaces and bridge, interleaved repetitions"
     command[vrrp]="benches/vrrp_failover.sh $runs $runs"
     RESULTS_OUT=$work/vrrp.raw run_script vrrp "$work/vrrp.log" benches/vrrp_failover.sh "$runs" "$runs" || return 0
     # impl version interval mode vip_ms garp_ms adv_ms prio0_ms
@@ -109,7 +110,7 @@ bench_vrrp() {
 }
 
 bench_console() {
-    reference[console]="htop $(htop --version 2>/dev/null | head -1 | awk '{print $2}') -d 10 in the same tmux; lvstop shows 100 × 10 real servers from a userspace daemon"
+    reference[console]="htop $(htop --version 2>/dev/null | awk 'NR == 1 { print $2 }') -d 10 in the same tmux; lvstop shows 100 × 10 real servers from a userspace daemon"
     command[console]="benches/console_vs_htop.sh $console_secs   # run $runs times"
     local i
     for i in $(seq "$runs"); do
@@ -124,7 +125,7 @@ bench_console() {
 }
 
 bench_userspace() {
-    reference[userspace]="HAProxy $(haproxy -v 2>/dev/null | head -1 | awk '{print $3}') mode tcp, one thread, pinned to the same core as lvstop; nginx and wrk on the other"
+    reference[userspace]="HAProxy $(haproxy -v 2>/dev/null | awk 'NR == 1 { print $3 }') mode tcp, one thread, pinned to the same core as lvstop; nginx and wrk on the other"
     command[userspace]="benches/userspace_vs_haproxy.sh $wrk_secs 1   # run $runs times"
     local i
     for i in $(seq "$runs"); do
@@ -148,7 +149,7 @@ bench_userspace() {
 }
 
 bench_apply() {
-    reference[apply]="keepalived $(keepalived -v 2>&1 | head -1 | awk '{print $2}') -C reloaded with SIGHUP, same file, same VM boot; polled with \`ipvsadm -Ln -t\`"
+    reference[apply]="keepalived $(keepalived -v 2>&1 | awk 'NR == 1 { print $2 }') -C reloaded with SIGHUP, same file, same VM boot; polled with \`ipvsadm -Ln -t\`"
     command[apply]="benches/apply_vs_keepalived_reload.sh $apply_services 10 $runs"
     run_script apply "$work/apply.log" benches/apply_vs_keepalived_reload.sh "$apply_services" 10 "$runs" || return 0
     awk -v b=apply -v n="$apply_services" '
@@ -163,7 +164,7 @@ bench_apply() {
 }
 
 bench_checks() {
-    reference[checks]="keepalived $(keepalived -v 2>&1 | head -1 | awk '{print $2}') -C in the VM (its checker needs IPVS), same configuration and listeners, run alone in turn; checks counted as SYNs by an nftables counter"
+    reference[checks]="keepalived $(keepalived -v 2>&1 | awk 'NR == 1 { print $2 }') -C in the VM (its checker needs IPVS), same configuration and listeners, run alone in turn; checks counted as SYNs by an nftables counter"
     command[checks]="benches/checks_vs_keepalived.sh $checkers $check_window $runs $check_warmup"
     run_script checks "$work/checks.log" benches/checks_vs_keepalived.sh "$checkers" "$check_window" "$runs" "$check_warmup" || return 0
     awk -v b=checks -v n="$checkers" '$2 == "checks_per_s" {
