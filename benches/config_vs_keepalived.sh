@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-3}
 cargo build --release --quiet --example gen_config
 cargo build --release --quiet
+release=${CARGO_TARGET_DIR:-target}/release
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 best() { # best wall time in ms of "$@" over $runs runs
@@ -22,8 +23,8 @@ best() { # best wall time in ms of "$@" over $runs runs
 printf '%-8s %10s %12s %14s %8s\n' scale checkers "lvstop ms" "keepalived ms" ratio
 for scale in 1 2 4; do
     f="$dir/big$scale.conf"
-    ./target/release/examples/gen_config $((2300 * scale)) 16 > "$f"
-    l=$(best ./target/release/lvstop check -f "$f")
+    "$release/examples/gen_config" $((2300 * scale)) 16 > "$f"
+    l=$(best "$release/lvstop" check -f "$f")
     if command -v keepalived >/dev/null; then
         k=$(best keepalived --config-test -f "$f")
         ratio=$(awk -v l="$l" -v k="$k" 'BEGIN { if (l > 0) printf "%.1fx", k / l; else print "-" }')

@@ -18,7 +18,7 @@ if ! command -v htop >/dev/null; then
     apt-get install -y -qq htop >/dev/null 2>&1 || echo "htop not available: console only" >&2
 fi
 cargo build --release -q
-BIN=$PWD/target/release/lvstop
+BIN=$(cd "${CARGO_TARGET_DIR:-target}/release" && pwd)/lvstop
 dir=$(mktemp -d)
 sock=$dir/lvstop.sock
 cleanup() {

@@ -32,7 +32,7 @@ for tool in nginx haproxy wrk taskset; do
     command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install nginx-light haproxy wrk)" >&2; exit 2; }
 done
 cargo build --release --quiet
-lvstop=$PWD/target/release/lvstop
+lvstop=$(cd "${CARGO_TARGET_DIR:-target}/release" && pwd)/lvstop
 
 cores=$(nproc)
 lb_cpu=$(( cores > 1 ? 1 : 0 ))
