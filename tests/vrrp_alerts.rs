@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use lvstop::config::load::{load_str, Options};
 use lvstop::notify::alert::{render, Addresses};
@@ -38,6 +38,9 @@ struct Director {
     nodes: BTreeMap<UnitKey, Node>,
     fifo: Vec<String>,
     mails: Vec<String>,
+    /// Notify scripts run, as the recording's hook writes them:
+    /// `notify [INSTANCE] [VI_1] [MASTER] [150]`.
+    hooks: Vec<String>,
 }
 
 impl Director {
@@ -64,6 +67,7 @@ impl Director {
             nodes,
             fifo: Vec::new(),
             mails: Vec::new(),
+            hooks: Vec::new(),
         }
     }
 
@@ -96,6 +100,18 @@ impl Director {
                         let payload = advert.emit(self.address, to).unwrap();
                         wire.push((self.address, to, payload));
                     }
+                }
+                Action::RunNotify { command, .. } => {
+                    let name = Path::new(&command.argv[0])
+                        .file_stem()
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned();
+                    let args: String = command.argv[1..]
+                        .iter()
+                        .map(|a| format!(" [{a}]"))
+                        .collect();
+                    self.hooks.push(format!("{name}{args}"));
                 }
                 _ => {}
             }
@@ -224,9 +240,16 @@ fn recorded_timeline() -> World {
         ],
         joined: true,
     };
+    let mark = |world: &mut World, text: &str| {
+        for director in &mut world.directors {
+            director.hooks.push(format!("== {text}"));
+        }
+    };
+    mark(&mut world, "start");
     world.input(0, &Input::Startup);
     world.input(1, &Input::Startup);
     world.run_until(8);
+    mark(&mut world, "A VI_2 priority 150 -> 140");
     // `echo -10 > tf`: A's VI_2 tracks the file with weight 1.
     world.input(
         0,
@@ -236,18 +259,25 @@ fn recorded_timeline() -> World {
         },
     );
     world.run_until(11);
+    mark(&mut world, "B cut off");
     world.joined = false;
     world.run_until(17);
+    mark(&mut world, "B joined");
     world.joined = true;
     world.run_until(22);
+    mark(&mut world, "A reload without VI_2");
     // A reloads a configuration without VI_2: its unit is deleted.
     let key = UnitKey::Instance("VI_2".into());
     world.feed(0, &key, Input::Delete);
     world.directors[0].nodes.remove(&key);
     world.run_until(27);
+    mark(&mut world, "A stop");
     world.shutdown(0);
     world.run_until(33);
+    mark(&mut world, "B stop");
     world.shutdown(1);
+    world.run_until(37);
+    mark(&mut world, "end");
     world
 }
 
@@ -278,6 +308,18 @@ fn fifo_lines_match_keepalived_in_order() {
 }
 
 #[test]
+fn notify_hooks_get_keepalived_arguments_at_each_step() {
+    let world = recorded_timeline();
+    for (director, name) in world.directors.iter().zip(["A", "B"]) {
+        assert_eq!(
+            steps(&director.hooks),
+            steps(&lines(&fixture(&format!("{name}.hooks")))),
+            "director {name}"
+        );
+    }
+}
+
+#[test]
 fn alerts_match_keepalived_in_order() {
     let world = recorded_timeline();
     assert_eq!(
@@ -292,32 +334,69 @@ fn alerts_match_keepalived_in_order() {
     );
 }
 
+/// keepalived alone with a sync group G2 (VI_3, faulted by a track_file)
+/// and VI_4 (no notify_deleted), recorded by `record-fault.sh`: start,
+/// fault, recovery, a reload removing VI_4, stop.
+fn recorded_fault_timeline() -> Director {
+    let mut world = World {
+        now: Timestamp(0),
+        directors: [
+            Director::new("F.keepalived.conf", "198.51.100.1"),
+            Director::new("F.keepalived.conf", "198.51.100.1"),
+        ],
+        joined: false,
+    };
+    let mark = |world: &mut World, text: &str| {
+        let f = &mut world.directors[0];
+        f.fifo.push(format!("== {text}"));
+        f.hooks.push(format!("== {text}"));
+    };
+    mark(&mut world, "start");
+    world.input(0, &Input::Startup);
+    world.run_until(6);
+    mark(&mut world, "ff 1");
+    let ff = |value| Input::TrackFileValue {
+        file: "ff".into(),
+        value,
+    };
+    world.input(0, &ff(1));
+    world.run_until(9);
+    mark(&mut world, "ff 0");
+    world.input(0, &ff(0));
+    world.run_until(15);
+    mark(&mut world, "reload without VI_4");
+    let key = UnitKey::Instance("VI_4".into());
+    world.feed(0, &key, Input::Delete);
+    world.directors[0].nodes.remove(&key);
+    world.run_until(19);
+    mark(&mut world, "stop");
+    world.shutdown(0);
+    mark(&mut world, "end");
+    let [f, _] = world.directors;
+    f
+}
+
 #[test]
-fn a_deleted_instance_without_notify_deleted_announces_fault() {
-    let conf = fixture("A.keepalived.conf").replace("  notify_deleted DIR/deleted.sh\n", "");
-    let outcome = load_str(Path::new("a.conf"), &conf, &Options::default());
-    let slice = slices(&outcome.config)
-        .remove(&UnitKey::Instance("VI_2".into()))
-        .unwrap()
-        .1;
-    let mut node = Node::from_config(&slice, &Interfaces::new()).unwrap();
-    node.handle(Timestamp(0), Input::Startup);
-    let actions = node.handle(
-        Timestamp(Duration::from_secs(1).as_micros() as u64),
-        Input::Delete,
-    );
-    let notices: Vec<String> = actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::Notice {
-                target,
-                name,
-                state,
-                priority,
-                ..
-            } => Some(notices::fifo_event(*target, name, *state, *priority).line()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(notices, ["INSTANCE \"VI_2\" FAULT 150\n"]);
+fn fault_and_deletion_without_notify_deleted_match_keepalived() {
+    let f = recorded_fault_timeline();
+    assert_eq!(f.fifo, lines(&fixture("F.vrrp_notify_fifo")));
+    assert_eq!(f.mails, mails(&fixture("F.mails")));
+    // keepalived starts scripts without waiting, so only the set per step
+    // is recorded; a deletion without notify_deleted runs `notify` with
+    // FAULT but not notify_fault.
+    assert_eq!(steps(&f.hooks), steps(&lines(&fixture("F.hooks"))));
+}
+
+/// Lines between `==` markers, sorted within each step.
+fn steps(lines: &[String]) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = Vec::new();
+    for line in lines {
+        if line.starts_with("== ") || out.is_empty() {
+            out.push(vec![line.clone()]);
+        } else if let Some(step) = out.last_mut() {
+            step.push(line.clone());
+            step[1..].sort();
+        }
+    }
+    out
 }

@@ -170,6 +170,9 @@ pub enum NotifyKind {
     Stop,
     /// `notify_deleted SCRIPT`, when a reload removes the instance.
     Deleted,
+    /// A reload removed an instance without `notify_deleted`: announced
+    /// as FAULT, with no script of its own.
+    DeletedAsFault,
     /// `notify_master_rx_lower_pri`: a master heard a lower priority.
     MasterRxLowerPri,
     /// `notify`, run on every transition with keepalived's four arguments.

@@ -89,6 +89,7 @@ impl Instance {
             NotifyKind::Backup => (scripts.backup.as_ref(), NoticeState::Backup),
             NotifyKind::Fault => (scripts.fault.as_ref(), NoticeState::Fault),
             NotifyKind::Stop => (scripts.stop.as_ref(), NoticeState::Stop),
+            NotifyKind::DeletedAsFault => (None, NoticeState::Fault),
             NotifyKind::Deleted => (
                 scripts.deleted.as_ref().and_then(Option::as_ref),
                 NoticeState::Deleted,

@@ -173,11 +173,12 @@ impl Instance {
             Event::Shutdown => self.on_shutdown(now, NotifyKind::Stop, &mut out),
             Event::Delete => {
                 // keepalived.conf(5) `notify_deleted`: DELETED instead of
-                // the default FAULT.
+                // the default FAULT. keepalived 2.2.7 runs `notify` with
+                // FAULT then, but not `notify_fault` (recorded).
                 let kind = if self.config.notify.deleted.is_some() {
                     NotifyKind::Deleted
                 } else {
-                    NotifyKind::Fault
+                    NotifyKind::DeletedAsFault
                 };
                 self.on_shutdown(now, kind, &mut out);
             }
