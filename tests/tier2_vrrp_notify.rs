@@ -7,7 +7,8 @@
 //! VI_2, A stopped, B stopped. Every FIFO line and mail matches the
 //! recording. A sync group and a lone instance run in runners of their
 //! own, so their lines interleave as timing has it: the order is compared
-//! per unit (tests/vrrp_alerts.rs checks the full order).
+//! per unit (tests/vrrp_alerts.rs checks the full order). The same runs
+//! with keepalived as B, lvstop's A beside it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -241,14 +242,32 @@ fn mails_of(text: &str) -> Vec<String> {
 
 #[test]
 fn an_lvstop_pair_writes_keepalived_fifo_lines_mails_and_hooks() {
-    let test = "an_lvstop_pair_writes_keepalived_fifo_lines_mails_and_hooks";
+    pair(
+        "an_lvstop_pair_writes_keepalived_fifo_lines_mails_and_hooks",
+        false,
+    );
+}
+
+/// lvstop as A beside keepalived as B: A's notices are lvstop's, B's are
+/// keepalived's own, and both match the recording.
+#[test]
+fn lvstop_beside_keepalived_writes_the_same_notices() {
+    pair("lvstop_beside_keepalived_writes_the_same_notices", true);
+}
+
+fn pair(test: &str, b_is_keepalived: bool) {
     if support::skip_unless_privileged(test) {
         return;
     }
     let lan = Lan::new();
     let (side_a, side_b) = (Side::new(&lan.a), Side::new(&lan.b));
     let mut a = Director::lvstop(&lan.a, &side_a.config("A.keepalived.conf", &lan.a_if));
-    let mut b = Director::lvstop(&lan.b, &side_b.config("B.keepalived.conf", &lan.b_if));
+    let b_conf = side_b.config("B.keepalived.conf", &lan.b_if);
+    let mut b = if b_is_keepalived {
+        Director::keepalived(&lan.b, &b_conf)
+    } else {
+        Director::lvstop(&lan.b, &b_conf)
+    };
     let logs = |a: &Director, b: &Director| {
         format!(
             "A's FIFO: {:#?}\nB's FIFO: {:#?}\nA:\n{}\nB:\n{}",
