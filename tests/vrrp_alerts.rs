@@ -400,3 +400,52 @@ fn steps(lines: &[String]) -> Vec<Vec<String>> {
     }
     out
 }
+
+/// keepalived.conf(5): with `notify_priority_changes` (or the global
+/// `vrrp_notify_priority_changes`) a priority change of a non-master is a
+/// `BACKUP_PRIORITY` line; without either, nothing.
+#[test]
+fn a_backup_priority_change_is_a_backup_priority_line() {
+    let base = fixture("B.keepalived.conf");
+    let global = base.replace("  notify_priority_changes\n", "").replace(
+        "global_defs {\n",
+        "global_defs {\n  vrrp_notify_priority_changes\n",
+    );
+    let silent = base.replace("  notify_priority_changes\n", "");
+    for (conf, want) in [
+        (&base, vec!["INSTANCE \"VI_2\" BACKUP_PRIORITY 90"]),
+        (&global, vec!["INSTANCE \"VI_2\" BACKUP_PRIORITY 90"]),
+        (&silent, vec![]),
+    ] {
+        let outcome = load_str(Path::new("b.conf"), conf, &Options::default());
+        let slice = slices(&outcome.config)
+            .remove(&UnitKey::Instance("VI_2".into()))
+            .unwrap()
+            .1;
+        let mut node = Node::from_config(&slice, &Interfaces::new()).unwrap();
+        node.handle(Timestamp(0), Input::Startup);
+        let changed = Input::TrackFileValue {
+            file: "tf".into(),
+            value: -10,
+        };
+        let lines: Vec<String> = node
+            .handle(Timestamp(1_000_000), changed)
+            .into_iter()
+            .filter_map(|a| match a {
+                Action::Notice {
+                    target,
+                    name,
+                    state,
+                    priority,
+                    alert,
+                } => {
+                    assert!(!alert, "priority changes are never mailed");
+                    let line = notices::fifo_event(target, &name, state, priority).line();
+                    Some(line.trim_end().to_string())
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(lines, want);
+    }
+}
