@@ -106,10 +106,7 @@ impl Engine {
         vrrp_options.notices = NoticeSinks::from_config(&config, Arc::clone(&fifos))
             .unwrap_or_else(|e| {
                 tracing::error!("VRRP e-mail alerts disabled: {e}");
-                NoticeSinks {
-                    fifos: Arc::clone(&fifos),
-                    ..NoticeSinks::default()
-                }
+                NoticeSinks::fifos_only(Arc::clone(&fifos))
             });
         let mut health = HealthService::start(&config, fifos).await?;
         let desk = Desk::new(desired::from_config(&config.lvs)?);

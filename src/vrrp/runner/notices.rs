@@ -5,7 +5,7 @@
 //! only renders and hands over, and never blocks: a FIFO write is
 //! non-blocking and an alert is queued.
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::config::model::Config;
 use crate::notify::smtp::{
@@ -14,14 +14,22 @@ use crate::notify::smtp::{
 use crate::notify::{Alert, AlertSender, FifoEvent, NotifyFifos, VrrpStateWord, VrrpSubject};
 use crate::vrrp::fsm::{Action, NoticeState, NotifyTarget};
 
-/// The FIFOs and the alert sender VRRP notices go to.
+/// The FIFOs and the alert sender VRRP notices go to. Clones share the
+/// mail settings, so a reload reaches runners that keep running.
 #[derive(Debug, Clone, Default)]
 pub struct NoticeSinks {
-    pub fifos: Arc<NotifyFifos>,
-    pub alerts: Option<AlertSender>,
+    fifos: Arc<NotifyFifos>,
+    mail: Arc<RwLock<Mail>>,
+}
+
+#[derive(Debug, Default)]
+struct Mail {
+    /// The settings `sender` was made for.
+    settings: Option<SmtpSettings>,
+    sender: Option<AlertSender>,
     /// Names the director in alert subjects: `router_id`, else the host
     /// name (keepalived.conf(5)).
-    pub router_id: String,
+    router_id: String,
 }
 
 impl NoticeSinks {
@@ -33,20 +41,41 @@ impl NoticeSinks {
         config: &Config,
         fifos: Arc<NotifyFifos>,
     ) -> Result<Self, SmtpSettingsError> {
-        let alerts = match SmtpSettings::from_global(&config.global) {
-            Some(settings) => Some(AlertSender::spawn(settings, DEFAULT_QUEUE_CAPACITY)?),
-            None => None,
-        };
+        let sinks = Self::fifos_only(fifos);
+        sinks.reconfigure(config)?;
+        Ok(sinks)
+    }
+
+    /// FIFO lines only: no e-mail.
+    pub fn fifos_only(fifos: Arc<NotifyFifos>) -> Self {
+        Self {
+            fifos,
+            mail: Arc::default(),
+        }
+    }
+
+    /// Follows a reload: the new `router_id`, and a new sender only when
+    /// the SMTP settings changed (an unchanged one keeps its queue).
+    pub fn reconfigure(&self, config: &Config) -> Result<(), SmtpSettingsError> {
+        let settings = SmtpSettings::from_global(&config.global);
         let router_id = config
             .global
             .router_id
             .as_ref()
             .map_or_else(local_host_name, |id| id.value.clone());
-        Ok(Self {
-            fifos,
-            alerts,
-            router_id,
-        })
+        let mut mail = self.mail.write().unwrap_or_else(PoisonError::into_inner);
+        if mail.settings != settings {
+            mail.sender = match &settings {
+                Some(settings) => Some(AlertSender::spawn(
+                    settings.clone(),
+                    DEFAULT_QUEUE_CAPACITY,
+                )?),
+                None => None,
+            };
+            mail.settings = settings;
+        }
+        mail.router_id = router_id;
+        Ok(())
     }
 
     /// Writes the notice's FIFO line and, when `alert` is set and an SMTP
@@ -59,16 +88,19 @@ impl NoticeSinks {
         priority: u8,
         alert: bool,
     ) {
-        let (subject, word) = words(target, state);
         self.fifos.write(&fifo_event(target, name, state, priority));
         if !alert {
             return;
         }
-        if let (Some(sender), Some(mail)) = (
-            &self.alerts,
-            Alert::vrrp(&self.router_id, subject, name, word),
+        // A poisoned lock only means a panic elsewhere mid-update; the
+        // settings are still whole.
+        let mail = self.mail.read().unwrap_or_else(PoisonError::into_inner);
+        let (subject, word) = words(target, state);
+        if let (Some(sender), Some(message)) = (
+            &mail.sender,
+            Alert::vrrp(&mail.router_id, subject, name, word),
         ) {
-            sender.send(mail);
+            sender.send(message);
         }
     }
 }

@@ -223,6 +223,9 @@ impl VrrpService {
     /// Moves VRRP to `config` unit by unit (see the module docs): removed
     /// units stop first, then changed ones restart, then new ones start.
     pub async fn reload_config(&mut self, config: &Config) -> VrrpReload {
+        if let Err(e) = self.options.notices.reconfigure(config) {
+            tracing::error!("VRRP e-mail alerts keep their old settings: {e}");
+        }
         let diff = units::diff(&self.config, config);
         let mut after = units::slices(config);
         let mut report = VrrpReload::default();
