@@ -449,3 +449,43 @@ fn a_backup_priority_change_is_a_backup_priority_line() {
         assert_eq!(lines, want);
     }
 }
+
+/// Whether a transition is mailed: the block's own `smtp_alert` wins,
+/// else `smtp_alert_vrrp`, else the global `smtp_alert`, else no
+/// (keepalived.conf(5)); for instances and sync groups alike.
+#[test]
+fn smtp_alert_precedence_follows_keepalived() {
+    let cases = [
+        ("", "", false),
+        ("smtp_alert", "", true),
+        ("smtp_alert", "smtp_alert false", false),
+        ("smtp_alert_vrrp", "", true),
+        ("smtp_alert\n  smtp_alert_vrrp false", "", false),
+        ("smtp_alert_checker", "", false),
+        ("", "smtp_alert", true),
+        ("smtp_alert false", "smtp_alert true", true),
+    ];
+    for (global, own, mailed) in cases {
+        let conf = format!(
+            "global_defs {{\n  {global}\n}}\n\
+             vrrp_sync_group G {{\n  group {{ VI_1 }}\n  {own}\n}}\n\
+             vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 1\n  priority 100\n  \
+             {own}\n  virtual_ipaddress {{ 198.51.100.9 }}\n}}\n"
+        );
+        let outcome = load_str(Path::new("s.conf"), &conf, &Options::default());
+        let mut node = Node::from_config(&outcome.config, &Interfaces::new()).unwrap();
+        let alerts: Vec<(String, bool)> = node
+            .handle(Timestamp(0), Input::Startup)
+            .into_iter()
+            .filter_map(|a| match a {
+                Action::Notice { name, alert, .. } => Some((name, alert)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            alerts,
+            [("G".to_string(), mailed), ("VI_1".to_string(), mailed)],
+            "global '{global}', own '{own}'"
+        );
+    }
+}
