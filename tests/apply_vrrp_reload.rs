@@ -50,6 +50,7 @@ async fn director(
             address: address.parse().unwrap(),
             host: host.clone(),
         },
+        ..Default::default()
     };
     (VrrpService::start(config, options).await.unwrap(), host)
 }

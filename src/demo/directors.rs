@@ -133,6 +133,7 @@ impl DemoDirectors {
                         address: director.config.segment_address,
                         host: MemoryHost::default(),
                     },
+                    ..Default::default()
                 },
             },
         )

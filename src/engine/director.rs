@@ -39,7 +39,7 @@ use crate::health::service::{self as health, HealthError, HealthService};
 use crate::ipvs::desired::{self, DesiredError, DesiredService};
 use crate::ipvs::model::{Daemon, ServiceKey};
 use crate::ipvs::reconcile;
-use crate::vrrp::runner::{RunnerError, RunnerOptions, VrrpService, VrrpStatus};
+use crate::vrrp::runner::{NoticeSinks, RunnerError, RunnerOptions, VrrpService, VrrpStatus};
 use apply::{PendingApply, Phases};
 
 /// How often the dataplane is compared with what was applied.
@@ -102,6 +102,12 @@ impl Engine {
         let fifos = tokio::task::spawn_blocking(move || health::open_fifos(&config_for_fifos))
             .await
             .map_err(HealthError::from)?;
+        let mut vrrp_options = options.vrrp.clone();
+        vrrp_options.notices = NoticeSinks::from_config(&config, Arc::clone(&fifos))
+            .unwrap_or_else(|e| {
+                tracing::error!("VRRP e-mail alerts disabled: {e}");
+                NoticeSinks::fifos_only(Arc::clone(&fifos))
+            });
         let mut health = HealthService::start(&config, fifos).await?;
         let desk = Desk::new(desired::from_config(&config.lvs)?);
         let gate = (dataplane.kind() == DataplaneKind::Userspace)
@@ -117,7 +123,7 @@ impl Engine {
             first = gate.filter(first, &VrrpStatus::default());
         }
         let applied = converge(dataplane.as_ref(), first, &mut owned).await?;
-        let vrrp = VrrpService::start(&config, options.vrrp.clone()).await?;
+        let vrrp = VrrpService::start(&config, vrrp_options).await?;
         let vrrp_status = vrrp.status();
         let timeline = Arc::new(Timeline::new(DEFAULT_CAPACITY));
         let (desk_view, desk_view_receiver) = watch::channel(DeskView::default());

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use lettre::message::header::{Date, Headers};
 
-use super::names::ServiceName;
+use super::names::{ServiceName, VrrpStateWord, VrrpSubject};
 
 /// keepalived cuts the subject at 255 bytes and the body at 511
 /// (`MAX_HEADERS_LENGTH` / `MAX_BODY_LENGTH` in its smtp.h); lvstop keeps
@@ -78,6 +78,54 @@ impl Alert {
     /// A sync group changed state: `[<router_id>] VRRP Group G1 - <what>`.
     pub fn vrrp_group(router_id: &str, group: &str, what: &str, body: impl Into<String>) -> Self {
         Self::new(format!("[{router_id}] VRRP Group {group} - {what}"), body)
+    }
+
+    /// The alert keepalived 2.2.7 mails when an instance or a sync group
+    /// reaches `state` (recorded in tests/fixtures/notify/keepalived-vrrp):
+    /// MASTER, BACKUP and FAULT for both, DELETED for instances; `None`
+    /// for the states it never mails (STOP, the FIFO-only ones).
+    pub fn vrrp(
+        router_id: &str,
+        subject: VrrpSubject,
+        name: &str,
+        state: VrrpStateWord,
+    ) -> Option<Self> {
+        let entering = |word: &str| format!("Entering {word} state");
+        let alert = match (subject, state) {
+            (
+                VrrpSubject::Instance,
+                VrrpStateWord::Master | VrrpStateWord::Backup | VrrpStateWord::Fault,
+            ) => {
+                let owning = if state == VrrpStateWord::Master {
+                    "now"
+                } else {
+                    "no longer"
+                };
+                Self::vrrp_instance(
+                    router_id,
+                    name,
+                    &entering(state.word()),
+                    format!("=> VRRP Instance is {owning} owning VRRP VIPs <="),
+                )
+            }
+            (VrrpSubject::Instance, VrrpStateWord::Deleted) => {
+                Self::vrrp_instance(router_id, name, "Deleted", "=> VRRP Deleted at reload <=")
+            }
+            (
+                VrrpSubject::Group,
+                VrrpStateWord::Master | VrrpStateWord::Backup | VrrpStateWord::Fault,
+            ) => Self::vrrp_group(
+                router_id,
+                name,
+                &entering(state.word()),
+                format!(
+                    "=> All VRRP group instances are now in {} state <=",
+                    state.word()
+                ),
+            ),
+            _ => return None,
+        };
+        Some(alert)
     }
 }
 

@@ -9,7 +9,8 @@
 use serde::Serialize;
 
 use crate::vrrp::fsm::{
-    Action, Command, Event, Instance, NotifyKind, NotifyScripts, NotifyTarget, State, Timestamp,
+    Action, Command, Event, Instance, NoticeState, NotifyKind, NotifyScripts, NotifyTarget, State,
+    Timestamp,
 };
 
 /// One `vrrp_sync_group` running.
@@ -166,11 +167,11 @@ impl SyncGroup {
             return;
         }
         self.state = state;
-        let (kind, word, own) = match state {
-            State::Master => (NotifyKind::Master, "MASTER", &self.notify.master),
-            State::Backup => (NotifyKind::Backup, "BACKUP", &self.notify.backup),
-            State::Fault => (NotifyKind::Fault, "FAULT", &self.notify.fault),
-            State::Initialize => (NotifyKind::Stop, "STOP", &self.notify.stop),
+        let (kind, notice, own) = match state {
+            State::Master => (NotifyKind::Master, NoticeState::Master, &self.notify.master),
+            State::Backup => (NotifyKind::Backup, NoticeState::Backup, &self.notify.backup),
+            State::Fault => (NotifyKind::Fault, NoticeState::Fault, &self.notify.fault),
+            State::Initialize => (NotifyKind::Stop, NoticeState::Stop, &self.notify.stop),
         };
         if let Some(script) = own {
             out.push(Action::RunNotify {
@@ -181,11 +182,15 @@ impl SyncGroup {
             });
         }
         if let Some(script) = &self.notify.any {
-            // keepalived.conf(5): GROUP, name, state (no priority).
+            // keepalived.conf(5): GROUP, name, state, priority; a group
+            // has no priority and keepalived 2.2.7 passes 0 (recorded).
             let mut command = Command::from(script);
-            command
-                .argv
-                .extend(["GROUP".to_string(), self.name.clone(), word.to_string()]);
+            command.argv.extend([
+                "GROUP".to_string(),
+                self.name.clone(),
+                notice.keyword().to_string(),
+                "0".to_string(),
+            ]);
             out.push(Action::RunNotify {
                 target: NotifyTarget::Group,
                 name: self.name.clone(),
@@ -193,5 +198,14 @@ impl SyncGroup {
                 command,
             });
         }
+        // keepalived 2.2.7 mails a group's MASTER, BACKUP and FAULT, not
+        // its STOP (recorded: tests/fixtures/notify/keepalived-vrrp).
+        out.push(Action::Notice {
+            target: NotifyTarget::Group,
+            name: self.name.clone(),
+            state: notice,
+            priority: 0,
+            alert: self.notify.smtp_alert && notice != NoticeState::Stop,
+        });
     }
 }

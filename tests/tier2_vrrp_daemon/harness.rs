@@ -34,6 +34,8 @@ pub struct Lan {
     pub a_if: String,
     pub b_if: String,
     pub obs_if: String,
+    /// The switch ports of a, b and obs (in the switch namespace).
+    pub sw_ports: Vec<String>,
     // Dropped last: the switch holds the bridge and the veth peers.
     pub sw: Netns,
 }
@@ -58,6 +60,7 @@ impl Lan {
         );
         sw.exec("ip", &["link", "set", "br0", "up"]);
         let mut names = Vec::new();
+        let mut sw_ports = Vec::new();
         for (ns, addr) in [(&a, A_ADDR), (&b, B_ADDR), (&obs, OBS_ADDR)] {
             ns.exec("sysctl", &["-qw", "net.ipv6.conf.all.accept_dad=0"]);
             ns.exec("sysctl", &["-qw", "net.ipv6.conf.default.accept_dad=0"]);
@@ -78,6 +81,7 @@ impl Lan {
             );
             ns.exec("ip", &["link", "set", &inside, "up"]);
             names.push(inside);
+            sw_ports.push(port);
         }
         for (ns, ifname) in [(&a, &names[0]), (&b, &names[1]), (&obs, &names[2])] {
             let up = eventually(Duration::from_secs(10), || {
@@ -96,6 +100,7 @@ impl Lan {
             a_if,
             b_if,
             obs_if,
+            sw_ports,
             sw,
         }
     }
@@ -205,6 +210,21 @@ impl Director {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
+    }
+
+    /// The configuration file the director was started on (rewrite it,
+    /// then [`Self::hup`], to reload).
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("keepalived.conf")
+    }
+
+    /// SIGHUP: reload the configuration.
+    pub fn hup(&self) {
+        if let Some(child) = &self.child {
+            let _ = Command::new("kill")
+                .args(["-HUP", &child.id().to_string()])
+                .status();
+        }
     }
 
     pub fn socket(&self) -> PathBuf {

@@ -96,6 +96,8 @@ pub struct GlobalDefs {
     pub vrrp_garp_interval: Option<Timer>,
     pub vrrp_gna_interval: Option<Timer>,
     pub vrrp_min_garp: Option<Spanned<bool>>,
+    /// FIFO lines on instance priority changes, for every instance.
+    pub vrrp_notify_priority_changes: Option<Spanned<bool>>,
     pub vrrp_check_unicast_src: bool,
     pub vrrp_skip_check_adv_addr: bool,
     pub vrrp_strict: bool,

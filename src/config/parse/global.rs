@@ -83,7 +83,7 @@ pub const GLOBAL_KEYWORDS: &[Keyword] = &[
     unacted("vrrp_iptables", instead::FIREWALL),
     unacted("vrrp_ipsets", instead::FIREWALL),
     unacted("disable_local_igmp", instead::DEFAULTS),
-    unacted("vrrp_notify_priority_changes", instead::NOTIFY_EXTRA),
+    acted("vrrp_notify_priority_changes"),
     unacted("max_auto_priority", instead::PROCESS),
     unacted("min_auto_priority_delay", instead::PROCESS),
     unacted("bfd_priority", instead::PROCESS),
@@ -236,6 +236,9 @@ fn setting(parser: &mut Parser<'_>, child: &Node, keyword: &str, global: &mut Gl
             parser.timer(child, 0.000_001, 4_294.967_295),
         ),
         "vrrp_min_garp" => global.vrrp_min_garp = Some(parser.boolean(child)),
+        "vrrp_notify_priority_changes" => {
+            global.vrrp_notify_priority_changes = Some(parser.boolean(child));
+        }
         "vrrp_check_unicast_src" => global.vrrp_check_unicast_src = flag(parser, child),
         "vrrp_skip_check_adv_addr" => global.vrrp_skip_check_adv_addr = flag(parser, child),
         "vrrp_strict" => global.vrrp_strict = flag(parser, child),

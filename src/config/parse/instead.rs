@@ -32,9 +32,8 @@ pub const GARP_LOWER_PRIO: &str =
     "lvstop sends no extra gratuitous ARP set after an advert of lower priority";
 pub const MIN_GARP: &str =
     "lvstop sends the full vrrp_garp_master_repeat set and the second set after the delay";
-pub const NOTIFY_EXTRA: &str = "lvstop runs notify scripts for MASTER, BACKUP, FAULT and STOP only";
-pub const SMTP_VRRP: &str =
-    "lvstop sends no e-mail on VRRP state changes; checker alerts still go out";
+pub const NOTIFY_EXTRA: &str =
+    "lvstop announces DELETED and priority changes for instances only, not for sync groups";
 pub const NICE: &str =
     "lvstop runs at the priority it was started with; set Nice= in its systemd unit";
 pub const LVS_FLUSH: &str =

@@ -39,6 +39,11 @@ pub fn render(writer: &mut Writer, global: &GlobalDefs) {
     boolean(writer, "smtp_alert", global.smtp_alert.map(|v| v.value));
     boolean(
         writer,
+        "vrrp_notify_priority_changes",
+        global.vrrp_notify_priority_changes.map(|v| v.value),
+    );
+    boolean(
+        writer,
         "smtp_alert_vrrp",
         global.smtp_alert_vrrp.map(|v| v.value),
     );

@@ -39,6 +39,36 @@ pub struct NotifyScripts {
     pub stop: Option<Script>,
     /// `notify`: run on every transition with type, name, state, priority.
     pub any: Option<Script>,
+    /// `notify_deleted [SCRIPT]`: `Some(_)` announces DELETED instead of
+    /// FAULT when a reload removes the instance; the script runs too.
+    pub deleted: Option<Option<Script>>,
+    /// `notify_master_rx_lower_pri SCRIPT` (instances only).
+    pub master_rx_lower_pri: Option<Script>,
+    /// `notify_priority_changes` (or global
+    /// `vrrp_notify_priority_changes`): FIFO lines on priority changes.
+    pub priority_changes: bool,
+    /// `smtp_alert` of the block, else `smtp_alert_vrrp`, else
+    /// `smtp_alert` of `global_defs`, else no (keepalived.conf(5)).
+    pub smtp_alert: bool,
+}
+
+impl NotifyScripts {
+    /// The block's notify settings with the global defaults applied.
+    pub fn resolve(
+        notify: &crate::config::model::vrrp::Notify,
+        smtp_alert: Option<bool>,
+        global: &GlobalDefs,
+    ) -> Self {
+        let mut scripts = Self::from(notify);
+        scripts.priority_changes = notify
+            .priority_changes
+            .map(|flag| flag.value)
+            .or(global.vrrp_notify_priority_changes.map(|flag| flag.value))
+            .unwrap_or(false);
+        scripts.smtp_alert =
+            smtp_alert.unwrap_or(crate::notify::smtp::AlertDefaults::from_global(global).vrrp);
+        scripts
+    }
 }
 
 impl From<&crate::config::model::vrrp::Notify> for NotifyScripts {
@@ -49,6 +79,10 @@ impl From<&crate::config::model::vrrp::Notify> for NotifyScripts {
             fault: notify.fault.clone(),
             stop: notify.stop.clone(),
             any: notify.any.clone(),
+            deleted: notify.deleted.clone(),
+            master_rx_lower_pri: notify.master_rx_lower_pri.clone(),
+            priority_changes: notify.priority_changes.is_some_and(|flag| flag.value),
+            smtp_alert: false,
         }
     }
 }
@@ -190,7 +224,11 @@ impl InstanceConfig {
             preempt_delay: instance.effective_preempt_delay(),
             skip_check_adv_addr: global.vrrp_skip_check_adv_addr,
             garp,
-            notify: NotifyScripts::from(&instance.notify),
+            notify: NotifyScripts::resolve(
+                &instance.notify,
+                instance.smtp_alert.map(|flag| flag.value),
+                global,
+            ),
         })
     }
 

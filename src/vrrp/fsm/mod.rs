@@ -110,6 +110,10 @@ pub enum Event {
     Startup,
     /// Stop: a master sends priority 0 and releases its VIPs.
     Shutdown,
+    /// Removed by a reload: stop as [`Event::Shutdown`] does, but announce
+    /// DELETED (with `notify_deleted`) or FAULT (keepalived's default)
+    /// instead of STOP.
+    Delete,
     /// A VRRP message for this instance's VRID as the transport received
     /// it: the IP header's addresses and TTL / hop limit, and the payload.
     AdvertReceived {
@@ -164,8 +168,51 @@ pub enum NotifyKind {
     Backup,
     Fault,
     Stop,
+    /// `notify_deleted SCRIPT`, when a reload removes the instance.
+    Deleted,
+    /// A reload removed an instance without `notify_deleted`: announced
+    /// as FAULT, with no script of its own.
+    DeletedAsFault,
+    /// `notify_master_rx_lower_pri`: a master heard a lower priority.
+    MasterRxLowerPri,
     /// `notify`, run on every transition with keepalived's four arguments.
     Any,
+}
+
+/// The state word of a [`Action::Notice`]: what keepalived writes to its
+/// notify FIFOs (keepalived.conf(5), `notify` and `notify_fifo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum NoticeState {
+    Master,
+    Backup,
+    Fault,
+    /// VRRP stopped (instances and groups).
+    Stop,
+    /// Removed by a reload, with `notify_deleted`.
+    Deleted,
+    /// A master heard an advert with a lower priority (FIFO only).
+    MasterRxLowerPri,
+    /// The priority changed while MASTER (`notify_priority_changes`).
+    MasterPriority,
+    /// The priority changed while not MASTER (`notify_priority_changes`).
+    BackupPriority,
+}
+
+impl NoticeState {
+    /// The word in FIFO lines and `notify` arguments.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Self::Master => "MASTER",
+            Self::Backup => "BACKUP",
+            Self::Fault => "FAULT",
+            Self::Stop => "STOP",
+            Self::Deleted => "DELETED",
+            Self::MasterRxLowerPri => "MASTER_RX_LOWER_PRI",
+            Self::MasterPriority => "MASTER_PRIORITY",
+            Self::BackupPriority => "BACKUP_PRIORITY",
+        }
+    }
 }
 
 /// A command to run, split as keepalived splits it, with its user/group.
@@ -238,6 +285,18 @@ pub enum Action {
         instance: String,
         from: State,
         to: State,
+    },
+    /// Tell the operator's tools: one notify FIFO line
+    /// (`INSTANCE "VI_1" MASTER 150`, `GROUP "G1" MASTER 0`) and, when
+    /// `alert` is set, an e-mail alert. Comes after the notify scripts of
+    /// the same transition, in keepalived's order.
+    Notice {
+        target: NotifyTarget,
+        name: String,
+        state: NoticeState,
+        /// The instance's effective priority; 0 for a group.
+        priority: u8,
+        alert: bool,
     },
     /// A log line in keepalived's wording, e.g. `(VI_1) Entering MASTER STATE`.
     Log { line: String },

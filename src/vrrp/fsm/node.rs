@@ -11,7 +11,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use super::{Action, Event, Instance, InstanceConfig, InstanceSnapshot, Timestamp};
+use super::{
+    Action, Event, Instance, InstanceConfig, InstanceSnapshot, NotifyScripts, NotifyTarget,
+    Timestamp,
+};
 use crate::config::model::vrrp::Tracked;
 use crate::config::model::Config;
 use crate::vrrp::sync_group::{SyncGroup, SyncGroupSnapshot};
@@ -35,6 +38,9 @@ pub type Interfaces = BTreeMap<String, InterfaceInfo>;
 pub enum Input {
     Startup,
     Shutdown,
+    /// A reload removed every instance of this node: stop, announcing
+    /// DELETED (`notify_deleted`) or FAULT.
+    Delete,
     /// Fire whatever timers are due (call at [`Node::next_deadline`]).
     Tick,
     /// A VRRP message from the transport: the interface it came in on
@@ -183,7 +189,11 @@ impl Node {
             groups.push(SyncGroup::new(
                 group.name.value.clone(),
                 members,
-                (&group.notify).into(),
+                NotifyScripts::resolve(
+                    &group.notify,
+                    group.smtp_alert.map(|flag| flag.value),
+                    &config.global,
+                ),
             ));
         }
         let links = interfaces
@@ -261,6 +271,12 @@ impl Node {
                     s.next_run = None;
                 }
                 self.each(now, Event::Shutdown, &mut out);
+            }
+            Input::Delete => {
+                for s in self.scripts.values_mut() {
+                    s.next_run = None;
+                }
+                self.each(now, Event::Delete, &mut out);
             }
             Input::Tick => {
                 self.each(now, Event::Tick, &mut out);
@@ -417,6 +433,11 @@ impl Node {
 
     /// Lets each sync group bring its members in line until nothing moves.
     fn sync(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+        let starting: Vec<bool> = self
+            .groups
+            .iter()
+            .map(|g| g.state() == super::State::Initialize)
+            .collect();
         let mut round = out.clone();
         for _ in 0..4 {
             let mut more = Vec::new();
@@ -429,6 +450,34 @@ impl Node {
                 break;
             }
             round = more;
+        }
+        for (group, starting) in self.groups.iter().zip(starting) {
+            if starting {
+                self.announce_group_first(group, out);
+            }
+        }
+    }
+
+    /// keepalived announces a sync group's first state before its members'
+    /// (recorded: `GROUP "G1" BACKUP 0` ahead of `INSTANCE "VI_1" BACKUP`
+    /// at start), later ones after the member that moved it.
+    fn announce_group_first(&self, group: &SyncGroup, out: &mut Vec<Action>) {
+        let is_group_notice = |a: &Action| matches!(a, Action::Notice { target: NotifyTarget::Group, name, .. } if *name == group.name);
+        let member_names: Vec<&str> = group
+            .members
+            .iter()
+            .filter_map(|&i| self.instances.get(i).map(Instance::name))
+            .collect();
+        let is_member_notice = |a: &Action| matches!(a, Action::Notice { target: NotifyTarget::Instance, name, .. } if member_names.contains(&name.as_str()));
+        let (Some(at), Some(first)) = (
+            out.iter().position(is_group_notice),
+            out.iter().position(is_member_notice),
+        ) else {
+            return;
+        };
+        if first < at {
+            let notice = out.remove(at);
+            out.insert(first, notice);
         }
     }
 }

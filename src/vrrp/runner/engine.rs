@@ -17,13 +17,14 @@ use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::Instant;
 
 use super::io::Host;
+use super::notices::NoticeSinks;
 use super::setup::{Links, Scripts};
 use super::status::{unix_ms, InstanceExtra, IoErrors, Transition, VrrpEvent, VrrpStatus};
 use super::timer::PreciseTimer;
 use crate::net::address::AddressSpec;
 use crate::net::announce::{AnnounceSchedule, AnnounceSettings, Trigger};
 use crate::notify::NotifyQueue;
-use crate::vrrp::fsm::{Action, Command, Input, Node, NotifyTarget, Timestamp, Vip};
+use crate::vrrp::fsm::{Action, Command, Input, Node, NoticeState, NotifyTarget, Timestamp, Vip};
 use crate::vrrp::packet::Advertisement;
 use crate::vrrp::track::ScriptOutcome;
 
@@ -45,7 +46,9 @@ pub enum Msg {
         input: Input,
         reply: oneshot::Sender<bool>,
     },
-    Shutdown(oneshot::Sender<()>),
+    /// Stop with this input (`Shutdown` or `Delete`), then answer with
+    /// the sync groups' STOP notices, held back (see [`Engine::stop`]).
+    Shutdown(Input, oneshot::Sender<Vec<Action>>),
 }
 
 /// The running node and everything it acts through.
@@ -70,6 +73,7 @@ pub struct Engine {
     pub running_scripts: HashSet<String>,
     /// Warnings already logged (see `warn_once`).
     pub reported: HashSet<String>,
+    pub notices: NoticeSinks,
 }
 
 impl Engine {
@@ -114,9 +118,9 @@ impl Engine {
                         }
                         let _ = reply.send(known);
                     }
-                    Some(Msg::Shutdown(reply)) => {
-                        self.stop().await;
-                        let _ = reply.send(());
+                    Some(Msg::Shutdown(input, reply)) => {
+                        let held = self.stop(input).await;
+                        let _ = reply.send(held);
                         return;
                     }
                     None => return,
@@ -127,8 +131,30 @@ impl Engine {
         }
     }
 
-    async fn stop(&mut self) {
-        self.step(Input::Shutdown).await;
+    /// keepalived announces a sync group's STOP after every instance's
+    /// (recorded: `INSTANCE "VI_1" STOP`, `INSTANCE "VI_2" STOP`, then
+    /// `GROUP "G1" STOP`), and other units stop in runners of their own;
+    /// so those notices are returned for the caller to deliver last.
+    async fn stop(&mut self, input: Input) -> Vec<Action> {
+        let now = self.now();
+        let (held, actions): (Vec<Action>, Vec<Action>) = self
+            .node
+            .handle(now, input)
+            .into_iter()
+            .partition(|action| {
+                matches!(
+                    action,
+                    Action::Notice {
+                        target: NotifyTarget::Group,
+                        state: NoticeState::Stop,
+                        ..
+                    }
+                )
+            });
+        for action in actions {
+            self.act(action).await;
+        }
+        self.publish();
         for handle in self.bursts.values() {
             handle.abort();
         }
@@ -141,6 +167,7 @@ impl Engine {
         {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        held
     }
 
     /// One input in, its actions carried out, the status published.
@@ -150,6 +177,10 @@ impl Engine {
         for action in actions {
             self.act(action).await;
         }
+        self.publish();
+    }
+
+    fn publish(&mut self) {
         let status = VrrpStatus::build(&self.node.snapshot(), &self.extras, self.started);
         self.status.send_if_modified(|old| {
             let changed = *old != status;
@@ -220,6 +251,13 @@ impl Engine {
                     transition,
                 });
             }
+            Action::Notice {
+                target,
+                name,
+                state,
+                priority,
+                alert,
+            } => self.notices.deliver(target, &name, state, priority, alert),
             Action::Log { line } => tracing::info!("{line}"),
         }
     }

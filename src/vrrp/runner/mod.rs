@@ -27,6 +27,7 @@
 
 mod engine;
 pub mod io;
+pub mod notices;
 pub mod service;
 pub mod setup;
 pub mod status;
@@ -48,10 +49,13 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::config::model::Config;
 use crate::net::address::Addresses;
 use crate::net::announce::AnnounceSettings;
-use crate::vrrp::fsm::{BuildError, Input, InstanceConfig, InterfaceInfo, Interfaces, Node};
+use crate::vrrp::fsm::{
+    Action, BuildError, Input, InstanceConfig, InterfaceInfo, Interfaces, Node,
+};
 use crate::vrrp::transport::memory::MemorySegment;
 use engine::{Engine, Msg};
 pub use io::MemoryHost;
+pub use notices::NoticeSinks;
 pub use service::{VrrpReload, VrrpRunners, VrrpService};
 pub use status::{render_section, InstanceStatus, Transition, VrrpEvent, VrrpStatus};
 
@@ -93,6 +97,8 @@ pub enum RunnerIo {
 #[derive(Debug, Clone, Default)]
 pub struct RunnerOptions {
     pub io: RunnerIo,
+    /// Where notify FIFO lines and e-mail alerts go (none by default).
+    pub notices: NoticeSinks,
 }
 
 /// Starts runners.
@@ -107,6 +113,7 @@ pub struct VrrpRunnerHandle {
     events: broadcast::Sender<VrrpEvent>,
     engine: Option<JoinHandle<()>>,
     watchers: JoinSet<()>,
+    notices: NoticeSinks,
 }
 
 impl VrrpRunner {
@@ -214,6 +221,7 @@ impl VrrpRunner {
             bursts: HashMap::new(),
             running_scripts: HashSet::new(),
             reported: HashSet::new(),
+            notices: options.notices.clone(),
         };
         let engine = tokio::spawn(engine.run(inbox_rx));
         Ok(VrrpRunnerHandle {
@@ -222,6 +230,7 @@ impl VrrpRunner {
             events,
             engine: Some(engine),
             watchers,
+            notices: options.notices,
         })
     }
 }
@@ -303,15 +312,40 @@ impl VrrpRunnerHandle {
     /// Clean stop: masters send priority 0 and remove their VIPs,
     /// `notify_stop` scripts run (waited for a few seconds), then every
     /// socket closes.
-    pub async fn shutdown(mut self) {
+    pub async fn shutdown(self) {
+        let notices = self.notices.clone();
+        for held in self.finish(Input::Shutdown).await {
+            notices.deliver_action(&held);
+        }
+    }
+
+    /// As [`Self::shutdown`], but the sync groups' STOP notices come back
+    /// undelivered, for a caller stopping several runners to announce
+    /// after all of them (keepalived's order).
+    pub async fn shutdown_holding_group_stops(self) -> Vec<Action> {
+        self.finish(Input::Shutdown).await
+    }
+
+    /// A reload removed these instances: stop as [`Self::shutdown`] does,
+    /// announcing DELETED (`notify_deleted`) or FAULT instead of STOP.
+    pub async fn delete(self) {
+        let notices = self.notices.clone();
+        for held in self.finish(Input::Delete).await {
+            notices.deliver_action(&held);
+        }
+    }
+
+    async fn finish(mut self, input: Input) -> Vec<Action> {
         let (reply, done) = oneshot::channel();
-        if self.inbox.send(Msg::Shutdown(reply)).await.is_ok() {
-            let _ = done.await;
+        let mut held = Vec::new();
+        if self.inbox.send(Msg::Shutdown(input, reply)).await.is_ok() {
+            held = done.await.unwrap_or_default();
         }
         self.watchers.abort_all();
         if let Some(engine) = self.engine.take() {
             let _ = engine.await;
         }
+        held
     }
 }
 

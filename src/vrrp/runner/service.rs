@@ -7,7 +7,7 @@
 //! A reload never flaps what did not change: an unchanged unit's runner
 //! keeps running untouched (same state, no election, no transition); a
 //! removed unit stops cleanly (priority-0 advert, VIPs released,
-//! `notify_stop`); a changed unit stops cleanly and starts again on its
+//! `notify_deleted` or FAULT notices); a changed unit stops cleanly and starts again on its
 //! new configuration; a new unit starts. keepalived also keeps unchanged
 //! instances across a reload (keepalived.conf(5), "reload").
 //!
@@ -223,6 +223,9 @@ impl VrrpService {
     /// Moves VRRP to `config` unit by unit (see the module docs): removed
     /// units stop first, then changed ones restart, then new ones start.
     pub async fn reload_config(&mut self, config: &Config) -> VrrpReload {
+        if let Err(e) = self.options.notices.reconfigure(config) {
+            tracing::error!("VRRP e-mail alerts keep their old settings: {e}");
+        }
         let diff = units::diff(&self.config, config);
         let mut after = units::slices(config);
         let mut report = VrrpReload::default();
@@ -241,7 +244,7 @@ impl VrrpService {
         for key in &diff.removed {
             if let Some(running) = self.running.remove(key) {
                 report.removed.extend(running.instances.iter().cloned());
-                self.halt(running).await;
+                self.halt(running, true).await;
                 tracing::info!("VRRP: {key} removed");
             }
         }
@@ -249,7 +252,7 @@ impl VrrpService {
             let restarting = self.running.remove(key);
             let was_running = restarting.is_some();
             if let Some(running) = restarting {
-                self.halt(running).await;
+                self.halt(running, false).await;
             }
             let Some((unit, slice)) = after.remove(key) else {
                 continue;
@@ -278,8 +281,22 @@ impl VrrpService {
     /// `notify_stop`.
     pub async fn stop(&mut self) {
         let running = std::mem::take(&mut self.running);
+        let mut held = Vec::new();
         for (_, unit) in running {
-            self.halt(unit).await;
+            let Running {
+                runner,
+                forward,
+                generation,
+                instances: _,
+            } = unit;
+            held.extend(runner.shutdown_holding_group_stops().await);
+            let _ = forward.await;
+            lock(&self.merged).parts.remove(&generation);
+        }
+        // Sync groups announce STOP after every instance (keepalived's
+        // order).
+        for notice in &held {
+            self.options.notices.deliver_action(notice);
         }
         self.publish();
     }
@@ -345,15 +362,22 @@ impl VrrpService {
         Ok(())
     }
 
-    /// Stops one runner cleanly and drops its part of the status.
-    async fn halt(&mut self, running: Running) {
+    /// Stops one runner cleanly and drops its part of the status;
+    /// `deleted` when a reload removed its instances (they announce
+    /// DELETED or FAULT rather than STOP, keepalived.conf(5)
+    /// `notify_deleted`).
+    async fn halt(&mut self, running: Running, deleted: bool) {
         let Running {
             runner,
             forward,
             generation,
             instances: _,
         } = running;
-        runner.shutdown().await;
+        if deleted {
+            runner.delete().await;
+        } else {
+            runner.shutdown().await;
+        }
         let _ = forward.await;
         lock(&self.merged).parts.remove(&generation);
         self.publish();

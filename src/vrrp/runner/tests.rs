@@ -41,6 +41,7 @@ async fn start(
             address: address.parse().unwrap(),
             host: host.clone(),
         },
+        ..Default::default()
     };
     (VrrpRunner::start(config, options).await.unwrap(), host)
 }
@@ -249,6 +250,7 @@ async fn reload_restarts_vrrp_only_when_its_configuration_changed() {
             address: A.parse().unwrap(),
             host: host.clone(),
         },
+        ..Default::default()
     };
     let mut service = VrrpService::start(&config, options).await.unwrap();
     let mut status = service.status();

@@ -50,7 +50,7 @@ const SYNC_GROUP_KEYWORDS: &[Keyword] = &[
     unacted("notify_deleted", instead::NOTIFY_EXTRA),
     acted("notify"),
     unacted("notify_priority_changes", instead::NOTIFY_EXTRA),
-    unacted("smtp_alert", instead::SMTP_VRRP),
+    acted("smtp_alert"),
     unacted("global_tracking", instead::SYNC_GROUP_TRACKING),
     unacted("sync_group_tracking_weight", instead::SYNC_GROUP_TRACKING),
 ];

@@ -3,7 +3,7 @@
 //! actions only; never decides a transition.
 
 use super::{Instance, PRIORITY_STOP};
-use crate::vrrp::fsm::{Action, Command, NotifyKind, NotifyTarget};
+use crate::vrrp::fsm::{Action, Command, NoticeState, NotifyKind, NotifyTarget};
 use crate::vrrp::packet::{Advertisement, Auth, Version};
 
 impl Instance {
@@ -79,15 +79,26 @@ impl Instance {
     }
 
     /// keepalived.conf(5): the state's own script (no arguments), then
-    /// `notify` with `INSTANCE name state priority`.
-    pub(super) fn notify(&self, kind: NotifyKind, state: &str, out: &mut Vec<Action>) {
+    /// `notify` with `INSTANCE name state priority`, then the notice (FIFO
+    /// line, e-mail alert). `notify_master_rx_lower_pri` runs its own
+    /// script only; `notify` is for transitions.
+    pub(super) fn notify(&self, kind: NotifyKind, out: &mut Vec<Action>) {
         let scripts = &self.config.notify;
-        let own = match kind {
-            NotifyKind::Master => &scripts.master,
-            NotifyKind::Backup => &scripts.backup,
-            NotifyKind::Fault => &scripts.fault,
-            NotifyKind::Stop => &scripts.stop,
-            NotifyKind::Any => &None,
+        let (own, state) = match kind {
+            NotifyKind::Master => (scripts.master.as_ref(), NoticeState::Master),
+            NotifyKind::Backup => (scripts.backup.as_ref(), NoticeState::Backup),
+            NotifyKind::Fault => (scripts.fault.as_ref(), NoticeState::Fault),
+            NotifyKind::Stop => (scripts.stop.as_ref(), NoticeState::Stop),
+            NotifyKind::DeletedAsFault => (None, NoticeState::Fault),
+            NotifyKind::Deleted => (
+                scripts.deleted.as_ref().and_then(Option::as_ref),
+                NoticeState::Deleted,
+            ),
+            NotifyKind::MasterRxLowerPri => (
+                scripts.master_rx_lower_pri.as_ref(),
+                NoticeState::MasterRxLowerPri,
+            ),
+            NotifyKind::Any => return,
         };
         if let Some(script) = own {
             out.push(Action::RunNotify {
@@ -97,12 +108,13 @@ impl Instance {
                 command: Command::from(script),
             });
         }
-        if let Some(script) = &scripts.any {
+        let transition = kind != NotifyKind::MasterRxLowerPri;
+        if let Some(script) = scripts.any.as_ref().filter(|_| transition) {
             let mut command = Command::from(script);
             command.argv.extend([
                 "INSTANCE".to_string(),
                 self.config.name.clone(),
-                state.to_string(),
+                state.keyword().to_string(),
                 self.effective_priority.to_string(),
             ]);
             out.push(Action::RunNotify {
@@ -112,6 +124,24 @@ impl Instance {
                 command,
             });
         }
+        self.notice(state, out);
+    }
+
+    /// The FIFO line, and an e-mail alert with `smtp_alert`. keepalived
+    /// 2.2.7 mails MASTER, BACKUP, FAULT and DELETED, never STOP or the
+    /// FIFO-only states (recorded: tests/fixtures/notify/keepalived-vrrp).
+    pub(super) fn notice(&self, state: NoticeState, out: &mut Vec<Action>) {
+        let mailed = matches!(
+            state,
+            NoticeState::Master | NoticeState::Backup | NoticeState::Fault | NoticeState::Deleted
+        );
+        out.push(Action::Notice {
+            target: NotifyTarget::Instance,
+            name: self.config.name.clone(),
+            state,
+            priority: self.effective_priority,
+            alert: mailed && self.config.notify.smtp_alert,
+        });
     }
 
     pub(super) fn log(&self, line: String, out: &mut Vec<Action>) {

@@ -10,7 +10,10 @@ use std::time::Duration;
 mod effects;
 
 use super::receive::{self, Received};
-use super::{Action, Event, InstanceConfig, InstanceSnapshot, NotifyKind, State, Stats, Timestamp};
+use super::{
+    Action, Event, InstanceConfig, InstanceSnapshot, NoticeState, NotifyKind, State, Stats,
+    Timestamp,
+};
 use crate::config::model::vrrp::InitialState;
 use crate::vrrp::packet::{Advertisement, Version};
 
@@ -167,7 +170,18 @@ impl Instance {
         let mut out = Vec::new();
         match event {
             Event::Startup => self.on_startup(now, &mut out),
-            Event::Shutdown => self.on_shutdown(now, &mut out),
+            Event::Shutdown => self.on_shutdown(now, NotifyKind::Stop, &mut out),
+            Event::Delete => {
+                // keepalived.conf(5) `notify_deleted`: DELETED instead of
+                // the default FAULT. keepalived 2.2.7 runs `notify` with
+                // FAULT then, but not `notify_fault` (recorded).
+                let kind = if self.config.notify.deleted.is_some() {
+                    NotifyKind::Deleted
+                } else {
+                    NotifyKind::DeletedAsFault
+                };
+                self.on_shutdown(now, kind, &mut out);
+            }
             Event::AdvertReceived {
                 from,
                 to,
@@ -221,7 +235,7 @@ impl Instance {
         }
     }
 
-    fn on_shutdown(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+    fn on_shutdown(&mut self, now: Timestamp, kind: NotifyKind, out: &mut Vec<Action>) {
         if self.state == State::Initialize {
             return;
         }
@@ -233,7 +247,7 @@ impl Instance {
         }
         self.clear_timers();
         self.change(now, State::Initialize, out);
-        self.notify(NotifyKind::Stop, "STOP", out);
+        self.notify(kind, out);
     }
 
     fn on_advert(
@@ -367,6 +381,11 @@ impl Instance {
                 out,
             );
             self.send_advert(ours, out);
+            if advert.priority < ours {
+                // keepalived.conf(5) `notify_master_rx_lower_pri`; the
+                // FIFO line goes out with or without the script.
+                self.notify(NotifyKind::MasterRxLowerPri, out);
+            }
         } else if advert.priority > ours || address_order == Ordering::Greater {
             let line = if advert.priority > ours {
                 format!(
@@ -454,6 +473,14 @@ impl Instance {
                 out,
             );
             self.effective_priority = effective;
+            if self.config.notify.priority_changes && self.state != State::Initialize {
+                let state = if self.state == State::Master {
+                    NoticeState::MasterPriority
+                } else {
+                    NoticeState::BackupPriority
+                };
+                self.notice(state, out);
+            }
         }
     }
 
@@ -526,7 +553,7 @@ impl Instance {
         self.change(now, State::Master, out);
         self.add_vips(out);
         self.gratuitous(self.config.garp.master_repeat, out);
-        self.notify(NotifyKind::Master, "MASTER", out);
+        self.notify(NotifyKind::Master, out);
         self.stats.became_master += 1;
         self.wants_master = false;
         self.master_down_due = None;
@@ -547,7 +574,7 @@ impl Instance {
         if was_master {
             self.remove_vips(out);
         }
-        self.notify(NotifyKind::Backup, "BACKUP", out);
+        self.notify(NotifyKind::Backup, out);
         self.clear_timers();
         self.preempt_at = None;
         self.wants_master = false;
@@ -563,7 +590,7 @@ impl Instance {
         } else {
             self.change(now, State::Fault, out);
         }
-        self.notify(NotifyKind::Fault, "FAULT", out);
+        self.notify(NotifyKind::Fault, out);
         self.clear_timers();
         self.wants_master = false;
     }
