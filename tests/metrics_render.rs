@@ -98,7 +98,10 @@ fn openmetrics_scrape_types_each_family_and_ends_with_eof() {
         );
     }
     assert_eq!(kind("lvstop_build"), "info");
-    assert!(text.contains("# UNIT lvstop_real_server_bytes bytes\n"), "{text}");
+    assert!(
+        text.contains("# UNIT lvstop_real_server_bytes bytes\n"),
+        "{text}"
+    );
     // Every sample line is NAME{labels} VALUE with a numeric value.
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         let value = line.rsplit(' ').next().unwrap();
@@ -112,22 +115,25 @@ fn the_seed_director_reads_as_an_operator_expects() {
     // VI_1 is MASTER: the state-set has exactly that state at 1.
     assert!(has_sample(
         &text,
-        r#"lvstop_vrrp_state{instance="VI_1",state="MASTER"} 1"#
+        r#"lvstop_vrrp_state{vrrp_instance="VI_1",state="MASTER"} 1"#
     ));
     assert!(has_sample(
         &text,
-        r#"lvstop_vrrp_state{instance="VI_1",state="BACKUP"} 0"#
+        r#"lvstop_vrrp_state{vrrp_instance="VI_1",state="BACKUP"} 0"#
     ));
     assert!(has_sample(
         &text,
-        r#"lvstop_vrrp_adverts_sent_total{instance="VI_1"} 3600"#
+        r#"lvstop_vrrp_adverts_sent_total{vrrp_instance="VI_1"} 3600"#
     ));
     // Real servers are labelled with keepalived's service name and the
     // real server's address:port; .83 is down by its TCP_CHECK.
-    assert!(has_sample(
-        &text,
-        r#"lvstop_real_server_up{service="[192.168.100.88]:tcp:80",real_server="192.168.100.83:80"} 0"#
-    ), "{text}");
+    assert!(
+        has_sample(
+            &text,
+            r#"lvstop_real_server_up{service="[192.168.100.88]:tcp:80",real_server="192.168.100.83:80"} 0"#
+        ),
+        "{text}"
+    );
     assert!(has_sample(
         &text,
         r#"lvstop_checker_up{service="[192.168.100.88]:tcp:80",real_server="192.168.100.83:80",checker="TCP_CHECK"} 0"#
@@ -138,10 +144,11 @@ fn the_seed_director_reads_as_an_operator_expects() {
     ));
     // The drained real server carries a weight override.
     assert!(
-        text.lines().any(|l| l.starts_with("lvstop_real_server_operator_override{")
-            && l.contains(r#"real_server="192.168.100.84:80""#)
-            && l.contains(r#"kind="weight""#)
-            && l.ends_with(" 1")),
+        text.lines()
+            .any(|l| l.starts_with("lvstop_real_server_operator_override{")
+                && l.contains(r#"real_server="192.168.100.84:80""#)
+                && l.contains(r#"kind="weight""#)
+                && l.ends_with(" 1")),
         "{text}"
     );
     assert!(has_sample(
@@ -155,7 +162,8 @@ fn the_seed_director_reads_as_an_operator_expects() {
     // Directions of traffic are a label, not separate families.
     assert!(text
         .lines()
-        .any(|l| l.starts_with("lvstop_real_server_bytes_total{") && l.contains(r#"direction="out""#)));
+        .any(|l| l.starts_with("lvstop_real_server_bytes_total{")
+            && l.contains(r#"direction="out""#)));
 }
 
 #[test]
@@ -173,9 +181,15 @@ fn prometheus_text_format_has_no_eof_and_the_same_samples() {
     assert!(!text.contains("# EOF"));
     assert!(has_sample(
         &text,
-        r#"lvstop_vrrp_state{instance="VI_1",state="MASTER"} 1"#
+        r#"lvstop_vrrp_state{vrrp_instance="VI_1",state="MASTER"} 1"#
     ));
-    assert!(text.contains("# TYPE lvstop_service_connections_total counter"), "{text}");
+    assert!(
+        text.contains("# TYPE lvstop_service_connections_total counter"),
+        "{text}"
+    );
+    // No info type in this format: a gauge named …_info.
+    assert!(text.contains("# TYPE lvstop_build_info gauge"), "{text}");
+    assert!(!text.contains(" info\n"), "{text}");
 }
 
 #[test]
@@ -194,4 +208,44 @@ fn the_accept_header_chooses_the_format() {
 #[ignore = "prints a scrape for a reader"]
 fn print_a_scrape() {
     print!("{}", scrape(Format::OpenMetrics, true));
+}
+
+#[test]
+fn no_label_clashes_with_the_labels_prometheus_adds_to_a_target() {
+    for format in [Format::OpenMetrics, Format::PrometheusText] {
+        let text = scrape(format, true);
+        for reserved in ["{instance=", ",instance=", "{job=", ",job="] {
+            assert!(!text.contains(reserved), "{reserved} in\n{text}");
+        }
+    }
+}
+
+#[test]
+fn promtool_accepts_the_scrape() {
+    let promtool = std::path::Path::new("/usr/bin/promtool");
+    if !promtool.exists() {
+        eprintln!("skipped promtool_accepts_the_scrape: /usr/bin/promtool missing (Debian's prometheus package)");
+        return;
+    }
+    let mut child = std::process::Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(scrape(Format::PrometheusText, true).as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

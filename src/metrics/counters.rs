@@ -82,18 +82,8 @@ mod tests {
         let events = vec![
             event(1, config(true)),
             event(2, config(false)),
-            event(
-                3,
-                EventKind::Drift {
-                    detail: "x".into(),
-                },
-            ),
-            event(
-                4,
-                EventKind::Dataplane {
-                    detail: "y".into(),
-                },
-            ),
+            event(3, EventKind::Drift { detail: "x".into() }),
+            event(4, EventKind::Dataplane { detail: "y".into() }),
         ];
         counters.catch_up(&events, false);
         counters.catch_up(&events, false);

@@ -70,8 +70,15 @@ async fn connection<S: Source>(mut stream: TcpStream, source: Arc<S>, options: R
             Ok(Ok(Some(request))) => request,
             Ok(Ok(None)) | Err(_) => return,
             Ok(Err(status)) => {
-                let _ = respond(&mut stream, status, "text/plain", b"bad request\n", false, false)
-                    .await;
+                let _ = respond(
+                    &mut stream,
+                    status,
+                    "text/plain",
+                    b"bad request\n",
+                    false,
+                    false,
+                )
+                .await;
                 return;
             }
         };
@@ -209,7 +216,10 @@ async fn read_head(
             return Err("431 Request Header Fields Too Large");
         }
         let mut chunk = [0u8; 4096];
-        let n = stream.read(&mut chunk).await.map_err(|_| "400 Bad Request")?;
+        let n = stream
+            .read(&mut chunk)
+            .await
+            .map_err(|_| "400 Bad Request")?;
         if n == 0 {
             return if buffer.is_empty() {
                 Ok(None)

@@ -55,9 +55,10 @@ impl Format {
     pub fn negotiate(accept: Option<&str>) -> Format {
         match accept {
             Some(accept)
-                if accept
-                    .split(',')
-                    .any(|item| item.trim_start().starts_with("application/openmetrics-text")) =>
+                if accept.split(',').any(|item| {
+                    item.trim_start()
+                        .starts_with("application/openmetrics-text")
+                }) =>
             {
                 Format::OpenMetrics
             }
@@ -84,6 +85,7 @@ struct SnapshotCollector {
     snapshot: Arc<Snapshot>,
     totals: Option<EngineTotals>,
     options: RenderOptions,
+    format: Format,
 }
 
 impl Collector for SnapshotCollector {
@@ -92,22 +94,30 @@ impl Collector for SnapshotCollector {
         let view = View::of(snapshot);
         LabelledTable::new(&snapshot.table, self.options.per_real_server).encode(&mut encoder)?;
         state::encode_health(&mut encoder, &view, self.options.per_real_server)?;
-        state::encode_vrrp(&mut encoder, &view)?;
-        state::encode_engine(&mut encoder, &snapshot.director, self.totals, view.keepalived_up)
+        state::encode_vrrp(&mut encoder, &view, self.format)?;
+        state::encode_engine(
+            &mut encoder,
+            &snapshot.director,
+            self.totals,
+            view.keepalived_up,
+            self.format,
+        )
     }
 }
 
-/// The registry of one scrape.
+/// The registry of one scrape, for `format`.
 pub fn registry(
     snapshot: Arc<Snapshot>,
     totals: Option<EngineTotals>,
     options: RenderOptions,
+    format: Format,
 ) -> Registry {
     let mut registry = Registry::with_prefix(PREFIX);
     registry.register_collector(Box::new(SnapshotCollector {
         snapshot,
         totals,
         options,
+        format,
     }));
     registry
 }
@@ -119,7 +129,7 @@ pub fn render(
     options: RenderOptions,
     format: Format,
 ) -> Result<String, RenderError> {
-    let registry = registry(snapshot, totals, options);
+    let registry = registry(snapshot, totals, options, format);
     let mut body = String::with_capacity(64 * 1024);
     match format {
         Format::OpenMetrics => prometheus_client::encoding::text::encode(&mut body, &registry)?,

@@ -15,6 +15,7 @@ use prometheus_client::encoding::DescriptorEncoder;
 use prometheus_client::registry::Unit;
 
 use super::counters::EngineTotals;
+use super::render::Format;
 use super::view::{View, VRRP_STATES};
 use super::write::{counters, flag, gauges, info};
 use crate::engine::snapshot::DirectorInfo;
@@ -25,13 +26,19 @@ const NO_LABELS: [(&str, &str); 0] = [];
 /// Health families; checker and real-server series only with
 /// `per_real_server`.
 pub fn encode_health(e: &mut DescriptorEncoder, view: &View, per_real_server: bool) -> fmt::Result {
-    let services = || view.services.iter().map(|s| [("service", s.service.as_str())]);
+    let services = || {
+        view.services
+            .iter()
+            .map(|s| [("service", s.service.as_str())])
+    };
     gauges(
         e,
         "service_quorum_up",
         "1 while the virtual service has quorum (the live real servers' weights reach its quorum).",
         None,
-        services().zip(&view.services).map(|(l, s)| (l, flag(s.quorum_up))),
+        services()
+            .zip(&view.services)
+            .map(|(l, s)| (l, flag(s.quorum_up))),
     )?;
     gauges(
         e,
@@ -133,8 +140,12 @@ pub fn encode_health(e: &mut DescriptorEncoder, view: &View, per_real_server: bo
 }
 
 /// VRRP families.
-pub fn encode_vrrp(e: &mut DescriptorEncoder, view: &View) -> fmt::Result {
-    let instances = || view.vrrp.iter().map(|v| (v, [("instance", v.instance.as_str())]));
+pub fn encode_vrrp(e: &mut DescriptorEncoder, view: &View, format: Format) -> fmt::Result {
+    let instances = || {
+        view.vrrp
+            .iter()
+            .map(|v| (v, [("vrrp_instance", v.instance.as_str())]))
+    };
     gauges(
         e,
         "vrrp_state",
@@ -195,11 +206,12 @@ pub fn encode_vrrp(e: &mut DescriptorEncoder, view: &View) -> fmt::Result {
         .collect();
     info(
         e,
+        format,
         "vrrp_master",
         "The master the instance last heard (or itself while MASTER), by address.",
-        masters
-            .iter()
-            .map(|(instance, address)| [("instance", *instance), ("address", address.as_str())]),
+        masters.iter().map(|(instance, address)| {
+            [("vrrp_instance", *instance), ("address", address.as_str())]
+        }),
     )?;
     let Some(alarms) = &view.split_brain else {
         return Ok(());
@@ -215,7 +227,7 @@ pub fn encode_vrrp(e: &mut DescriptorEncoder, view: &View) -> fmt::Result {
                 [
                     ("interface", a.interface.as_str()),
                     ("vrid", vrid.as_str()),
-                    ("instance", a.instance.as_str()),
+                    ("vrrp_instance", a.instance.as_str()),
                 ],
                 a.masters as u64,
             )
@@ -236,9 +248,11 @@ pub fn encode_engine(
     director: &DirectorInfo,
     totals: Option<EngineTotals>,
     keepalived_up: Option<bool>,
+    format: Format,
 ) -> fmt::Result {
     info(
         e,
+        format,
         "build",
         "lvstop's version and the dataplane it reads or programs.",
         [[

@@ -56,7 +56,10 @@ impl<'t> LabelledTable<'t> {
             s.dests.iter().zip(servers).map(move |(d, server)| {
                 (
                     d,
-                    [("service", service.as_str()), ("real_server", server.as_str())],
+                    [
+                        ("service", service.as_str()),
+                        ("real_server", server.as_str()),
+                    ],
                 )
             })
         })

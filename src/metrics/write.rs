@@ -17,6 +17,8 @@ use prometheus_client::encoding::{
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Unit;
 
+use super::render::Format;
+
 /// A family of gauges.
 pub fn gauges<L, V>(
     encoder: &mut DescriptorEncoder,
@@ -65,10 +67,13 @@ where
     Ok(())
 }
 
-/// An info family: one sample of value 1 per label set; the encoder
-/// appends `_info` to `name`.
+/// An info family: one sample of value 1 per label set, named
+/// `NAME_info`. The Prometheus text format has no info type: there it is
+/// the gauge `NAME_info` of value 1, which is what Prometheus stores for
+/// an OpenMetrics info family too.
 pub fn info<L: EncodeLabelSet>(
     encoder: &mut DescriptorEncoder,
+    format: Format,
     name: &str,
     help: &str,
     rows: impl IntoIterator<Item = L>,
@@ -77,11 +82,22 @@ pub fn info<L: EncodeLabelSet>(
     if rows.peek().is_none() {
         return Ok(());
     }
-    let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Info)?;
-    for labels in rows {
-        metric.encode_info(&labels)?;
+    match format {
+        Format::OpenMetrics => {
+            let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Info)?;
+            for labels in rows {
+                metric.encode_info(&labels)?;
+            }
+            Ok(())
+        }
+        Format::PrometheusText => gauges(
+            encoder,
+            &format!("{name}_info"),
+            help,
+            None,
+            rows.map(|labels| (labels, 1i64)),
+        ),
     }
-    Ok(())
 }
 
 /// 1 for true, 0 for false: how OpenMetrics spells a boolean gauge.
