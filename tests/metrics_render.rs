@@ -249,3 +249,85 @@ fn promtool_accepts_the_scrape() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// One HTTP/1.1 exchange on `stream`: the response head and body.
+async fn exchange(stream: &mut tokio::net::TcpStream, request: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut data = Vec::new();
+    let mut chunk = [0u8; 65536];
+    loop {
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert!(
+            n > 0,
+            "connection closed early: {}",
+            String::from_utf8_lossy(&data)
+        );
+        data.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&data).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("Content-Length: "))
+                .unwrap()
+                .parse()
+                .unwrap();
+            let expected = if request.starts_with("HEAD") {
+                0
+            } else {
+                length
+            };
+            if body.len() >= expected {
+                return (head.to_string(), body.to_string());
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_http_server_answers_scrapes_on_one_connection_and_refuses_the_rest() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (_latest_tx, latest) = tokio::sync::watch::channel(Some(Arc::new(ui_fixture::snapshot(0))));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(lvstop::metrics::http::serve(
+        listener,
+        Arc::new(lvstop::metrics::LatestSource::new(latest)),
+        RenderOptions::default(),
+        stopped,
+    ));
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (head, body) = exchange(
+        &mut stream,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept: application/openmetrics-text;version=1.0.0,text/plain;q=0.5\r\n\r\n",
+    )
+    .await;
+    assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
+    assert!(
+        head.contains("Content-Type: application/openmetrics-text; version=1.0.0; charset=utf-8"),
+        "{head}"
+    );
+    assert!(body.ends_with("# EOF\n"));
+    // Same connection (keep-alive), the text format this time.
+    let (head, body) = exchange(&mut stream, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(
+        head.contains("Content-Type: text/plain; version=0.0.4"),
+        "{head}"
+    );
+    assert!(body.contains("lvstop_vrrp_state{"));
+    let (head, body) = exchange(&mut stream, "HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(
+        head.starts_with("HTTP/1.1 200 OK") && body.is_empty(),
+        "{head}"
+    );
+    let (head, _) = exchange(&mut stream, "GET /other HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(head.starts_with("HTTP/1.1 404"), "{head}");
+    let (head, _) = exchange(
+        &mut stream,
+        "DELETE /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(head.starts_with("HTTP/1.1 405"), "{head}");
+    stop.send(true).unwrap();
+    server.await.unwrap();
+}
