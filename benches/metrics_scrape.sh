@@ -2,7 +2,8 @@
 # /metrics at scale (DESIGN.md §5: report figures and ratios, never assert
 # a time). Usage: benches/metrics_scrape.sh [SERVICES] [REAL_SERVERS_EACH]
 # [SCRAPES]; defaults 100 100 20 (10,000 real servers). Needs root for the
-# VM half (vng, Debian's kernel, prometheus-node-exporter).
+# VM half (vng, Debian's kernel, prometheus-node-exporter);
+# METRICS_BENCH_VM=0 runs the host half only.
 #
 # 1. Host: `lvstop daemon --metrics` (userspace dataplane on loopback) with
 #    SERVICES x EACH real servers, each with a TCP_CHECK against a local
@@ -74,7 +75,8 @@ for _ in $(seq "$scrapes"); do
   curl -sf -H "$accept" -o /dev/null -w '%{time_total}\n' http://127.0.0.1:39469/metrics
 done | awk '{ print $1 * 1000 }' > "$out/daemon_times"
 daemon_ms=$(median < "$out/daemon_times")
-sleep 5
+# Settle: the first wave of checks and the scrapes above are done.
+sleep 60
 c0=$(cpu_ticks "$daemon"); sleep 60; c1=$(cpu_ticks "$daemon")
 idle_pct=$(awk -v t=$((c1 - c0)) -v hz="$hz" 'BEGIN { printf "%.1f", 100 * t / hz / 60 }')
 c0=$(cpu_ticks "$daemon")
@@ -89,6 +91,7 @@ echo "daemon, $want real servers: $series series, $bytes bytes per scrape;" \
   "${idle_pct} % unscraped (of one core)"
 
 # ---- 2. exporter against node_exporter in the VM -----------------------
+[ "${METRICS_BENCH_VM:-1}" = 0 ] && exit 0
 kernel="${LVSTOP_VM_KERNEL:-$(ls /boot/vmlinuz-* | sort | tail -1)}"
 node_exporter="$(command -v prometheus-node-exporter)"
 cat > "$out/guest.sh" <<GUEST
