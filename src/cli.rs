@@ -176,6 +176,9 @@ pub enum Command {
     },
     /// Self-contained demo on loopback; needs no root.
     Demo(DemoArgs),
+    /// Serve Prometheus metrics of a director lvstop does not run (kernel
+    /// IPVS, keepalived's state, VRRP on the wire); read-only.
+    Exporter(ExporterArgs),
     /// Set up or tear down a direct-routing real server.
     Realserver {
         /// start, stop or status.
@@ -212,6 +215,30 @@ pub struct DaemonArgs {
     /// the daemon's user always may); the socket is given to the group.
     #[arg(long, value_name = "GROUP")]
     pub admin_group: Option<String>,
+    /// Serve Prometheus metrics on http://ADDR:PORT/metrics (off by
+    /// default; a loopback address such as 127.0.0.1:9469 keeps them on
+    /// the host).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics: Option<std::net::SocketAddr>,
+    /// Leave out the per-real-server and per-checker series (for tables
+    /// of many thousand real servers); per-service series stay.
+    #[arg(long, requires = "metrics")]
+    pub metrics_no_real_servers: bool,
+}
+
+/// `lvstop exporter`'s options.
+#[derive(Debug, Args, Clone)]
+pub struct ExporterArgs {
+    /// Where to serve http://ADDR:PORT/metrics.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:9469")]
+    pub listen: std::net::SocketAddr,
+    /// Leave out the per-real-server and per-checker series.
+    #[arg(long)]
+    pub no_real_servers: bool,
+    /// How often the observer refreshes, in seconds (scrapes read the
+    /// latest refresh).
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub refresh: f64,
 }
 
 /// `lvstop demo`'s options.

@@ -50,6 +50,8 @@ pub enum DaemonError {
     Unavailable(String),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
 }
 
 /// Entry point of `lvstop daemon`.
@@ -84,12 +86,18 @@ async fn serve(common: &CommonOptions, args: &DaemonArgs) -> Result<(), DaemonEr
         .map(PidFile::create)
         .transpose()
         .map_err(|e| DaemonError::Unavailable(e.to_string()))?;
+    let metrics = args.metrics.map(|addr| MetricsSetup {
+        addr,
+        options: crate::metrics::RenderOptions {
+            per_real_server: !args.metrics_no_real_servers,
+        },
+    });
     let chosen = choose_dataplane(common.dataplane).await?;
     let _claim = claim_place(&config, &chosen, common.allow_other_speaker)?;
     match chosen {
         Chosen::Kernel(kernel) => {
             let kernel = Arc::new(kernel);
-            let owned = direct(Arc::clone(&kernel), common, admin_gid, config).await?;
+            let owned = direct(Arc::clone(&kernel), common, admin_gid, config, metrics).await?;
             if args.keep_ipvs_on_exit {
                 tracing::info!(
                     "leaving {} virtual service(s) in IPVS (--keep-ipvs-on-exit)",
@@ -101,7 +109,7 @@ async fn serve(common: &CommonOptions, args: &DaemonArgs) -> Result<(), DaemonEr
         }
         Chosen::Userspace(userspace) => {
             let userspace = Arc::new(userspace);
-            direct(Arc::clone(&userspace), common, admin_gid, config).await?;
+            direct(Arc::clone(&userspace), common, admin_gid, config, metrics).await?;
             userspace.shutdown();
         }
     }
@@ -115,6 +123,7 @@ async fn direct<D: Dataplane + 'static>(
     common: &CommonOptions,
     admin_gid: Option<u32>,
     config: Config,
+    metrics: Option<MetricsSetup>,
 ) -> Result<HashSet<ServiceKey>, DaemonError> {
     let engine = Engine::start(
         Arc::clone(&dataplane),
@@ -150,6 +159,25 @@ async fn direct<D: Dataplane + 'static>(
         },
     });
     let (stop, stopped) = watch::channel(false);
+    let metrics = match metrics {
+        Some(setup) => match crate::metrics::bind(setup.addr).await {
+            Ok(listener) => {
+                tracing::info!("metrics on http://{}/metrics", setup.addr);
+                let source = crate::metrics::EngineSource::start(engine.handle());
+                Some(tokio::spawn(crate::metrics::http::serve(
+                    listener,
+                    source,
+                    setup.options,
+                    stopped.clone(),
+                )))
+            }
+            Err(e) => {
+                engine.stop().await;
+                return Err(e.into());
+            }
+        },
+        None => None,
+    };
     let control = tokio::spawn(server.serve(backend, stopped));
 
     let signal_error = |e| DaemonError::Unavailable(format!("cannot install signal handlers: {e}"));
@@ -171,11 +199,21 @@ async fn direct<D: Dataplane + 'static>(
     let owned = engine.stop().await;
     let _ = stop.send(true);
     let _ = control.await;
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
     Ok(owned)
 }
 
 /// On stop, a kernel director removes the services it programmed (as
 /// keepalived does by default); services it never owned stay.
+/// `--metrics`: where to serve, and what.
+#[derive(Debug, Clone, Copy)]
+struct MetricsSetup {
+    addr: std::net::SocketAddr,
+    options: crate::metrics::RenderOptions,
+}
+
 pub(crate) async fn release(kernel: &KernelDataplane, owned: &HashSet<ServiceKey>) {
     let mut keys: Vec<ServiceKey> = owned.iter().copied().collect();
     keys.sort();

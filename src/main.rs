@@ -21,6 +21,7 @@ fn main() -> ExitCode {
             lvstop::ctl::run(&cli.common.socket, verb, *json)
         }
         (Some(Command::Demo(args)), _) => lvstop::demo::run::run(&cli.common, args),
+        (Some(Command::Exporter(args)), _) => lvstop::exporter::run(&cli.common, args),
         (
             Some(Command::Realserver {
                 action,

@@ -221,6 +221,7 @@ mod tests {
             latency: None,
             since: Duration::from_secs(since_s),
             last_check: None,
+            flaps: 0,
         }
     }
 

@@ -14,6 +14,7 @@ pub mod golden;
 pub mod keepalived;
 pub mod lan;
 pub mod netns;
+pub mod prometheus;
 pub mod tmux;
 pub mod vm;
 

@@ -167,6 +167,11 @@ pub struct Director {
 
 impl Director {
     pub fn lvstop(ns: &Netns, config: &str) -> Self {
+        Self::lvstop_with(ns, config, &[])
+    }
+
+    /// `lvstop daemon` with more options (`--metrics ADDR:PORT`, …).
+    pub fn lvstop_with(ns: &Netns, config: &str, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let conf = dir.path().join("keepalived.conf");
         std::fs::write(&conf, config).unwrap();
@@ -183,6 +188,7 @@ impl Director {
             .arg(&conf)
             .arg("--socket")
             .arg(dir.path().join("sock"))
+            .args(extra)
             .env("LVSTOP_LOG", "info")
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())

@@ -111,6 +111,7 @@ pub fn snapshot(step: u64) -> Snapshot {
         latency: up.then_some(Duration::from_millis(2)),
         since: Duration::from_secs(if up { 10 } else { 3_000 }),
         last_check: Some(Duration::from_secs(3_100)),
+        flaps: 0,
     };
     let checks = ChecksReport {
         epoch_unix_ms: NOW_MS - 3_600_000,

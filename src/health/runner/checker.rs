@@ -152,6 +152,7 @@ impl Runner {
         let state = &mut self.checkers[id.index()];
         state.up = up;
         state.since = now;
+        state.flaps += 1;
         let rs = &mut self.real_servers[rs_index];
         if up {
             rs.failed_checkers = rs.failed_checkers.saturating_sub(1);

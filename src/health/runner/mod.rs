@@ -84,6 +84,8 @@ struct CheckerState {
     last_latency: Option<Duration>,
     last_check: Option<Duration>,
     since: Duration,
+    /// Changes of verdict (up to down or back) since the checker started.
+    flaps: u64,
     /// Weight asked for by MISC_CHECK `misc_dynamic`.
     weight: Option<u32>,
 }

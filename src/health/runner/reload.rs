@@ -196,6 +196,31 @@ mod tests {
         (runner, now)
     }
 
+    fn flaps(runner: &Runner) -> Vec<(String, u64)> {
+        runner
+            .snapshot()
+            .virtual_servers
+            .iter()
+            .flat_map(|vs| &vs.real_servers)
+            .flat_map(|rs| rs.checkers.iter().map(|c| (rs.address.clone(), c.flaps)))
+            .collect()
+    }
+
+    #[test]
+    fn a_checker_counts_its_changes_of_verdict_and_a_reload_keeps_the_count() {
+        let config = config("", 1);
+        let (old, now) = with_b_down(&config);
+        let counted = vec![
+            ("127.0.0.2:80".to_string(), 0),
+            ("127.0.0.3:80".to_string(), 1),
+        ];
+        assert_eq!(flaps(&old), counted);
+        let mut new = Runner::new(&config, RunnerOptions::default()).unwrap();
+        new.inherit(&old);
+        new.start(now);
+        assert_eq!(flaps(&new), counted);
+    }
+
     #[test]
     fn a_reload_with_an_unrelated_change_keeps_a_down_real_server_down_silently() {
         let before = config("", 1);

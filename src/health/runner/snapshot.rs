@@ -83,6 +83,9 @@ pub struct CheckerView {
         deserialize_with = "from_millis_opt"
     )]
     pub last_check: Option<Duration>,
+    /// Changes of verdict (up to down or back) since the checker started.
+    #[serde(default)]
+    pub flaps: u64,
 }
 
 impl Runner {
@@ -145,6 +148,7 @@ impl Runner {
             latency: state.last_latency,
             since: state.since,
             last_check: state.last_check,
+            flaps: state.flaps,
         }
     }
 }
