@@ -13,6 +13,7 @@ pub mod daemon;
 pub mod dataplane;
 pub mod demo;
 pub mod engine;
+pub mod fleet;
 pub mod health;
 pub mod ipvs;
 pub mod logging;

@@ -10,6 +10,7 @@ mod header;
 mod observed;
 mod overlay;
 mod services;
+mod strip;
 mod vrrp;
 pub mod widgets;
 
@@ -24,7 +25,8 @@ use super::keymap::Scope;
 
 /// Draw the whole console into `frame`.
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
-    let header_lines = header::lines(app, frame.area().width);
+    let mut header_lines = header::lines(app, frame.area().width);
+    header_lines.extend(strip::lines(app, frame.area().width));
     let [header, tabs, body, message, hints] = Layout::vertical([
         Constraint::Length(header_lines.len() as u16),
         Constraint::Length(1),
