@@ -1,10 +1,13 @@
 //! The alarm over a pair (or a fleet) of directors: each VRRP instance
 //! must be MASTER on exactly one of the directors that answer. Two MASTERs
 //! is a split brain (both own the VIPs); none means nobody serves them.
+//! One instance on several directors is the same VRID with the same VIPs
+//! (a fleet of pairs may call every pair's instance `VI_1`).
 //! Pure: roles in, alarms out.
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::net::IpAddr;
 
 use crate::vrrp::fsm::State;
 
@@ -13,7 +16,16 @@ use crate::vrrp::fsm::State;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirectorRoles<'a> {
     pub director: &'a str,
-    pub instances: Option<Vec<(&'a str, State)>>,
+    pub instances: Option<Vec<InstanceRole<'a>>>,
+}
+
+/// One VRRP instance's role on one director.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceRole<'a> {
+    pub name: &'a str,
+    pub vrid: u8,
+    pub vips: &'a [IpAddr],
+    pub state: State,
 }
 
 /// A disagreement about one instance.
@@ -31,11 +43,20 @@ pub enum Alarm {
 impl fmt::Display for Alarm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Alarm::SplitBrain { instance, masters } => write!(
-                f,
-                "SPLIT BRAIN: {instance} is MASTER on {}",
-                masters.join(" and ")
-            ),
+            Alarm::SplitBrain { instance, masters } => {
+                let (last, rest) = masters
+                    .split_last()
+                    .map_or(("", &[][..]), |(l, r)| (l.as_str(), r));
+                if rest.is_empty() {
+                    write!(f, "SPLIT BRAIN: {instance} is MASTER on {last}")
+                } else {
+                    write!(
+                        f,
+                        "SPLIT BRAIN: {instance} is MASTER on {} and {last}",
+                        rest.join(", ")
+                    )
+                }
+            }
             Alarm::NoMaster { instance } => {
                 write!(f, "NO MASTER: {instance} is MASTER on no director")
             }
@@ -45,16 +66,23 @@ impl fmt::Display for Alarm {
 
 /// Every alarm, by instance name.
 pub fn alarms(directors: &[DirectorRoles<'_>]) -> Vec<Alarm> {
-    let mut masters: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    // (VRID, VIPs) → (name, the directors where it is MASTER)
+    let mut masters: BTreeMap<(u8, Vec<IpAddr>), (&str, Vec<String>)> = BTreeMap::new();
     for director in directors {
-        for (instance, state) in director.instances.iter().flatten() {
-            let entry = masters.entry(instance).or_default();
-            if *state == State::Master {
-                entry.push(director.director.to_string());
+        for role in director.instances.iter().flatten() {
+            let mut vips = role.vips.to_vec();
+            vips.sort_unstable();
+            let entry = masters
+                .entry((role.vrid, vips))
+                .or_insert_with(|| (role.name, Vec::new()));
+            if role.state == State::Master {
+                entry.1.push(director.director.to_string());
             }
         }
     }
-    masters
+    let mut by_name: Vec<(&str, Vec<String>)> = masters.into_values().collect();
+    by_name.sort_by(|a, b| a.0.cmp(b.0));
+    by_name
         .into_iter()
         .filter_map(|(instance, masters)| match masters.len() {
             0 => Some(Alarm::NoMaster {
@@ -74,10 +102,29 @@ mod tests {
     use super::*;
     use State::{Backup, Fault, Master};
 
+    const VIPS: [IpAddr; 2] = [
+        IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, 88)),
+        IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, 89)),
+    ];
+
+    /// `VI_N` runs VRID 50 + N with a VIP of its own.
     fn roles<'a>(director: &'a str, instances: &[(&'a str, State)]) -> DirectorRoles<'a> {
         DirectorRoles {
             director,
-            instances: Some(instances.to_vec()),
+            instances: Some(
+                instances
+                    .iter()
+                    .map(|(name, state)| {
+                        let n = name.trim_start_matches("VI_").parse::<usize>().unwrap_or(0);
+                        InstanceRole {
+                            name,
+                            vrid: 50 + n as u8,
+                            vips: &VIPS[n % 2..n % 2 + 1],
+                            state: *state,
+                        }
+                    })
+                    .collect(),
+            ),
         }
     }
 
@@ -133,6 +180,29 @@ mod tests {
         let pair = [unreachable.clone(), roles("lb2", &[("VI_1", Master)])];
         assert_eq!(alarms(&pair), Vec::new());
         assert_eq!(alarms(&[unreachable]), Vec::new());
+    }
+
+    #[test]
+    fn pairs_that_name_their_instances_alike_are_told_apart_by_vrid_and_vips() {
+        let vip_a = [VIPS[0]];
+        let vip_b = [VIPS[1]];
+        let role = |vips, state| InstanceRole {
+            name: "VI_1",
+            vrid: 51,
+            vips,
+            state,
+        };
+        let fleet = [
+            DirectorRoles {
+                director: "a1",
+                instances: Some(vec![role(&vip_a[..], Master)]),
+            },
+            DirectorRoles {
+                director: "b1",
+                instances: Some(vec![role(&vip_b[..], Master)]),
+            },
+        ];
+        assert_eq!(alarms(&fleet), Vec::new());
     }
 
     #[test]

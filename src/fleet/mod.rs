@@ -11,6 +11,6 @@ pub mod alarm;
 pub mod spec;
 pub mod watch;
 
-pub use alarm::{alarms, Alarm, DirectorRoles};
+pub use alarm::{alarms, Alarm, DirectorRoles, InstanceRole};
 pub use spec::{DirectorSpec, SpecError};
 pub use watch::{watch, FleetMessage};

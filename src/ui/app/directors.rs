@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::{App, Dialog, Mode};
 use crate::engine::handle::Update;
 use crate::engine::snapshot::Snapshot;
-use crate::fleet::{alarms, Alarm, DirectorRoles, DirectorSpec};
+use crate::fleet::{alarms, Alarm, DirectorRoles, DirectorSpec, InstanceRole};
 
 /// Whether a director answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,7 +79,12 @@ impl Directors {
                             .vrrp
                             .instances
                             .iter()
-                            .map(|i| (i.name.as_str(), i.state))
+                            .map(|i| InstanceRole {
+                                name: &i.name,
+                                vrid: i.vrid,
+                                vips: &i.vips,
+                                state: i.state,
+                            })
                             .collect(),
                     ),
                     _ => None,

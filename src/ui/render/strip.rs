@@ -78,9 +78,10 @@ fn full_line(
     let room = width.saturating_sub(used + 1);
     match (&director.link, &director.latest) {
         (Link::Down(reason), _) => {
-            let text = format!("UNREACHABLE (retrying): {reason}");
+            let lead = "UNREACHABLE (retrying): ";
+            let room = room.saturating_sub(lead.len());
             spans.push(Span::styled(
-                format!(" {}", fit_label(&text, room, ellipsis)),
+                format!(" {lead}{}", keep_end(reason, room, ellipsis)),
                 theme.style("ui.error"),
             ));
         }
@@ -126,6 +127,18 @@ fn full_line(
         }
     }
     Line::from(spans)
+}
+
+/// `text` in `width` characters; a cut one loses its start (an error's
+/// cause is at its end).
+fn keep_end(text: &str, width: usize, ellipsis: &str) -> String {
+    let count = text.chars().count();
+    if count <= width {
+        return text.to_string();
+    }
+    let keep = width.saturating_sub(ellipsis.chars().count());
+    let tail: String = text.chars().skip(count - keep).collect();
+    format!("{ellipsis}{tail}")
 }
 
 /// `▶lb1 M B  lb2 B M  lb3 down …` over at most [`FOLDED_ROWS`] lines.
