@@ -64,10 +64,13 @@ impl fmt::Display for Alarm {
     }
 }
 
+/// What makes instances on several directors one: VRID and sorted VIPs.
+type InstanceKey = (u8, Vec<IpAddr>);
+
 /// Every alarm, by instance name.
 pub fn alarms(directors: &[DirectorRoles<'_>]) -> Vec<Alarm> {
-    // (VRID, VIPs) → (name, the directors where it is MASTER)
-    let mut masters: BTreeMap<(u8, Vec<IpAddr>), (&str, Vec<String>)> = BTreeMap::new();
+    // The instance's name, and the directors where it is MASTER.
+    let mut masters: BTreeMap<InstanceKey, (&str, Vec<String>)> = BTreeMap::new();
     for director in directors {
         for role in director.instances.iter().flatten() {
             let mut vips = role.vips.to_vec();
