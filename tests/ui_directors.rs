@@ -212,6 +212,13 @@ fn a_key_switches_the_director_shown_and_confirmations_name_it() {
         other => panic!("expected a confirmation, got {other:?}"),
     }
     app.handle_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    app.handle_key(key('w'));
+    let screen = text(&render(&app, 80, 24));
+    assert!(
+        screen.lines().any(|l| l.starts_with("lb2: Weight of ")),
+        "{screen}"
+    );
+    app.handle_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
     app.handle_key(KeyEvent::new(KeyCode::Char('<'), KeyModifiers::NONE));
     assert_eq!(app.shown_director(), 0);
 }
@@ -230,4 +237,33 @@ fn the_shown_director_going_away_says_so_once() {
         .filter(|l| format!("{l:?}").contains("engine lost"))
         .count();
     assert_eq!(lost_notes, 1);
+}
+
+#[test]
+fn the_strip_in_ascii_mode_draws_no_unicode_glyphs() {
+    let names = ["lb1", "lb2", "lb3", "lb4"];
+    let mut options = ui_fixture::options();
+    options.ascii = true;
+    options.directors = names
+        .iter()
+        .map(|name| DirectorSpec {
+            name: name.to_string(),
+            socket: PathBuf::from(format!("/run/lvstop/{name}.sock")),
+        })
+        .collect();
+    let mut app = App::new(&options);
+    see(
+        &mut app,
+        0,
+        director_snapshot("lb1", State::Master, State::Backup),
+    );
+    app.on_director_unreachable(1, "connection refused".into());
+    let screen = text(&render(&app, 80, 24));
+    assert!(
+        screen.contains(">lb1 M B") && screen.contains("lb2 x down"),
+        "{screen}"
+    );
+    for glyph in ["▶", "✕", "…"] {
+        assert!(!screen.contains(glyph), "shows {glyph}:\n{screen}");
+    }
 }

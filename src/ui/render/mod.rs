@@ -108,6 +108,17 @@ fn draw_tabs(frame: &mut Frame<'_>, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
+/// A prompt's question; with several directors it names the one the
+/// answer goes to.
+fn prompt_label(app: &App, prompt: &super::app::Prompt) -> String {
+    match app.directors().shown() {
+        Some(director) if app.directors().several() => {
+            format!("{}: {}", director.name, prompt.label())
+        }
+        _ => prompt.label(),
+    }
+}
+
 fn draw_message(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let theme = &app.theme;
     let cursor = if app.ascii { "_" } else { "█" };
@@ -121,7 +132,7 @@ fn draw_message(frame: &mut Frame<'_>, area: Rect, app: &App) {
             Span::styled(format!("{text}{cursor}"), theme.style("ui.filter")),
         ]),
         Mode::Prompt(prompt) => Line::from(vec![
-            Span::styled(prompt.label(), theme.style("ui.hint.key")),
+            Span::styled(prompt_label(app, prompt), theme.style("ui.hint.key")),
             Span::raw(format!("{}{cursor}", prompt.input)),
         ]),
         Mode::Editing => Line::from(Span::styled(

@@ -87,7 +87,10 @@ fn full_line(
         }
         (Link::Connecting, _) | (Link::Up, None) => {
             spans.push(Span::styled(
-                format!(" {}", fit_label("connecting…", room, ellipsis)),
+                format!(
+                    " {}",
+                    fit_label(&format!("connecting{ellipsis}"), room, ellipsis)
+                ),
                 theme.style("ui.dim"),
             ));
         }
@@ -145,7 +148,11 @@ fn keep_end(text: &str, width: usize, ellipsis: &str) -> String {
 fn folded(app: &App, width: usize) -> Vec<Line<'static>> {
     let theme = &app.theme;
     let directors = app.directors();
-    let down = if app.ascii { "x down" } else { "✕ down" };
+    let (down, waiting) = if app.ascii {
+        ("x down", " ...")
+    } else {
+        ("✕ down", " …")
+    };
     let mut lines: Vec<Vec<Span<'static>>> = vec![Vec::new()];
     let mut used = 0;
     let count = directors.list.len();
@@ -170,7 +177,7 @@ fn folded(app: &App, width: usize) -> Vec<Line<'static>> {
                     ));
                 }
             }
-            _ => token.push((" …".to_string(), theme.style("ui.dim"))),
+            _ => token.push((waiting.to_string(), theme.style("ui.dim"))),
         }
         token.push((" ".to_string(), Style::default()));
         let need: usize = token.iter().map(|(t, _)| t.chars().count()).sum();
