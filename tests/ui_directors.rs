@@ -197,8 +197,17 @@ fn a_key_switches_the_director_shown_and_confirmations_name_it() {
         (State::Backup, State::Master),
     );
     assert_eq!(app.shown_director(), 0);
+    app.on_director_update(
+        1,
+        Update::Events {
+            events: ui_fixture::events(),
+            missed: false,
+        },
+    );
+    assert_eq!(app.log().count(), 0, "lb2's events on lb1's screen");
     app.handle_key(key('>'));
     assert_eq!(app.shown_director(), 1);
+    assert_eq!(app.log().count(), ui_fixture::events().len());
     let screen = text(&render(&app, 80, 24));
     assert!(screen.contains("▶ lb2"), "{screen}");
     assert!(

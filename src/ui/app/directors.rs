@@ -4,9 +4,11 @@
 //! on to [`App::on_update`]; the others only feed the strip. With one
 //! source (no `--director`) the list is empty and nothing here shows.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
-use super::{App, Dialog, Mode};
+use super::{App, Dialog, Mode, EVENTS_KEPT};
+use crate::engine::event::Event;
 use crate::engine::handle::Update;
 use crate::engine::snapshot::Snapshot;
 use crate::fleet::{alarms, Alarm, DirectorRoles, DirectorSpec, InstanceRole};
@@ -29,6 +31,8 @@ pub struct DirectorView {
     pub link: Link,
     /// Its latest state, kept while it is unreachable (shown as such).
     pub latest: Option<Arc<Snapshot>>,
+    /// Its latest events, so the events screen is whole after a switch.
+    pub events: VecDeque<Event>,
 }
 
 /// Every director watched, and which one the screens show.
@@ -48,6 +52,7 @@ impl Directors {
                     socket: spec.socket.display().to_string(),
                     link: Link::Connecting,
                     latest: None,
+                    events: VecDeque::new(),
                 })
                 .collect(),
             shown: 0,
@@ -108,9 +113,20 @@ impl App {
     /// Something from director `index`.
     pub fn on_director_update(&mut self, index: usize, update: Update) {
         if let Some(director) = self.directors.list.get_mut(index) {
-            if let Update::Snapshot(snapshot) = &update {
-                director.latest = Some(Arc::clone(snapshot));
-                director.link = Link::Up;
+            match &update {
+                Update::Snapshot(snapshot) => {
+                    director.latest = Some(Arc::clone(snapshot));
+                    director.link = Link::Up;
+                }
+                Update::Events { events, .. } => {
+                    for event in events {
+                        if director.events.len() == EVENTS_KEPT {
+                            director.events.pop_front();
+                        }
+                        director.events.push_back(event.clone());
+                    }
+                }
+                Update::Lost(_) => {}
             }
         }
         if index == self.directors.shown {
@@ -185,6 +201,12 @@ impl App {
         self.source = format!("director {} {}", director.name, director.socket);
         if let Some(snapshot) = director.latest {
             self.on_update(Update::Snapshot(snapshot));
+        }
+        if !director.events.is_empty() {
+            self.on_update(Update::Events {
+                events: director.events.into_iter().collect(),
+                missed: false,
+            });
         }
         if let Link::Down(reason) = director.link {
             self.lost = Some(reason);
