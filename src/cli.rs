@@ -31,6 +31,16 @@ pub struct Cli {
     #[arg(long, conflicts_with = "once")]
     pub engine: bool,
 
+    /// A director to show, as NAME=SOCKET (its daemon's control socket,
+    /// or one forwarded with `ssh -L`); repeat for a pair or a fleet: one
+    /// console (or `--once` listing) over all of them.
+    #[arg(
+        long = "director",
+        value_name = "NAME=SOCKET",
+        conflicts_with = "engine"
+    )]
+    pub directors: Vec<crate::fleet::DirectorSpec>,
+
     #[command(flatten)]
     pub listing: ListingOptions,
 

@@ -24,6 +24,7 @@ use crate::dataplane::kernel::KernelDataplane;
 use crate::dataplane::Dataplane;
 use crate::engine::director::{self, Engine, EngineOptions};
 use crate::engine::overrides::Actor;
+use crate::fleet::DirectorSpec;
 use crate::ipvs::model::Connection;
 use crate::observe;
 use crate::ui::{self, ConsoleOptions};
@@ -32,8 +33,17 @@ use crate::vrrp::runner::RunnerOptions;
 /// The refresh interval when `-d` is not given.
 const DEFAULT_REFRESH: Duration = Duration::from_secs(1);
 
-/// Entry point of `lvstop`.
-pub fn run(common: &CommonOptions, engine: bool) -> ExitCode {
+/// Entry point of `lvstop`; `directors` from `--director` (else the
+/// user's config file lists them, unless `--engine` or `--source` says
+/// otherwise).
+pub fn run(common: &CommonOptions, engine: bool, directors: &[DirectorSpec]) -> ExitCode {
+    let directors = match chosen_directors(common, engine, directors) {
+        Ok(directors) => directors,
+        Err(e) => {
+            eprintln!("lvstop: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let options = match console_options(common) {
         Ok(options) => options,
         Err(e) => {
@@ -48,7 +58,42 @@ pub fn run(common: &CommonOptions, engine: bool) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    block_on("lvstop", console(common, options, engine))
+    if directors.is_empty() {
+        return block_on("lvstop", console(common, options, engine));
+    }
+    block_on("lvstop", several(common, options, directors))
+}
+
+/// The directors to show: `--director`'s, else the user's config file's
+/// when the console would otherwise pick its source itself.
+pub fn chosen_directors(
+    common: &CommonOptions,
+    engine: bool,
+    given: &[DirectorSpec],
+) -> Result<Vec<DirectorSpec>, crate::fleet::SpecError> {
+    if !given.is_empty() {
+        return crate::fleet::spec::checked(given.to_vec());
+    }
+    if engine || common.source != SourceChoice::Auto {
+        return Ok(Vec::new());
+    }
+    crate::fleet::spec::from_user_config()
+}
+
+/// Several directors: every one watched, one shown.
+async fn several(
+    common: &CommonOptions,
+    mut options: ConsoleOptions,
+    directors: Vec<DirectorSpec>,
+) -> Result<(), String> {
+    let messages = crate::fleet::watch(&directors, refresh(common));
+    if let Some(first) = directors.first() {
+        options.source = format!("director {} {}", first.name, first.socket.display());
+    }
+    options.directors = directors;
+    ui::run_fleet(options, messages, actor())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Run `job` on a fresh multi-threaded runtime; its error, or the

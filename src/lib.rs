@@ -14,6 +14,7 @@ pub mod dataplane;
 pub mod demo;
 pub mod engine;
 pub mod exporter;
+pub mod fleet;
 pub mod health;
 pub mod ipvs;
 pub mod logging;

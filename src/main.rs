@@ -14,8 +14,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match (&cli.command, cli.once) {
         (Some(Command::Check(args)), _) => lvstop::check::run(&cli.common, args),
-        (None, true) => lvstop::once::run(&cli.common, &cli.listing),
-        (None, false) => lvstop::console::run(&cli.common, cli.engine),
+        (None, true) => lvstop::once::run(&cli.common, &cli.listing, &cli.directors),
+        (None, false) => lvstop::console::run(&cli.common, cli.engine, &cli.directors),
         (Some(Command::Daemon(args)), _) => lvstop::daemon::run(&cli.common, args),
         (Some(Command::Ctl { json, verb, .. }), _) => {
             lvstop::ctl::run(&cli.common.socket, verb, *json)

@@ -25,6 +25,7 @@ use crate::control::protocol::{Hello, Request, Response};
 use crate::control::ControlError;
 use crate::dataplane::kernel::KernelDataplane;
 use crate::dataplane::{Dataplane, DataplaneError};
+use crate::fleet::DirectorSpec;
 use crate::health::report::{self, ChecksReport};
 use crate::ipvs::format::{self, ListOptions};
 use crate::ipvs::model::{Connection, Daemon, Table, Timeouts};
@@ -34,15 +35,33 @@ use crate::vrrp::runner::{render_section, VrrpStatus};
 /// Exit status when the state could not be read (ipvsadm exits 1 too).
 const EXIT_UNREADABLE: u8 = 1;
 
-/// Entry point of `lvstop --once`.
-pub fn run(common: &CommonOptions, listing: &ListingOptions) -> ExitCode {
+/// Entry point of `lvstop --once`; with several directors (`--director`,
+/// or the user's config file), each in turn.
+pub fn run(
+    common: &CommonOptions,
+    listing: &ListingOptions,
+    directors: &[DirectorSpec],
+) -> ExitCode {
+    let directors = match crate::console::chosen_directors(common, false, directors) {
+        Ok(directors) => directors,
+        Err(e) => {
+            eprintln!("lvstop --once: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if !directors.is_empty() {
+        let (text, all_read) = several(&directors, listing);
+        print(&text);
+        return if all_read {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(EXIT_UNREADABLE)
+        };
+    }
     let output = open_source(common).and_then(|mut source| render(source.as_mut(), listing));
     match output {
         Ok(text) => {
-            let stdout = std::io::stdout();
-            let mut out = stdout.lock();
-            // A closed pipe (`| head`) is not an error worth reporting.
-            let _ = out.write_all(text.as_bytes());
+            print(&text);
             ExitCode::SUCCESS
         }
         Err(e) => {
@@ -50,6 +69,73 @@ pub fn run(common: &CommonOptions, listing: &ListingOptions) -> ExitCode {
             ExitCode::from(EXIT_UNREADABLE)
         }
     }
+}
+
+fn print(text: &str) {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    // A closed pipe (`| head`) is not an error worth reporting.
+    let _ = out.write_all(text.as_bytes());
+}
+
+/// Every director in turn: text under a `==> director NAME (SOCKET) <==`
+/// heading each, or `--json` as an array of objects, each the one-director
+/// document plus `director` (and `error` in its place when unreadable).
+/// Whether every director could be read comes back beside the text.
+fn several(directors: &[DirectorSpec], listing: &ListingOptions) -> (String, bool) {
+    let mut all_read = true;
+    if listing.json {
+        let mut reports = Vec::new();
+        for director in directors {
+            let report = DaemonSource::connect(&director.socket)
+                .map_err(OnceError::from)
+                .and_then(|mut source| json_report(&mut source));
+            all_read &= report.is_ok();
+            reports.push(JsonDirector {
+                director: &director.name,
+                socket: director.socket.display().to_string(),
+                error: report.as_ref().err().map(ToString::to_string),
+                report: report.ok(),
+            });
+        }
+        let mut out = serde_json::to_string_pretty(&reports)
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        out.push('\n');
+        return (out, all_read);
+    }
+    let mut out = String::new();
+    for (i, director) in directors.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&format!(
+            "==> director {} ({}) <==\n",
+            director.name,
+            director.socket.display()
+        ));
+        let text = DaemonSource::connect(&director.socket)
+            .map_err(OnceError::from)
+            .and_then(|mut source| render(&mut source, listing));
+        match text {
+            Ok(text) => out.push_str(&text),
+            Err(e) => {
+                all_read = false;
+                out.push_str(&format!("unreachable: {e}\n"));
+            }
+        }
+    }
+    (out, all_read)
+}
+
+/// One director of `--json` with several.
+#[derive(Debug, Serialize)]
+struct JsonDirector<'a> {
+    director: &'a str,
+    socket: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    report: Option<JsonOnce>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,9 +179,9 @@ trait Source {
 
 fn open_source(common: &CommonOptions) -> Result<Box<dyn Source>, OnceError> {
     match common.source {
-        SourceChoice::Daemon => Ok(Box::new(DaemonSource::connect(common)?)),
+        SourceChoice::Daemon => Ok(Box::new(DaemonSource::connect(&common.socket)?)),
         SourceChoice::Observe => Ok(Box::new(KernelSource::connect(common)?)),
-        SourceChoice::Auto => match DaemonSource::connect(common) {
+        SourceChoice::Auto => match DaemonSource::connect(&common.socket) {
             Ok(source) => Ok(Box::new(source)),
             Err(daemon @ ControlError::NoDaemon { .. }) => match KernelSource::connect(common) {
                 Ok(source) => Ok(Box::new(source)),
@@ -110,17 +196,7 @@ fn open_source(common: &CommonOptions) -> Result<Box<dyn Source>, OnceError> {
 fn render(source: &mut dyn Source, listing: &ListingOptions) -> Result<String, OnceError> {
     let mut out = String::new();
     if listing.json {
-        let table = source.table(false)?;
-        let report = JsonOnce {
-            source: source.describe()?,
-            observed: source.observed(&table),
-            table,
-            connections: source.connections()?,
-            timeouts: source.timeouts()?,
-            daemons: source.daemons()?,
-            checks: source.checks()?,
-            vrrp: source.vrrp(),
-        };
+        let report = json_report(source)?;
         out = serde_json::to_string_pretty(&report)
             .map_err(|e| ControlError::BadResponse(e.to_string()))?;
         out.push('\n');
@@ -159,6 +235,21 @@ fn render(source: &mut dyn Source, listing: &ListingOptions) -> Result<String, O
         }
     }
     Ok(out)
+}
+
+/// Everything `--json` prints about one source.
+fn json_report(source: &mut dyn Source) -> Result<JsonOnce, OnceError> {
+    let table = source.table(false)?;
+    Ok(JsonOnce {
+        source: source.describe()?,
+        observed: source.observed(&table),
+        table,
+        connections: source.connections()?,
+        timeouts: source.timeouts()?,
+        daemons: source.daemons()?,
+        checks: source.checks()?,
+        vrrp: source.vrrp(),
+    })
 }
 
 fn list_options(listing: &ListingOptions) -> ListOptions {
@@ -296,10 +387,10 @@ struct DaemonSource {
 }
 
 impl DaemonSource {
-    fn connect(common: &CommonOptions) -> Result<Self, ControlError> {
+    fn connect(socket: &std::path::Path) -> Result<Self, ControlError> {
         Ok(DaemonSource {
-            client: Client::connect(&common.socket)?,
-            socket: common.socket.display().to_string(),
+            client: Client::connect(socket)?,
+            socket: socket.display().to_string(),
         })
     }
 }

@@ -80,6 +80,9 @@ pub enum Action {
     RevertDraft,
     Confirm,
     Cancel,
+    /// With several directors: show the next (previous) one.
+    NextDirector,
+    PrevDirector,
 }
 
 /// How an action reads on the hint bar: a short word an operator reads
@@ -182,6 +185,8 @@ const NAMES: &[(&str, Action, bool, Option<Hint>)] = &[
     ),
     ("confirm", Action::Confirm, false, hint("yes", 0)),
     ("cancel", Action::Cancel, false, hint("no", 0)),
+    ("next_director", Action::NextDirector, false, None),
+    ("prev_director", Action::PrevDirector, false, None),
 ];
 
 impl Action {

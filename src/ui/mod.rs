@@ -29,4 +29,4 @@ pub mod theme;
 pub use app::{App, Effect};
 pub use error::UiError;
 pub use options::ConsoleOptions;
-pub use runtime::run;
+pub use runtime::{run, run_fleet};

@@ -50,6 +50,9 @@ pub struct ConsoleOptions {
     /// `lvstop demo`: where `:demo` actions go, each answered with a line
     /// to show (or why it failed).
     pub demo: Option<mpsc::Sender<DemoRequest>>,
+    /// Several directors (`--director`): the strip under the header shows
+    /// them all, the screens show one. Empty for one source.
+    pub directors: Vec<crate::fleet::DirectorSpec>,
 }
 
 /// A `:demo` action and where its answer goes.
@@ -77,6 +80,7 @@ impl ConsoleOptions {
             time_zone: jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC),
             connections: None,
             demo: None,
+            directors: Vec::new(),
         }
     }
 
@@ -86,7 +90,7 @@ impl ConsoleOptions {
     /// `NO_COLOR` is set. Blocking file reads: call before the runtime
     /// loop starts.
     pub fn load(keymap_name: &str, theme_name: &str) -> Result<ConsoleOptions, UiError> {
-        let config_dir = xdg_dir("XDG_CONFIG_HOME", ".config").map(|d| d.join("lvstop"));
+        let config_dir = user_config_dir();
         let mut keymap = Keymap::shipped(keymap_name)?;
         if let Some(dir) = &config_dir {
             let path = dir.join("keymap.toml");
@@ -118,6 +122,12 @@ pub fn default_draft_path() -> PathBuf {
     xdg_dir("XDG_STATE_HOME", ".local/state")
         .map(|d| d.join("lvstop").join("draft.conf"))
         .unwrap_or_else(|| PathBuf::from("lvstop-draft.conf"))
+}
+
+/// `$XDG_CONFIG_HOME/lvstop`, else `~/.config/lvstop`: the user's keymap,
+/// themes and `config.toml`.
+pub fn user_config_dir() -> Option<PathBuf> {
+    xdg_dir("XDG_CONFIG_HOME", ".config").map(|d| d.join("lvstop"))
 }
 
 fn xdg_dir(variable: &str, fallback: &str) -> Option<PathBuf> {

@@ -20,18 +20,30 @@ use super::render::draw;
 use crate::engine::command::{CommandError, Outcome};
 use crate::engine::handle::{Commands, Update};
 use crate::engine::overrides::Actor;
+use crate::fleet::FleetMessage;
 
 /// Run the console until the operator quits or the update channel closes
 /// for good. The terminal is restored on every way out, panics included.
 pub async fn run(
     mut options: ConsoleOptions,
-    mut updates: mpsc::Receiver<Update>,
+    updates: mpsc::Receiver<Update>,
     commands: Commands,
     actor: Actor,
 ) -> Result<(), UiError> {
+    let connections = options.connections.take();
+    let messages = one_source(updates, commands, connections);
+    run_fleet(options, messages, actor).await
+}
+
+/// Run the console over the directors whose traffic `messages` carries
+/// (see [`crate::fleet::watch`]); commands go to the director shown.
+pub async fn run_fleet(
+    options: ConsoleOptions,
+    mut messages: mpsc::Receiver<FleetMessage>,
+    actor: Actor,
+) -> Result<(), UiError> {
     let draft_path = options.draft_path();
-    let mut connections = options.connections.take();
-    let demo = options.demo.take();
+    let demo = options.demo.clone();
     let mut app = App::new(&options);
     if let Ok(text) = tokio::fs::read_to_string(&draft_path).await {
         app.on_saved_draft(&text);
@@ -42,10 +54,9 @@ pub async fn run(
     let result = event_loop(
         &mut app,
         &mut terminal,
-        &mut updates,
-        &mut connections,
+        &mut messages,
         Outlets {
-            commands: &commands,
+            commands: Vec::new(),
             actor: &actor,
             demo: demo.as_ref(),
         },
@@ -59,10 +70,50 @@ pub async fn run(
     result
 }
 
+/// One source (an engine's handle or one daemon) as director 0 of a
+/// fleet; its end is reported as the engine lost.
+fn one_source(
+    mut updates: mpsc::Receiver<Update>,
+    commands: Commands,
+    mut connections: Option<mpsc::Receiver<Vec<Connection>>>,
+) -> mpsc::Receiver<FleetMessage> {
+    let (out, messages) = mpsc::channel(16);
+    tokio::spawn(async move {
+        let director = 0;
+        if out
+            .send(FleetMessage::Attached { director, commands })
+            .await
+            .is_err()
+        {
+            return;
+        }
+        loop {
+            let message = tokio::select! {
+                update = updates.recv() => match update {
+                    Some(update) => FleetMessage::Update { director, update },
+                    None => {
+                        let update = Update::Lost("the update stream ended".to_string());
+                        let _ = out.send(FleetMessage::Update { director, update }).await;
+                        return;
+                    }
+                },
+                Some(list) = next_connections(&mut connections) => {
+                    FleetMessage::Connections { director, list }
+                }
+            };
+            if out.send(message).await.is_err() {
+                return;
+            }
+        }
+    });
+    messages
+}
+
 /// Where the console's effects go: engine commands as `actor`, and
 /// `:demo` actions in `lvstop demo`.
 struct Outlets<'a> {
-    commands: &'a Commands,
+    /// Each director's commands, by index, once attached.
+    commands: Vec<Option<Commands>>,
     actor: &'a Actor,
     demo: Option<&'a mpsc::Sender<DemoRequest>>,
 }
@@ -70,13 +121,12 @@ struct Outlets<'a> {
 async fn event_loop(
     app: &mut App,
     terminal: &mut ratatui::DefaultTerminal,
-    updates: &mut mpsc::Receiver<Update>,
-    connections: &mut Option<mpsc::Receiver<Vec<Connection>>>,
+    messages: &mut mpsc::Receiver<FleetMessage>,
     outlets: Outlets<'_>,
     draft_path: &Path,
 ) -> Result<(), UiError> {
     let Outlets {
-        commands,
+        mut commands,
         actor,
         demo,
     } = outlets;
@@ -101,19 +151,38 @@ async fn event_loop(
                 Some(Err(e)) => return Err(UiError::Terminal(e)),
                 None => return Ok(()),
             },
-            update = updates.recv(), if updates_open => {
-                dirty = true;
-                match update {
-                    Some(update) => {
+            message = messages.recv(), if updates_open => {
+                match message {
+                    Some(FleetMessage::Update { director, update }) => {
+                        dirty = true;
                         if let Update::Snapshot(snapshot) = &update {
-                            if snapshot.director.config_hash != config_hash {
+                            if director == app.shown_director()
+                                && snapshot.director.config_hash != config_hash
+                            {
                                 config_hash.clone_from(&snapshot.director.config_hash);
                                 read_config(PathBuf::from(&snapshot.director.config_path), config_tx.clone());
                             }
                         }
-                        app.on_update(update);
+                        app.on_director_update(director, update);
+                    }
+                    Some(FleetMessage::Attached { director, commands: sender }) => {
+                        if commands.len() <= director {
+                            commands.resize(director + 1, None);
+                        }
+                        commands[director] = Some(sender);
+                        app.on_director_attached(director);
+                    }
+                    Some(FleetMessage::Unreachable { director, reason }) => {
+                        dirty = true;
+                        app.on_director_unreachable(director, reason);
+                    }
+                    Some(FleetMessage::Connections { director, list }) => {
+                        // Only the connections screen shows them.
+                        dirty |= app.view() == super::action::View::Connections;
+                        app.on_director_connections(director, list);
                     }
                     None => {
+                        dirty = true;
                         updates_open = false;
                         app.on_update(Update::Lost("the update stream ended".to_string()));
                     }
@@ -124,12 +193,6 @@ async fn event_loop(
             Some((path, text)) = configs.recv() => {
                 dirty = true;
                 app.on_running_config(&path, text);
-                Vec::new()
-            },
-            Some(list) = next_connections(connections) => {
-                // Only the connections screen shows them.
-                dirty |= app.view() == super::action::View::Connections;
-                app.on_connections(list);
                 Vec::new()
             },
             _ = tick.tick() => {
@@ -143,7 +206,12 @@ async fn event_loop(
             match effect {
                 Effect::Quit => return Ok(()),
                 Effect::Command(command) => {
-                    let commands = commands.clone();
+                    let shown = app.shown_director();
+                    let Some(commands) = commands.get(shown).cloned().flatten() else {
+                        let _ = app.on_outcome(Err(CommandError::ShuttingDown));
+                        dirty = true;
+                        continue;
+                    };
                     let actor = actor.clone();
                     let reply = outcome_tx.clone();
                     tokio::spawn(async move {

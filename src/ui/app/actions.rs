@@ -163,7 +163,7 @@ impl App {
             Action::Apply => return self.start_apply(None),
             Action::ApplyConfirmed => {
                 if self.rollback_at_ms.is_some() {
-                    self.mode = Mode::Confirm(Dialog {
+                    self.confirm(Dialog {
                         title: "Keep the applied configuration?".to_string(),
                         lines: vec![
                             "The last apply rolls back unless confirmed.".to_string(),
@@ -180,6 +180,8 @@ impl App {
                 self.say("draft dropped: back to the running configuration", false);
                 return vec![Effect::DeleteDraft];
             }
+            Action::NextDirector => self.switch_director(true),
+            Action::PrevDirector => self.switch_director(false),
             Action::Confirm | Action::Cancel => {}
         }
         Vec::new()
@@ -199,7 +201,7 @@ impl App {
                         .collect()
                 })
                 .unwrap_or_default();
-            self.mode = Mode::Confirm(Dialog {
+            self.confirm(Dialog {
                 title: "Quit and stop this director?".to_string(),
                 lines: vec![
                     format!("This director is MASTER of {}.", masters.join(", ")),
@@ -507,7 +509,7 @@ impl App {
             }
             lines.extend(OBSERVER_WARNING.iter().map(|line| line.to_string()));
         }
-        self.mode = Mode::Confirm(Dialog {
+        self.confirm(Dialog {
             title,
             lines,
             on_yes: vec![Effect::Command(command)],

@@ -9,6 +9,7 @@
 //! terminal, the engine or the disk.
 
 pub(crate) mod actions;
+pub mod directors;
 mod keys;
 pub mod rows;
 
@@ -182,6 +183,8 @@ pub struct App {
     /// The first line of the help shown; the help's drawing keeps it
     /// within its length.
     pub(crate) help_first: Cell<usize>,
+    /// Every director watched with `--director`, and the one shown.
+    pub(crate) directors: directors::Directors,
 }
 
 impl App {
@@ -222,6 +225,7 @@ impl App {
             scroll: Default::default(),
             page: Cell::new(10),
             help_first: Cell::new(0),
+            directors: directors::Directors::new(&options.directors),
         }
     }
 
@@ -408,7 +412,7 @@ impl App {
                 if let Some(s) = confirm_within_s {
                     lines.push(format!("Rolled back after {s} s unless confirmed."));
                 }
-                self.mode = Mode::Confirm(Dialog {
+                self.confirm(Dialog {
                     title: "Apply the draft?".to_string(),
                     lines,
                     on_yes: vec![Effect::Command(Command::Apply {

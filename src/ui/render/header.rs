@@ -29,6 +29,14 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
     let theme = &app.theme;
     let bar = theme.style("ui.header");
     let mut lines = vec![summary(app, width).style(bar)];
+    // Several directors: their VRRP disagreement comes first.
+    for alarm in app.directors().alarms() {
+        lines.extend(
+            wrap(&alarm.to_string(), width.saturating_sub(2))
+                .into_iter()
+                .map(|l| Line::styled(format!(" {l} "), theme.style("ui.error"))),
+        );
+    }
     let alarm = if let Some(lost) = &app.lost {
         Some(format!("ENGINE LOST: {lost} (showing the last state)"))
     } else if let Some(alarm) = app

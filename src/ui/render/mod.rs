@@ -10,6 +10,7 @@ mod header;
 mod observed;
 mod overlay;
 mod services;
+mod strip;
 mod vrrp;
 pub mod widgets;
 
@@ -24,7 +25,8 @@ use super::keymap::Scope;
 
 /// Draw the whole console into `frame`.
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
-    let header_lines = header::lines(app, frame.area().width);
+    let mut header_lines = header::lines(app, frame.area().width);
+    header_lines.extend(strip::lines(app, frame.area().width));
     let [header, tabs, body, message, hints] = Layout::vertical([
         Constraint::Length(header_lines.len() as u16),
         Constraint::Length(1),
@@ -106,6 +108,17 @@ fn draw_tabs(frame: &mut Frame<'_>, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
+/// A prompt's question; with several directors it names the one the
+/// answer goes to.
+fn prompt_label(app: &App, prompt: &super::app::Prompt) -> String {
+    match app.directors().shown() {
+        Some(director) if app.directors().several() => {
+            format!("{}: {}", director.name, prompt.label())
+        }
+        _ => prompt.label(),
+    }
+}
+
 fn draw_message(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let theme = &app.theme;
     let cursor = if app.ascii { "_" } else { "█" };
@@ -119,7 +132,7 @@ fn draw_message(frame: &mut Frame<'_>, area: Rect, app: &App) {
             Span::styled(format!("{text}{cursor}"), theme.style("ui.filter")),
         ]),
         Mode::Prompt(prompt) => Line::from(vec![
-            Span::styled(prompt.label(), theme.style("ui.hint.key")),
+            Span::styled(prompt_label(app, prompt), theme.style("ui.hint.key")),
             Span::raw(format!("{}{cursor}", prompt.input)),
         ]),
         Mode::Editing => Line::from(Span::styled(
