@@ -61,7 +61,7 @@ pub fn run(common: &CommonOptions, args: &CheckArgs) -> ExitCode {
         }
     };
     let insecure = if args.offline {
-        verdict::scripts::check(&outcome.config, None, &mut outcome.diagnostics)
+        verdict::check_offline(&outcome.config, None, &mut outcome.diagnostics)
     } else {
         verdict::check_host(&outcome.config, &verdict::LiveHost, &mut outcome.diagnostics)
     };

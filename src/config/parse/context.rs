@@ -112,6 +112,19 @@ impl<'d> Parser<'d> {
             }
             kind => kind,
         };
+        crate::config::verdict::missing::check_unparsed(node, kind, self.diagnostics);
+        if crate::config::verdict::missing::unknown_to_keepalived(table, node.name()) {
+            self.diagnostics.push(
+                Diagnostic::warning(
+                    crate::config::verdict::missing::UNKNOWN_TO_KEEPALIVED,
+                    format!(
+                        "keepalived 2.2.7 as Debian builds it does not know '{}' here (it reports an unknown keyword)",
+                        node.name()
+                    ),
+                )
+                .on(&node.keyword),
+            );
+        }
         match kind {
             KeywordKind::Unacted(instead) => self.warn_unacted(node, instead),
             KeywordKind::Refused(why) => self.refuse(node, why),
@@ -191,8 +204,9 @@ impl<'d> Parser<'d> {
     pub fn arg<'n>(&mut self, node: &'n Node, index: usize, what: &str) -> Option<&'n Token> {
         let found = node.args.get(index);
         if found.is_none() {
+            let code = crate::config::verdict::missing::code(node.name());
             self.diagnostics.push(
-                Diagnostic::error("missing-value", format!("'{}' needs {what}", node.name()))
+                Diagnostic::error(code, format!("'{}' needs {what}", node.name()))
                     .on(&node.keyword),
             );
         }
@@ -508,11 +522,14 @@ pub fn parse_seconds(text: &str) -> Option<f64> {
 }
 
 /// Parses keepalived's `<BOOL>`.
+///
+/// keepalived also reads a whole number as a boolean (`alpha 1`): zero is
+/// false, anything else true.
 pub fn parse_bool(text: &str) -> Option<bool> {
     match text.to_ascii_lowercase().as_str() {
         "on" | "true" | "yes" => Some(true),
         "off" | "false" | "no" => Some(false),
-        _ => None,
+        number => number.parse::<i64>().ok().map(|n| n != 0),
     }
 }
 

@@ -9,6 +9,9 @@ use crate::config::diagnostic::{Diagnostic, Severity};
 pub enum Weight {
     /// keepalived stops reading there (exit 2).
     Aborts,
+    /// keepalived ends the test once the configuration is read (exit 5),
+    /// before judging scripts.
+    Fatal,
     /// keepalived reports a configuration error (exit 5).
     Error,
     /// lvstop's own finding: keepalived accepts this silently, only logs
@@ -23,6 +26,9 @@ const LVSTOP_ONLY: &[&str] = &[
     "deprecated-keyword",
     "alias-keyword",
     "nb-get-retry-mapped",
+    // keepalived ignores words after a keyword's last value.
+    "extra-value",
+    super::missing::ACCEPTED,
     // keepalived judges scripts from the files themselves (see `scripts`).
     crate::config::validate::SCRIPT_SECURITY,
 ];
@@ -33,8 +39,11 @@ pub fn weight(diagnostic: &Diagnostic) -> Weight {
     }
     // keepalived reads a keyword's value by position; when the value is
     // absent it reports the line and stops reading the configuration.
-    if diagnostic.code == "missing-value" && diagnostic.severity == Severity::Error {
+    if diagnostic.code == super::missing::ABORTS && diagnostic.severity == Severity::Error {
         return Weight::Aborts;
+    }
+    if diagnostic.code == super::HOST_INTERFACE {
+        return Weight::Fatal;
     }
     Weight::Error
 }

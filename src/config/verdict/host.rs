@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::diagnostic::Diagnostics;
+use crate::config::diagnostic::{Diagnostic, Diagnostics};
 use crate::config::model::Config;
 
 /// What keepalived asks of the machine it tests a configuration on.
@@ -63,9 +63,10 @@ pub fn interfaces(config: &Config, host: &dyn Host, diagnostics: &mut Diagnostic
     let mut missing = |name: &str, what: &str, at| {
         if !host.interface_exists(name) {
             diagnostics.push(
-                super::host_problem(format!(
-                    "{what} '{name}' does not exist on this host (keepalived refuses it; use --offline to check for another host)"
-                ))
+                Diagnostic::warning(
+                    super::HOST_INTERFACE,
+                    format!("{what} '{name}' does not exist on this host (keepalived refuses it; use --offline to check for another host)"),
+                )
                 .at(at),
             );
         }

@@ -9,12 +9,16 @@
 //!
 //! keepalived's order of precedence, as measured on 2.2.7:
 //! 1. a keyword whose value is missing stops the parse at once (exit 2);
-//! 2. a script that would run as root without `enable_script_security`
+//! 2. an interface that does not exist on the host ends the test once
+//!    the configuration is read (exit 5), before scripts are looked at;
+//! 3. a script that would run as root without `enable_script_security`
 //!    makes the test fail with exit 6, whatever else is wrong;
-//! 3. any configuration error it reports gives exit 5;
-//! 4. otherwise exit 0 (warnings keepalived only logs change nothing).
+//! 4. any configuration error it reports gives exit 5;
+//! 5. otherwise exit 0 (warnings keepalived only logs change nothing).
 
 pub mod classify;
+pub mod fixups;
+pub mod missing;
 pub mod host;
 pub mod scripts;
 
@@ -33,15 +37,25 @@ pub mod exit {
 }
 
 /// The diagnostic code of a host finding: something keepalived checks on
-/// the machine itself (interfaces, users, script files).
+/// the machine itself (users, script files).
 pub const HOST: &str = "host";
+/// The diagnostic code of an interface missing on the host.
+pub const HOST_INTERFACE: &str = "host-interface";
 
 /// Adds what keepalived would find on `host` (missing interfaces, users,
 /// script files) to `diagnostics`, and returns the script-security outcome
 /// the host gives.
 pub fn check_host(config: &Config, host: &dyn Host, diagnostics: &mut Diagnostics) -> bool {
     host::interfaces(config, host, diagnostics);
-    scripts::check(config, Some(host), diagnostics)
+    check_offline(config, Some(host), diagnostics)
+}
+
+/// What keepalived finds without looking at the host: its fix-ups, and
+/// the script-security outcome (every script counted as present when
+/// `host` is `None`).
+pub fn check_offline(config: &Config, host: Option<&dyn Host>, diagnostics: &mut Diagnostics) -> bool {
+    fixups::check(config, diagnostics);
+    scripts::check(config, host, diagnostics)
 }
 
 /// keepalived's exit code for a configuration whose diagnostics (host
@@ -49,14 +63,18 @@ pub fn check_host(config: &Config, host: &dyn Host, diagnostics: &mut Diagnostic
 /// says whether a script would run unguarded (see [`scripts::check`]).
 pub fn keepalived_exit(diagnostics: &Diagnostics, insecure: bool) -> u8 {
     let mut errors = false;
+    let mut fatal = false;
     for diagnostic in diagnostics.iter() {
         match classify::weight(diagnostic) {
             Weight::Aborts => return exit::ABORTED,
+            Weight::Fatal => fatal = true,
             Weight::Error => errors = true,
             Weight::LvstopOnly => {}
         }
     }
-    if insecure {
+    if fatal {
+        exit::CONFIG_ERRORS
+    } else if insecure {
         exit::SCRIPT_SECURITY
     } else if errors {
         exit::CONFIG_ERRORS

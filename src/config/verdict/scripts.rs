@@ -27,6 +27,22 @@ enum Role {
 }
 
 fn scripts(config: &Config) -> Vec<(&Script, Role)> {
+    // A vrrp_script no instance tracks is never run, so never checked.
+    let tracked = |name: &str| {
+        config
+            .vrrp
+            .instances
+            .iter()
+            .flat_map(|i| &i.track_scripts)
+            .any(|t| t.name.value == name)
+    };
+    let unused: Vec<&Script> = config
+        .vrrp
+        .scripts
+        .iter()
+        .filter(|s| !tracked(&s.name.value))
+        .filter_map(|s| s.script.as_ref())
+        .collect();
     let tracking: Vec<&Script> = config
         .vrrp
         .scripts
@@ -48,6 +64,7 @@ fn scripts(config: &Config) -> Vec<(&Script, Role)> {
     config
         .scripts()
         .into_iter()
+        .filter(|s| !unused.iter().any(|u| std::ptr::eq(*u, *s)))
         .map(|s| {
             let role = if tracking.iter().any(|t| std::ptr::eq(*t, s)) {
                 Role::Tracking
