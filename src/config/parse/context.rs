@@ -390,6 +390,37 @@ impl<'d> Parser<'d> {
         }
     }
 
+    /// A virtual or real server flag (`alpha`, `omega`, `ha_suspend`,
+    /// `inhibit_on_failure`): keepalived 2.2.7 accepts any value after
+    /// these and never reports it. A yes/no word or a number (`alpha 1`,
+    /// zero meaning no) is read as a boolean; anything else leaves the
+    /// flag set, with a note.
+    pub fn server_flag(&mut self, node: &Node) -> Spanned<bool> {
+        self.no_block(node);
+        let Some(token) = node.args.first() else {
+            return Spanned::new(true, node.keyword.at);
+        };
+        let value = parse_bool(&token.text)
+            .or_else(|| token.text.parse::<i64>().ok().map(|n| n != 0));
+        match value {
+            Some(value) => Spanned::new(value, token.at),
+            None => {
+                self.diagnostics.push(
+                    Diagnostic::note(
+                        "value-bool",
+                        format!(
+                            "{} '{}' is not a yes/no value; keepalived ignores it and sets the flag",
+                            node.name(),
+                            token.text
+                        ),
+                    )
+                    .on(token),
+                );
+                Spanned::new(true, node.keyword.at)
+            }
+        }
+    }
+
     /// An IP address (v4 or v6) from a token.
     pub fn ip_token(&mut self, node: &Node, token: &Token) -> Option<Spanned<IpAddr>> {
         match token.text.parse::<IpAddr>() {
@@ -522,14 +553,11 @@ pub fn parse_seconds(text: &str) -> Option<f64> {
 }
 
 /// Parses keepalived's `<BOOL>`.
-///
-/// keepalived also reads a whole number as a boolean (`alpha 1`): zero is
-/// false, anything else true.
 pub fn parse_bool(text: &str) -> Option<bool> {
     match text.to_ascii_lowercase().as_str() {
         "on" | "true" | "yes" => Some(true),
         "off" | "false" | "no" => Some(false),
-        number => number.parse::<i64>().ok().map(|n| n != 0),
+        _ => None,
     }
 }
 

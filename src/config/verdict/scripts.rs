@@ -27,22 +27,18 @@ enum Role {
 }
 
 fn scripts(config: &Config) -> Vec<(&Script, Role)> {
-    // A vrrp_script no instance tracks is never run, so never checked.
-    let tracked = |name: &str| {
+    // Without a vrrp_instance keepalived runs no VRRP process, so its
+    // vrrp_scripts are never looked at.
+    let unused: Vec<&Script> = if config.vrrp.instances.is_empty() {
         config
             .vrrp
-            .instances
+            .scripts
             .iter()
-            .flat_map(|i| &i.track_scripts)
-            .any(|t| t.name.value == name)
+            .filter_map(|s| s.script.as_ref())
+            .collect()
+    } else {
+        Vec::new()
     };
-    let unused: Vec<&Script> = config
-        .vrrp
-        .scripts
-        .iter()
-        .filter(|s| !tracked(&s.name.value))
-        .filter_map(|s| s.script.as_ref())
-        .collect();
     let tracking: Vec<&Script> = config
         .vrrp
         .scripts
