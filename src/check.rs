@@ -63,7 +63,11 @@ pub fn run(common: &CommonOptions, args: &CheckArgs) -> ExitCode {
     let insecure = if args.offline {
         verdict::check_offline(&outcome.config, None, &mut outcome.diagnostics)
     } else {
-        verdict::check_host(&outcome.config, &verdict::LiveHost, &mut outcome.diagnostics)
+        verdict::check_host(
+            &outcome.config,
+            &verdict::LiveHost,
+            &mut outcome.diagnostics,
+        )
     };
     outcome.diagnostics.sort();
     let code = if args.strict {

@@ -48,14 +48,20 @@ fn fixtures() -> Vec<PathBuf> {
 #[test]
 fn every_construct_gets_keepalived_s_exit_code() {
     let paths = fixtures();
-    assert!(paths.len() >= 10, "expected the construct fixtures in {DIR}");
+    assert!(
+        paths.len() >= 10,
+        "expected the construct fixtures in {DIR}"
+    );
     let mismatches: Vec<String> = paths
         .iter()
         .filter_map(|path| {
             let expected = recorded_exit(path);
             let got = lvstop_check(path, &[]);
             (got != expected).then(|| {
-                format!("{}: keepalived -t exits {expected}, lvstop check {got}", path.display())
+                format!(
+                    "{}: keepalived -t exits {expected}, lvstop check {got}",
+                    path.display()
+                )
             })
         })
         .collect();

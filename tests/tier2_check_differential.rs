@@ -116,7 +116,10 @@ fn lvstop_check_exits_as_keepalived_does_on_generated_files() {
                 let ours = lvstop(&path);
                 match keepalived(&path) {
                     Keepalived::Crashed(signal) => {
-                        crashed.lock().unwrap().push(format!("{} (signal {signal})", path.display()));
+                        crashed
+                            .lock()
+                            .unwrap()
+                            .push(format!("{} (signal {signal})", path.display()));
                     }
                     Keepalived::Exit(theirs) if theirs == ours => {
                         agreed.fetch_add(1, Ordering::Relaxed);

@@ -5,8 +5,20 @@
 use super::rng::Rng;
 
 const BAD_VALUES: &[&str] = &[
-    "", "-1", "0", "256", "abc", "1.5", "0x10", "300.1.1.1", "::1", "99999999999", "{", "}",
-    "yes", "\"quoted value\"",
+    "",
+    "-1",
+    "0",
+    "256",
+    "abc",
+    "1.5",
+    "0x10",
+    "300.1.1.1",
+    "::1",
+    "99999999999",
+    "{",
+    "}",
+    "yes",
+    "\"quoted value\"",
 ];
 
 const PLANTED: &[&str] = &[
@@ -55,8 +67,10 @@ pub fn mutate(rng: &mut Rng, sample: &str) -> String {
             3 | 4 => {
                 let words: Vec<&str> = lines[at].split_whitespace().collect();
                 if words.len() >= 2 {
-                    let indent: String =
-                        lines[at].chars().take_while(|c| c.is_whitespace()).collect();
+                    let indent: String = lines[at]
+                        .chars()
+                        .take_while(|c| c.is_whitespace())
+                        .collect();
                     let keep = words[..words.len() - 1].join(" ");
                     lines[at] = format!("{indent}{keep} {}", rng.pick(BAD_VALUES));
                 }

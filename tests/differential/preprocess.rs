@@ -58,7 +58,10 @@ fn multiline_block(rng: &mut Rng, text: &str) -> String {
     let mut def = String::from("$BLOCK=");
     for (i, line) in lines[start..=end].iter().enumerate() {
         if i > 0 && rng.chance(8) {
-            def.push_str(*rng.pick(&["# a comment line \\\n", "! another comment \\\n", "\\\n"]));
+            def.push_str(pick_str(
+                rng,
+                &["# a comment line \\\n", "! another comment \\\n", "\\\n"],
+            ));
         }
         def.push_str(line);
         if i < end - start {
@@ -72,7 +75,10 @@ fn multiline_block(rng: &mut Rng, text: &str) -> String {
         out.push_str(line);
         out.push('\n');
     }
-    out.push_str(*rng.pick(&["$BLOCK\n", "$BLOCK\n", "  $BLOCK\n", "$BLOCK extra\n"]));
+    out.push_str(pick_str(
+        rng,
+        &["$BLOCK\n", "$BLOCK\n", "  $BLOCK\n", "$BLOCK extra\n"],
+    ));
     for line in &lines[end + 1..] {
         out.push_str(line);
         out.push('\n');
@@ -85,7 +91,7 @@ fn conditionals(rng: &mut Rng, text: &str) -> String {
     let mut out = String::new();
     for line in text.lines() {
         if !line.trim().is_empty() && rng.chance(4) {
-            out.push_str(*rng.pick(&["@nosuchid ", "@^nosuchid ", "@nosuchid\t"]));
+            out.push_str(pick_str(rng, &["@nosuchid ", "@^nosuchid ", "@nosuchid\t"]));
         }
         out.push_str(line);
         out.push('\n');
@@ -125,4 +131,9 @@ fn seq_addresses(rng: &mut Rng, text: &str) -> String {
         out.push('\n');
     }
     out
+}
+
+/// One of `items`, as a `&'static str`.
+fn pick_str(rng: &mut Rng, items: &[&'static str]) -> &'static str {
+    items[rng.below(items.len())]
 }

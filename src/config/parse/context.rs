@@ -400,8 +400,8 @@ impl<'d> Parser<'d> {
         let Some(token) = node.args.first() else {
             return Spanned::new(true, node.keyword.at);
         };
-        let value = parse_bool(&token.text)
-            .or_else(|| token.text.parse::<i64>().ok().map(|n| n != 0));
+        let value =
+            parse_bool(&token.text).or_else(|| token.text.parse::<i64>().ok().map(|n| n != 0));
         match value {
             Some(value) => Spanned::new(value, token.at),
             None => {

@@ -42,7 +42,7 @@ pub fn weight(diagnostic: &Diagnostic) -> Weight {
     if diagnostic.code == super::missing::ABORTS && diagnostic.severity == Severity::Error {
         return Weight::Aborts;
     }
-    if diagnostic.code == super::HOST_INTERFACE {
+    if diagnostic.code == super::HOST_INTERFACE || diagnostic.code == super::HOST_USER {
         return Weight::Fatal;
     }
     Weight::Error

@@ -26,9 +26,7 @@ const SEARCH_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 
 impl Host for LiveHost {
     fn interface_exists(&self, name: &str) -> bool {
-        !name.is_empty()
-            && !name.contains('/')
-            && Path::new("/sys/class/net").join(name).exists()
+        !name.is_empty() && !name.contains('/') && Path::new("/sys/class/net").join(name).exists()
     }
 
     fn user_exists(&self, name: &str) -> bool {
@@ -49,6 +47,24 @@ impl Host for LiveHost {
             .split(':')
             .map(|dir| Path::new(dir).join(program))
             .find(|path| path.is_file())
+    }
+}
+
+const LOOPBACK: &str = "lo";
+
+/// keepalived refuses a VRRP instance on the loopback interface, on any
+/// host: a configuration error (which script security still outranks).
+pub fn loopback(config: &Config, diagnostics: &mut Diagnostics) {
+    for instance in &config.vrrp.instances {
+        if let Some(interface) = instance.interface.as_ref().filter(|i| i.value == LOOPBACK) {
+            diagnostics.push(
+                Diagnostic::warning(
+                    "loopback-interface",
+                    "keepalived refuses a VRRP instance on the loopback interface 'lo'",
+                )
+                .at(interface.at),
+            );
+        }
     }
 }
 
@@ -73,7 +89,9 @@ pub fn interfaces(config: &Config, host: &dyn Host, diagnostics: &mut Diagnostic
     };
     for instance in &config.vrrp.instances {
         if let Some(interface) = &instance.interface {
-            missing(&interface.value, "interface", interface.at);
+            if interface.value != LOOPBACK {
+                missing(&interface.value, "interface", interface.at);
+            }
         }
         for tracked in &instance.track_interfaces {
             missing(&tracked.name.value, "tracked interface", tracked.name.at);

@@ -181,9 +181,7 @@ pub fn check_unparsed(node: &Node, kind: KeywordKind, diagnostics: &mut Diagnost
     } else {
         return;
     };
-    diagnostics.push(
-        Diagnostic::error(code, format!("'{name}' needs a value")).on(&node.keyword),
-    );
+    diagnostics.push(Diagnostic::error(code, format!("'{name}' needs a value")).on(&node.keyword));
 }
 
 /// Whether `name`, found in `table`, is a keyword Debian's keepalived

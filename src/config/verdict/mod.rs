@@ -18,8 +18,8 @@
 
 pub mod classify;
 pub mod fixups;
-pub mod missing;
 pub mod host;
+pub mod missing;
 pub mod scripts;
 
 use super::diagnostic::{Diagnostic, Diagnostics, Severity};
@@ -39,8 +39,12 @@ pub mod exit {
 /// The diagnostic code of a host finding: something keepalived checks on
 /// the machine itself (users, script files).
 pub const HOST: &str = "host";
-/// The diagnostic code of an interface missing on the host.
+/// The diagnostic code of an interface missing on the host: keepalived
+/// ends the test there.
 pub const HOST_INTERFACE: &str = "host-interface";
+/// The diagnostic code of a script user or group missing on the host:
+/// keepalived ends the test there too.
+pub const HOST_USER: &str = "host-user";
 
 /// Adds what keepalived would find on `host` (missing interfaces, users,
 /// script files) to `diagnostics`, and returns the script-security outcome
@@ -53,8 +57,13 @@ pub fn check_host(config: &Config, host: &dyn Host, diagnostics: &mut Diagnostic
 /// What keepalived finds without looking at the host: its fix-ups, and
 /// the script-security outcome (every script counted as present when
 /// `host` is `None`).
-pub fn check_offline(config: &Config, host: Option<&dyn Host>, diagnostics: &mut Diagnostics) -> bool {
+pub fn check_offline(
+    config: &Config,
+    host: Option<&dyn Host>,
+    diagnostics: &mut Diagnostics,
+) -> bool {
     fixups::check(config, diagnostics);
+    host::loopback(config, diagnostics);
     scripts::check(config, host, diagnostics)
 }
 
@@ -87,7 +96,10 @@ pub fn keepalived_exit(diagnostics: &Diagnostics, insecure: bool) -> u8 {
 /// is a problem; scripts without `enable_script_security` alone give 6.
 pub fn strict_exit(diagnostics: &Diagnostics) -> u8 {
     let mut security = false;
-    for diagnostic in diagnostics.iter().filter(|d| d.severity >= Severity::Warning) {
+    for diagnostic in diagnostics
+        .iter()
+        .filter(|d| d.severity >= Severity::Warning)
+    {
         if diagnostic.code == super::validate::SCRIPT_SECURITY {
             security = true;
         } else {

@@ -8,7 +8,7 @@
 //! and counted as an error; a notify script that is not found is
 //! silently skipped.
 
-use crate::config::diagnostic::Diagnostics;
+use crate::config::diagnostic::{Diagnostic, Diagnostics};
 use crate::config::model::lvs::CheckerKind;
 use crate::config::model::{Config, Script};
 
@@ -80,15 +80,21 @@ pub fn check(config: &Config, host: Option<&dyn Host>, diagnostics: &mut Diagnos
     if let (Some(user), Some(host)) = (&global.script_user, host) {
         if !host.user_exists(&user.value) {
             diagnostics.push(
-                super::host_problem(format!("script_user '{}' does not exist on this host", user.value))
-                    .at(user.at),
+                Diagnostic::warning(
+                    super::HOST_USER,
+                    format!("script_user '{}' does not exist on this host", user.value),
+                )
+                .at(user.at),
             );
         }
         if let Some(group) = &global.script_group {
             if !host.group_exists(group) {
                 diagnostics.push(
-                    super::host_problem(format!("script group '{group}' does not exist on this host"))
-                        .at(user.at),
+                    Diagnostic::warning(
+                        super::HOST_USER,
+                        format!("script group '{group}' does not exist on this host"),
+                    )
+                    .at(user.at),
                 );
             }
         }
