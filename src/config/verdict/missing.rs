@@ -43,6 +43,8 @@ const KEEPALIVED_REPORTS: &[&str] = &[
     "sorry_server_lvs_method",
     "misc_path",
     "user",
+    "helo_name",
+    "payload",
     // Parsed but not acted on by lvstop.
     "tmp_config_directory",
     "startup_script",
