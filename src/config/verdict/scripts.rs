@@ -26,50 +26,73 @@ enum Role {
     Notify,
 }
 
+/// The scripts keepalived would look at, with their role. keepalived runs
+/// its VRRP process only for a configuration with a `vrrp_instance`, and
+/// its checker process only with a `virtual_server`: the scripts of a
+/// process that does not run are never looked at.
+fn notify<'c>(script: Option<&'c Script>, out: &mut Vec<(&'c Script, Role)>) {
+    if let Some(script) = script {
+        out.push((script, Role::Notify));
+    }
+}
+
 fn scripts(config: &Config) -> Vec<(&Script, Role)> {
-    // Without a vrrp_instance keepalived runs no VRRP process, so its
-    // vrrp_scripts are never looked at.
-    let unused: Vec<&Script> = if config.vrrp.instances.is_empty() {
-        config
-            .vrrp
-            .scripts
-            .iter()
-            .filter_map(|s| s.script.as_ref())
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let tracking: Vec<&Script> = config
-        .vrrp
-        .scripts
-        .iter()
-        .filter_map(|s| s.script.as_ref())
-        .chain(
-            config
-                .lvs
-                .virtual_servers
-                .iter()
-                .flat_map(|vs| &vs.real_servers)
-                .flat_map(|rs| &rs.checkers)
-                .filter_map(|c| match &c.kind.value {
-                    CheckerKind::Misc(misc) => misc.path.as_ref(),
-                    _ => None,
-                }),
-        )
-        .collect();
-    config
-        .scripts()
-        .into_iter()
-        .filter(|s| !unused.iter().any(|u| std::ptr::eq(*u, *s)))
-        .map(|s| {
-            let role = if tracking.iter().any(|t| std::ptr::eq(*t, s)) {
-                Role::Tracking
-            } else {
-                Role::Notify
-            };
-            (s, role)
-        })
-        .collect()
+    let mut out: Vec<(&Script, Role)> = Vec::new();
+    let global = &config.global;
+    let vrrp = !config.vrrp.instances.is_empty();
+    let checker = !config.lvs.virtual_servers.is_empty();
+    if vrrp || checker {
+        notify(global.notify_fifo.script.as_ref(), &mut out);
+    }
+    if vrrp {
+        notify(global.vrrp_notify_fifo.script.as_ref(), &mut out);
+        for tracker in &config.vrrp.scripts {
+            // A vrrp_script's own `user` runs it as someone else.
+            let as_other = tracker.user.as_ref().is_some_and(|u| u.value != "root");
+            if let Some(script) = tracker.script.as_ref().filter(|_| !as_other) {
+                out.push((script, Role::Tracking));
+            }
+        }
+        let groups = config.vrrp.sync_groups.iter().map(|g| &g.notify);
+        let instances = config.vrrp.instances.iter().map(|i| &i.notify);
+        for n in groups.chain(instances) {
+            for script in [
+                &n.master,
+                &n.backup,
+                &n.fault,
+                &n.stop,
+                &n.any,
+                &n.master_rx_lower_pri,
+            ] {
+                notify(script.as_ref(), &mut out);
+            }
+            notify(n.deleted.as_ref().and_then(Option::as_ref), &mut out);
+        }
+    }
+    if checker {
+        notify(global.lvs_notify_fifo.script.as_ref(), &mut out);
+        for vs in &config.lvs.virtual_servers {
+            notify(vs.quorum_up.as_ref(), &mut out);
+            notify(vs.quorum_down.as_ref(), &mut out);
+            for rs in &vs.real_servers {
+                notify(rs.notify_up.as_ref(), &mut out);
+                notify(rs.notify_down.as_ref(), &mut out);
+                for checker in &rs.checkers {
+                    if let CheckerKind::Misc(misc) = &checker.kind.value {
+                        if let Some(script) = &misc.path {
+                            out.push((script, Role::Tracking));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A script given its own user other than root does not run as root.
+fn runs_as_root(script: &Script) -> bool {
+    script.user.as_deref().is_none_or(|user| user == "root")
 }
 
 /// Adds host findings about scripts and returns whether keepalived would
@@ -104,7 +127,7 @@ pub fn check(config: &Config, host: Option<&dyn Host>, diagnostics: &mut Diagnos
         let program = script.argv.first().map_or("", String::as_str);
         let found = host.is_none_or(|h| h.find_program(program).is_some());
         if found {
-            found_any = true;
+            found_any |= runs_as_root(script);
         } else if role == Role::Tracking {
             diagnostics.push(
                 super::host_problem(format!(
