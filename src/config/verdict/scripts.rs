@@ -4,9 +4,9 @@
 //! every script keepalived finds runs as root and the test fails with
 //! "SECURITY VIOLATION" (exit 6). With it, scripts run as `script_user`
 //! (by default the user `keepalived_script`, which must then exist). A
-//! tracking script or MISC_CHECK whose program is not found is disabled
-//! and counted as an error; a notify script that is not found is
-//! silently skipped.
+//! `vrrp_script` whose program is not found is disabled and counted as an
+//! error; a MISC_CHECK or notify script that is not found is silently
+//! skipped.
 
 use crate::config::diagnostic::{Diagnostic, Diagnostics};
 use crate::config::model::lvs::CheckerKind;
@@ -20,9 +20,9 @@ const DEFAULT_SCRIPT_USER: &str = "keepalived_script";
 /// How keepalived treats a script whose program is missing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
-    /// `vrrp_script` and `MISC_CHECK`: disabled, an error.
+    /// `vrrp_script`: disabled, an error.
     Tracking,
-    /// notify and fifo scripts: skipped silently.
+    /// `MISC_CHECK`, notify and fifo scripts: skipped silently.
     Notify,
 }
 
@@ -79,9 +79,7 @@ fn scripts(config: &Config) -> Vec<(&Script, Role)> {
                 notify(rs.notify_down.as_ref(), &mut out);
                 for checker in &rs.checkers {
                     if let CheckerKind::Misc(misc) = &checker.kind.value {
-                        if let Some(script) = &misc.path {
-                            out.push((script, Role::Tracking));
-                        }
+                        notify(misc.path.as_ref(), &mut out);
                     }
                 }
             }
