@@ -1,17 +1,20 @@
 //! `lvstop check`: validate a configuration the way `keepalived
 //! --config-test` does, with better diagnostics.
 //!
-//! Exit codes follow keepalived 2.2.7's `--config-test` (measured against
-//! the real binary):
+//! The exit code is keepalived 2.2.7's `--config-test` verdict on the same
+//! host (see [`crate::config::verdict`]); everything lvstop finds beyond
+//! keepalived is printed but does not move it, unless `--strict` asks for
+//! lvstop's own judgement:
 //!
-//! | code | meaning | keepalived -t |
-//! |------|---------|---------------|
-//! | 0 | no errors, no warnings | 0 |
-//! | 5 | errors or warnings (keepalived counts both as configuration errors) | 5 |
-//! | 6 | only problem: scripts configured without `enable_script_security` | 6 |
-//! | 7 | the main file is missing or unreadable | 0 (keepalived only logs "Config files missing") |
-//! | 2 | bad command line | — |
+//! | code | keepalived -t | `--strict` |
+//! |------|---------------|------------|
+//! | 0 | clean, or only warnings keepalived logs | no errors, no warnings |
+//! | 2 | a keyword's value is missing: keepalived stops reading | — |
+//! | 5 | configuration errors (host checks included) | any error or warning |
+//! | 6 | a script would run as root without `enable_script_security` | scripts without `enable_script_security` are the only problem |
+//! | 7 | the main file is missing or unreadable (keepalived only logs it and exits 0) | same |
 //!
+//! `--offline` skips the host checks (interfaces, users, script files).
 //! Notes ("parsed, not acted on") never change the exit code.
 
 use std::io::Write;
@@ -20,7 +23,7 @@ use std::process::ExitCode;
 use serde::Serialize;
 
 use crate::cli::{CheckArgs, CommonOptions, OutputFormat};
-use crate::config::diagnostic::{render_text, Diagnostics, JsonDiagnostic, Severity};
+use crate::config::diagnostic::{render_text, JsonDiagnostic, Severity};
 use crate::config::load::{self, Options, Outcome};
 use crate::config::parse::ParseOptions;
 use crate::config::preprocess::LoadOptions;
@@ -28,13 +31,11 @@ use crate::config::render;
 
 /// Exit codes of `lvstop check` (see the module documentation).
 pub mod exit {
-    pub const OK: u8 = 0;
-    pub const CONFIG_ERRORS: u8 = 5;
-    pub const SCRIPT_SECURITY: u8 = 6;
+    pub use crate::config::verdict::exit::{ABORTED, CONFIG_ERRORS, OK, SCRIPT_SECURITY};
     pub const NO_CONFIG: u8 = 7;
 }
 
-use crate::config::validate::SCRIPT_SECURITY;
+use crate::config::verdict;
 
 pub fn run(common: &CommonOptions, args: &CheckArgs) -> ExitCode {
     let mut preprocess = LoadOptions::default();
@@ -47,7 +48,7 @@ pub fn run(common: &CommonOptions, args: &CheckArgs) -> ExitCode {
             compat: args.compat,
         },
     };
-    let outcome = match load::load_file(&common.config, &options) {
+    let mut outcome = match load::load_file(&common.config, &options) {
         Ok(outcome) => outcome,
         Err(error) => {
             match args.format {
@@ -59,32 +60,26 @@ pub fn run(common: &CommonOptions, args: &CheckArgs) -> ExitCode {
             return ExitCode::from(exit::NO_CONFIG);
         }
     };
-    let code = exit_code(&outcome.diagnostics);
+    let insecure = if args.offline {
+        verdict::check_offline(&outcome.config, None, &mut outcome.diagnostics)
+    } else {
+        verdict::check_host(
+            &outcome.config,
+            &verdict::LiveHost,
+            &mut outcome.diagnostics,
+        )
+    };
+    outcome.diagnostics.sort();
+    let code = if args.strict {
+        verdict::strict_exit(&outcome.diagnostics)
+    } else {
+        verdict::keepalived_exit(&outcome.diagnostics, insecure)
+    };
     match args.format {
         OutputFormat::Text => print_text(&outcome, args, common, code),
         OutputFormat::Json => print_json(&JsonReport::new(&common.config, &outcome, args, code)),
     }
     ExitCode::from(code)
-}
-
-/// keepalived's `--config-test` exit code for a set of diagnostics.
-pub fn exit_code(diagnostics: &Diagnostics) -> u8 {
-    let problems = diagnostics
-        .iter()
-        .filter(|d| d.severity >= Severity::Warning);
-    let mut security = false;
-    for diagnostic in problems {
-        if diagnostic.code == SCRIPT_SECURITY {
-            security = true;
-        } else {
-            return exit::CONFIG_ERRORS;
-        }
-    }
-    if security {
-        exit::SCRIPT_SECURITY
-    } else {
-        exit::OK
-    }
 }
 
 fn print_text(outcome: &Outcome, args: &CheckArgs, common: &CommonOptions, code: u8) {

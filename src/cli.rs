@@ -289,6 +289,18 @@ pub struct CheckArgs {
     /// Show notes ("parsed, not acted on") as well as warnings and errors.
     #[arg(short, long)]
     pub verbose: bool,
+
+    /// Skip the checks keepalived makes on this host (interfaces, the
+    /// script user and group, script files): validate a file meant for
+    /// another director.
+    #[arg(long)]
+    pub offline: bool,
+
+    /// lvstop's stricter judgement for the exit code: every warning is a
+    /// problem, and scripts without enable_script_security give 6 whether
+    /// or not their files exist.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -19,6 +19,7 @@ pub mod source;
 pub mod token;
 pub mod tree;
 pub mod validate;
+pub mod verdict;
 
 /// keepalived's sample configurations for the unit tests: the same helper
 /// the integration tests use.

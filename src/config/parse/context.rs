@@ -112,6 +112,19 @@ impl<'d> Parser<'d> {
             }
             kind => kind,
         };
+        crate::config::verdict::missing::check_unparsed(node, kind, self.diagnostics);
+        if crate::config::verdict::missing::unknown_to_keepalived(table, node.name()) {
+            self.diagnostics.push(
+                Diagnostic::warning(
+                    crate::config::verdict::missing::UNKNOWN_TO_KEEPALIVED,
+                    format!(
+                        "keepalived 2.2.7 as Debian builds it does not know '{}' here (it reports an unknown keyword)",
+                        node.name()
+                    ),
+                )
+                .on(&node.keyword),
+            );
+        }
         match kind {
             KeywordKind::Unacted(instead) => self.warn_unacted(node, instead),
             KeywordKind::Refused(why) => self.refuse(node, why),
@@ -191,8 +204,9 @@ impl<'d> Parser<'d> {
     pub fn arg<'n>(&mut self, node: &'n Node, index: usize, what: &str) -> Option<&'n Token> {
         let found = node.args.get(index);
         if found.is_none() {
+            let code = crate::config::verdict::missing::code(node.name());
             self.diagnostics.push(
-                Diagnostic::error("missing-value", format!("'{}' needs {what}", node.name()))
+                Diagnostic::error(code, format!("'{}' needs {what}", node.name()))
                     .on(&node.keyword),
             );
         }
@@ -370,6 +384,37 @@ impl<'d> Parser<'d> {
                     )
                     .on(token)
                     .with_help("use one of on, off, true, false, yes, no"),
+                );
+                Spanned::new(true, node.keyword.at)
+            }
+        }
+    }
+
+    /// A virtual or real server flag (`alpha`, `omega`, `ha_suspend`,
+    /// `inhibit_on_failure`): keepalived 2.2.7 accepts any value after
+    /// these and never reports it. A yes/no word or a number (`alpha 1`,
+    /// zero meaning no) is read as a boolean; anything else leaves the
+    /// flag set, with a note.
+    pub fn server_flag(&mut self, node: &Node) -> Spanned<bool> {
+        self.no_block(node);
+        let Some(token) = node.args.first() else {
+            return Spanned::new(true, node.keyword.at);
+        };
+        let value =
+            parse_bool(&token.text).or_else(|| token.text.parse::<i64>().ok().map(|n| n != 0));
+        match value {
+            Some(value) => Spanned::new(value, token.at),
+            None => {
+                self.diagnostics.push(
+                    Diagnostic::note(
+                        "value-bool",
+                        format!(
+                            "{} '{}' is not a yes/no value; keepalived ignores it and sets the flag",
+                            node.name(),
+                            token.text
+                        ),
+                    )
+                    .on(token),
                 );
                 Spanned::new(true, node.keyword.at)
             }

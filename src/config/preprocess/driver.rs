@@ -179,14 +179,21 @@ impl<'a> Driver<'a> {
         for (index, raw) in text.lines().enumerate() {
             let number = line_number(index);
             if let Some(def) = multiline.as_mut() {
-                let body = without_comment(raw).trim();
-                match body.strip_suffix('\\') {
-                    Some(part) => def.lines.push(part.trim_end().to_string()),
-                    None => {
-                        def.lines.push(body.to_string());
-                        if let Some(done) = multiline.take() {
-                            self.define_multiline(done);
-                        }
+                // keepalived looks for the continuing `\` at the end of the
+                // raw line, so a comment line ending in `\` keeps the
+                // definition open and adds nothing to it.
+                let trimmed = raw.trim_end();
+                let (content, more) = match trimmed.strip_suffix('\\') {
+                    Some(part) => (part, true),
+                    None => (trimmed, false),
+                };
+                let body = without_comment(content).trim();
+                if !body.is_empty() {
+                    def.lines.push(body.to_string());
+                }
+                if !more {
+                    if let Some(done) = multiline.take() {
+                        self.define_multiline(done);
                     }
                 }
                 continue;
@@ -249,10 +256,17 @@ impl<'a> Driver<'a> {
             }
         };
         let def = params::parse_definition(body)?;
-        def.opens_multiline().then(|| Multiline {
-            name: def.name.to_string(),
-            lines: Vec::new(),
-            keep,
+        def.opens_multiline().then(|| {
+            let first = def.first_line();
+            Multiline {
+                name: def.name.to_string(),
+                lines: if first.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![first.to_string()]
+                },
+                keep,
+            }
         })
     }
 
@@ -509,7 +523,10 @@ impl<'a> Driver<'a> {
         let at = line.location_of(head.at);
         let width = head.rest - head.at;
         let raw = line.text.get(head.spec_start..head.spec_end).unwrap_or("");
-        let spec = match self.substitute(line, raw) {
+        // keepalived expands `$NAME` arguments of a generator even where a
+        // comma, not whitespace, ends the name: `~SEQ(I,$FIRST,$LAST)`.
+        let raw = brace_bare_references(raw);
+        let spec = match self.substitute(line, &raw) {
             Some(done) => done.text,
             None => return,
         };
@@ -585,4 +602,28 @@ impl<'a> Driver<'a> {
         }
         self.lines.push(line);
     }
+}
+
+/// Rewrites each bare `$NAME` in a generator's argument list as `${NAME}`,
+/// so that a name ended by `,` or `)` is still a reference.
+fn brace_bare_references(spec: &str) -> String {
+    let mut out = String::with_capacity(spec.len() + 8);
+    let mut rest = spec;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let len = after
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(after.len());
+        if len == 0 {
+            out.push('$');
+        } else {
+            out.push_str("${");
+            out.push_str(&after[..len]);
+            out.push('}');
+        }
+        rest = &after[len..];
+    }
+    out.push_str(rest);
+    out
 }

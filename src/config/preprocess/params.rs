@@ -53,9 +53,15 @@ pub struct Definition<'a> {
 }
 
 impl Definition<'_> {
-    /// `$NAME= \` opens a multiline definition.
+    /// A value ending in `\` opens a multiline definition (`$NAME= \`,
+    /// or `$NAME=first line \`).
     pub fn opens_multiline(&self) -> bool {
-        self.value == "\\"
+        self.value.ends_with('\\')
+    }
+
+    /// The part of a multiline definition written on its `$NAME=` line.
+    pub fn first_line(&self) -> &str {
+        self.value.strip_suffix('\\').unwrap_or(self.value).trim()
     }
 }
 

@@ -196,6 +196,10 @@ fn virtual_server_keyword(parser: &mut Parser<'_>, child: &Node, vs: &mut Virtua
     let Some(keyword) = parser.keyword(child, VIRTUAL_SERVER, "virtual_server") else {
         return;
     };
+    if keyword == "alpha" {
+        vs.timing.alpha = Some(parser.server_flag(child));
+        return;
+    }
     if timing_keyword(parser, keyword, child, &mut vs.timing) {
         return;
     }
@@ -214,10 +218,10 @@ fn virtual_server_keyword(parser: &mut Parser<'_>, child: &Node, vs: &mut Virtua
             vs.persistence_granularity = values::persistence_mask(parser, child)
         }
         "protocol" => vs.protocol = protocol(parser, child),
-        "ha_suspend" => vs.ha_suspend = Some(parser.boolean(child)),
+        "ha_suspend" => vs.ha_suspend = Some(parser.server_flag(child)),
         "ops" => vs.one_packet = Some(parser.boolean(child)),
         "virtualhost" => vs.virtualhost = parser.string(child),
-        "omega" => vs.omega = Some(parser.boolean(child)),
+        "omega" => vs.omega = Some(parser.server_flag(child)),
         "quorum" => vs.quorum = parser.number(child, 1u32, u32::MAX),
         "hysteresis" => vs.hysteresis = parser.number(child, 0u32, u32::MAX),
         "quorum_up" => vs.quorum_up = parser.script(child),
@@ -250,7 +254,7 @@ fn virtual_server_keyword(parser: &mut Parser<'_>, child: &Node, vs: &mut Virtua
                 vs.sorry_server_method = method;
             }
         }
-        "inhibit_on_failure" => vs.inhibit_on_failure = Some(parser.boolean(child)),
+        "inhibit_on_failure" => vs.inhibit_on_failure = Some(parser.server_flag(child)),
         "smtp_alert" => vs.smtp_alert = Some(parser.boolean(child)),
         "real_server" => real_server(parser, child, vs),
         "snmp_name" => parser.keep(child, &mut vs.other),
@@ -380,6 +384,10 @@ fn real_server(parser: &mut Parser<'_>, node: &Node, vs: &mut VirtualServer) {
         let Some(keyword) = parser.keyword(child, REAL_SERVER, "real_server") else {
             continue;
         };
+        if keyword == "alpha" {
+            rs.timing.alpha = Some(parser.server_flag(child));
+            continue;
+        }
         if timing_keyword(parser, keyword, child, &mut rs.timing) {
             continue;
         }
@@ -394,7 +402,7 @@ fn real_server(parser: &mut Parser<'_>, node: &Node, vs: &mut VirtualServer) {
             "lthreshold" => rs.lthreshold = parser.number(child, 0u32, u32::MAX),
             "smtp_alert" => rs.smtp_alert = Some(parser.boolean(child)),
             "virtualhost" => rs.virtualhost = parser.string(child),
-            "inhibit_on_failure" => rs.inhibit_on_failure = Some(parser.boolean(child)),
+            "inhibit_on_failure" => rs.inhibit_on_failure = Some(parser.server_flag(child)),
             "snmp_name" => parser.keep(child, &mut rs.other),
             kind => {
                 if let Some(checker) = checker::checker(parser, kind, child) {

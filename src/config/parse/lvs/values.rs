@@ -27,13 +27,38 @@ pub fn port_token(parser: &mut Parser<'_>, node: &Node, token: &Token) -> Option
 /// `IP [PORT]` from the statement's arguments starting at `from`.
 pub fn endpoint(parser: &mut Parser<'_>, node: &Node, from: usize) -> Option<Spanned<Endpoint>> {
     let ip_token = parser.arg(node, from, "an IP address")?;
-    let ip = parser.ip_token(node, ip_token)?;
+    let ip = match with_prefix(ip_token) {
+        // keepalived reads `ADDRESS/PREFIX` here as the address alone.
+        Some(ip) => {
+            parser.push(
+                crate::config::diagnostic::Diagnostic::note(
+                    "address-prefix-ignored",
+                    format!(
+                        "'{}': the '/' prefix is ignored, as keepalived does",
+                        ip_token.text
+                    ),
+                )
+                .on(ip_token),
+            );
+            Spanned::new(ip, ip_token.at)
+        }
+        None => parser.ip_token(node, ip_token)?,
+    };
     let port = match node.args.get(from + 1) {
         Some(token) => Some(port_token(parser, node, token)?),
         None => None,
     };
     parser.extra_args(node, from + 2);
     Some(Spanned::new(Endpoint { ip: ip.value, port }, ip_token.at))
+}
+
+/// `ADDRESS/PREFIX` with a prefix that fits the address family.
+fn with_prefix(token: &crate::config::token::Token) -> Option<std::net::IpAddr> {
+    let (address, prefix) = token.text.split_once('/')?;
+    let ip: std::net::IpAddr = address.parse().ok()?;
+    let prefix: u8 = prefix.parse().ok()?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    (prefix <= max).then_some(ip)
 }
 
 /// One line of a `virtual_server_group`.

@@ -1,0 +1,49 @@
+//! Which of lvstop's diagnostics keepalived 2.2.7 also counts against a
+//! configuration under `--config-test`, measured by the differential test
+//! (`tests/tier2_check_differential.rs`).
+
+use crate::config::diagnostic::{Diagnostic, Severity};
+
+/// What a diagnostic weighs in keepalived's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Weight {
+    /// keepalived stops reading there (exit 2).
+    Aborts,
+    /// keepalived ends the test once the configuration is read (exit 5),
+    /// before judging scripts.
+    Fatal,
+    /// keepalived reports a configuration error (exit 5).
+    Error,
+    /// lvstop's own finding: keepalived accepts this silently, only logs
+    /// it, or fixes it up at run time.
+    LvstopOnly,
+}
+
+/// Findings keepalived does not count as configuration errors.
+const LVSTOP_ONLY: &[&str] = &[
+    // lvstop's own advice about what it implements.
+    "not-acted-on",
+    "deprecated-keyword",
+    "alias-keyword",
+    "nb-get-retry-mapped",
+    // keepalived ignores words after a keyword's last value.
+    "extra-value",
+    super::missing::ACCEPTED,
+    // keepalived judges scripts from the files themselves (see `scripts`).
+    crate::config::validate::SCRIPT_SECURITY,
+];
+
+pub fn weight(diagnostic: &Diagnostic) -> Weight {
+    if diagnostic.severity == Severity::Note || LVSTOP_ONLY.contains(&diagnostic.code) {
+        return Weight::LvstopOnly;
+    }
+    // keepalived reads a keyword's value by position; when the value is
+    // absent it reports the line and stops reading the configuration.
+    if diagnostic.code == super::missing::ABORTS && diagnostic.severity == Severity::Error {
+        return Weight::Aborts;
+    }
+    if diagnostic.code == super::HOST_INTERFACE || diagnostic.code == super::HOST_USER {
+        return Weight::Fatal;
+    }
+    Weight::Error
+}
