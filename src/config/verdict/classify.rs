@@ -9,9 +9,9 @@ use crate::config::diagnostic::{Diagnostic, Severity};
 pub enum Weight {
     /// keepalived stops reading there (exit 2).
     Aborts,
-    /// keepalived ends the test once the configuration is read (exit 5),
-    /// before judging scripts.
-    Fatal,
+    /// keepalived's VRRP process ends once the configuration is read
+    /// (exit 5), before judging its scripts.
+    EndsVrrp,
     /// keepalived reports a configuration error (exit 5).
     Error,
     /// lvstop's own finding: keepalived accepts this silently, only logs
@@ -28,6 +28,8 @@ const LVSTOP_ONLY: &[&str] = &[
     "nb-get-retry-mapped",
     // keepalived ignores words after a keyword's last value.
     "extra-value",
+    // keepalived drops a virtual server naming an undefined group silently.
+    "undefined-group",
     super::missing::ACCEPTED,
     // keepalived judges scripts from the files themselves (see `scripts`).
     crate::config::validate::SCRIPT_SECURITY,
@@ -42,8 +44,8 @@ pub fn weight(diagnostic: &Diagnostic) -> Weight {
     if diagnostic.code == super::missing::ABORTS && diagnostic.severity == Severity::Error {
         return Weight::Aborts;
     }
-    if diagnostic.code == super::HOST_INTERFACE || diagnostic.code == super::HOST_USER {
-        return Weight::Fatal;
+    if diagnostic.code == super::HOST_INTERFACE {
+        return Weight::EndsVrrp;
     }
     Weight::Error
 }

@@ -9,12 +9,15 @@
 //!
 //! keepalived's order of precedence, as measured on 2.2.7:
 //! 1. a keyword whose value is missing stops the parse at once (exit 2);
-//! 2. an interface that does not exist on the host ends the test once
-//!    the configuration is read (exit 5), before scripts are looked at;
-//! 3. a script that would run as root without `enable_script_security`
-//!    makes the test fail with exit 6, whatever else is wrong;
-//! 4. any configuration error it reports gives exit 5;
-//! 5. otherwise exit 0 (warnings keepalived only logs change nothing).
+//! 2. otherwise each of its processes (VRRP, checker) judges the file and
+//!    the test exits with the worst verdict, 6 over 5 over 0:
+//!    - an interface that does not exist on the host ends the VRRP
+//!      process once the configuration is read (5), before it looks at
+//!      its scripts;
+//!    - a script of the process that would run as root without
+//!      `enable_script_security` gives 6, whatever else is wrong;
+//!    - any configuration error gives 5;
+//! 3. otherwise exit 0 (warnings keepalived only logs change nothing).
 
 pub mod classify;
 pub mod fixups;
@@ -26,6 +29,7 @@ use super::diagnostic::{Diagnostic, Diagnostics, Severity};
 use super::model::Config;
 use classify::Weight;
 pub use host::{Host, LiveHost};
+pub use scripts::Insecure;
 
 /// keepalived's exit codes under `--config-test`.
 pub mod exit {
@@ -39,17 +43,17 @@ pub mod exit {
 /// The diagnostic code of a host finding: something keepalived checks on
 /// the machine itself (users, script files).
 pub const HOST: &str = "host";
-/// The diagnostic code of an interface missing on the host: keepalived
-/// ends the test there.
+/// The diagnostic code of an interface missing on the host: keepalived's
+/// VRRP process ends there.
 pub const HOST_INTERFACE: &str = "host-interface";
-/// The diagnostic code of a script user or group missing on the host:
-/// keepalived ends the test there too.
+/// The diagnostic code of a script user or group missing on the host: an
+/// error, and the scripts that needed that user are removed.
 pub const HOST_USER: &str = "host-user";
 
 /// Adds what keepalived would find on `host` (missing interfaces, users,
 /// script files) to `diagnostics`, and returns the script-security outcome
 /// the host gives.
-pub fn check_host(config: &Config, host: &dyn Host, diagnostics: &mut Diagnostics) -> bool {
+pub fn check_host(config: &Config, host: &dyn Host, diagnostics: &mut Diagnostics) -> Insecure {
     host::interfaces(config, host, diagnostics);
     check_offline(config, Some(host), diagnostics)
 }
@@ -61,7 +65,7 @@ pub fn check_offline(
     config: &Config,
     host: Option<&dyn Host>,
     diagnostics: &mut Diagnostics,
-) -> bool {
+) -> Insecure {
     fixups::check(config, diagnostics);
     host::loopback(config, diagnostics);
     scripts::check(config, host, diagnostics)
@@ -69,22 +73,23 @@ pub fn check_offline(
 
 /// keepalived's exit code for a configuration whose diagnostics (host
 /// findings included when not offline) are `diagnostics`; `insecure`
-/// says whether a script would run unguarded (see [`scripts::check`]).
-pub fn keepalived_exit(diagnostics: &Diagnostics, insecure: bool) -> u8 {
+/// says which process has a script that would run unguarded (see
+/// [`scripts::check`]).
+pub fn keepalived_exit(diagnostics: &Diagnostics, insecure: Insecure) -> u8 {
     let mut errors = false;
-    let mut fatal = false;
+    let mut vrrp_ended = false;
     for diagnostic in diagnostics.iter() {
         match classify::weight(diagnostic) {
             Weight::Aborts => return exit::ABORTED,
-            Weight::Fatal => fatal = true,
+            Weight::EndsVrrp => vrrp_ended = true,
             Weight::Error => errors = true,
             Weight::LvstopOnly => {}
         }
     }
-    if fatal {
-        exit::CONFIG_ERRORS
-    } else if insecure {
+    if insecure.checker || (insecure.vrrp && !vrrp_ended) {
         exit::SCRIPT_SECURITY
+    } else if vrrp_ended || errors {
+        exit::CONFIG_ERRORS
     } else if errors {
         exit::CONFIG_ERRORS
     } else {

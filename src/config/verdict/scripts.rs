@@ -9,8 +9,9 @@
 //! skipped.
 
 use crate::config::diagnostic::{Diagnostic, Diagnostics};
-use crate::config::model::lvs::CheckerKind;
+use crate::config::model::lvs::{CheckerKind, RealServer, ServiceAddress, VirtualServer};
 use crate::config::model::{Config, Script};
+use crate::config::source::Location;
 
 use super::host::Host;
 
@@ -22,36 +23,85 @@ const DEFAULT_SCRIPT_USER: &str = "keepalived_script";
 enum Role {
     /// `vrrp_script`: disabled, an error.
     Tracking,
-    /// `MISC_CHECK`, notify and fifo scripts: skipped silently.
+    /// `MISC_CHECK`, notify scripts: skipped silently.
     Notify,
+    /// `notify_fifo_script` and its VRRP and LVS variants in `global_defs`:
+    /// skipped silently like notify scripts, but given their user as soon
+    /// as they are read (see [`check`]).
+    Fifo,
 }
 
-/// The scripts keepalived would look at, with their role. keepalived runs
-/// its VRRP process only for a configuration with a `vrrp_instance`, and
-/// its checker process only with a `virtual_server`: the scripts of a
-/// process that does not run are never looked at.
-fn notify<'c>(script: Option<&'c Script>, out: &mut Vec<(&'c Script, Role)>) {
-    if let Some(script) = script {
-        out.push((script, Role::Notify));
+/// keepalived's process that looks at a script. Under `--config-test`
+/// each process judges its own scripts and the test's exit code is the
+/// worst of theirs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Process {
+    Vrrp,
+    Checker,
+}
+
+/// Whether a script would run as root without `enable_script_security`,
+/// per keepalived process.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Insecure {
+    /// In the VRRP process (`vrrp_script`, instance and group notify
+    /// scripts, the VRRP and general fifo scripts).
+    pub vrrp: bool,
+    /// In the checker process (MISC_CHECK, real server notify, quorum
+    /// scripts, the LVS and general fifo scripts).
+    pub checker: bool,
+}
+
+impl Insecure {
+    pub fn any(self) -> bool {
+        self.vrrp || self.checker
     }
 }
 
-fn scripts(config: &Config) -> Vec<(&Script, Role)> {
-    let mut out: Vec<(&Script, Role)> = Vec::new();
+struct Found<'c> {
+    script: &'c Script,
+    role: Role,
+    process: Process,
+}
+
+fn push<'c>(script: Option<&'c Script>, role: Role, process: Process, out: &mut Vec<Found<'c>>) {
+    if let Some(script) = script {
+        out.push(Found {
+            script,
+            role,
+            process,
+        });
+    }
+}
+
+/// The scripts keepalived would look at, with their role and process.
+/// keepalived runs its VRRP process only for a configuration with a
+/// `vrrp_instance`, and its checker process only with a `virtual_server`:
+/// the scripts of a process that does not run are never looked at.
+fn scripts(config: &Config) -> Vec<Found<'_>> {
+    let mut out = Vec::new();
     let global = &config.global;
     let vrrp = !config.vrrp.instances.is_empty();
     let checker = !config.lvs.virtual_servers.is_empty();
-    if vrrp || checker {
-        notify(global.notify_fifo.script.as_ref(), &mut out);
-    }
     if vrrp {
-        notify(global.vrrp_notify_fifo.script.as_ref(), &mut out);
+        use Process::Vrrp;
+        push(
+            global.notify_fifo.script.as_ref(),
+            Role::Fifo,
+            Vrrp,
+            &mut out,
+        );
+        push(
+            global.vrrp_notify_fifo.script.as_ref(),
+            Role::Fifo,
+            Vrrp,
+            &mut out,
+        );
         for tracker in &config.vrrp.scripts {
             // A vrrp_script's own `user` runs it as someone else.
             let as_other = tracker.user.as_ref().is_some_and(|u| u.value != "root");
-            if let Some(script) = tracker.script.as_ref().filter(|_| !as_other) {
-                out.push((script, Role::Tracking));
-            }
+            let script = tracker.script.as_ref().filter(|_| !as_other);
+            push(script, Role::Tracking, Vrrp, &mut out);
         }
         let groups = config.vrrp.sync_groups.iter().map(|g| &g.notify);
         let instances = config.vrrp.instances.iter().map(|i| &i.notify);
@@ -64,22 +114,40 @@ fn scripts(config: &Config) -> Vec<(&Script, Role)> {
                 &n.any,
                 &n.master_rx_lower_pri,
             ] {
-                notify(script.as_ref(), &mut out);
+                push(script.as_ref(), Role::Notify, Vrrp, &mut out);
             }
-            notify(n.deleted.as_ref().and_then(Option::as_ref), &mut out);
+            let deleted = n.deleted.as_ref().and_then(Option::as_ref);
+            push(deleted, Role::Notify, Vrrp, &mut out);
         }
     }
     if checker {
-        notify(global.lvs_notify_fifo.script.as_ref(), &mut out);
-        for vs in &config.lvs.virtual_servers {
-            notify(vs.quorum_up.as_ref(), &mut out);
-            notify(vs.quorum_down.as_ref(), &mut out);
-            for rs in &vs.real_servers {
-                notify(rs.notify_up.as_ref(), &mut out);
-                notify(rs.notify_down.as_ref(), &mut out);
+        use Process::Checker;
+        push(
+            global.notify_fifo.script.as_ref(),
+            Role::Fifo,
+            Checker,
+            &mut out,
+        );
+        push(
+            global.lvs_notify_fifo.script.as_ref(),
+            Role::Fifo,
+            Checker,
+            &mut out,
+        );
+        for vs in config
+            .lvs
+            .virtual_servers
+            .iter()
+            .filter(|vs| kept(config, vs))
+        {
+            push(vs.quorum_up.as_ref(), Role::Notify, Checker, &mut out);
+            push(vs.quorum_down.as_ref(), Role::Notify, Checker, &mut out);
+            for rs in vs.real_servers.iter().filter(|rs| family_matches(vs, rs)) {
+                push(rs.notify_up.as_ref(), Role::Notify, Checker, &mut out);
+                push(rs.notify_down.as_ref(), Role::Notify, Checker, &mut out);
                 for checker in &rs.checkers {
                     if let CheckerKind::Misc(misc) = &checker.kind.value {
-                        notify(misc.path.as_ref(), &mut out);
+                        push(misc.path.as_ref(), Role::Notify, Checker, &mut out);
                     }
                 }
             }
@@ -88,45 +156,98 @@ fn scripts(config: &Config) -> Vec<(&Script, Role)> {
     out
 }
 
+/// Whether keepalived's checker process keeps `vs` once the configuration
+/// is read: it silently drops a virtual server naming a group that is not
+/// defined, and drops with an error one left without real servers (its
+/// quorum scripts go with it).
+fn kept(config: &Config, vs: &VirtualServer) -> bool {
+    if let ServiceAddress::Group(name) = &vs.service.value {
+        if !config.lvs.groups.iter().any(|g| g.name.value == *name) {
+            return false;
+        }
+    }
+    vs.real_servers.iter().any(|rs| family_matches(vs, rs))
+}
+
+/// keepalived skips a real server whose address family differs from its
+/// virtual server's.
+fn family_matches(vs: &VirtualServer, rs: &RealServer) -> bool {
+    match &vs.service.value {
+        ServiceAddress::Address { ip, .. } => ip.is_ipv4() == rs.endpoint.value.ip.is_ipv4(),
+        _ => true,
+    }
+}
+
 /// A script given its own user other than root does not run as root.
 fn runs_as_root(script: &Script) -> bool {
     script.user.as_deref().is_none_or(|user| user == "root")
 }
 
-/// Adds host findings about scripts and returns whether keepalived would
-/// fail the test for script security. Without a host (`--offline`) every
-/// script counts as found.
-pub fn check(config: &Config, host: Option<&dyn Host>, diagnostics: &mut Diagnostics) -> bool {
+/// Whether `at` comes before `than` in the order keepalived reads the
+/// configuration (files are numbered as they are opened).
+fn read_before(at: Location, than: Location) -> bool {
+    at < than
+}
+
+/// Adds host findings about scripts and returns, per keepalived process,
+/// whether keepalived would fail the test for script security. Without a
+/// host (`--offline`) every script and user counts as found.
+///
+/// When `script_user` names a user or group the host lacks, keepalived
+/// reports it and removes every script that needed that default user, so
+/// none of them counts; a fifo script read before the `script_user` line
+/// already had root as its user and still counts (measured on 2.2.7).
+pub fn check(config: &Config, host: Option<&dyn Host>, diagnostics: &mut Diagnostics) -> Insecure {
     let global = &config.global;
+    let mut unknown_script_user = None;
     if let (Some(user), Some(host)) = (&global.script_user, host) {
         if !host.user_exists(&user.value) {
+            unknown_script_user = Some(user.at);
             diagnostics.push(
                 Diagnostic::warning(
                     super::HOST_USER,
-                    format!("script_user '{}' does not exist on this host", user.value),
+                    format!(
+                        "script_user '{}' does not exist on this host: keepalived removes the scripts that would run as that user",
+                        user.value
+                    ),
                 )
                 .at(user.at),
             );
         }
         if let Some(group) = &global.script_group {
             if !host.group_exists(group) {
+                unknown_script_user = Some(user.at);
                 diagnostics.push(
                     Diagnostic::warning(
                         super::HOST_USER,
-                        format!("script group '{group}' does not exist on this host"),
+                        format!(
+                            "script group '{group}' does not exist on this host: keepalived removes the scripts that would run as that group"
+                        ),
                     )
                     .at(user.at),
                 );
             }
         }
     }
-    let mut found_any = false;
-    for (script, role) in scripts(config) {
+    let mut insecure = Insecure::default();
+    for found in scripts(config) {
+        let script = found.script;
         let program = script.argv.first().map_or("", String::as_str);
-        let found = host.is_none_or(|h| h.find_program(program).is_some());
-        if found {
-            found_any |= runs_as_root(script);
-        } else if role == Role::Tracking {
+        if let Some(user_at) = unknown_script_user {
+            let has_root_already = found.role == Role::Fifo && read_before(script.at, user_at);
+            if script.user.is_none() && !has_root_already {
+                continue;
+            }
+        }
+        let present = host.is_none_or(|h| h.find_program(program).is_some());
+        if present {
+            if runs_as_root(script) {
+                match found.process {
+                    Process::Vrrp => insecure.vrrp = true,
+                    Process::Checker => insecure.checker = true,
+                }
+            }
+        } else if found.role == Role::Tracking {
             diagnostics.push(
                 super::host_problem(format!(
                     "script '{program}' is not found on this host: keepalived disables it"
@@ -135,23 +256,23 @@ pub fn check(config: &Config, host: Option<&dyn Host>, diagnostics: &mut Diagnos
             );
         }
     }
-    if !found_any {
-        return false;
+    if !insecure.any() {
+        return insecure;
     }
     if !global.enable_script_security {
-        return true;
+        return insecure;
     }
     if let (None, Some(host)) = (&global.script_user, host) {
         if !host.user_exists(DEFAULT_SCRIPT_USER) {
-            if let Some((script, _)) = scripts(config).first() {
+            if let Some(found) = scripts(config).first() {
                 diagnostics.push(
                     super::host_problem(format!(
                         "no script_user is set and the default user '{DEFAULT_SCRIPT_USER}' does not exist on this host"
                     ))
-                    .at(script.at),
+                    .at(found.script.at),
                 );
             }
         }
     }
-    false
+    Insecure::default()
 }
