@@ -29,7 +29,7 @@ use std::sync::Mutex;
 
 const DEFAULT_FILES: usize = 3000;
 const DEFAULT_SEED: u64 = 0x6c76_7374_6f70_0017;
-/// 2820 of 2920 verdicts (96.58 %) agreed on the default seed when this
+/// 2831 of 2920 verdicts (96.95 %) agreed on the default seed when this
 /// floor was set.
 const DEFAULT_MIN_AGREEMENT: f64 = 0.96;
 const SAMPLES: &str = "/usr/share/doc/keepalived/samples";

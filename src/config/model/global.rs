@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::{RawSetting, Script, Text, Timer};
-use crate::config::source::Spanned;
+use crate::config::source::{Location, Spanned};
 
 /// `smtp_server HOST [PORT]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +81,9 @@ pub struct GlobalDefs {
     pub smtp_alert_vrrp: Option<Spanned<bool>>,
     pub smtp_alert_checker: Option<Spanned<bool>>,
     pub enable_script_security: bool,
+    /// Where `enable_script_security` was read: keepalived looks up the
+    /// default script user for each script and FIFO it reads after it.
+    pub script_security_at: Option<Location>,
     /// `script_user USER [GROUP]`.
     pub script_user: Option<Text>,
     pub script_group: Option<String>,

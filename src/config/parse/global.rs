@@ -165,7 +165,17 @@ fn setting(parser: &mut Parser<'_>, child: &Node, keyword: &str, global: &mut Gl
     match keyword {
         "router_id" => set(&mut global.router_id, parser.string(child)),
         "notification_email" => {
-            for item in parser.list_items(child) {
+            let items = parser.list_items(child);
+            if items.is_empty() && child.block.is_some() {
+                // keepalived 2.2.7 counts an empty block as a configuration
+                // error ("empty notification_email block").
+                parser.warning(
+                    &child.keyword,
+                    "empty-block",
+                    "the notification_email block is empty: keepalived reports it as an error and sends no alert",
+                );
+            }
+            for item in items {
                 let at = item.keyword.at;
                 global
                     .notification_email
@@ -200,6 +210,7 @@ fn setting(parser: &mut Parser<'_>, child: &Node, keyword: &str, global: &mut Gl
             parser.no_block(child);
             parser.extra_args(child, 0);
             global.enable_script_security = true;
+            global.script_security_at.get_or_insert(child.keyword.at);
         }
         "script_user" => {
             if let Some(user) = parser.arg(child, 0, "a user name") {

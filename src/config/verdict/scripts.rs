@@ -256,23 +256,98 @@ pub fn check(config: &Config, host: Option<&dyn Host>, diagnostics: &mut Diagnos
             );
         }
     }
-    if !insecure.any() {
-        return insecure;
+    if global.enable_script_security {
+        default_user_lookup(config, host, diagnostics);
+        return Insecure::default();
     }
-    if !global.enable_script_security {
-        return insecure;
+    insecure
+}
+
+/// Every place keepalived gives a script or FIFO its default user while
+/// reading the file: each script without its own user (whether or not
+/// the process that runs it starts: the whole file is read first) and
+/// each notify FIFO without one.
+fn default_user_reads(config: &Config) -> Vec<Location> {
+    let global = &config.global;
+    let mut at = Vec::new();
+    let mut script = |script: Option<&Script>| {
+        if let Some(script) = script.filter(|s| s.user.is_none()) {
+            at.push(script.at);
+        }
+    };
+    for fifo in [
+        &global.notify_fifo,
+        &global.vrrp_notify_fifo,
+        &global.lvs_notify_fifo,
+    ] {
+        script(fifo.script.as_ref());
     }
-    if let (None, Some(host)) = (&global.script_user, host) {
-        if !host.user_exists(DEFAULT_SCRIPT_USER) {
-            if let Some(found) = scripts(config).first() {
-                diagnostics.push(
-                    super::host_problem(format!(
-                        "no script_user is set and the default user '{DEFAULT_SCRIPT_USER}' does not exist on this host"
-                    ))
-                    .at(found.script.at),
-                );
+    for tracker in config.vrrp.scripts.iter().filter(|t| t.user.is_none()) {
+        script(tracker.script.as_ref());
+    }
+    let groups = config.vrrp.sync_groups.iter().map(|g| &g.notify);
+    let instances = config.vrrp.instances.iter().map(|i| &i.notify);
+    for n in groups.chain(instances) {
+        for each in [
+            &n.master,
+            &n.backup,
+            &n.fault,
+            &n.stop,
+            &n.any,
+            &n.master_rx_lower_pri,
+        ] {
+            script(each.as_ref());
+        }
+        script(n.deleted.as_ref().and_then(Option::as_ref));
+    }
+    for vs in &config.lvs.virtual_servers {
+        script(vs.quorum_up.as_ref());
+        script(vs.quorum_down.as_ref());
+        for rs in &vs.real_servers {
+            script(rs.notify_up.as_ref());
+            script(rs.notify_down.as_ref());
+            for checker in &rs.checkers {
+                if let CheckerKind::Misc(misc) = &checker.kind.value {
+                    script(misc.path.as_ref());
+                }
             }
         }
     }
-    Insecure::default()
+    for fifo in [
+        &global.notify_fifo,
+        &global.vrrp_notify_fifo,
+        &global.lvs_notify_fifo,
+    ] {
+        if let Some(fifo) = fifo.fifo.as_ref().filter(|f| f.user.is_none()) {
+            at.push(fifo.path.at);
+        }
+    }
+    at
+}
+
+/// Under `enable_script_security`, a script or FIFO read after it and
+/// before any `script_user` gets the user `keepalived_script`; keepalived
+/// reports an error where that user does not exist (measured on 2.2.7).
+fn default_user_lookup(config: &Config, host: Option<&dyn Host>, diagnostics: &mut Diagnostics) {
+    let Some(host) = host else { return };
+    let global = &config.global;
+    let Some(security_at) = global.script_security_at else {
+        return;
+    };
+    let user_at = global.script_user.as_ref().map(|u| u.at);
+    let first = default_user_reads(config)
+        .into_iter()
+        .filter(|at| read_before(security_at, *at))
+        .filter(|at| user_at.is_none_or(|user_at| read_before(*at, user_at)))
+        .min();
+    if let Some(at) = first {
+        if !host.user_exists(DEFAULT_SCRIPT_USER) {
+            diagnostics.push(
+                super::host_problem(format!(
+                    "enable_script_security is set, no script_user is read before this, and the default user '{DEFAULT_SCRIPT_USER}' does not exist on this host: keepalived reports an error"
+                ))
+                .at(at),
+            );
+        }
+    }
 }
