@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::{RawSetting, Script, Text, Timer};
-use crate::config::source::{Location, Spanned};
+use crate::config::source::Spanned;
 
 /// `smtp_server HOST [PORT]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,7 +83,8 @@ pub struct GlobalDefs {
     pub enable_script_security: bool,
     /// Where `enable_script_security` was read: keepalived looks up the
     /// default script user for each script and FIFO it reads after it.
-    pub script_security_at: Option<Location>,
+    /// (A located unit, so models compare equal wherever it was written.)
+    pub script_security_at: Option<Spanned<()>>,
     /// `script_user USER [GROUP]`.
     pub script_user: Option<Text>,
     pub script_group: Option<String>,

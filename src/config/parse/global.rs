@@ -210,7 +210,9 @@ fn setting(parser: &mut Parser<'_>, child: &Node, keyword: &str, global: &mut Gl
             parser.no_block(child);
             parser.extra_args(child, 0);
             global.enable_script_security = true;
-            global.script_security_at.get_or_insert(child.keyword.at);
+            global
+                .script_security_at
+                .get_or_insert(Spanned::new((), child.keyword.at));
         }
         "script_user" => {
             if let Some(user) = parser.arg(child, 0, "a user name") {

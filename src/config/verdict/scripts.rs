@@ -331,7 +331,7 @@ fn default_user_reads(config: &Config) -> Vec<Location> {
 fn default_user_lookup(config: &Config, host: Option<&dyn Host>, diagnostics: &mut Diagnostics) {
     let Some(host) = host else { return };
     let global = &config.global;
-    let Some(security_at) = global.script_security_at else {
+    let Some(security_at) = global.script_security_at.map(|read| read.at) else {
         return;
     };
     let user_at = global.script_user.as_ref().map(|u| u.at);
