@@ -62,14 +62,22 @@ struct Found<'c> {
     script: &'c Script,
     role: Role,
     process: Process,
+    /// The user (and group) the script runs as when one is given, on its
+    /// line or, for a `vrrp_script`, by its `user` keyword.
+    user: Option<(&'c str, Option<&'c str>)>,
 }
 
 fn push<'c>(script: Option<&'c Script>, role: Role, process: Process, out: &mut Vec<Found<'c>>) {
     if let Some(script) = script {
+        let user = script
+            .user
+            .as_deref()
+            .map(|user| (user, script.group.as_deref()));
         out.push(Found {
             script,
             role,
             process,
+            user,
         });
     }
 }
@@ -98,10 +106,13 @@ fn scripts(config: &Config) -> Vec<Found<'_>> {
             &mut out,
         );
         for tracker in &config.vrrp.scripts {
-            // A vrrp_script's own `user` runs it as someone else.
-            let as_other = tracker.user.as_ref().is_some_and(|u| u.value != "root");
-            let script = tracker.script.as_ref().filter(|_| !as_other);
-            push(script, Role::Tracking, Vrrp, &mut out);
+            push(tracker.script.as_ref(), Role::Tracking, Vrrp, &mut out);
+            // A vrrp_script's own `user` keyword runs it as that user.
+            if let (Some(found), Some(user)) = (out.last_mut(), &tracker.user) {
+                if tracker.script.is_some() {
+                    found.user = Some((user.value.as_str(), tracker.group.as_deref()));
+                }
+            }
         }
         let groups = config.vrrp.sync_groups.iter().map(|g| &g.notify);
         let instances = config.vrrp.instances.iter().map(|i| &i.notify);
@@ -179,8 +190,20 @@ fn family_matches(vs: &VirtualServer, rs: &RealServer) -> bool {
 }
 
 /// A script given its own user other than root does not run as root.
-fn runs_as_root(script: &Script) -> bool {
-    script.user.as_deref().is_none_or(|user| user == "root")
+fn runs_as_root(found: &Found<'_>) -> bool {
+    found.user.is_none_or(|(user, _)| user == "root")
+}
+
+/// keepalived removes a script whose own user or group does not exist
+/// ("Unable to set uid/gid for script"): a configuration error.
+fn own_user_missing(found: &Found<'_>, host: &dyn Host) -> Option<String> {
+    let (user, group) = found.user?;
+    if !host.user_exists(user) {
+        return Some(format!("user '{user}'"));
+    }
+    group
+        .filter(|group| !host.group_exists(group))
+        .map(|group| format!("group '{group}'"))
 }
 
 /// Whether `at` comes before `than` in the order keepalived reads the
@@ -235,13 +258,28 @@ pub fn check(config: &Config, host: Option<&dyn Host>, diagnostics: &mut Diagnos
         let program = script.argv.first().map_or("", String::as_str);
         if let Some(user_at) = unknown_script_user {
             let has_root_already = found.role == Role::Fifo && read_before(script.at, user_at);
-            if script.user.is_none() && !has_root_already {
+            if found.user.is_none() && !has_root_already {
                 continue;
             }
         }
+        if let Some(missing) = host.and_then(|h| own_user_missing(&found, h)) {
+            // A vrrp_script's `user` keyword is checked as it is read (an
+            // error); a user on a notify or check script's line makes
+            // keepalived drop the script without a word (measured on 2.2.7).
+            let message = format!(
+                "script '{program}' runs as {missing}, which does not exist on this host: keepalived removes the script"
+            );
+            let diagnostic = if found.role == Role::Tracking {
+                super::host_problem(message)
+            } else {
+                Diagnostic::note(super::HOST, message)
+            };
+            diagnostics.push(diagnostic.at(script.at));
+            continue;
+        }
         let present = host.is_none_or(|h| h.find_program(program).is_some());
         if present {
-            if runs_as_root(script) {
+            if runs_as_root(&found) {
                 match found.process {
                     Process::Vrrp => insecure.vrrp = true,
                     Process::Checker => insecure.checker = true,
