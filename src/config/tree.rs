@@ -6,7 +6,10 @@
 //! next line) opens a block of further statements, closed by `}`. Several
 //! statements may share a line when braces separate them
 //! (`virtual_ipaddress { 10.0.0.1 }`). This module builds that structure and
-//! reports unbalanced braces; it knows no keywords.
+//! reports unbalanced braces. It knows no keyword's meaning, only which
+//! blocks keepalived reads as plain lists of lines ([`reads_lines`]): such a
+//! keyword written without its `{` takes the following lines, up to the
+//! next `}`, as its entries, as keepalived does.
 
 use super::diagnostic::{Diagnostic, Diagnostics};
 use super::lexer;
@@ -68,6 +71,53 @@ pub fn build_str(text: &str, diagnostics: &mut Diagnostics) -> Vec<Node> {
     build(&lines, diagnostics)
 }
 
+/// Blocks keepalived 2.2.7 reads as a list of lines rather than as
+/// keywords (`alloc_value_block` in its parser), by the block that holds
+/// them (`None` at the top level). keepalived does not look for the `{`:
+/// after the keyword's line it takes every line, up to the first one
+/// starting with `}`, as an entry, each brace an entry of its own.
+const LINE_LIST_BLOCKS: &[(Option<&str>, &[&str])] = &[
+    (Some("global_defs"), &["notification_email"]),
+    (
+        Some("vrrp_instance"),
+        &[
+            "virtual_ipaddress",
+            "virtual_ipaddress_excluded",
+            "virtual_routes",
+            "virtual_rules",
+            "track_interface",
+            "track_script",
+            "track_file",
+            "track_process",
+            "track_bfd",
+            "unicast_peer",
+        ],
+    ),
+    (
+        Some("vrrp_sync_group"),
+        &[
+            "group",
+            "track_interface",
+            "track_script",
+            "track_file",
+            "track_process",
+            "track_bfd",
+        ],
+    ),
+    (None, &["static_ipaddress", "static_routes", "static_rules"]),
+];
+
+/// Whether keepalived reads `keyword`'s block, inside `parent`, as a list
+/// of lines.
+pub fn reads_lines(parent: Option<&str>, keyword: &str) -> bool {
+    LINE_LIST_BLOCKS
+        .iter()
+        .any(|(within, keywords)| *within == parent && keywords.contains(&keyword))
+}
+
+/// The diagnostic code of a line-list keyword written without its `{`.
+pub const LINES_WITHOUT_BRACE: &str = "list-without-brace";
+
 #[derive(Debug, Default)]
 struct Builder {
     /// Open blocks: the statement that owns each, innermost last.
@@ -76,6 +126,11 @@ struct Builder {
     /// A statement without a block that a `{` on a following line may still
     /// claim (keepalived accepts the brace on its own line).
     pending_brace_owner: bool,
+    /// That statement is a line list: unless the next line opens its block,
+    /// keepalived reads the lines that follow as its entries.
+    pending_line_list: bool,
+    /// A line list written without `{`, taking lines until a `}`.
+    taking_lines: Option<Node>,
 }
 
 impl Builder {
@@ -86,10 +141,24 @@ impl Builder {
         }
     }
 
+    fn parent_name(&self) -> Option<&str> {
+        self.stack.last().map(|node| node.name())
+    }
+
     fn line(&mut self, tokens: &mut Vec<Token>, diagnostics: &mut Diagnostics) {
+        if std::mem::take(&mut self.pending_line_list)
+            && !tokens.first().is_some_and(Token::is_open_brace)
+        {
+            self.start_taking_lines(diagnostics);
+        }
+        let mut rest = if self.taking_lines.is_some() {
+            self.take_line(tokens, diagnostics)
+        } else {
+            std::mem::take(tokens)
+        };
         let mut statement: Vec<Token> = Vec::new();
         let mut first_on_line = true;
-        for token in tokens.drain(..) {
+        for token in rest.drain(..) {
             if token.is_open_brace() {
                 if statement.is_empty() {
                     if first_on_line && self.pending_brace_owner {
@@ -133,9 +202,88 @@ impl Builder {
         }
         if !statement.is_empty() {
             let node = make_node(statement, None);
+            self.pending_line_list = reads_lines(self.parent_name(), node.name());
             self.children_mut().push(node);
             self.pending_brace_owner = true;
         }
+    }
+
+    /// The last statement, a line list without `{`, starts taking lines.
+    fn start_taking_lines(&mut self, diagnostics: &mut Diagnostics) {
+        let Some(mut node) = self.children_mut().pop() else {
+            return;
+        };
+        diagnostics.push(
+            Diagnostic::warning(
+                LINES_WITHOUT_BRACE,
+                format!(
+                    "'{}' has no '{{': keepalived reads the lines that follow, up to the next '}}', as its entries",
+                    node.name()
+                ),
+            )
+            .on(&node.keyword)
+            .with_help("open the block with '{' on the keyword's line"),
+        );
+        node.block = Some(Block {
+            open: node.keyword.at,
+            children: Vec::new(),
+        });
+        self.taking_lines = Some(node);
+    }
+
+    /// One line taken by a line list: its words are an entry, each brace
+    /// an entry of its own, and a `}` ends the list (what follows it on
+    /// the line is read as usual and returned).
+    ///
+    /// keepalived counts braces as it reads, whoever reads the line: the
+    /// `}` ending a list that had no `{` also counts as closing a block,
+    /// and each `{` taken as an entry as opening one. With no `{` taken,
+    /// that `}` closes the enclosing block as well; with several, the
+    /// extra levels stay open (their statements are kept at the enclosing
+    /// level, as for a stray `{`).
+    fn take_line(&mut self, tokens: &mut Vec<Token>, diagnostics: &mut Diagnostics) -> Vec<Token> {
+        let mut entry: Vec<Token> = Vec::new();
+        let mut tokens = tokens.drain(..);
+        while let Some(token) = tokens.next() {
+            let Some(list) = self.taking_lines.as_mut() else {
+                break;
+            };
+            let children = &mut list.block.get_or_insert_with(empty_block).children;
+            if token.is_close_brace() {
+                if !entry.is_empty() {
+                    children.push(make_node(std::mem::take(&mut entry), None));
+                }
+                let opened = children
+                    .iter()
+                    .filter(|n| n.keyword.is_open_brace())
+                    .count();
+                if let Some(list) = self.taking_lines.take() {
+                    self.children_mut().push(list);
+                }
+                match opened {
+                    0 => self.close(token.at, diagnostics),
+                    n => {
+                        for _ in 1..n {
+                            self.stack.push(anonymous_level(&token));
+                        }
+                    }
+                }
+                return tokens.collect();
+            }
+            if token.is_open_brace() {
+                if !entry.is_empty() {
+                    children.push(make_node(std::mem::take(&mut entry), None));
+                }
+                children.push(make_node(vec![token], None));
+            } else {
+                entry.push(token);
+            }
+        }
+        if let (false, Some(list)) = (entry.is_empty(), self.taking_lines.as_mut()) {
+            let children = &mut list.block.get_or_insert_with(empty_block).children;
+            children.push(make_node(entry, None));
+        }
+        Vec::new()
     }
 
     /// `{` alone on a line: the previous statement owns the block.
@@ -171,6 +319,9 @@ impl Builder {
     }
 
     fn finish(mut self, diagnostics: &mut Diagnostics) -> Vec<Node> {
+        if let Some(list) = self.taking_lines.take() {
+            self.children_mut().push(list);
+        }
         while let Some(node) = self.stack.pop() {
             let open = node.block.as_ref().map_or(node.keyword.at, |b| b.open);
             diagnostics.push(
@@ -184,6 +335,22 @@ impl Builder {
             self.children_mut().push(node);
         }
         self.top
+    }
+}
+
+/// A block level without a keyword: when it closes, its statements are
+/// kept at the enclosing level.
+fn anonymous_level(at: &Token) -> Node {
+    Node {
+        keyword: Token {
+            text: Default::default(),
+            ..at.clone()
+        },
+        args: Vec::new(),
+        block: Some(Block {
+            open: at.at,
+            children: Vec::new(),
+        }),
     }
 }
 
@@ -261,6 +428,41 @@ mod tests {
         assert_eq!(first.location.unwrap().line, 1);
         let (_, d) = tree("}\n");
         assert_eq!(d.iter().next().unwrap().code, "unbalanced-brace");
+    }
+
+    #[test]
+    fn a_line_list_without_brace_takes_lines_up_to_the_next_closer() {
+        let (s, d) = tree(
+            "vrrp_instance V {\n track_file f\n priority 50\n authentication {\n auth_type PASS\n }\n state MASTER\n}\n",
+        );
+        assert_eq!(
+            s,
+            "vrrp_instance V [track_file f [priority 50; authentication; {; auth_type PASS]; state MASTER]"
+        );
+        let codes: Vec<_> = d.iter().map(|d| d.code).collect();
+        assert_eq!(codes, [LINES_WITHOUT_BRACE]);
+    }
+
+    #[test]
+    fn a_line_list_without_brace_and_without_inner_brace_closes_its_block_too() {
+        let (s, d) = tree("global_defs {\n notification_email\n a@b\n }\n router_id X\n}\n");
+        assert_eq!(s, "global_defs [notification_email [a@b]]; router_id X");
+        let codes: Vec<_> = d.iter().map(|d| d.code).collect();
+        assert_eq!(codes, [LINES_WITHOUT_BRACE, "unbalanced-brace"]);
+    }
+
+    #[test]
+    fn a_line_list_with_its_brace_on_the_next_line_is_a_block() {
+        let (s, d) = tree("vrrp_instance V {\n track_interface\n {\n eth0\n }\n}\n");
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(s, "vrrp_instance V [track_interface [eth0]]");
+    }
+
+    #[test]
+    fn the_same_keyword_elsewhere_is_an_ordinary_statement() {
+        let (s, d) = tree("track_file f\nvrrp_instance V {\n state MASTER\n}\n");
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(s, "track_file f; vrrp_instance V [state MASTER]");
     }
 
     #[test]

@@ -30,6 +30,9 @@ const LVSTOP_ONLY: &[&str] = &[
     "extra-value",
     // keepalived drops a virtual server naming an undefined group silently.
     "undefined-group",
+    // keepalived reads the lines after a list keyword without '{' silently;
+    // what it then finds in them is judged on its own.
+    crate::config::tree::LINES_WITHOUT_BRACE,
     super::missing::ACCEPTED,
     // keepalived judges scripts from the files themselves (see `scripts`).
     crate::config::validate::SCRIPT_SECURITY,
