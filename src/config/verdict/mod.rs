@@ -90,8 +90,6 @@ pub fn keepalived_exit(diagnostics: &Diagnostics, insecure: Insecure) -> u8 {
         exit::SCRIPT_SECURITY
     } else if vrrp_ended || errors {
         exit::CONFIG_ERRORS
-    } else if errors {
-        exit::CONFIG_ERRORS
     } else {
         exit::OK
     }
