@@ -1,0 +1,37 @@
+//! Rules for `track_process` blocks on their own (keepalived.conf(5) "VRRP
+//! track processes"): one without `process` tracks nothing, and a
+//! `quorum_max` below `quorum` can never be met.
+
+use crate::config::diagnostic::{Diagnostic, Diagnostics};
+use crate::config::model::vrrp::TrackProcess;
+
+pub fn validate(processes: &[TrackProcess], diagnostics: &mut Diagnostics) {
+    for tracker in processes {
+        let name = &tracker.name;
+        if tracker.process.is_none() {
+            diagnostics.push(
+                Diagnostic::warning(
+                    "process-missing",
+                    format!("track_process '{}' has no 'process'", name.value),
+                )
+                .spanning(name.at, name.value.chars().count())
+                .with_help("add 'process NAME'; the tracker is ignored otherwise"),
+            );
+        }
+        if let (Some(min), Some(max)) = (tracker.quorum, tracker.quorum_max) {
+            if max.value < min.value {
+                diagnostics.push(
+                    Diagnostic::warning(
+                        "quorum-range",
+                        format!(
+                            "track_process '{}': quorum_max {} is below quorum {}, so it is always down",
+                            name.value, max.value, min.value
+                        ),
+                    )
+                    .at(max.at)
+                    .with_help("make quorum_max at least quorum"),
+                );
+            }
+        }
+    }
+}
