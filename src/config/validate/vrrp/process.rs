@@ -35,3 +35,28 @@ pub fn validate(processes: &[TrackProcess], diagnostics: &mut Diagnostics) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::load::{load_str, Options};
+
+    fn codes(text: &str) -> Vec<&'static str> {
+        let outcome = load_str(std::path::Path::new("t.conf"), text, &Options::default());
+        outcome.diagnostics.iter().map(|d| d.code).collect()
+    }
+
+    #[test]
+    fn a_tracker_without_process_or_with_an_impossible_quorum_is_warned() {
+        let found = codes("track_process t {\n quorum 3\n quorum_max 2\n}\n");
+        assert!(found.contains(&"process-missing"), "{found:?}");
+        assert!(found.contains(&"quorum-range"), "{found:?}");
+    }
+
+    #[test]
+    fn an_undefined_track_process_reference_is_warned() {
+        let found = codes(
+            "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n track_process {\n  nope\n }\n}\n",
+        );
+        assert!(found.contains(&"undefined-reference"), "{found:?}");
+    }
+}
