@@ -29,9 +29,10 @@ pub const FILE_POLL: Duration = Duration::from_millis(500);
 
 /// How often the process table is scanned for `track_process`
 /// (keepalived hears the kernel's proc connector at once). One scan of
-/// ~500 processes costs about a millisecond of CPU here (see README), so
-/// a quarter second reacts within one advert interval for well under 1 %
-/// of a core.
+/// 500 processes costs about 2 ms of CPU on a 2-core test machine, 3.5 ms
+/// with command lines (`benches/process_scan.rs`, README), so a quarter
+/// second reacts within one default advert interval for about 1 % of one
+/// core.
 pub const PROCESS_POLL: Duration = Duration::from_millis(250);
 
 /// Where the process table is read.
