@@ -99,6 +99,11 @@ fn interface_down_fault() {
     case("interface_down_fault")
 }
 #[test]
+fn track_process_delays() {
+    case("track_process_delays")
+}
+
+#[test]
 fn track_script_weight() {
     case("track_script_weight")
 }

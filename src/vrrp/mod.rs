@@ -11,6 +11,7 @@
 
 pub mod fsm;
 pub mod packet;
+pub mod process;
 pub mod replay;
 pub mod runner;
 pub mod sync_group;

@@ -1,5 +1,6 @@
 //! Tracking, sans-I/O: `track_interface`, `track_script` (`vrrp_script`
-//! with interval, timeout, weight, rise, fall) and `track_file`, turned into
+//! with interval, timeout, weight, rise, fall), `track_file` and
+//! `track_process` (its quorum state lives in [`crate::vrrp::process`]), turned into
 //! a priority adjustment or a FAULT for the instances that track them
 //! (keepalived.conf(5) "VRRP script(s)", "Track files", `track_interface`).
 //!
@@ -184,6 +185,29 @@ pub fn script_effect(name: &str, status: ScriptStatus, weight: i32) -> Effect {
     }
 }
 
+/// keepalived.conf(5) `track_process`: as a script whose status is the
+/// quorum; with weight 0 the instance faults while the tracker is down, or
+/// with `reverse` while it is up ("'weight 0 reverse' will cause the vrrp
+/// instance to be down when the quorum is up, and vice versa"). `weight`
+/// already carries the direction of a non-zero `reverse`.
+pub fn process_effect(name: &str, status: ScriptStatus, weight: i32, reverse: bool) -> Effect {
+    if weight != 0 {
+        return script_effect(name, status, weight);
+    }
+    let fault = match status {
+        ScriptStatus::Init => None,
+        ScriptStatus::Bad if !reverse => Some("down"),
+        ScriptStatus::Good if reverse => Some("up (reverse)"),
+        _ => None,
+    };
+    Effect {
+        delta: 0,
+        faults: fault
+            .map(|why| vec![format!("track_process {name} {why}")])
+            .unwrap_or_default(),
+    }
+}
+
 /// `track_interface`: like a script whose status is the link state.
 pub fn interface_effect(name: &str, up: bool, weight: i32) -> Effect {
     let status = if up {
@@ -269,6 +293,24 @@ mod tests {
             interface_effect("eth1", false, 0).faults,
             vec!["interface eth1 down"]
         );
+        assert_eq!(
+            process_effect("p", ScriptStatus::Bad, 0, false).faults,
+            vec!["track_process p down"]
+        );
+        assert!(process_effect("p", ScriptStatus::Bad, 0, true)
+            .faults
+            .is_empty());
+        assert_eq!(
+            process_effect("p", ScriptStatus::Good, 0, true)
+                .faults
+                .len(),
+            1
+        );
+        assert_eq!(
+            process_effect("p", ScriptStatus::Bad, -60, false).delta,
+            -60
+        );
+        assert_eq!(process_effect("p", ScriptStatus::Good, 5, false).delta, 5);
         assert_eq!(file_effect("f", 3, -10).delta, -30);
         assert_eq!(file_effect("f", 30, -10).faults.len(), 1);
         assert_eq!(file_effect("f", 1, 0).faults.len(), 1);

@@ -17,8 +17,6 @@ pub const RELOAD: &str =
 pub const SCRIPTS_AT_START: &str =
     "lvstop runs no startup or shutdown script; use ExecStartPre/ExecStopPost in its systemd unit";
 pub const CONFIG_FILES: &str = "lvstop writes no copies of the configuration";
-pub const TRACK_PROCESS: &str =
-    "lvstop does not track processes; use a vrrp_script that checks the process";
 pub const LINKBEAT: &str =
     "lvstop reads interface state its own way, without MII or ETHTOOL polling";
 pub const ADVERT_TUNING: &str =

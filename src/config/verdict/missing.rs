@@ -110,7 +110,6 @@ const KEEPALIVED_ABORTS_UNPARSED: &[&str] = &[
     "vrrp_startup_delay",
     "vmac_prefix",
     "vmac_addr_prefix",
-    "vrrp_track_process",
     "child_wait_time",
     "debug",
     "unicast_ttl",

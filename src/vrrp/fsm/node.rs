@@ -1,8 +1,8 @@
 //! A director's whole VRRP side: every instance of a configuration, its
 //! sync groups and its trackers, fed by one stream of [`Input`]s. Routes
 //! received adverts to instances by VRID, turns link states, script
-//! outcomes and file values into priority changes and faults, and
-//! schedules the `vrrp_script` runs. Sans-I/O like the instances.
+//! outcomes, file values and process counts into priority changes and
+//! faults, and schedules the `vrrp_script` runs. Sans-I/O like the instances.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -17,6 +17,7 @@ use super::{
 };
 use crate::config::model::vrrp::Tracked;
 use crate::config::model::Config;
+use crate::vrrp::process::ProcessTracker;
 use crate::vrrp::sync_group::{SyncGroup, SyncGroupSnapshot};
 use crate::vrrp::track::{self, Effect, FileTracker, ScriptOutcome, ScriptTracker};
 
@@ -73,6 +74,11 @@ pub enum Input {
         file: String,
         value: i64,
     },
+    /// How many processes match a `track_process` now.
+    ProcessCount {
+        process: String,
+        count: u32,
+    },
     /// Operator "force failover" on one instance: priority 0 and BACKUP
     /// for `hold`.
     ForceFailover {
@@ -109,6 +115,8 @@ struct Tracking {
     interfaces: Vec<(String, i32)>,
     scripts: Vec<(String, i32)>,
     files: Vec<(String, i32)>,
+    /// (name, weight with its direction, reverse).
+    processes: Vec<(String, i32, bool)>,
     last: Option<Effect>,
 }
 
@@ -120,6 +128,7 @@ pub struct Node {
     groups: Vec<SyncGroup>,
     scripts: BTreeMap<String, ScriptTracker>,
     files: BTreeMap<String, FileTracker>,
+    processes: BTreeMap<String, ProcessTracker>,
     links: BTreeMap<String, bool>,
     unknown_vrid: u64,
 }
@@ -138,6 +147,11 @@ impl Node {
             .track_files
             .iter()
             .map(|f| (f.name.value.clone(), FileTracker::from_model(f)))
+            .collect();
+        let processes: BTreeMap<String, ProcessTracker> = vrrp
+            .track_processes
+            .iter()
+            .map(|p| (p.name.value.clone(), ProcessTracker::from_model(p)))
             .collect();
         let mut instances = Vec::new();
         let mut tracking = Vec::new();
@@ -158,6 +172,7 @@ impl Node {
                 &scripts,
                 &files,
             );
+            add_process_refs(&mut t, &model.track_processes, &processes);
             let local = config.unicast_src.or_else(|| {
                 let info = interfaces.get(config.interface.as_deref()?)?;
                 let v6 = config.is_ipv6();
@@ -185,6 +200,7 @@ impl Node {
                     &scripts,
                     &files,
                 );
+                add_process_refs(&mut tracking[m], &group.track_processes, &processes);
             }
             groups.push(SyncGroup::new(
                 group.name.value.clone(),
@@ -206,6 +222,7 @@ impl Node {
             groups,
             scripts,
             files,
+            processes,
             links,
             unknown_vrid: 0,
         })
@@ -229,6 +246,11 @@ impl Node {
         self.files.values()
     }
 
+    /// The `track_process`es whose counts the adapter should report.
+    pub fn track_processes(&self) -> impl Iterator<Item = &ProcessTracker> {
+        self.processes.values()
+    }
+
     pub fn snapshot(&self) -> NodeSnapshot {
         NodeSnapshot {
             instances: self.instances.iter().map(Instance::snapshot).collect(),
@@ -241,11 +263,12 @@ impl Node {
         }
     }
 
-    /// The earliest timer of any instance or script run.
+    /// The earliest timer of any instance, script run or process delay.
     pub fn next_deadline(&self) -> Option<Timestamp> {
         let instances = self.instances.iter().filter_map(Instance::next_deadline);
         let scripts = self.scripts.values().filter_map(|s| s.next_run);
-        instances.chain(scripts).min()
+        let processes = self.processes.values().filter_map(ProcessTracker::deadline);
+        instances.chain(scripts).chain(processes).min()
     }
 
     /// Feeds one input at `now`; returns the actions, in order.
@@ -281,6 +304,16 @@ impl Node {
             Input::Tick => {
                 self.each(now, Event::Tick, &mut out);
                 self.run_scripts(now, &mut out);
+                let mut moved = false;
+                for tracker in self.processes.values_mut() {
+                    if let Some((_, line)) = tracker.tick(now) {
+                        out.push(Action::Log { line });
+                        moved = true;
+                    }
+                }
+                if moved {
+                    self.retrack(now, &mut out);
+                }
             }
             Input::Received {
                 interface,
@@ -319,6 +352,14 @@ impl Node {
                 if let Some(tracker) = self.files.get_mut(&file) {
                     if tracker.value != value {
                         tracker.value = value;
+                        self.retrack(now, &mut out);
+                    }
+                }
+            }
+            Input::ProcessCount { process, count } => {
+                if let Some(tracker) = self.processes.get_mut(&process) {
+                    if let Some((_, line)) = tracker.observe(now, count) {
+                        out.push(Action::Log { line });
                         self.retrack(now, &mut out);
                     }
                 }
@@ -416,6 +457,12 @@ impl Node {
                     effect.add(track::file_effect(name, file.value, *weight));
                 }
             }
+            for (name, weight, reverse) in &tracking.processes {
+                if let Some(process) = self.processes.get(name) {
+                    let status = process.status();
+                    effect.add(track::process_effect(name, status, *weight, *reverse));
+                }
+            }
             if tracking.last.as_ref() != Some(&effect) {
                 tracking.last = Some(effect.clone());
                 if let Some(instance) = self.instances.get_mut(index) {
@@ -506,6 +553,25 @@ fn add_refs(
         if let Some(def) = file_defs.get(&t.name.value) {
             let weight = track::reference_weight(t, def.weight, def.reverse);
             tracking.files.push((t.name.value.clone(), weight));
+        }
+    }
+}
+
+/// `track_process` references; a weight on the reference wins over the
+/// block's, and so does its `reverse`/`noreverse`.
+fn add_process_refs(
+    tracking: &mut Tracking,
+    refs: &[Tracked],
+    defs: &BTreeMap<String, ProcessTracker>,
+) {
+    for t in refs {
+        // Like scripts, an undefined (or `process`-less) one is ignored.
+        if let Some(def) = defs.get(&t.name.value).filter(|d| d.pattern.is_some()) {
+            let weight = track::reference_weight(t, def.weight, def.reverse);
+            let reverse = t.reverse.unwrap_or(def.reverse);
+            tracking
+                .processes
+                .push((t.name.value.clone(), weight, reverse));
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The tokio adapter around the sans-I/O VRRP [`Node`]: it opens the
 //! transports the configuration's instances need, feeds the node received
-//! adverts, timer ticks, link states, `vrrp_script` outcomes and
-//! `track_file` values, and carries out every action it returns — adverts,
+//! adverts, timer ticks, link states, `vrrp_script` outcomes,
+//! `track_file` values and `track_process` counts, and carries out every action it returns — adverts,
 //! VIPs over rtnetlink, gratuitous ARP / unsolicited NA, notify scripts
 //! (ordered per instance, script security enforced), keepalived's log
 //! lines.
@@ -18,7 +18,8 @@
 //!
 //! - [`setup`]: interfaces, transports, VIP forms, prepared scripts.
 //! - [`engine`]: the task that owns the node and executes actions.
-//! - [`watch`]: receive tasks, link-state and `track_file` polls.
+//! - [`watch`]: receive tasks, link-state, `track_file` and process-table
+//!   polls.
 //! - [`io`]: real host or in-memory segment.
 //! - `timer`: the microsecond timer the engine sleeps on.
 //! - [`status`]: what the control socket and `--once` show.
@@ -203,6 +204,14 @@ impl VrrpRunner {
         if !files.is_empty() {
             watchers.spawn(watch::files(files, inbox.clone()));
         }
+        let processes: Vec<_> = node
+            .track_processes()
+            .filter_map(|p| Some((p.name.clone(), p.pattern.clone()?)))
+            .collect();
+        if !processes.is_empty() {
+            let counted = initial_process_counts(&processes, &inbox).await;
+            watchers.spawn(watch::processes(processes, counted, inbox.clone()));
+        }
         let engine = Engine {
             node,
             epoch: tokio::time::Instant::now(),
@@ -233,6 +242,31 @@ impl VrrpRunner {
             notices: options.notices,
         })
     }
+}
+
+/// keepalived reads the process table at start and decides each
+/// `track_process` at once: the first counts are queued before the engine
+/// starts, so they follow its Startup immediately.
+async fn initial_process_counts(
+    processes: &[(String, crate::vrrp::process::ProcessPattern)],
+    inbox: &mpsc::Sender<Msg>,
+) -> HashMap<String, u32> {
+    let scan_of = processes.to_vec();
+    let counts = tokio::task::spawn_blocking(move || watch::count_processes(&scan_of)).await;
+    let Ok(Ok(counts)) = counts else {
+        tracing::warn!("cannot read the process table for track_process at start");
+        return HashMap::new();
+    };
+    let mut out = HashMap::new();
+    for ((name, _), count) in processes.iter().zip(counts) {
+        out.insert(name.clone(), count);
+        let input = Input::ProcessCount {
+            process: name.clone(),
+            count,
+        };
+        let _ = inbox.try_send(Msg::Input(input));
+    }
+    out
 }
 
 /// keepalived's pacing of announcements (`vrrp_garp_interval`,

@@ -6,7 +6,8 @@
 //! A reload keeps an unchanged unit's runner untouched, so its instances
 //! never flap (keepalived keeps instance state across a reload too). A
 //! unit's slice of the configuration holds only what it uses: its
-//! instances, its group, the `vrrp_script`s and `track_file`s they track,
+//! instances, its group, the `vrrp_script`s, `track_file`s and
+//! `track_process`es they track,
 //! and `global_defs`; so an edit elsewhere leaves it unchanged. Pure data;
 //! this module never starts or stops anything.
 
@@ -103,13 +104,16 @@ pub fn unit_config(config: &Config, unit: &Unit) -> Config {
     };
     let mut scripts = BTreeSet::new();
     let mut files = BTreeSet::new();
+    let mut processes = BTreeSet::new();
     for i in &instances {
         scripts.extend(i.track_scripts.iter().map(|t| t.name.value.clone()));
         files.extend(i.track_files.iter().map(|t| t.name.value.clone()));
+        processes.extend(i.track_processes.iter().map(|t| t.name.value.clone()));
     }
     for g in &sync_groups {
         scripts.extend(g.track_scripts.iter().map(|t| t.name.value.clone()));
         files.extend(g.track_files.iter().map(|t| t.name.value.clone()));
+        processes.extend(g.track_processes.iter().map(|t| t.name.value.clone()));
     }
     Config {
         global: config.global.clone(),
@@ -124,6 +128,12 @@ pub fn unit_config(config: &Config, unit: &Unit) -> Config {
                 .track_files
                 .iter()
                 .filter(|f| files.contains(&f.name.value))
+                .cloned()
+                .collect(),
+            track_processes: vrrp
+                .track_processes
+                .iter()
+                .filter(|p| processes.contains(&p.name.value))
                 .cloned()
                 .collect(),
             sync_groups,

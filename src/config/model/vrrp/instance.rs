@@ -106,6 +106,7 @@ pub struct VrrpInstance {
     pub track_interfaces: Vec<Tracked>,
     pub track_scripts: Vec<Tracked>,
     pub track_files: Vec<Tracked>,
+    pub track_processes: Vec<Tracked>,
     pub notify: Notify,
     pub smtp_alert: Option<Spanned<bool>>,
     pub dont_track_primary: bool,

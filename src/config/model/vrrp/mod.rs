@@ -1,4 +1,4 @@
-//! VRRP: `vrrp_script`, `track_file`, `vrrp_sync_group`, `vrrp_instance`, and
+//! VRRP: `vrrp_script`, `track_file`, `track_process`, `vrrp_sync_group`, `vrrp_instance`, and
 //! the static addresses, routes and rules.
 //!
 //! Plain data recording what the operator wrote; keepalived's defaults are
@@ -7,6 +7,7 @@
 
 mod address;
 mod instance;
+mod process;
 
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ pub use address::{Route, Rule, VirtualAddress};
 pub use instance::{
     AuthType, Authentication, GarpSettings, InitialState, UnicastPeer, UseVmac, VrrpInstance,
 };
+pub use process::{ParamMatch, TrackProcess};
 
 use super::{RawSetting, Script, Text};
 use crate::config::source::Spanned;
@@ -23,6 +25,7 @@ use crate::config::source::Spanned;
 pub struct VrrpConfig {
     pub scripts: Vec<VrrpScript>,
     pub track_files: Vec<TrackFile>,
+    pub track_processes: Vec<TrackProcess>,
     pub sync_groups: Vec<SyncGroup>,
     pub instances: Vec<VrrpInstance>,
     /// `static_ipaddress` entries (never moved by VRRP).
@@ -108,7 +111,8 @@ pub struct InitFile {
     pub overwrite: bool,
 }
 
-/// One entry of a `track_interface`/`track_script`/`track_file` list:
+/// One entry of a `track_interface`/`track_script`/`track_file`/
+/// `track_process` list:
 /// `NAME [weight N] [reverse|noreverse]`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Tracked {
@@ -143,6 +147,7 @@ pub struct SyncGroup {
     pub track_interfaces: Vec<Tracked>,
     pub track_scripts: Vec<Tracked>,
     pub track_files: Vec<Tracked>,
+    pub track_processes: Vec<Tracked>,
     pub notify: Notify,
     pub smtp_alert: Option<Spanned<bool>>,
     pub other: Vec<RawSetting>,

@@ -1,14 +1,17 @@
-//! Parses the VRRP blocks: `vrrp_script`, `track_file`, `vrrp_sync_group`,
+//! Parses the VRRP blocks: `vrrp_script`, `track_file`, `track_process` (in
+//! [`process`]), `vrrp_sync_group`,
 //! `vrrp_instance` (in [`instance`]) and the static address/route/rule
 //! blocks (lines in [`address`]). Checks value ranges; never validates
 //! across blocks.
 
 mod address;
 mod instance;
+mod process;
 #[cfg(test)]
 mod tests;
 
 pub use instance::instance;
+pub use process::track_process;
 
 use super::global::{flag, set};
 use super::instead;
@@ -41,7 +44,7 @@ const SYNC_GROUP_KEYWORDS: &[Keyword] = &[
     acted("track_interface"),
     acted("track_script"),
     acted("track_file"),
-    unacted("track_process", instead::TRACK_PROCESS),
+    acted("track_process"),
     refused("track_bfd", instead::BFD),
     acted("notify_master"),
     acted("notify_backup"),
@@ -63,6 +66,10 @@ pub(super) const TABLES: &[KeywordTable] = &[
     KeywordTable {
         block: "track_file",
         keywords: TRACK_FILE_KEYWORDS,
+    },
+    KeywordTable {
+        block: "track_process",
+        keywords: process::TRACK_PROCESS_KEYWORDS,
     },
     KeywordTable {
         block: "vrrp_sync_group",
@@ -200,6 +207,7 @@ pub fn sync_group(parser: &mut Parser<'_>, node: &Node, vrrp: &mut VrrpConfig) {
             "track_interface" => group.track_interfaces = tracked(parser, child, 253),
             "track_script" => group.track_scripts = tracked(parser, child, 253),
             "track_file" => group.track_files = tracked(parser, child, 254),
+            "track_process" => group.track_processes = tracked(parser, child, 254),
             "smtp_alert" => group.smtp_alert = Some(parser.boolean(child)),
             keyword if notify(parser, child, keyword, &mut group.notify) => {}
             _ => parser.keep(child, &mut group.other),

@@ -356,3 +356,83 @@ fn ah_authentication_is_refused() {
     assert!(error.message.contains("auth_type AH"), "{}", error.message);
     assert_eq!(error.location.map(|l| (l.line, l.column)), Some((3, 13)));
 }
+
+#[test]
+fn track_process_is_parsed_acted_on_and_rendered_back() {
+    use crate::config::model::vrrp::ParamMatch;
+    let text = r#"
+vrrp_track_process web {
+    process "/usr/sbin/haproxy" -f "/etc/h a.cfg"
+    param_match initial
+    weight -20 reverse
+    quorum 2
+    quorum_max 4
+    delay 1.5
+    terminate_delay 3
+    full_command
+}
+vrrp_sync_group G {
+    group {
+        VI_1
+    }
+    track_process {
+        web weight 0
+    }
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 1
+    track_process {
+        web weight 10 noreverse
+    }
+}
+"#;
+    let (config, diagnostics) = load(text);
+    assert!(
+        !diagnostics.iter().any(|d| d.code == "not-acted-on"),
+        "{diagnostics:?}"
+    );
+    // Debian's keepalived 2.2.7 does not know the block; lvstop says so.
+    assert_eq!(
+        codes(&diagnostics),
+        ["deprecated-keyword", "unknown-to-keepalived"]
+    );
+    let tp = &config.vrrp.track_processes[0];
+    assert_eq!(tp.name.value, "web");
+    assert_eq!(
+        tp.command(),
+        Some((
+            "/usr/sbin/haproxy",
+            &["-f".to_string(), "/etc/h a.cfg".to_string()][..]
+        ))
+    );
+    assert_eq!(tp.param_match.map(|m| m.value), Some(ParamMatch::Initial));
+    assert_eq!((tp.effective_weight(), tp.reverse), (-20, true));
+    assert_eq!((tp.effective_quorum(), tp.effective_quorum_max()), (2, 4));
+    assert_eq!(tp.effective_fork_delay(), Duration::from_millis(1500));
+    assert_eq!(tp.effective_terminate_delay(), Duration::from_secs(3));
+    assert!(tp.full_command);
+    let vi = &config.vrrp.instances[0];
+    assert_eq!(vi.track_processes[0].weight.map(|w| w.value), Some(10));
+    assert_eq!(vi.track_processes[0].reverse, Some(false));
+    assert_eq!(config.vrrp.sync_groups[0].track_processes.len(), 1);
+
+    let again = load(&render(&config)).0;
+    assert_eq!(again.vrrp, config.vrrp);
+}
+
+#[test]
+fn track_process_values_out_of_range_are_errors() {
+    let text =
+        "track_process t {\n process x\n weight 300\n param_match sometimes\n quorum -1\n}\n";
+    let (_, diagnostics) = load(text);
+    assert_eq!(
+        codes(&diagnostics),
+        [
+            "unknown-to-keepalived",
+            "value-range",
+            "value-choice",
+            "value-range"
+        ]
+    );
+}

@@ -8,7 +8,8 @@ use super::global::{boolean, flag, keyword_line, opt, seconds};
 use super::script_line;
 use super::Writer;
 use crate::config::model::vrrp::{
-    Notify, SyncGroup, TrackFile, Tracked, VrrpConfig, VrrpInstance, VrrpScript,
+    Notify, ParamMatch, SyncGroup, TrackFile, TrackProcess, Tracked, VrrpConfig, VrrpInstance,
+    VrrpScript,
 };
 
 pub fn render(writer: &mut Writer, vrrp: &VrrpConfig) {
@@ -35,6 +36,9 @@ pub fn render(writer: &mut Writer, vrrp: &VrrpConfig) {
     }
     for file in &vrrp.track_files {
         track_file(writer, file);
+    }
+    for process in &vrrp.track_processes {
+        track_process(writer, process);
     }
     for group in &vrrp.sync_groups {
         sync_group(writer, group);
@@ -103,6 +107,43 @@ fn track_file(writer: &mut Writer, file: &TrackFile) {
     writer.blank();
 }
 
+fn track_process(writer: &mut Writer, process: &TrackProcess) {
+    writer.open(&["track_process", process.name.as_str()]);
+    if let Some(words) = &process.process {
+        keyword_line(writer, "process", words.value.clone());
+    }
+    match process.param_match.map(|m| m.value) {
+        Some(ParamMatch::Initial) => writer.line(&["param_match", "initial"]),
+        Some(ParamMatch::Partial) => writer.line(&["param_match", "partial"]),
+        Some(ParamMatch::Unset) | None => {}
+    }
+    if let Some(weight) = process.weight {
+        let mut words = vec![weight.value.to_string()];
+        if process.reverse {
+            words.push("reverse".into());
+        }
+        keyword_line(writer, "weight", words);
+    }
+    opt(writer, "quorum", process.quorum.map(|v| v.value));
+    opt(writer, "quorum_max", process.quorum_max.map(|v| v.value));
+    opt(
+        writer,
+        "fork_delay",
+        process.fork_delay.map(|v| seconds(v.value)),
+    );
+    opt(
+        writer,
+        "terminate_delay",
+        process.terminate_delay.map(|v| seconds(v.value)),
+    );
+    flag(writer, "full_command", process.full_command);
+    for setting in &process.other {
+        writer.raw(setting);
+    }
+    writer.close();
+    writer.blank();
+}
+
 fn sync_group(writer: &mut Writer, group: &SyncGroup) {
     writer.open(&["vrrp_sync_group", group.name.as_str()]);
     if !group.members.is_empty() {
@@ -115,6 +156,7 @@ fn sync_group(writer: &mut Writer, group: &SyncGroup) {
     tracked(writer, "track_interface", &group.track_interfaces);
     tracked(writer, "track_script", &group.track_scripts);
     tracked(writer, "track_file", &group.track_files);
+    tracked(writer, "track_process", &group.track_processes);
     notify(writer, &group.notify);
     boolean(writer, "smtp_alert", group.smtp_alert.map(|v| v.value));
     for setting in &group.other {
@@ -230,6 +272,7 @@ fn vrrp_instance(writer: &mut Writer, vi: &VrrpInstance) {
     tracked(writer, "track_interface", &vi.track_interfaces);
     tracked(writer, "track_script", &vi.track_scripts);
     tracked(writer, "track_file", &vi.track_files);
+    tracked(writer, "track_process", &vi.track_processes);
     if !vi.virtual_addresses.is_empty() {
         writer.open(&["virtual_ipaddress"]);
         lines::addresses(writer, &vi.virtual_addresses);

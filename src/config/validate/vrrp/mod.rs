@@ -3,6 +3,8 @@
 //! combinations keepalived corrects. Only reads the model; linear time
 //! (hash maps keyed by name / interface).
 
+mod process;
+
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -22,6 +24,12 @@ pub fn validate(config: &Config, diagnostics: &mut Diagnostics) {
         "track_file",
         diagnostics,
     );
+    let processes = unique_names(
+        vrrp.track_processes.iter().map(|p| &p.name),
+        "track_process",
+        diagnostics,
+    );
+    process::validate(&vrrp.track_processes, diagnostics);
     let instances = unique_names(
         vrrp.instances.iter().map(|i| &i.name),
         "vrrp_instance",
@@ -78,6 +86,12 @@ pub fn validate(config: &Config, diagnostics: &mut Diagnostics) {
         }
         references(&group.track_scripts, &scripts, "vrrp_script", diagnostics);
         references(&group.track_files, &files, "track_file", diagnostics);
+        references(
+            &group.track_processes,
+            &processes,
+            "track_process",
+            diagnostics,
+        );
     }
 
     let strict = config.global.vrrp_strict;
@@ -93,6 +107,12 @@ pub fn validate(config: &Config, diagnostics: &mut Diagnostics) {
         advert_interval_rules(vi, config.global.vrrp_version.map(|v| v.value), diagnostics);
         references(&vi.track_scripts, &scripts, "vrrp_script", diagnostics);
         references(&vi.track_files, &files, "track_file", diagnostics);
+        references(
+            &vi.track_processes,
+            &processes,
+            "track_process",
+            diagnostics,
+        );
         // keepalived: "A and B both use VRID 10 with IPv4 on interface eth0".
         // Unicast instances with distinct peers may share a VRID, and so may
         // multicast ones with different mcast_dst_ip; lvstop keys on the
