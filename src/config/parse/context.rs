@@ -509,6 +509,31 @@ impl<'d> Parser<'d> {
         })
     }
 
+    /// A `vrrp_script`'s `script`: the whole line is the command, every
+    /// word after the first an argument; its user comes from the block's
+    /// own `user` keyword, never from this line (measured on keepalived
+    /// 2.2.7: `script "/bin/check" nobody` runs `/bin/check nobody` as root).
+    pub fn script_command(&mut self, node: &Node) -> Option<Script> {
+        self.no_block(node);
+        let command = self.arg(node, 0, "a script path")?;
+        let mut argv = split_command(&command.text);
+        if argv.is_empty() {
+            self.error(
+                command,
+                "value-script",
+                format!("'{}' has an empty command", node.name()),
+            );
+            return None;
+        }
+        argv.extend(node.args.iter().skip(1).map(|t| t.text.to_string()));
+        Some(Script {
+            argv,
+            user: None,
+            group: None,
+            at: command.at,
+        })
+    }
+
     /// Each child statement of a list block (`notification_email { … }`),
     /// as its words.
     pub fn list_items<'n>(&mut self, node: &'n Node) -> Vec<&'n Node> {

@@ -113,7 +113,7 @@ pub fn vrrp_script(parser: &mut Parser<'_>, node: &Node, vrrp: &mut VrrpConfig) 
             continue;
         };
         match keyword {
-            "script" => set(&mut script.script, parser.script(child)),
+            "script" => set(&mut script.script, parser.script_command(child)),
             "interval" => set(&mut script.interval, parser.timer(child, 0.000_001, 4294.0)),
             "timeout" => set(&mut script.timeout, parser.timer(child, 0.000_001, 4294.0)),
             "weight" => {
