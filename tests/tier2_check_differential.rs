@@ -29,10 +29,10 @@ use std::sync::Mutex;
 
 const DEFAULT_FILES: usize = 3000;
 const DEFAULT_SEED: u64 = 0x6c76_7374_6f70_0017;
-/// 2865 of 2920 verdicts (98.12 %) agreed on the default seed when this
+/// 2879 of 2920 verdicts (98.60 %) agreed on the default seed when this
 /// floor was set (rounded down, with room for a few files on which
 /// keepalived sometimes dies).
-const DEFAULT_MIN_AGREEMENT: f64 = 0.97;
+const DEFAULT_MIN_AGREEMENT: f64 = 0.98;
 const SAMPLES: &str = "/usr/share/doc/keepalived/samples";
 
 /// keepalived's verdict on one file, or the signal that killed it.

@@ -285,6 +285,15 @@ pub fn substitute(
             }
             Resolution::User(value) => {
                 let multiline = value.contains('\n');
+                // keepalived expands a multiline definition only when its
+                // name is the whole line; elsewhere the name stays as
+                // written (and is then an unknown keyword).
+                let whole_line = out.text[..dollar].trim().is_empty()
+                    && out.text[dollar + len..].trim().is_empty();
+                if multiline && !whole_line {
+                    pos = dollar + len;
+                    continue;
+                }
                 (value, !multiline)
             }
             Resolution::Literal(value) => (value, false),
@@ -548,5 +557,13 @@ mod tests {
     fn multiline_values_are_not_rescanned() {
         let p = params(&[("M", "a ${X}\nb"), ("X", "1")]);
         assert_eq!(run(&p, "$M").unwrap().text, "a ${X}\nb");
+    }
+
+    #[test]
+    fn a_multiline_value_replaces_only_a_whole_line() {
+        let p = params(&[("M", "a\nb")]);
+        assert_eq!(run(&p, "  $M  ").unwrap().text, "  a\nb  ");
+        assert_eq!(run(&p, "$M extra").unwrap().text, "$M extra");
+        assert_eq!(run(&p, "key $M").unwrap().text, "key $M");
     }
 }

@@ -92,7 +92,11 @@ fn address_line(parser: &mut Parser<'_>, item: &Node) -> Option<VirtualAddress> 
         let mut value = |parser: &mut Parser<'_>| -> Option<String> {
             let found = words.next().map(|t| t.text.to_string());
             if found.is_none() {
-                parser.error(word, "missing-value", format!("'{option}' needs a value"));
+                parser.error(
+                    word,
+                    crate::config::verdict::missing::REPORTED,
+                    format!("'{option}' needs a value"),
+                );
             }
             found
         };
