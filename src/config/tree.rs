@@ -104,7 +104,15 @@ const LINE_LIST_BLOCKS: &[(Option<&str>, &[&str])] = &[
             "track_bfd",
         ],
     ),
-    (None, &["static_ipaddress", "static_routes", "static_rules"]),
+    (
+        None,
+        &[
+            "static_ipaddress",
+            "static_routes",
+            "static_rules",
+            "virtual_server_group",
+        ],
+    ),
 ];
 
 /// Whether keepalived reads `keyword`'s block, inside `parent`, as a list

@@ -136,6 +136,17 @@ pub fn virtual_server_group(parser: &mut Parser<'_>, node: &Node, lvs: &mut LvsC
     };
     if parser.need_block(node) {
         for child in node.children() {
+            // An entry that is a lone brace (the group written without
+            // '{' took a block's opening line): keepalived finds no word in
+            // it and stops reading the configuration.
+            if child.keyword.is_open_brace() {
+                parser.error(
+                    &child.keyword,
+                    crate::config::verdict::missing::ABORTS,
+                    "a '{' alone among the virtual_server_group's entries: keepalived stops reading here",
+                );
+                continue;
+            }
             if let Some(member) = values::group_member(parser, child) {
                 group.members.push(member);
             }
