@@ -294,6 +294,11 @@ fn setting(parser: &mut Parser<'_>, child: &Node, keyword: &str, global: &mut Gl
             parser.no_block(child);
             global.include_check = Some(child.args.iter().map(|t| t.text.to_string()).collect());
         }
+        "max_auto_priority" => {
+            // Not acted on, but keepalived refuses a value outside -1..=99.
+            let _ = parser.number(child, -1i32, 99);
+            parser.keep(child, &mut global.other);
+        }
         _ => parser.keep(child, &mut global.other),
     }
 }

@@ -38,4 +38,24 @@ pub fn check(config: &Config, diagnostics: &mut Diagnostics) {
             );
         }
     }
+    // An instance tracking its own interface: keepalived drops that entry
+    // with an error (its own interface is always watched).
+    for instance in &config.vrrp.instances {
+        let Some(own) = &instance.interface else {
+            continue;
+        };
+        for tracked in instance
+            .track_interfaces
+            .iter()
+            .filter(|t| t.name.value == own.value)
+        {
+            diagnostics.push(
+                fixup(format!(
+                    "keepalived ignores tracking '{}', the instance's own interface, and reports it",
+                    own.value
+                ))
+                .at(tracked.name.at),
+            );
+        }
+    }
 }

@@ -68,8 +68,9 @@ pub fn loopback(config: &Config, diagnostics: &mut Diagnostics) {
     }
 }
 
-/// keepalived.conf(5): an instance's `interface`, its tracked interfaces
-/// and a VIP's `dev` must exist when the configuration is read, unless
+/// keepalived.conf(5): an instance's `interface`, its tracked interfaces,
+/// a VIP's or route's `dev` and a static address's or route's `dev` must
+/// exist when the configuration is read, unless
 /// `dynamic_interfaces` allows them to appear later; a VRRP instance may
 /// not use the loopback interface.
 pub fn interfaces(config: &Config, host: &dyn Host, diagnostics: &mut Diagnostics) {
@@ -100,6 +101,23 @@ pub fn interfaces(config: &Config, host: &dyn Host, diagnostics: &mut Diagnostic
             if let Some(dev) = &vip.dev {
                 missing(&dev.value, "VIP interface", dev.at);
             }
+        }
+        for route in &instance.virtual_routes {
+            if let Some(dev) = &route.dev {
+                missing(dev, "route interface", route.destination.at);
+            }
+        }
+    }
+    // The static addresses and routes are set by the VRRP process too,
+    // whether or not it runs an instance (measured on keepalived 2.2.7).
+    for address in &config.vrrp.static_addresses {
+        if let Some(dev) = &address.dev {
+            missing(&dev.value, "static address interface", dev.at);
+        }
+    }
+    for route in &config.vrrp.static_routes {
+        if let Some(dev) = &route.dev {
+            missing(dev, "static route interface", route.destination.at);
         }
     }
 }
