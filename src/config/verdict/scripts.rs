@@ -10,6 +10,7 @@
 
 use crate::config::diagnostic::{Diagnostic, Diagnostics};
 use crate::config::model::lvs::{CheckerKind, RealServer, ServiceAddress, VirtualServer};
+use crate::config::model::vrrp::Notify;
 use crate::config::model::{Config, Script};
 use crate::config::source::Location;
 
@@ -82,6 +83,33 @@ fn push<'c>(script: Option<&'c Script>, role: Role, process: Process, out: &mut 
     }
 }
 
+/// The notify scripts of an instance or sync group.
+fn notify_scripts(n: &Notify) -> [Option<&Script>; 7] {
+    [
+        n.master.as_ref(),
+        n.backup.as_ref(),
+        n.fault.as_ref(),
+        n.stop.as_ref(),
+        n.any.as_ref(),
+        n.master_rx_lower_pri.as_ref(),
+        n.deleted.as_ref().and_then(Option::as_ref),
+    ]
+}
+
+/// The scripts of a real server: its notify scripts and MISC_CHECK paths.
+fn real_server_scripts(rs: &RealServer) -> impl Iterator<Item = Option<&Script>> {
+    let misc = rs
+        .checkers
+        .iter()
+        .filter_map(|checker| match &checker.kind.value {
+            CheckerKind::Misc(misc) => Some(misc.path.as_ref()),
+            _ => None,
+        });
+    [rs.notify_up.as_ref(), rs.notify_down.as_ref()]
+        .into_iter()
+        .chain(misc)
+}
+
 /// The scripts keepalived would look at, with their role and process.
 /// keepalived runs its VRRP process only for a configuration with a
 /// `vrrp_instance`, and its checker process only with a `virtual_server`:
@@ -117,18 +145,9 @@ fn scripts(config: &Config) -> Vec<Found<'_>> {
         let groups = config.vrrp.sync_groups.iter().map(|g| &g.notify);
         let instances = config.vrrp.instances.iter().map(|i| &i.notify);
         for n in groups.chain(instances) {
-            for script in [
-                &n.master,
-                &n.backup,
-                &n.fault,
-                &n.stop,
-                &n.any,
-                &n.master_rx_lower_pri,
-            ] {
-                push(script.as_ref(), Role::Notify, Vrrp, &mut out);
+            for script in notify_scripts(n) {
+                push(script, Role::Notify, Vrrp, &mut out);
             }
-            let deleted = n.deleted.as_ref().and_then(Option::as_ref);
-            push(deleted, Role::Notify, Vrrp, &mut out);
         }
     }
     if checker {
@@ -154,12 +173,8 @@ fn scripts(config: &Config) -> Vec<Found<'_>> {
             push(vs.quorum_up.as_ref(), Role::Notify, Checker, &mut out);
             push(vs.quorum_down.as_ref(), Role::Notify, Checker, &mut out);
             for rs in vs.real_servers.iter().filter(|rs| family_matches(vs, rs)) {
-                push(rs.notify_up.as_ref(), Role::Notify, Checker, &mut out);
-                push(rs.notify_down.as_ref(), Role::Notify, Checker, &mut out);
-                for checker in &rs.checkers {
-                    if let CheckerKind::Misc(misc) = &checker.kind.value {
-                        push(misc.path.as_ref(), Role::Notify, Checker, &mut out);
-                    }
+                for script in real_server_scripts(rs) {
+                    push(script, Role::Notify, Checker, &mut out);
                 }
             }
         }
@@ -326,29 +341,13 @@ fn default_user_reads(config: &Config) -> Vec<Location> {
     let groups = config.vrrp.sync_groups.iter().map(|g| &g.notify);
     let instances = config.vrrp.instances.iter().map(|i| &i.notify);
     for n in groups.chain(instances) {
-        for each in [
-            &n.master,
-            &n.backup,
-            &n.fault,
-            &n.stop,
-            &n.any,
-            &n.master_rx_lower_pri,
-        ] {
-            script(each.as_ref());
-        }
-        script(n.deleted.as_ref().and_then(Option::as_ref));
+        notify_scripts(n).into_iter().for_each(&mut script);
     }
     for vs in &config.lvs.virtual_servers {
         script(vs.quorum_up.as_ref());
         script(vs.quorum_down.as_ref());
         for rs in &vs.real_servers {
-            script(rs.notify_up.as_ref());
-            script(rs.notify_down.as_ref());
-            for checker in &rs.checkers {
-                if let CheckerKind::Misc(misc) = &checker.kind.value {
-                    script(misc.path.as_ref());
-                }
-            }
+            real_server_scripts(rs).for_each(&mut script);
         }
     }
     for fifo in [
