@@ -7,9 +7,18 @@
 //! statements may share a line when braces separate them
 //! (`virtual_ipaddress { 10.0.0.1 }`). This module builds that structure and
 //! reports unbalanced braces. It knows no keyword's meaning, only which
-//! blocks keepalived reads as plain lists of lines ([`reads_lines`]): such a
-//! keyword written without its `{` takes the following lines, up to the
-//! next `}`, as its entries, as keepalived does.
+//! keywords open a block where they stand ([`opens_block`]), because
+//! keepalived 2.2.7 reads braces by that knowledge:
+//! - a `{` after any other keyword (unknown, or one that takes a value) is
+//!   ignored: the lines after it are read in the enclosing block, and the
+//!   next `}` closes that block;
+//! - a keyword it reads as a plain list of lines ([`reads_lines`]) written
+//!   without its `{` takes the following lines, up to the next `}`, as its
+//!   entries;
+//! - whether the braces balance is a count over the text, whatever opened
+//!   a block: a `}` that takes the count below zero, and a count left above
+//!   zero at the end, are the errors (the count restarts from zero after a
+//!   surplus `}`).
 
 use super::diagnostic::{Diagnostic, Diagnostics};
 use super::lexer;
@@ -115,16 +124,87 @@ const LINE_LIST_BLOCKS: &[(Option<&str>, &[&str])] = &[
     ),
 ];
 
-/// Whether keepalived reads `keyword`'s block, inside `parent`, as a list
-/// of lines.
-pub fn reads_lines(parent: Option<&str>, keyword: &str) -> bool {
-    LINE_LIST_BLOCKS
+/// Blocks keepalived 2.2.7 reads as keywords of their own, by the block
+/// that holds them (`None` at the top level). Only these and the line
+/// lists open a block: keepalived ignores any other `{`.
+const KEYWORD_BLOCKS: &[(Option<&str>, &[&str])] = &[
+    (
+        None,
+        &[
+            "global_defs",
+            "vrrp_script",
+            "track_file",
+            "vrrp_track_file",
+            "track_process",
+            "vrrp_track_process",
+            "vrrp_sync_group",
+            "vrrp_sync_group_name",
+            "vrrp_instance",
+            "virtual_server",
+            "SSL",
+            "static_track_group",
+            "garp_group",
+            "linkbeat_interfaces",
+            "bfd_instance",
+        ],
+    ),
+    (Some("vrrp_instance"), &["authentication"]),
+    (Some("virtual_server"), &["real_server"]),
+    (
+        Some("real_server"),
+        &[
+            "HTTP_GET",
+            "SSL_GET",
+            "TCP_CHECK",
+            "SMTP_CHECK",
+            "DNS_CHECK",
+            "MISC_CHECK",
+            "FILE_CHECK",
+            "PING_CHECK",
+            "UDP_CHECK",
+            "BFD_CHECK",
+        ],
+    ),
+    (Some("HTTP_GET"), &["url"]),
+    (Some("SSL_GET"), &["url"]),
+    (Some("SMTP_CHECK"), &["host"]),
+];
+
+fn listed(table: &[(Option<&str>, &[&str])], parent: Option<&str>, keyword: &str) -> bool {
+    table
         .iter()
         .any(|(within, keywords)| *within == parent && keywords.contains(&keyword))
 }
 
+/// Whether keepalived reads `keyword`'s block, inside `parent`, as a list
+/// of lines.
+pub fn reads_lines(parent: Option<&str>, keyword: &str) -> bool {
+    listed(LINE_LIST_BLOCKS, parent, keyword)
+}
+
+/// Whether a `{` after `keyword`, inside `parent`, opens a block for
+/// keepalived (otherwise it ignores that `{`).
+pub fn opens_block(parent: Option<&str>, keyword: &str) -> bool {
+    reads_lines(parent, keyword) || listed(KEYWORD_BLOCKS, parent, keyword)
+}
+
+/// Every keyword that opens a block, with the block that holds it (for
+/// the test tying this list to the parser's tables).
+pub fn block_keywords() -> impl Iterator<Item = (Option<&'static str>, &'static str)> {
+    LINE_LIST_BLOCKS
+        .iter()
+        .chain(KEYWORD_BLOCKS)
+        .flat_map(|(within, keywords)| keywords.iter().map(move |k| (*within, *k)))
+}
+
 /// The diagnostic code of a line-list keyword written without its `{`.
 pub const LINES_WITHOUT_BRACE: &str = "list-without-brace";
+/// The diagnostic code of a `{` keepalived ignores (after a keyword that
+/// opens no block there, or after no keyword).
+pub const IGNORED_OPEN: &str = "ignored-brace";
+/// The diagnostic code of a `}` that closes no block because the `{` it
+/// balances was ignored: keepalived reads it as an unknown keyword.
+pub const CLOSES_NOTHING: &str = "closer-outside-block";
 
 #[derive(Debug, Default)]
 struct Builder {
@@ -139,6 +219,9 @@ struct Builder {
     pending_line_list: bool,
     /// A line list written without `{`, taking lines until a `}`.
     taking_lines: Option<Node>,
+    /// keepalived's brace count: every `{` read and not yet balanced by a
+    /// `}`, whether or not it opened a block.
+    unbalanced_opens: Vec<Location>,
 }
 
 impl Builder {
@@ -149,8 +232,58 @@ impl Builder {
         }
     }
 
+    /// The innermost named block (levels without a keyword, kept for the
+    /// brace count of line lists, are transparent).
     fn parent_name(&self) -> Option<&str> {
-        self.stack.last().map(|node| node.name())
+        self.stack
+            .iter()
+            .rev()
+            .find(|node| !node.keyword.text.is_empty())
+            .map(|node| node.name())
+    }
+
+    /// A `{` read: keepalived counts it whatever it opens.
+    fn count_open(&mut self, at: Location) {
+        self.unbalanced_opens.push(at);
+    }
+
+    /// A `}` read. Returns false, after the error, when it takes
+    /// keepalived's count below zero (the count then restarts at zero).
+    fn count_close(&mut self, at: Location, diagnostics: &mut Diagnostics) -> bool {
+        if self.unbalanced_opens.pop().is_some() {
+            return true;
+        }
+        diagnostics.push(
+            Diagnostic::error("unbalanced-brace", "'}' closes no block")
+                .spanning(at, 1)
+                .with_help("remove it, or look for a missing '{' above"),
+        );
+        false
+    }
+
+    /// A `{` that opens nothing: keepalived ignores it, so what follows is
+    /// read in the enclosing block.
+    fn ignored_open(&self, owner: Option<&Token>, at: Location, diagnostics: &mut Diagnostics) {
+        let within = self.parent_name().map_or_else(
+            || "the top level".to_string(),
+            |parent| format!("'{parent}'"),
+        );
+        let message = match owner {
+            Some(keyword) => format!(
+                "'{}' opens no block in {within}: keepalived ignores this '{{', reads the lines after it in {within}, and the next '}}' closes {within}",
+                keyword.text
+            ),
+            None => format!(
+                "'{{' without a keyword: keepalived ignores it and reads the lines after it in {within}"
+            ),
+        };
+        diagnostics.push(
+            Diagnostic::warning(IGNORED_OPEN, message)
+                .spanning(at, 1)
+                .with_help(
+                    "remove the braces, or check the keyword's spelling and the block it stands in",
+                ),
+        );
     }
 
     fn line(&mut self, tokens: &mut Vec<Token>, diagnostics: &mut Diagnostics) {
@@ -168,31 +301,24 @@ impl Builder {
         let mut first_on_line = true;
         for token in rest.drain(..) {
             if token.is_open_brace() {
+                self.count_open(token.at);
                 if statement.is_empty() {
-                    if first_on_line && self.pending_brace_owner {
-                        self.reopen_last(token.at);
-                    } else {
-                        diagnostics.push(
-                            Diagnostic::error("stray-brace", "'{' without a keyword to open")
-                                .spanning(token.at, 1)
-                                .with_help("put the block's keyword before '{'"),
-                        );
-                        // Keep nesting balanced: an anonymous block.
-                        self.stack.push(Node {
-                            keyword: Token {
-                                text: Default::default(),
-                                ..token.clone()
-                            },
-                            args: Vec::new(),
-                            block: Some(Block {
-                                open: token.at,
-                                children: Vec::new(),
-                            }),
-                        });
+                    let owner = (first_on_line && self.pending_brace_owner)
+                        .then(|| self.children_mut().last().map(|n| n.keyword.clone()))
+                        .flatten();
+                    match owner {
+                        Some(keyword) if opens_block(self.parent_name(), &keyword.text) => {
+                            self.reopen_last(token.at);
+                        }
+                        owner => self.ignored_open(owner.as_ref(), token.at, diagnostics),
                     }
-                } else {
+                } else if opens_block(self.parent_name(), &statement[0].text) {
                     let node = make_node(std::mem::take(&mut statement), Some(token.at));
                     self.stack.push(node);
+                } else {
+                    self.ignored_open(Some(&statement[0]), token.at, diagnostics);
+                    let node = make_node(std::mem::take(&mut statement), None);
+                    self.children_mut().push(node);
                 }
                 self.pending_brace_owner = false;
                 first_on_line = false;
@@ -201,7 +327,9 @@ impl Builder {
                     let node = make_node(std::mem::take(&mut statement), None);
                     self.children_mut().push(node);
                 }
-                self.close(token.at, diagnostics);
+                if self.count_close(token.at, diagnostics) {
+                    self.close(token.at, diagnostics);
+                }
                 self.pending_brace_owner = false;
                 first_on_line = false;
             } else {
@@ -268,8 +396,10 @@ impl Builder {
                 if let Some(list) = self.taking_lines.take() {
                     self.children_mut().push(list);
                 }
+                let counted = self.count_close(token.at, diagnostics);
                 match opened {
-                    0 => self.close(token.at, diagnostics),
+                    0 if counted => self.close(token.at, diagnostics),
+                    0 => {}
                     n => {
                         for _ in 1..n {
                             self.stack.push(anonymous_level(&token));
@@ -282,7 +412,9 @@ impl Builder {
                 if !entry.is_empty() {
                     children.push(make_node(std::mem::take(&mut entry), None));
                 }
+                let at = token.at;
                 children.push(make_node(vec![token], None));
+                self.count_open(at);
             } else {
                 entry.push(token);
             }
@@ -319,9 +451,12 @@ impl Builder {
                 }
             }
             None => diagnostics.push(
-                Diagnostic::error("unbalanced-brace", "'}' closes no block")
-                    .spanning(at, 1)
-                    .with_help("remove it, or look for a missing '{' above"),
+                Diagnostic::warning(
+                    CLOSES_NOTHING,
+                    "'}' closes no block here (the '{' it balances was ignored): keepalived reads it as an unknown keyword",
+                )
+                .spanning(at, 1)
+                .with_help("look for a '{' above that keepalived ignores"),
             ),
         }
     }
@@ -332,6 +467,12 @@ impl Builder {
         }
         while let Some(node) = self.stack.pop() {
             let open = node.block.as_ref().map_or(node.keyword.at, |b| b.open);
+            if node.keyword.text.is_empty() {
+                let children = node.block.map(|b| b.children).unwrap_or_default();
+                self.children_mut().extend(children);
+                continue;
+            }
+            self.unbalanced_opens.retain(|at| *at != open);
             diagnostics.push(
                 Diagnostic::error(
                     "unclosed-block",
@@ -341,6 +482,15 @@ impl Builder {
                 .with_help("add the missing '}'"),
             );
             self.children_mut().push(node);
+        }
+        // '{'s keepalived counted that opened no block are never closed
+        // either.
+        for open in std::mem::take(&mut self.unbalanced_opens) {
+            diagnostics.push(
+                Diagnostic::error("unclosed-block", "this '{' is never closed")
+                    .spanning(open, 1)
+                    .with_help("add the missing '}', or remove this '{'"),
+            );
         }
         self.top
     }
@@ -475,8 +625,55 @@ mod tests {
 
     #[test]
     fn several_closers_on_one_line() {
-        let (s, d) = tree("a {\n b {\n c 1 } }\n d\n");
+        let (s, d) = tree("virtual_server 192.0.2.1 80 {\n real_server 192.0.2.2 80 {\n weight 1 } }\n virtual_server_group g\n");
         assert!(d.is_empty(), "{d:?}");
-        assert_eq!(s, "a [b [c 1]]; d");
+        assert_eq!(
+            s,
+            "virtual_server 192.0.2.1 80 [real_server 192.0.2.2 80 [weight 1]]; virtual_server_group g"
+        );
+    }
+
+    #[test]
+    fn a_brace_after_a_keyword_that_opens_no_block_is_ignored() {
+        // Measured on keepalived 2.2.7: "Unknown keyword 'FOO_BLOCK'",
+        // "Unexpected '{' - ignoring", priority read in the instance, the
+        // next '}' closes the instance, advert_int is unknown at the top.
+        let (s, d) = tree("vrrp_instance V {\n FOO_BLOCK {\n  priority 50\n }\n advert_int 1\n}\n");
+        assert_eq!(s, "vrrp_instance V [FOO_BLOCK; priority 50]; advert_int 1");
+        let codes: Vec<_> = d.iter().map(|d| d.code).collect();
+        assert_eq!(codes, [IGNORED_OPEN, CLOSES_NOTHING]);
+        // The same for a keyword that takes a value, and for '{' alone on
+        // the next line.
+        let (s, _) = tree("vrrp_instance V {\n priority 100\n {\n state MASTER\n }\n}\n");
+        assert_eq!(s, "vrrp_instance V [priority 100; state MASTER]");
+    }
+
+    #[test]
+    fn braces_balance_by_count_as_keepalived_counts_them() {
+        // Two surplus closers, then two openers: two errors at the '}'s
+        // (the count restarts at zero) and two never closed.
+        let (_, d) = tree("}\n}\n{\n{\n");
+        let found: Vec<_> = d
+            .iter()
+            .map(|d| (d.code, d.location.map(|l| l.line)))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("unbalanced-brace", Some(1)),
+                ("unbalanced-brace", Some(2)),
+                (IGNORED_OPEN, Some(3)),
+                (IGNORED_OPEN, Some(4)),
+                ("unclosed-block", Some(3)),
+                ("unclosed-block", Some(4)),
+            ]
+        );
+        // An ignored '{' balanced by a later '}' is no error.
+        let (_, d) = tree("global_defs {\n router_id X {\n }\n}\n");
+        assert!(
+            d.iter()
+                .all(|d| d.severity < crate::config::diagnostic::Severity::Error),
+            "{d:?}"
+        );
     }
 }

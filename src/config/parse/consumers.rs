@@ -553,3 +553,52 @@ fn the_keywords_an_operator_was_told_are_ignored_are_warnings_or_refused() {
         );
     }
 }
+
+/// The tree opens a block only for the keywords it lists, as keepalived
+/// does; every block the parser reads must be among them, and each listed
+/// keyword must be one the enclosing block's table knows.
+#[test]
+fn the_tree_opens_a_block_for_every_block_the_parser_reads() {
+    use crate::config::tree::{block_keywords, opens_block};
+    let tables = keyword_tables();
+    let table_of = |block: &str| {
+        tables
+            .iter()
+            .filter(|t| t.block == block)
+            .flat_map(|t| t.keywords.iter())
+            .map(|k| k.name)
+            .collect::<Vec<_>>()
+    };
+    for (parent, keyword) in block_keywords() {
+        let known = table_of(parent.unwrap_or("top level"));
+        // Blocks whose own tables the parser reuses (SSL_GET reads HTTP_GET's).
+        let parent_known = parent.is_none_or(|p| !known.is_empty() || p == "SSL_GET");
+        assert!(
+            parent_known && (known.contains(&keyword) || parent == Some("SSL_GET")),
+            "{parent:?} '{keyword}' opens a block but its table does not know it"
+        );
+    }
+    let nested: &[(Option<&str>, &str)] = &[
+        (None, "global_defs"),
+        (None, "vrrp_instance"),
+        (None, "vrrp_sync_group"),
+        (None, "vrrp_script"),
+        (None, "track_file"),
+        (None, "track_process"),
+        (None, "virtual_server"),
+        (None, "SSL"),
+        (Some("vrrp_instance"), "authentication"),
+        (Some("virtual_server"), "real_server"),
+        (Some("HTTP_GET"), "url"),
+        (Some("SMTP_CHECK"), "host"),
+    ];
+    for (parent, keyword) in nested {
+        assert!(opens_block(*parent, keyword), "{parent:?} '{keyword}'");
+    }
+    for checker in table_of("real_server")
+        .into_iter()
+        .filter(|k| k.ends_with("_CHECK") || k.ends_with("_GET"))
+    {
+        assert!(opens_block(Some("real_server"), checker), "{checker}");
+    }
+}

@@ -33,6 +33,9 @@ const LVSTOP_ONLY: &[&str] = &[
     // keepalived reads the lines after a list keyword without '{' silently;
     // what it then finds in them is judged on its own.
     crate::config::tree::LINES_WITHOUT_BRACE,
+    // keepalived ignores a '{' that opens no block ("Unexpected '{'");
+    // the '}' balancing it is then an unknown keyword, an error.
+    crate::config::tree::IGNORED_OPEN,
     super::missing::ACCEPTED,
     // keepalived judges scripts from the files themselves (see `scripts`).
     crate::config::validate::SCRIPT_SECURITY,
