@@ -73,7 +73,11 @@ pub fn run(common: &CommonOptions, args: &CheckArgs) -> ExitCode {
     let code = if args.strict {
         verdict::strict_exit(&outcome.diagnostics)
     } else {
-        verdict::keepalived_exit(&outcome.diagnostics, insecure)
+        verdict::keepalived_exit(
+            &outcome.diagnostics,
+            &insecure,
+            &outcome.unread_by_keepalived,
+        )
     };
     match args.format {
         OutputFormat::Text => print_text(&outcome, args, common, code),

@@ -29,10 +29,10 @@ use std::sync::Mutex;
 
 const DEFAULT_FILES: usize = 3000;
 const DEFAULT_SEED: u64 = 0x6c76_7374_6f70_0017;
-/// 2890 of 2920 verdicts (98.97 %) agreed on the default seed when this
+/// 2901 of 2920 verdicts (99.35 %) agreed on the default seed when this
 /// floor was set (rounded down, with room for a few files on which
 /// keepalived sometimes dies).
-const DEFAULT_MIN_AGREEMENT: f64 = 0.98;
+const DEFAULT_MIN_AGREEMENT: f64 = 0.99;
 const SAMPLES: &str = "/usr/share/doc/keepalived/samples";
 
 /// keepalived's verdict on one file, or the signal that killed it.

@@ -1,14 +1,15 @@
 //! The whole pipeline in one call: read (and preprocess) a configuration,
 //! build the tree, parse it into the model and validate it.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use super::diagnostic::Diagnostics;
 use super::model::Config;
 use super::parse::{self, ParseOptions};
 use super::preprocess::{self, LoadError, LoadOptions, Loaded};
-use super::source::SourceMap;
-use super::{tree, validate};
+use super::source::{Location, SourceMap};
+use super::{tree, validate, verdict};
 
 /// Options for a whole load.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +25,10 @@ pub struct Outcome {
     pub config: Config,
     pub sources: SourceMap,
     pub diagnostics: Diagnostics,
+    /// Statements no keepalived process reads as its own (see
+    /// [`super::verdict::readers`]): findings there do not move
+    /// keepalived's verdict.
+    pub unread_by_keepalived: HashSet<Location>,
 }
 
 impl Outcome {
@@ -49,17 +54,19 @@ pub fn load_str(path: &Path, text: &str, options: &Options) -> Outcome {
 
 fn finish(loaded: Loaded, options: &Options, mut diagnostics: Diagnostics) -> Outcome {
     let Loaded { sources, lines } = loaded;
-    let nodes = tree::build(&lines, &mut diagnostics);
+    let tree = tree::build_tree(&lines, &mut diagnostics);
     // Each stage's input is released as soon as the next one has what it
     // needs: on very large configurations this halves the peak memory.
     drop(lines);
-    let config = parse::parse(&nodes, options.parse, &mut diagnostics);
-    drop(nodes);
+    let unread_by_keepalived = verdict::readers::unread(&tree);
+    let config = parse::parse(&tree.nodes, options.parse, &mut diagnostics);
+    drop(tree);
     validate::validate(&config, &mut diagnostics);
     diagnostics.sort();
     Outcome {
         config,
         sources,
         diagnostics,
+        unread_by_keepalived,
     }
 }

@@ -55,9 +55,27 @@ pub struct Block {
     pub children: Vec<Node>,
 }
 
+/// The tree and what keepalived's brace count makes of its top level.
+#[derive(Debug, Clone, Default)]
+pub struct Tree {
+    pub nodes: Vec<Node>,
+    /// For each top-level node, the end (exclusive) of the run of
+    /// top-level nodes that a reader skipping it by counting braces passes
+    /// over: keepalived's processes skip the blocks another process reads
+    /// that way, from the block's `{` until the count is back where it was.
+    /// `i + 1` when the skip ends with node `i` itself; `usize::MAX` when it
+    /// never ends.
+    pub skip_reach: Vec<usize>,
+}
+
 /// Builds the tree from preprocessed lines. Unbalanced braces are reported;
 /// the tree is still returned so later stages can say more.
 pub fn build(lines: &[SourceLine], diagnostics: &mut Diagnostics) -> Vec<Node> {
+    build_tree(lines, diagnostics).nodes
+}
+
+/// [`build`], with what keepalived's brace count makes of the top level.
+pub fn build_tree(lines: &[SourceLine], diagnostics: &mut Diagnostics) -> Tree {
     let mut builder = Builder::default();
     let mut tokens = Vec::new();
     for line in lines {
@@ -222,6 +240,11 @@ struct Builder {
     /// keepalived's brace count: every `{` read and not yet balanced by a
     /// `}`, whether or not it opened a block.
     unbalanced_opens: Vec<Location>,
+    /// Top-level blocks whose skip by count has not ended: (node index,
+    /// the count before its `{`).
+    pending_skips: Vec<(usize, usize)>,
+    /// Skips that ended: (node index, reach).
+    skip_reach: Vec<(usize, usize)>,
 }
 
 impl Builder {
@@ -251,6 +274,16 @@ impl Builder {
     /// keepalived's count below zero (the count then restarts at zero).
     fn count_close(&mut self, at: Location, diagnostics: &mut Diagnostics) -> bool {
         if self.unbalanced_opens.pop().is_some() {
+            let count = self.unbalanced_opens.len();
+            let started = self.top.len() + usize::from(!self.stack.is_empty());
+            let reach = &mut self.skip_reach;
+            self.pending_skips.retain(|&(node, base)| {
+                let ends = base == count;
+                if ends {
+                    reach.push((node, started));
+                }
+                !ends
+            });
             return true;
         }
         diagnostics.push(
@@ -314,7 +347,7 @@ impl Builder {
                     }
                 } else if opens_block(self.parent_name(), &statement[0].text) {
                     let node = make_node(std::mem::take(&mut statement), Some(token.at));
-                    self.stack.push(node);
+                    self.open_block(node);
                 } else {
                     self.ignored_open(Some(&statement[0]), token.at, diagnostics);
                     let node = make_node(std::mem::take(&mut statement), None);
@@ -434,8 +467,18 @@ impl Builder {
                 open,
                 children: Vec::new(),
             });
-            self.stack.push(node);
+            self.open_block(node);
         }
+    }
+
+    /// A block opens (its `{` already counted); a top-level one starts a
+    /// skip by count for the readers that do not read it.
+    fn open_block(&mut self, node: Node) {
+        if self.stack.is_empty() {
+            let base = self.unbalanced_opens.len().saturating_sub(1);
+            self.pending_skips.push((self.top.len(), base));
+        }
+        self.stack.push(node);
     }
 
     fn close(&mut self, at: Location, diagnostics: &mut Diagnostics) {
@@ -461,7 +504,7 @@ impl Builder {
         }
     }
 
-    fn finish(mut self, diagnostics: &mut Diagnostics) -> Vec<Node> {
+    fn finish(mut self, diagnostics: &mut Diagnostics) -> Tree {
         if let Some(list) = self.taking_lines.take() {
             self.children_mut().push(list);
         }
@@ -492,7 +535,20 @@ impl Builder {
                     .with_help("add the missing '}', or remove this '{'"),
             );
         }
-        self.top
+        let mut skip_reach: Vec<usize> = (1..=self.top.len()).collect();
+        let unended = self
+            .pending_skips
+            .iter()
+            .map(|&(node, _)| (node, usize::MAX));
+        for (node, reach) in self.skip_reach.iter().copied().chain(unended) {
+            if let Some(slot) = skip_reach.get_mut(node) {
+                *slot = reach.max(node + 1);
+            }
+        }
+        Tree {
+            nodes: self.top,
+            skip_reach,
+        }
     }
 }
 

@@ -23,10 +23,14 @@ pub mod classify;
 pub mod fixups;
 pub mod host;
 pub mod missing;
+pub mod readers;
 pub mod scripts;
+
+use std::collections::HashSet;
 
 use super::diagnostic::{Diagnostic, Diagnostics, Severity};
 use super::model::Config;
+use super::source::Location;
 use classify::Weight;
 pub use host::{Host, LiveHost};
 pub use scripts::Insecure;
@@ -74,11 +78,19 @@ pub fn check_offline(
 /// keepalived's exit code for a configuration whose diagnostics (host
 /// findings included when not offline) are `diagnostics`; `insecure`
 /// says which process has a script that would run unguarded (see
-/// [`scripts::check`]).
-pub fn keepalived_exit(diagnostics: &Diagnostics, insecure: Insecure) -> u8 {
+/// [`scripts::check`]); findings at `unread` locations are in blocks no
+/// keepalived process reads (see [`readers`]).
+pub fn keepalived_exit(
+    diagnostics: &Diagnostics,
+    insecure: &Insecure,
+    unread: &HashSet<Location>,
+) -> u8 {
     let mut errors = false;
     let mut vrrp_ended = false;
-    for diagnostic in diagnostics.iter() {
+    let judged = diagnostics
+        .iter()
+        .filter(|d| d.location.is_none_or(|at| !unread.contains(&at)));
+    for diagnostic in judged {
         match classify::weight(diagnostic) {
             Weight::Aborts => return exit::ABORTED,
             Weight::EndsVrrp => vrrp_ended = true,
@@ -86,7 +98,8 @@ pub fn keepalived_exit(diagnostics: &Diagnostics, insecure: Insecure) -> u8 {
             Weight::LvstopOnly => {}
         }
     }
-    if insecure.checker || (insecure.vrrp && !vrrp_ended) {
+    let (vrrp_insecure, checker_insecure) = insecure.read(unread);
+    if checker_insecure || (vrrp_insecure && !vrrp_ended) {
         exit::SCRIPT_SECURITY
     } else if vrrp_ended || errors {
         exit::CONFIG_ERRORS

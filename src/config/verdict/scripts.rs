@@ -8,6 +8,8 @@
 //! error; a MISC_CHECK or notify script that is not found is silently
 //! skipped.
 
+use std::collections::HashSet;
+
 use crate::config::diagnostic::{Diagnostic, Diagnostics};
 use crate::config::model::lvs::{CheckerKind, RealServer, ServiceAddress, VirtualServer};
 use crate::config::model::vrrp::Notify;
@@ -41,21 +43,28 @@ enum Process {
     Checker,
 }
 
-/// Whether a script would run as root without `enable_script_security`,
-/// per keepalived process.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The scripts that would run as root without `enable_script_security`,
+/// per keepalived process, by where each is written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Insecure {
     /// In the VRRP process (`vrrp_script`, instance and group notify
     /// scripts, the VRRP and general fifo scripts).
-    pub vrrp: bool,
+    pub vrrp: Vec<Location>,
     /// In the checker process (MISC_CHECK, real server notify, quorum
     /// scripts, the LVS and general fifo scripts).
-    pub checker: bool,
+    pub checker: Vec<Location>,
 }
 
 impl Insecure {
-    pub fn any(self) -> bool {
-        self.vrrp || self.checker
+    pub fn any(&self) -> bool {
+        !self.vrrp.is_empty() || !self.checker.is_empty()
+    }
+
+    /// Whether a script keepalived reads (one outside `unread`) makes
+    /// each process insecure: (VRRP, checker).
+    pub fn read(&self, unread: &HashSet<Location>) -> (bool, bool) {
+        let any_read = |scripts: &[Location]| scripts.iter().any(|at| !unread.contains(at));
+        (any_read(&self.vrrp), any_read(&self.checker))
     }
 }
 
@@ -296,8 +305,8 @@ pub fn check(config: &Config, host: Option<&dyn Host>, diagnostics: &mut Diagnos
         if present {
             if runs_as_root(&found) {
                 match found.process {
-                    Process::Vrrp => insecure.vrrp = true,
-                    Process::Checker => insecure.checker = true,
+                    Process::Vrrp => insecure.vrrp.push(script.at),
+                    Process::Checker => insecure.checker.push(script.at),
                 }
             }
         } else if found.role == Role::Tracking {
