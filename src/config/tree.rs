@@ -217,6 +217,8 @@ pub fn block_keywords() -> impl Iterator<Item = (Option<&'static str>, &'static 
 
 /// The diagnostic code of a line-list keyword written without its `{`.
 pub const LINES_WITHOUT_BRACE: &str = "list-without-brace";
+/// The diagnostic code of a block of keywords written without its `{`.
+pub const MISSING_OPEN: &str = "missing-open-brace";
 /// The diagnostic code of a `{` keepalived ignores (after a keyword that
 /// opens no block there, or after no keyword).
 pub const IGNORED_OPEN: &str = "ignored-brace";
@@ -235,6 +237,10 @@ struct Builder {
     /// That statement is a line list: unless the next line opens its block,
     /// keepalived reads the lines that follow as its entries.
     pending_line_list: bool,
+    /// That statement opens a block of keywords: unless the next line
+    /// opens it, keepalived reports the missing `{` and reads the lines
+    /// that follow, up to the next `}`, as the block anyway.
+    pending_keyword_block: bool,
     /// A line list written without `{`, taking lines until a `}`.
     taking_lines: Option<Node>,
     /// keepalived's brace count: every `{` read and not yet balanced by a
@@ -320,6 +326,12 @@ impl Builder {
     }
 
     fn line(&mut self, tokens: &mut Vec<Token>, diagnostics: &mut Diagnostics) {
+        if self.pending_keyword_block && !tokens.is_empty() {
+            self.pending_keyword_block = false;
+            if !tokens.first().is_some_and(Token::is_open_brace) {
+                self.open_without_brace(diagnostics);
+            }
+        }
         if std::mem::take(&mut self.pending_line_list)
             && !tokens.first().is_some_and(Token::is_open_brace)
         {
@@ -360,7 +372,9 @@ impl Builder {
                     let node = make_node(std::mem::take(&mut statement), None);
                     self.children_mut().push(node);
                 }
-                if self.count_close(token.at, diagnostics) {
+                // A block opened without its '{' still closes at a '}'
+                // that takes keepalived's count below zero.
+                if self.count_close(token.at, diagnostics) || !self.stack.is_empty() {
                     self.close(token.at, diagnostics);
                 }
                 self.pending_brace_owner = false;
@@ -372,9 +386,37 @@ impl Builder {
         if !statement.is_empty() {
             let node = make_node(statement, None);
             self.pending_line_list = reads_lines(self.parent_name(), node.name());
+            self.pending_keyword_block =
+                !self.pending_line_list && opens_block(self.parent_name(), node.name());
             self.children_mut().push(node);
             self.pending_brace_owner = true;
         }
+    }
+
+    /// The last statement, a block of keywords written without `{`, opens
+    /// anyway: keepalived reports the missing brace and reads the lines
+    /// that follow as the block's, up to the next `}`. Its brace count
+    /// does not move, so that `}` is one too many for it.
+    fn open_without_brace(&mut self, diagnostics: &mut Diagnostics) {
+        let Some(mut node) = self.children_mut().pop() else {
+            return;
+        };
+        diagnostics.push(
+            Diagnostic::error(
+                MISSING_OPEN,
+                format!(
+                    "'{}' has no '{{': keepalived reads the lines that follow, up to the next '}}', as its block",
+                    node.name()
+                ),
+            )
+            .on(&node.keyword)
+            .with_help("open the block with '{' on the keyword's line"),
+        );
+        node.block = Some(Block {
+            open: node.keyword.at,
+            children: Vec::new(),
+        });
+        self.stack.push(node);
     }
 
     /// The last statement, a line list without `{`, starts taking lines.
@@ -431,7 +473,7 @@ impl Builder {
                 }
                 let counted = self.count_close(token.at, diagnostics);
                 match opened {
-                    0 if counted => self.close(token.at, diagnostics),
+                    0 if counted || !self.stack.is_empty() => self.close(token.at, diagnostics),
                     0 => {}
                     n => {
                         for _ in 1..n {
@@ -673,10 +715,23 @@ mod tests {
     }
 
     #[test]
-    fn the_same_keyword_elsewhere_is_an_ordinary_statement() {
+    fn a_block_without_its_brace_takes_the_next_lines_up_to_a_closer() {
+        // Measured on keepalived 2.2.7: "Missing '{' at beginning of
+        // configuration block", then the lines are read as the block's, and
+        // the '}' that closes it is one too many for the brace count.
         let (s, d) = tree("track_file f\nvrrp_instance V {\n state MASTER\n}\n");
-        assert!(d.is_empty(), "{d:?}");
-        assert_eq!(s, "track_file f; vrrp_instance V [state MASTER]");
+        assert_eq!(s, "track_file f [vrrp_instance V; state MASTER]");
+        let codes: Vec<_> = d.iter().map(|d| d.code).collect();
+        assert_eq!(codes, [MISSING_OPEN, IGNORED_OPEN]);
+        let (s, d) = tree(
+            "virtual_server 192.0.2.9 80 {\n real_server 192.0.2.2 80\n  weight 1\n }\n real_server 192.0.2.3 80 {\n }\n}\n",
+        );
+        assert_eq!(
+            s,
+            "virtual_server 192.0.2.9 80 [real_server 192.0.2.2 80 [weight 1]; real_server 192.0.2.3 80 []]"
+        );
+        let codes: Vec<_> = d.iter().map(|d| d.code).collect();
+        assert_eq!(codes, [MISSING_OPEN, "unbalanced-brace"]);
     }
 
     #[test]
