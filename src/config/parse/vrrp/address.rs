@@ -18,6 +18,90 @@ fn words(item: &Node) -> impl Iterator<Item = &Token> {
     std::iter::once(&item.keyword).chain(item.args.iter())
 }
 
+/// Route words keepalived 2.2.7 reads a value after, wherever they stand
+/// on the line (measured one by one with `keepalived -t`); a route type
+/// takes the destination.
+const ROUTE_WORDS_WITH_VALUE: &[&str] = &[
+    "src",
+    "from",
+    "to",
+    "via",
+    "gw",
+    "or",
+    "dev",
+    "table",
+    "metric",
+    "priority",
+    "preference",
+    "scope",
+    "protocol",
+    "realms",
+    "mtu",
+    "advmss",
+    "rtt",
+    "rttvar",
+    "reordering",
+    "window",
+    "cwnd",
+    "ssthresh",
+    "hoplimit",
+    "initcwnd",
+    "initrwnd",
+    "features",
+    "congctl",
+    "fastopen_no_cookie",
+    "rto_min",
+    "ttl-propagate",
+    "quickack",
+    "blackhole",
+    "unreachable",
+    "prohibit",
+    "throw",
+];
+
+/// Rule words keepalived 2.2.7 reads a value after (measured likewise).
+const RULE_WORDS_WITH_VALUE: &[&str] = &[
+    "from",
+    "to",
+    "table",
+    "lookup",
+    "iif",
+    "oif",
+    "fwmark",
+    "tos",
+    "dsfield",
+    "order",
+    "priority",
+    "preference",
+    "realms",
+    "suppress_prefixlength",
+    "sup_pl",
+    "suppress_ifgroup",
+    "sup_group",
+    "goto",
+    "uidrange",
+    "sport",
+    "dport",
+    "ipproto",
+    "protocol",
+];
+
+/// keepalived reads a route or rule line word by word, each of
+/// `with_value` taking the next word as its value: when that word is
+/// missing it stops reading the configuration. Reports that stop and
+/// returns true.
+fn value_missing(parser: &mut Parser<'_>, item: &Node, with_value: &[&str]) -> bool {
+    let mut words = words(item);
+    while let Some(word) = words.next() {
+        if with_value.contains(&word.text.as_str()) && words.next().is_none() {
+            let message = format!("'{}' needs a value", word.text);
+            parser.error(word, crate::config::verdict::missing::ABORTS, message);
+            return true;
+        }
+    }
+    false
+}
+
 fn skip_line(parser: &mut Parser<'_>, token: &Token, message: String) {
     parser.push(
         Diagnostic::warning("invalid-address", message)
@@ -168,6 +252,9 @@ pub fn routes(parser: &mut Parser<'_>, node: &Node, into: &mut Vec<Route>) {
 
 fn route_line(parser: &mut Parser<'_>, item: &Node) -> Option<Route> {
     parser.no_block(item);
+    if value_missing(parser, item, ROUTE_WORDS_WITH_VALUE) {
+        return None;
+    }
     let mut words = words(item).peekable();
     let mut route_type = None;
     let mut src = None;
@@ -296,6 +383,9 @@ pub fn rules(parser: &mut Parser<'_>, node: &Node, into: &mut Vec<Rule>) {
 
 fn rule_line(parser: &mut Parser<'_>, item: &Node) -> Option<Rule> {
     parser.no_block(item);
+    if value_missing(parser, item, RULE_WORDS_WITH_VALUE) {
+        return None;
+    }
     let mut rule = Rule {
         from: None,
         to: None,
