@@ -194,6 +194,37 @@ fn listed(table: &[(Option<&str>, &[&str])], parent: Option<&str>, keyword: &str
         .any(|(within, keywords)| *within == parent && keywords.contains(&keyword))
 }
 
+/// Whether keepalived passes over this block by counting braces instead
+/// of reading it: a virtual or real server whose address or port it cannot
+/// read ("Invalid … ip address/port … - skipping", measured on 2.2.7), so a
+/// `{` inside it opens a level whatever keyword stands before it.
+fn skipped_by_count(parent: Option<&str>, node: &Node) -> bool {
+    let server = match (parent, node.name()) {
+        (None, "virtual_server") => {
+            let kind = node.args.first().map(|t| t.text.as_str());
+            if matches!(kind, Some("fwmark" | "group")) {
+                return false;
+            }
+            true
+        }
+        (Some("virtual_server"), "real_server") => true,
+        _ => false,
+    };
+    if !server {
+        return false;
+    }
+    let address_reads = node.args.first().is_some_and(|address| {
+        let text = address.text.as_str();
+        let bare = text.split_once('/').map_or(text, |(ip, _)| ip);
+        bare.parse::<std::net::IpAddr>().is_ok()
+    });
+    let port_reads = node
+        .args
+        .get(1)
+        .is_none_or(|port| port.text.parse::<u16>().is_ok());
+    !(address_reads && port_reads)
+}
+
 /// Whether keepalived reads `keyword`'s block, inside `parent`, as a list
 /// of lines.
 pub fn reads_lines(parent: Option<&str>, keyword: &str) -> bool {
@@ -251,6 +282,9 @@ struct Builder {
     pending_skips: Vec<(usize, usize)>,
     /// Skips that ended: (node index, reach).
     skip_reach: Vec<(usize, usize)>,
+    /// The stack depth of a block keepalived skips whole (see
+    /// [`skipped_by_count`]): inside it every `{` opens a level.
+    skipping_from: Option<usize>,
 }
 
 impl Builder {
@@ -352,12 +386,15 @@ impl Builder {
                         .then(|| self.children_mut().last().map(|n| n.keyword.clone()))
                         .flatten();
                     match owner {
-                        Some(keyword) if opens_block(self.parent_name(), &keyword.text) => {
+                        Some(keyword) if self.opens(&keyword.text) => {
                             self.reopen_last(token.at);
+                        }
+                        None if self.skipping_from.is_some() => {
+                            self.stack.push(anonymous_level(&token));
                         }
                         owner => self.ignored_open(owner.as_ref(), token.at, diagnostics),
                     }
-                } else if opens_block(self.parent_name(), &statement[0].text) {
+                } else if self.opens(&statement[0].text) {
                     let node = make_node(std::mem::take(&mut statement), Some(token.at));
                     self.open_block(node);
                 } else {
@@ -385,9 +422,10 @@ impl Builder {
         }
         if !statement.is_empty() {
             let node = make_node(statement, None);
-            self.pending_line_list = reads_lines(self.parent_name(), node.name());
+            let reading = self.skipping_from.is_none();
+            self.pending_line_list = reading && reads_lines(self.parent_name(), node.name());
             self.pending_keyword_block =
-                !self.pending_line_list && opens_block(self.parent_name(), node.name());
+                reading && !self.pending_line_list && opens_block(self.parent_name(), node.name());
             self.children_mut().push(node);
             self.pending_brace_owner = true;
         }
@@ -513,9 +551,18 @@ impl Builder {
         }
     }
 
+    /// Whether a `{` after `keyword` opens a block here: inside a block
+    /// keepalived skips, every `{` does.
+    fn opens(&self, keyword: &str) -> bool {
+        self.skipping_from.is_some() || opens_block(self.parent_name(), keyword)
+    }
+
     /// A block opens (its `{` already counted); a top-level one starts a
     /// skip by count for the readers that do not read it.
     fn open_block(&mut self, node: Node) {
+        if self.skipping_from.is_none() && skipped_by_count(self.parent_name(), &node) {
+            self.skipping_from = Some(self.stack.len());
+        }
         if self.stack.is_empty() {
             let base = self.unbalanced_opens.len().saturating_sub(1);
             self.pending_skips.push((self.top.len(), base));
@@ -524,7 +571,11 @@ impl Builder {
     }
 
     fn close(&mut self, at: Location, diagnostics: &mut Diagnostics) {
-        match self.stack.pop() {
+        let popped = self.stack.pop();
+        if self.skipping_from == Some(self.stack.len()) {
+            self.skipping_from = None;
+        }
+        match popped {
             Some(node) => {
                 if node.keyword.text.is_empty() {
                     // An anonymous block from a stray '{': its statements are
@@ -757,6 +808,22 @@ mod tests {
         // the next line.
         let (s, _) = tree("vrrp_instance V {\n priority 100\n {\n state MASTER\n }\n}\n");
         assert_eq!(s, "vrrp_instance V [priority 100; state MASTER]");
+    }
+
+    #[test]
+    fn a_server_keepalived_cannot_read_is_skipped_by_count() {
+        // Measured on keepalived 2.2.7: "Invalid real server ip
+        // address/port 300.1.2.3/80 - skipping": the unknown FOO's braces
+        // are counted within the skipped block, so the weight after them
+        // is never read.
+        let (s, d) = tree(
+            "virtual_server 192.0.2.1 80 {\n real_server 300.1.2.3 80 {\n  FOO {\n  }\n  weight\n }\n}\n",
+        );
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(
+            s,
+            "virtual_server 192.0.2.1 80 [real_server 300.1.2.3 80 [FOO []; weight]]"
+        );
     }
 
     #[test]
