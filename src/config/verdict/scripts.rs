@@ -11,7 +11,7 @@
 use std::collections::HashSet;
 
 use crate::config::diagnostic::{Diagnostic, Diagnostics};
-use crate::config::model::lvs::{CheckerKind, RealServer, ServiceAddress, VirtualServer};
+use crate::config::model::lvs::{CheckerKind, IpFamily, RealServer, ServiceAddress, VirtualServer};
 use crate::config::model::vrrp::Notify;
 use crate::config::model::{Config, Script};
 use crate::config::source::Location;
@@ -209,7 +209,10 @@ fn kept(config: &Config, vs: &VirtualServer) -> bool {
 fn family_matches(vs: &VirtualServer, rs: &RealServer) -> bool {
     match &vs.service.value {
         ServiceAddress::Address { ip, .. } => ip.is_ipv4() == rs.endpoint.value.ip.is_ipv4(),
-        _ => true,
+        ServiceAddress::Fwmark(_) => vs
+            .fwmark_family()
+            .is_none_or(|family| family == IpFamily::of(rs.endpoint.value.ip)),
+        ServiceAddress::Group(_) => true,
     }
 }
 

@@ -11,8 +11,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::{
-    CheckTiming, Checker, CheckerKind, ForwardMethod, Protocol, RealServer, ServiceAddress,
-    VirtualServer,
+    CheckTiming, Checker, CheckerKind, ForwardMethod, IpFamily, PersistenceMask, Protocol,
+    RealServer, ServiceAddress, VirtualServer,
 };
 
 /// keepalived's `delay_loop` when nothing sets it (man page: 60 seconds).
@@ -57,6 +57,31 @@ impl VirtualServer {
             ServiceAddress::Fwmark(_) => None,
             _ => Some(self.protocol.map_or(Protocol::Udp, |p| p.value)),
         }
+    }
+
+    /// The address family keepalived 2.2.7 fixes for a fwmark service, as
+    /// it reads the block: `ip_family` when written; otherwise the first of
+    /// a `persistence_granularity` read before any real server (a prefix
+    /// length means IPv6, a netmask IPv4) and the first real server. Real
+    /// servers of the other family are then skipped ("Address family of
+    /// virtual server and real server … don't match"). `None` for other
+    /// services, and for a fwmark service nothing fixes.
+    pub fn fwmark_family(&self) -> Option<IpFamily> {
+        if !matches!(self.service.value, ServiceAddress::Fwmark(_)) {
+            return None;
+        }
+        if let Some(family) = self.ip_family {
+            return Some(family.value);
+        }
+        let first_server = self.real_servers.first().map(|rs| rs.endpoint);
+        let granularity = self
+            .persistence_granularity
+            .filter(|g| first_server.is_none_or(|rs| g.at < rs.at))
+            .map(|g| match g.value {
+                PersistenceMask::PrefixLength(_) => IpFamily::Inet6,
+                PersistenceMask::Netmask(_) => IpFamily::Inet,
+            });
+        granularity.or_else(|| first_server.map(|rs| IpFamily::of(rs.value.ip)))
     }
 
     /// The service port (0 when omitted or for fwmark/group services).

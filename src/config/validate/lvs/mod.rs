@@ -284,7 +284,7 @@ fn service_family(
 ) -> Option<IpFamily> {
     match &vs.service.value {
         ServiceAddress::Address { ip, .. } => Some(IpFamily::of(*ip)),
-        ServiceAddress::Fwmark(_) => vs.ip_family.map(|f| f.value),
+        ServiceAddress::Fwmark(_) => vs.fwmark_family(),
         ServiceAddress::Group(name) => {
             let group = groups.get(name.as_str())?;
             let mut family = None;
