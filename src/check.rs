@@ -73,11 +73,9 @@ pub fn run(common: &CommonOptions, args: &CheckArgs) -> ExitCode {
     let code = if args.strict {
         verdict::strict_exit(&outcome.diagnostics)
     } else {
-        verdict::keepalived_exit(
-            &outcome.diagnostics,
-            &insecure,
-            &outcome.unread_by_keepalived,
-        )
+        let mut unjudged = outcome.unread_by_keepalived.clone();
+        unjudged.extend(verdict::dropped::locations(&outcome.config));
+        verdict::keepalived_exit(&outcome.diagnostics, &insecure, &unjudged)
     };
     match args.format {
         OutputFormat::Text => print_text(&outcome, args, common, code),

@@ -20,6 +20,7 @@
 //! 3. otherwise exit 0 (warnings keepalived only logs change nothing).
 
 pub mod classify;
+pub mod dropped;
 pub mod fixups;
 pub mod host;
 pub mod missing;
@@ -79,7 +80,8 @@ pub fn check_offline(
 /// findings included when not offline) are `diagnostics`; `insecure`
 /// says which process has a script that would run unguarded (see
 /// [`scripts::check`]); findings at `unread` locations are in blocks no
-/// keepalived process reads (see [`readers`]).
+/// keepalived process reads (see [`readers`]) or about virtual servers it
+/// drops without a word (see [`dropped`]).
 pub fn keepalived_exit(
     diagnostics: &Diagnostics,
     insecure: &Insecure,

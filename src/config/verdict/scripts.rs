@@ -196,12 +196,7 @@ fn scripts(config: &Config) -> Vec<Found<'_>> {
 /// defined, and drops with an error one left without real servers (its
 /// quorum scripts go with it).
 fn kept(config: &Config, vs: &VirtualServer) -> bool {
-    if let ServiceAddress::Group(name) = &vs.service.value {
-        if !config.lvs.groups.iter().any(|g| g.name.value == *name) {
-            return false;
-        }
-    }
-    vs.real_servers.iter().any(|rs| family_matches(vs, rs))
+    !super::dropped::silently(config, vs) && vs.real_servers.iter().any(|rs| family_matches(vs, rs))
 }
 
 /// keepalived skips a real server whose address family differs from its
