@@ -11,8 +11,9 @@ use crate::config::model::Config;
 use crate::config::source::Location;
 
 /// Whether keepalived drops `vs` silently: it names a group that is not
-/// defined, or a group mixing IPv4 and IPv6 while one of its real servers
-/// is not tunnelled (both measured on 2.2.7: exit 0, no output).
+/// defined, or a group with an address of another family than one of its
+/// real servers that is not tunnelled (a group mixing IPv4 and IPv6 always
+/// has one); measured on 2.2.7: exit 0, no output.
 pub fn silently(config: &Config, vs: &VirtualServer) -> bool {
     let ServiceAddress::Group(name) = &vs.service.value else {
         return false;
@@ -20,11 +21,10 @@ pub fn silently(config: &Config, vs: &VirtualServer) -> bool {
     let Some(group) = config.lvs.groups.iter().find(|g| g.name.value == *name) else {
         return true;
     };
-    let untunnelled = vs
-        .real_servers
+    vs.real_servers
         .iter()
-        .any(|rs| !matches!(rs.effective_method(vs), ForwardMethod::Tun(_)));
-    untunnelled && mixes_families(group)
+        .filter(|rs| !matches!(rs.effective_method(vs), ForwardMethod::Tun(_)))
+        .any(|rs| has_other_family(group, rs.endpoint.value.ip.is_ipv4()))
 }
 
 /// Where each silently dropped virtual server is written.
@@ -38,15 +38,11 @@ pub fn locations(config: &Config) -> HashSet<Location> {
         .collect()
 }
 
-fn mixes_families(group: &VirtualServerGroup) -> bool {
-    let mut families = group
-        .members
-        .iter()
-        .filter_map(|member| match member.value {
-            GroupMember::Addresses { range, .. } => Some(range.bounds().0.is_ipv4()),
-            _ => None,
-        });
-    families
-        .next()
-        .is_some_and(|first| families.any(|other| other != first))
+/// Whether an address of `group` is of the other family than IPv4 when
+/// `ipv4`, IPv6 otherwise.
+fn has_other_family(group: &VirtualServerGroup, ipv4: bool) -> bool {
+    group.members.iter().any(|member| match member.value {
+        GroupMember::Addresses { range, .. } => range.bounds().0.is_ipv4() != ipv4,
+        _ => false,
+    })
 }
