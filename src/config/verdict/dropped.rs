@@ -27,14 +27,18 @@ pub fn silently(config: &Config, vs: &VirtualServer) -> bool {
         .any(|rs| has_other_family(group, rs.endpoint.value.ip.is_ipv4()))
 }
 
-/// Where each silently dropped virtual server is written.
+/// Where each silently dropped virtual server and its real servers are
+/// written (keepalived reports neither its defaults nor its real servers'
+/// family).
 pub fn locations(config: &Config) -> HashSet<Location> {
     config
         .lvs
         .virtual_servers
         .iter()
         .filter(|vs| silently(config, vs))
-        .map(|vs| vs.service.at)
+        .flat_map(|vs| {
+            std::iter::once(vs.service.at).chain(vs.real_servers.iter().map(|rs| rs.endpoint.at))
+        })
         .collect()
 }
 
