@@ -308,6 +308,28 @@ fn strict_and_auth_rules(
             );
         }
     }
+    if let Some(kind) = auth_type.filter(|kind| kind.value == AuthType::Ah) {
+        // keepalived 2.2.7: "Cannot use AH authentication with IPv6.
+        // ignoring" and "VRRP version 3 does not support authentication.
+        // Ignoring."; the adverts then go without any.
+        let why = if vi.is_ipv6() {
+            Some("AH is IPv4 only")
+        } else if vi.effective_version(global_version) == 3 {
+            Some("VRRPv3 has no authentication")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            diagnostics.push(
+                Diagnostic::warning(
+                    "ah-ignored",
+                    format!("vrrp_instance '{name}' sends its adverts without AH authentication: {why}, so keepalived ignores auth_type AH"),
+                )
+                .at(kind.at)
+                .with_help("remove the authentication block, or use VRRPv2 over IPv4"),
+            );
+        }
+    }
     if !strict {
         return;
     }
