@@ -53,7 +53,7 @@ pub(super) fn check(
     }
     if let (Some(key), Some(prefix)) = (config.auth.ah_key(), received.ah_prefix) {
         if config.version == Version::V2 {
-            if let Err(line) = check_ah(prefix, received.payload, key, ah_sequence) {
+            if let Err(line) = check_ah(received.from, prefix, received.payload, key, ah_sequence) {
                 reject(&mut stats.auth_failure, line, out);
                 return None;
             }
@@ -213,11 +213,13 @@ pub(super) fn check(
     Some(advert)
 }
 
-/// RFC 2402 §3.4: the ICV first, then the sequence number (what keepalived
-/// 2.2.7 does: a bad ICV is reported whatever the sequence). keepalived
-/// takes only numbers above the last one sent or accepted, and its log
-/// wording is kept. On success the counter moves to the advert's number.
+/// RFC 2402 §3.4, in keepalived 2.2.7's order (measured with crafted
+/// packets): the ICV, then the SPI, which must be the sender's address,
+/// then the sequence number, which must be above the last one sent or
+/// accepted. keepalived's log wording is kept. On success the counter
+/// moves to the advert's number.
 fn check_ah(
+    from: IpAddr,
     prefix: &[u8],
     payload: &[u8],
     key: &ah::AhKey,
@@ -227,6 +229,18 @@ fn check_ah(
         AhError::IcvMismatch => format!("IPSEC-AH : {error}"),
         other => format!("IPSEC-AH : dropping advert: {other}"),
     })?;
+    let source = match from {
+        IpAddr::V4(v4) => v4.octets(),
+        IpAddr::V6(_) => [0; 4],
+    };
+    if header.spi.to_be_bytes() != source {
+        // keepalived prints both words as a little-endian host reads them.
+        return Err(format!(
+            "IPSEC AH : invalid IPSEC SPI value. {} and expect {}",
+            u32::from_le_bytes(source),
+            u32::from_le_bytes(header.spi.to_be_bytes())
+        ));
+    }
     if header.sequence <= *ah_sequence {
         return Err(format!(
             "IPSEC-AH : sequence number {} already processed. Packet dropped. Local({})",
@@ -359,6 +373,29 @@ mod tests {
         let (advert, _) = receive(&config, &mut stats, &mut sequence, Some(&prefix), &vrrp);
         assert!(advert.is_some());
         assert_eq!(sequence, 11);
+    }
+
+    #[test]
+    fn ah_spi_must_be_the_senders_address() {
+        let config = instance("AH", 2);
+        let (mut stats, mut sequence) = (Stats::default(), 0);
+        let (prefix, vrrp) = sealed(3, b"secret12");
+        let received = Received {
+            from: "198.51.100.7".parse().unwrap(),
+            to: GROUP.into(),
+            ttl: 255,
+            payload: &vrrp,
+            ah_prefix: Some(&prefix),
+            check_addresses: true,
+        };
+        let mut out = Vec::new();
+        assert!(check(&config, &mut stats, &mut sequence, &received, &mut out).is_none());
+        // keepalived 2.2.7 on x86: source 198.51.100.7, SPI 198.51.100.1.
+        assert_eq!(
+            logged(&out),
+            "(VI_1) IPSEC AH : invalid IPSEC SPI value. 124007366 and expect 23344070"
+        );
+        assert_eq!((stats.auth_failure, sequence), (1, 0));
     }
 
     #[test]
