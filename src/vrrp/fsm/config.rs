@@ -175,8 +175,9 @@ impl InstanceConfig {
             initial_state = InitialState::Backup;
         }
         // keepalived: "Initial state master is incompatible with AH
-        // authentication - clearing".
-        if matches!(auth, Auth::Ah(_)) {
+        // authentication - clearing"; the address owner (priority 255)
+        // still starts as MASTER (measured: no such line, MASTER at once).
+        if matches!(auth, Auth::Ah(_)) && instance.effective_priority() != 255 {
             initial_state = InitialState::Backup;
         }
         let repeat =

@@ -325,6 +325,16 @@ mod tests {
             crate::config::model::vrrp::InitialState::Backup
         );
         assert_eq!(instance("AH", 3).auth, Auth::None, "VRRPv3 has no auth");
+        let text = "vrrp_instance VI_1 {\n state MASTER\n interface eth0\n virtual_router_id 51\n \
+                    priority 255\n authentication {\n  auth_type AH\n  auth_pass x\n }\n \
+                    virtual_ipaddress {\n  198.51.100.100\n }\n}\n";
+        let config = load_str(Path::new("t.conf"), text, &Options::default()).config;
+        let owner = InstanceConfig::from_model(&config.vrrp.instances[0], &config.global).unwrap();
+        assert_eq!(
+            owner.initial_state,
+            crate::config::model::vrrp::InitialState::Master,
+            "the address owner starts as MASTER with AH too"
+        );
     }
 
     #[test]

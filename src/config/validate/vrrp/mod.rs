@@ -294,8 +294,10 @@ fn strict_and_auth_rules(
     let name = &vi.name.value;
     let state = vi.state.map(|s| s.value);
     let auth_type = vi.authentication.as_ref().and_then(|a| a.auth_type);
+    let owner = vi.priority.is_some_and(|p| p.value == 255);
     if let (Some(kind), Some(InitialState::Master)) = (auth_type, state) {
-        if kind.value == AuthType::Ah {
+        // The address owner keeps MASTER: keepalived says nothing then.
+        if kind.value == AuthType::Ah && !owner {
             // keepalived: "Initial state master is incompatible with AH
             // authentication - clearing".
             diagnostics.push(

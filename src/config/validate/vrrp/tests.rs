@@ -116,6 +116,8 @@ fn strict_mode_accepts_the_owner_and_v3_accept() {
 fn ah_authentication_with_state_master_is_flagged() {
     let text = "vrrp_instance A {\n state MASTER\n interface eth0\n virtual_router_id 10\n authentication {\n  auth_type AH\n  auth_pass x\n }\n virtual_ipaddress { 10.0.0.1 }\n}\n";
     assert_eq!(codes(text), ["ah-master"]);
+    let owner = text.replace(" state MASTER\n", " state MASTER\n priority 255\n");
+    assert!(codes(&owner).is_empty(), "{:?}", check(&owner));
 }
 
 #[test]
