@@ -326,3 +326,27 @@ fn the_listener_hears_vrrpv3_over_ipv6() {
     let report = listener.report();
     assert_eq!(report.malformed, 0, "{:?}", report.last_error);
 }
+
+#[test]
+fn the_listener_hears_adverts_behind_an_authentication_header() {
+    if support::skip_unless_privileged("the_listener_hears_adverts_behind_an_authentication_header")
+    {
+        return;
+    }
+    let lan = Lan::new();
+    let listener = Listener::start(&lan.a, Vec::new());
+    let auth = "  authentication {\n    auth_type AH\n    auth_pass secret12\n  }";
+    let b = Director::keepalived(&lan.b, &vrrp_config(&lan.b_if, 120, 2, "1", auth));
+    assert!(
+        eventually(WAIT, || vi_1(&listener.report(), &lan.a_if).is_some_and(
+            |r| {
+                r.master == Some(ip(B_ADDR)) && r.master_priority == Some(120) && r.adverts >= 2
+            }
+        )),
+        "never heard B's AH adverts: {:#?}\nB:\n{}",
+        listener.report(),
+        b.log()
+    );
+    let report = listener.report();
+    assert_eq!(report.malformed, 0, "{:?}", report.last_error);
+}

@@ -154,6 +154,7 @@ fn unicast_peers_receive_adverts_from_unicast_src_ip() {
                     family,
                     source,
                     unicast_peers: vec![peer],
+                    authentication_header: false,
                 };
                 let a = open_in(&pair.a, unicast(&pair.a_if, Some(src), peer_of_a)).await;
                 let b = open_in(&pair.b, unicast(&pair.b_if, None, peer_of_b)).await;
@@ -476,6 +477,7 @@ fn raw_sockets_without_cap_net_raw_say_what_they_need() {
                     family: IpFamily::V4,
                     source: Some(ip("127.0.0.1")),
                     unicast_peers: vec![ip("127.0.0.2")],
+                    authentication_header: false,
                 };
                 let err = RawTransport::open(config).await.unwrap_err();
                 assert_eq!(

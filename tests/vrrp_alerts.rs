@@ -171,6 +171,7 @@ impl World {
                     to,
                     ttl: 255,
                     payload: payload.clone(),
+                    ah_prefix: None,
                 };
                 self.feed(other, &key, received);
             }

@@ -245,5 +245,6 @@ fn encode(input: AdvertInput) -> Result<Input, PacketError> {
         to,
         ttl: input.ttl,
         payload,
+        ah_prefix: None,
     })
 }

@@ -51,22 +51,24 @@ const BPF_RET_K: u16 = 0x06;
 /// ethertype (host order).
 const SKF_AD_PROTOCOL: u32 = 0xffff_f000;
 
-/// The socket filter: accept IPv4 with protocol 112 (byte 9 of the
-/// header) and IPv6 with next header 112 (byte 6; VRRP has no extension
+/// The socket filter: accept IPv4 with protocol 112 or 51 (byte 9 of the
+/// header; 51 is an advert behind an Authentication Header, `auth_type
+/// AH`) and IPv6 with next header 112 (byte 6; VRRP has no extension
 /// headers), drop everything else in the kernel. A `SOCK_DGRAM` packet
 /// socket runs its filter on the network header, outgoing frames included.
-fn vrrp_filter() -> [SockFilter; 9] {
+fn vrrp_filter() -> [SockFilter; 10] {
     let accept = u32::try_from(RECV_BUFFER).unwrap_or(u32::MAX);
     [
         /* 0 */ SockFilter::new(BPF_LD_H_ABS, 0, 0, SKF_AD_PROTOCOL),
-        /* 1 */ SockFilter::new(BPF_JEQ_K, 0, 2, ETH_P_IP),
+        /* 1 */ SockFilter::new(BPF_JEQ_K, 0, 3, ETH_P_IP),
         /* 2 */ SockFilter::new(BPF_LD_B_ABS, 0, 0, 9),
-        /* 3 */ SockFilter::new(BPF_JEQ_K, 3, 4, 112),
-        /* 4 */ SockFilter::new(BPF_JEQ_K, 0, 3, ETH_P_IPV6),
-        /* 5 */ SockFilter::new(BPF_LD_B_ABS, 0, 0, 6),
-        /* 6 */ SockFilter::new(BPF_JEQ_K, 0, 1, 112),
-        /* 7 */ SockFilter::new(BPF_RET_K, 0, 0, accept),
-        /* 8 */ SockFilter::new(BPF_RET_K, 0, 0, 0),
+        /* 3 */ SockFilter::new(BPF_JEQ_K, 4, 0, 112),
+        /* 4 */ SockFilter::new(BPF_JEQ_K, 3, 4, 51),
+        /* 5 */ SockFilter::new(BPF_JEQ_K, 0, 3, ETH_P_IPV6),
+        /* 6 */ SockFilter::new(BPF_LD_B_ABS, 0, 0, 6),
+        /* 7 */ SockFilter::new(BPF_JEQ_K, 0, 1, 112),
+        /* 8 */ SockFilter::new(BPF_RET_K, 0, 0, accept),
+        /* 9 */ SockFilter::new(BPF_RET_K, 0, 0, 0),
     ]
 }
 

@@ -152,12 +152,14 @@ impl InstanceConfig {
             .map(to_vip)
             .collect();
         // RFC 3768 has authentication, VRRPv3 none; vrrp_strict drops it.
+        // keepalived has no AH over IPv6 ("Cannot use AH authentication
+        // with IPv6. ignoring").
         let auth = match (&instance.authentication, version) {
             (Some(auth), Version::V2) if !global.vrrp_strict => {
+                let password = auth.auth_pass.as_ref().map_or("", |p| p.value.as_str());
                 match auth.auth_type.map(|t| t.value) {
-                    Some(AuthType::Pass) => {
-                        Auth::pass(auth.auth_pass.as_ref().map_or("", |p| p.value.as_str()))
-                    }
+                    Some(AuthType::Pass) => Auth::pass(password),
+                    Some(AuthType::Ah) if !ipv6 => Auth::ah(password),
                     _ => Auth::None,
                 }
             }
@@ -170,6 +172,12 @@ impl InstanceConfig {
         };
         let mut initial_state = instance.effective_state();
         if global.vrrp_strict && instance.effective_priority() != 255 {
+            initial_state = InitialState::Backup;
+        }
+        // keepalived: "Initial state master is incompatible with AH
+        // authentication - clearing"; the address owner (priority 255)
+        // still starts as MASTER (measured: no such line, MASTER at once).
+        if matches!(auth, Auth::Ah(_)) && instance.effective_priority() != 255 {
             initial_state = InitialState::Backup;
         }
         let repeat =

@@ -115,12 +115,14 @@ pub enum Event {
     /// instead of STOP.
     Delete,
     /// A VRRP message for this instance's VRID as the transport received
-    /// it: the IP header's addresses and TTL / hop limit, and the payload.
+    /// it: the IP header's addresses and TTL / hop limit, and the payload
+    /// (with the IPv4 header and AH in front of it for `auth_type AH`).
     AdvertReceived {
         from: IpAddr,
         to: IpAddr,
         ttl: u8,
         payload: Vec<u8>,
+        ah_prefix: Option<Vec<u8>>,
     },
     /// Fire whatever timers are due.
     Tick,
@@ -248,6 +250,10 @@ pub enum Action {
         source: Option<IpAddr>,
         destinations: Vec<IpAddr>,
         advert: Advertisement,
+        /// `auth_type AH`: the sequence number of the Authentication
+        /// Header (RFC 2402 §2.5) this advert is sealed with.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ah_sequence: Option<u32>,
     },
     AddVips {
         instance: String,

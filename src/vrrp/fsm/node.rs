@@ -46,7 +46,8 @@ pub enum Input {
     Tick,
     /// A VRRP message from the transport: the interface it came in on
     /// (`None` when unknown, e.g. unicast), the IP header's addresses and
-    /// TTL / hop limit, and the VRRP payload.
+    /// TTL / hop limit, and the VRRP payload; for an advert in an IP
+    /// Authentication Header, the IPv4 header and AH in front of it.
     Received {
         interface: Option<String>,
         from: IpAddr,
@@ -54,6 +55,12 @@ pub enum Input {
         ttl: u8,
         #[serde(with = "hex_bytes")]
         payload: Vec<u8>,
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            with = "opt_hex_bytes"
+        )]
+        ah_prefix: Option<Vec<u8>>,
     },
     InterfaceUp {
         interface: String,
@@ -321,7 +328,18 @@ impl Node {
                 to,
                 ttl,
                 payload,
-            } => self.received(now, interface, from, to, ttl, payload, &mut out),
+                ah_prefix,
+            } => {
+                let datagram = crate::vrrp::transport::Datagram {
+                    source: from,
+                    destination: to,
+                    ttl,
+                    ifindex: 0,
+                    payload,
+                    ah_prefix,
+                };
+                self.received(now, interface, datagram, &mut out)
+            }
             Input::InterfaceUp { interface } => {
                 self.links.insert(interface, true);
                 self.retrack(now, &mut out);
@@ -385,18 +403,15 @@ impl Node {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn received(
         &mut self,
         now: Timestamp,
         interface: Option<String>,
-        from: IpAddr,
-        to: IpAddr,
-        ttl: u8,
-        payload: Vec<u8>,
+        datagram: crate::vrrp::transport::Datagram,
         out: &mut Vec<Action>,
     ) {
-        let vrid = payload.get(1).copied();
+        let from = datagram.source;
+        let vrid = datagram.payload.get(1).copied();
         let on_link = |i: &Instance| {
             let config = i.config();
             config.is_ipv6() == from.is_ipv6()
@@ -412,9 +427,10 @@ impl Node {
                 now,
                 Event::AdvertReceived {
                     from,
-                    to,
-                    ttl,
-                    payload: payload.clone(),
+                    to: datagram.destination,
+                    ttl: datagram.ttl,
+                    payload: datagram.payload.clone(),
+                    ah_prefix: datagram.ah_prefix.clone(),
                 },
             ));
         }
@@ -598,6 +614,24 @@ mod hex_bytes {
                     .ok_or_else(|| D::Error::custom(format!("bad hex at {i}")))
             })
             .collect()
+    }
+}
+
+/// Optional bytes as a hex string in JSON.
+mod opt_hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match bytes {
+            Some(bytes) => super::hex_bytes::serialize(bytes, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        #[derive(Deserialize)]
+        struct Hex(#[serde(with = "super::hex_bytes")] Vec<u8>);
+        Ok(Option::<Hex>::deserialize(d)?.map(|Hex(bytes)| bytes))
     }
 }
 

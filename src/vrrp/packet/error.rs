@@ -33,8 +33,6 @@ pub enum PacketError {
     },
     #[error("VRRPv2 authentication type {0} is unknown (0 = none, 1 = PASS, 2 = AH)")]
     UnknownAuthType(u8),
-    #[error("VRRPv2 IPsec AH authentication (auth type 2) is not supported; use PASS or none")]
-    AhNotSupported,
     #[error("VRRP checksum mismatch: packet says {received:#06x}, computed {computed:#06x}")]
     ChecksumMismatch { received: u16, computed: u16 },
     #[error("advert has {0} addresses; the count field holds at most 255")]

@@ -1,6 +1,6 @@
 //! The VRRP message codec: VRRPv2 (RFC 3768 §5) over IPv4 and VRRPv3
 //! (RFC 5798 §5) over IPv4 and IPv6, with checksums, PASS authentication and
-//! typed errors.
+//! typed errors; [`ah`] adds the IP Authentication Header of `auth_type AH`.
 //!
 //! Owns bytes ⇄ [`Advertisement`] only. The IP header is the transport's:
 //! it hands over the source and destination addresses (the VRRPv3 checksum
@@ -8,6 +8,7 @@
 //! advert is acceptable to an instance (TTL, VRID, password, interval):
 //! that is the state machine's receive check. It never panics on any input.
 
+pub mod ah;
 mod checksum;
 mod error;
 #[cfg(test)]
@@ -63,23 +64,47 @@ pub enum Auth {
     None,
     /// Auth type 1: a clear-text password, zero-padded to 8 octets.
     Pass([u8; VRRP_AUTH_LEN]),
+    /// Auth type 2: the advert travels in an IP Authentication Header
+    /// (RFC 2338 §5.3.6.2, [`ah`]) and its 8 authentication octets are
+    /// zeros. Holds the HMAC key (`auth_pass`, as for PASS); the key never
+    /// travels, so a parsed advert holds zeros.
+    Ah([u8; VRRP_AUTH_LEN]),
 }
 
 impl Auth {
     /// A PASS authentication from a configured password; keepalived keeps
     /// the first 8 bytes and pads with zeros.
     pub fn pass(password: &str) -> Self {
+        Auth::Pass(Self::padded(password))
+    }
+
+    /// An AH authentication keyed by a configured password, cut and padded
+    /// as for PASS (keepalived keys HMAC-MD5 with those 8 bytes).
+    pub fn ah(password: &str) -> Self {
+        Auth::Ah(Self::padded(password))
+    }
+
+    fn padded(password: &str) -> [u8; VRRP_AUTH_LEN] {
         let mut data = [0u8; VRRP_AUTH_LEN];
         for (slot, byte) in data.iter_mut().zip(password.bytes()) {
             *slot = byte;
         }
-        Auth::Pass(data)
+        data
     }
 
     pub fn type_code(&self) -> u8 {
         match self {
             Auth::None => VRRP_AUTH_NONE,
             Auth::Pass(_) => VRRP_AUTH_PASS,
+            Auth::Ah(_) => VRRP_AUTH_AH,
+        }
+    }
+
+    /// The HMAC key when adverts travel in an Authentication Header.
+    pub fn ah_key(&self) -> Option<&ah::AhKey> {
+        match self {
+            Auth::Ah(key) => Some(key),
+            _ => None,
         }
     }
 }
@@ -150,7 +175,8 @@ impl Advertisement {
 
     /// Decodes the VRRP message `payload` that arrived from `source` to
     /// `destination` (the IP header's addresses), verifying length and
-    /// checksum. AH is refused with [`PacketError::AhNotSupported`].
+    /// checksum. An AH advert's authentication header is the transport's
+    /// and [`ah::verify`]'s; here it only has auth type 2.
     pub fn parse(
         source: IpAddr,
         destination: IpAddr,
@@ -215,7 +241,7 @@ impl Advertisement {
                         data.copy_from_slice(&payload[expected - VRRP_AUTH_LEN..]);
                         Auth::Pass(data)
                     }
-                    VRRP_AUTH_AH => return Err(PacketError::AhNotSupported),
+                    VRRP_AUTH_AH => Auth::Ah([0; VRRP_AUTH_LEN]),
                     other => return Err(PacketError::UnknownAuthType(other)),
                 };
                 (u16::from(payload[5]), auth)
@@ -298,7 +324,8 @@ impl Advertisement {
         }
         if self.version == Version::V2 {
             match self.auth {
-                Auth::None => out.extend_from_slice(&[0; VRRP_AUTH_LEN]),
+                // RFC 2338 §5.3.10: with AH the field is zero.
+                Auth::None | Auth::Ah(_) => out.extend_from_slice(&[0; VRRP_AUTH_LEN]),
                 Auth::Pass(data) => out.extend_from_slice(&data),
             }
         }

@@ -27,6 +27,7 @@ use crate::notify::NotifyQueue;
 use crate::vrrp::fsm::{Action, Command, Input, Node, NoticeState, NotifyTarget, Timestamp, Vip};
 use crate::vrrp::packet::Advertisement;
 use crate::vrrp::track::ScriptOutcome;
+use crate::vrrp::transport::AhSeal;
 
 /// How long one notify script may run (keepalived has no limit of its
 /// own for notify scripts; lvstop kills a stuck one so the channel moves).
@@ -197,8 +198,12 @@ impl Engine {
                 instance,
                 destinations,
                 advert,
+                ah_sequence,
                 ..
-            } => self.send_advert(&instance, &destinations, &advert).await,
+            } => {
+                self.send_advert(&instance, &destinations, &advert, ah_sequence)
+                    .await
+            }
             Action::AddVips {
                 instance,
                 interface,
@@ -264,12 +269,14 @@ impl Engine {
 
     /// One advert per destination: the VRRPv3 checksum covers the source
     /// and destination addresses (RFC 5798 §5.2.8), so each is encoded on
-    /// its own.
+    /// its own. An `auth_type AH` advert goes out sealed in its
+    /// Authentication Header with `ah_sequence`.
     async fn send_advert(
         &mut self,
         instance: &str,
         destinations: &[IpAddr],
         advert: &Advertisement,
+        ah_sequence: Option<u32>,
     ) {
         let Some(link) = self.links.by_instance.get(instance).cloned() else {
             self.warn_once(format!("({instance}) has no transport to send adverts on"));
@@ -279,7 +286,17 @@ impl Engine {
         let source = link.source_address();
         for &to in destinations {
             let result = match advert.emit(source, to) {
-                Ok(payload) => link.send(to, &payload).await.map_err(|e| e.to_string()),
+                Ok(payload) => match (advert.auth.ah_key(), ah_sequence) {
+                    (Some(key), Some(sequence)) => {
+                        let seal = AhSeal {
+                            sequence,
+                            key: *key,
+                        };
+                        link.send_authenticated(to, &payload, seal).await
+                    }
+                    _ => link.send(to, &payload).await,
+                }
+                .map_err(|e| e.to_string()),
                 Err(e) => Err(e.to_string()),
             };
             if let Err(reason) = result {

@@ -12,7 +12,7 @@ use crate::net::address::{AddOutcome, AddressError, AddressSpec, Addresses, Remo
 use crate::net::announcer::{AnnounceError, Announcer};
 use crate::vrrp::transport::memory::MemoryTransport;
 use crate::vrrp::transport::raw::RawTransport;
-use crate::vrrp::transport::{Datagram, Transport, TransportError};
+use crate::vrrp::transport::{AhSeal, Datagram, Transport, TransportError};
 
 /// One open advert transport.
 #[derive(Debug)]
@@ -33,6 +33,18 @@ impl Link {
         match self {
             Link::Raw(t) => t.send(to, payload).await,
             Link::Memory(t) => t.send(to, payload).await,
+        }
+    }
+
+    pub async fn send_authenticated(
+        &self,
+        to: IpAddr,
+        payload: &[u8],
+        seal: AhSeal,
+    ) -> Result<(), TransportError> {
+        match self {
+            Link::Raw(t) => t.send_authenticated(to, payload, seal).await,
+            Link::Memory(t) => t.send_authenticated(to, payload, seal).await,
         }
     }
 

@@ -25,20 +25,22 @@ use crate::vrrp::transport::memory::MemorySegment;
 use crate::vrrp::transport::raw::{RawConfig, RawTransport};
 use crate::vrrp::transport::IpFamily;
 
-/// How one instance's adverts leave: same interface, family, source and
-/// peers share one transport.
+/// How one instance's adverts leave: same interface, family, source,
+/// peers and IP protocol (112, or 51 for `auth_type AH`) share one
+/// transport.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LinkKey {
     pub interface: String,
     pub ipv6: bool,
     pub source: Option<IpAddr>,
     pub peers: Vec<IpAddr>,
+    pub authentication_header: bool,
 }
 
 /// The transports of a node: by instance name, and the ones whose receive
-/// side feeds the node (one per interface and family: a raw socket on an
-/// interface sees every protocol 112 packet there, so a second one would
-/// hand each advert up twice).
+/// side feeds the node (one per interface, family and IP protocol: a raw
+/// socket on an interface sees every packet of its protocol there, so a
+/// second one would hand each advert up twice).
 #[derive(Debug, Default)]
 pub struct Links {
     pub by_instance: HashMap<String, Arc<Link>>,
@@ -129,6 +131,7 @@ pub async fn link_state(name: &str) -> Option<bool> {
 pub async fn open_raw_links(node: &Node) -> Result<Links, RunnerError> {
     let mut links = Links::default();
     let mut opened: BTreeMap<LinkKey, Arc<Link>> = BTreeMap::new();
+    let mut receiving = std::collections::BTreeSet::new();
     for instance in node.instances() {
         let config = instance.config();
         let Some(key) = link_key(config) else {
@@ -143,6 +146,7 @@ pub async fn open_raw_links(node: &Node) -> Result<Links, RunnerError> {
                     family,
                     source: key.source,
                     unicast_peers: key.peers.clone(),
+                    authentication_header: key.authentication_header,
                 })
                 .await
                 .map_err(|e| RunnerError::Transport {
@@ -150,9 +154,7 @@ pub async fn open_raw_links(node: &Node) -> Result<Links, RunnerError> {
                     reason: e.to_string(),
                 })?;
                 let link = Arc::new(Link::Raw(raw));
-                if !links.receivers.iter().any(|(name, l)| {
-                    *name == key.interface && l.source_address().is_ipv6() == key.ipv6
-                }) {
+                if receiving.insert((key.interface.clone(), key.ipv6, key.authentication_header)) {
                     links
                         .receivers
                         .push((key.interface.clone(), Arc::clone(&link)));
@@ -178,6 +180,7 @@ pub fn attach_memory_links(node: &Node, segment: &MemorySegment, address: IpAddr
             ipv6: config.is_ipv6(),
             source: None,
             peers: Vec::new(),
+            authentication_header: false,
         });
         let link = opened
             .entry(key.clone())
@@ -205,6 +208,7 @@ fn link_key(config: &InstanceConfig) -> Option<LinkKey> {
         ipv6: config.is_ipv6(),
         source: config.unicast_src,
         peers: config.unicast_peers.iter().map(|p| p.address).collect(),
+        authentication_header: config.auth.ah_key().is_some(),
     })
 }
 

@@ -189,29 +189,56 @@ async fn forced_failover_hands_the_vip_over_and_unknown_names_are_refused() {
     b.shutdown().await;
 }
 
+fn v2_authenticated(priority: u8, auth_type: &str, pass: &str) -> Config {
+    let text = format!(
+        "vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority {priority}\n  \
+         advert_int 1\n  authentication {{\n    auth_type {auth_type}\n    auth_pass {pass}\n  }}\n  \
+         virtual_ipaddress {{\n    {VIP}\n  }}\n}}\n"
+    );
+    load_str(Path::new("t.conf"), &text, &Options::default()).config
+}
+
 #[tokio::test]
 async fn mismatched_passwords_are_counted_and_both_sides_stay_master() {
-    let v2 = |priority: u8, pass: &str| {
-        let text = format!(
-            "vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority {priority}\n  \
-             advert_int 1\n  authentication {{\n    auth_type PASS\n    auth_pass {pass}\n  }}\n  \
-             virtual_ipaddress {{\n    {VIP}\n  }}\n}}\n"
-        );
-        load_str(Path::new("t.conf"), &text, &Options::default()).config
-    };
+    for auth_type in ["PASS", "AH"] {
+        let segment = MemorySegment::new();
+        let (a, _) = start(&segment, A, &v2_authenticated(150, auth_type, "secret1")).await;
+        let (b, _) = start(&segment, B, &v2_authenticated(100, auth_type, "secret2")).await;
+        reaches(&a, State::Master).await;
+        let mut rx = b.snapshot();
+        let counted = rx.wait_for(|s| {
+            s.instance("VI_1")
+                .is_some_and(|i| i.state == State::Master && i.stats["auth_failure"] > 0)
+        });
+        tokio::time::timeout(Duration::from_secs(10), counted)
+            .await
+            .unwrap_or_else(|_| panic!("{auth_type}: the backup never counted an auth failure"))
+            .unwrap();
+        a.shutdown().await;
+        b.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn ah_peers_with_one_password_elect_one_master() {
     let segment = MemorySegment::new();
-    let (a, _) = start(&segment, A, &v2(150, "secret1")).await;
-    let (b, _) = start(&segment, B, &v2(100, "secret2")).await;
+    let (a, host_a) = start(&segment, A, &v2_authenticated(150, "AH", "secret1")).await;
+    let (b, host_b) = start(&segment, B, &v2_authenticated(100, "AH", "secret1")).await;
     reaches(&a, State::Master).await;
     let mut rx = b.snapshot();
-    let counted = rx.wait_for(|s| {
+    let heard = rx.wait_for(|s| {
         s.instance("VI_1")
-            .is_some_and(|i| i.state == State::Master && i.stats["auth_failure"] > 0)
+            .is_some_and(|i| i.state == State::Backup && i.stats["advert_rcvd"] >= 2)
     });
-    tokio::time::timeout(Duration::from_secs(10), counted)
+    tokio::time::timeout(Duration::from_secs(10), heard)
         .await
-        .expect("the backup never counted an auth failure while master")
+        .expect("the backup never accepted the master's AH adverts")
         .unwrap();
+    let status = b.snapshot().borrow().clone();
+    let vi = status.instance("VI_1").unwrap();
+    assert_eq!(vi.stats["auth_failure"], 0, "{vi:?}");
+    assert!(has_vip(&host_a));
+    assert!(!has_vip(&host_b));
     a.shutdown().await;
     b.shutdown().await;
 }

@@ -106,6 +106,7 @@ pub async fn receive(interface: String, link: Arc<Link>, inbox: mpsc::Sender<Msg
                     to: datagram.destination,
                     ttl: datagram.ttl,
                     payload: datagram.payload,
+                    ah_prefix: datagram.ah_prefix,
                 };
                 if inbox.send(Msg::Input(input)).await.is_err() {
                     return;

@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::mpsc;
 
-use super::{Datagram, IpFamily, Transport, TransportError, VRRP_TTL};
+use super::raw::ipv4_header::ah_prefix;
+use super::{AhSeal, Datagram, IpFamily, Transport, TransportError, VRRP_TTL};
 
 /// How many datagrams wait in one member's receive queue before further
 /// ones are dropped, like a full socket buffer.
@@ -181,6 +182,35 @@ impl Transport for MemoryTransport {
             ttl: VRRP_TTL,
             ifindex: MEMORY_IFINDEX,
             payload: payload.to_vec(),
+            ah_prefix: None,
+        };
+        self.segment.lock().deliver(Some(self.id), &datagram);
+        Ok(())
+    }
+
+    /// The same Authentication Header as on the wire, so instances on a
+    /// memory segment check it as they would a real one.
+    async fn send_authenticated(
+        &self,
+        to: IpAddr,
+        payload: &[u8],
+        seal: AhSeal,
+    ) -> Result<(), TransportError> {
+        let (IpAddr::V4(src), IpAddr::V4(dst)) = (self.address, to) else {
+            return Err(TransportError::WrongFamily {
+                addr: to,
+                family: IpFamily::V4,
+            });
+        };
+        let prefix = ah_prefix(src, dst, payload, seal.sequence, &seal.key)
+            .ok_or(TransportError::PayloadTooLarge(payload.len()))?;
+        let datagram = Datagram {
+            source: self.address,
+            destination: to,
+            ttl: VRRP_TTL,
+            ifindex: MEMORY_IFINDEX,
+            payload: payload.to_vec(),
+            ah_prefix: Some(prefix),
         };
         self.segment.lock().deliver(Some(self.id), &datagram);
         Ok(())
@@ -268,6 +298,7 @@ mod tests {
             ttl: 64,
             ifindex: MEMORY_IFINDEX,
             payload: ADVERT.to_vec(),
+            ah_prefix: None,
         });
         let got = a.recv().await.unwrap();
         assert_eq!(got.ttl, 64);

@@ -80,6 +80,19 @@ pub struct Datagram {
     pub ifindex: u32,
     /// The VRRP packet, without any IP header.
     pub payload: Vec<u8>,
+    /// For an advert in an IP Authentication Header (`auth_type AH`, IP
+    /// protocol 51): the IPv4 header and the AH in front of `payload`, as
+    /// received; the ICV covers them (`packet::ah::verify`). `None` for
+    /// plain protocol 112.
+    pub ah_prefix: Option<Vec<u8>>,
+}
+
+/// What an `auth_type AH` advert is sealed with: the instance's sequence
+/// number and HMAC key (RFC 2402 §2.5, §3.3.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AhSeal {
+    pub sequence: u32,
+    pub key: crate::vrrp::packet::ah::AhKey,
 }
 
 /// Errors of opening, sending on or receiving from a transport, worded for
@@ -155,6 +168,15 @@ pub trait Transport: Send + Sync {
         &self,
         to: IpAddr,
         payload: &[u8],
+    ) -> impl Future<Output = Result<(), TransportError>> + Send;
+
+    /// Sends one VRRPv2 payload inside an IP Authentication Header sealed
+    /// with `seal` (IPv4 only: keepalived has no AH over IPv6).
+    fn send_authenticated(
+        &self,
+        to: IpAddr,
+        payload: &[u8],
+        seal: AhSeal,
     ) -> impl Future<Output = Result<(), TransportError>> + Send;
 
     /// Waits for the next advert from another router. Packets this

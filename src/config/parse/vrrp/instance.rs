@@ -224,9 +224,6 @@ fn authentication(parser: &mut Parser<'_>, node: &Node) -> Authentication {
                     };
                     Spanned::new(kind, c.at)
                 });
-                if auth.auth_type.is_some_and(|t| t.value == AuthType::Ah) {
-                    refuse_ah(parser, child);
-                }
             }
             "auth_pass" => {
                 let Some(mut pass) = parser.rest(child) else {
@@ -255,24 +252,6 @@ fn authentication(parser: &mut Parser<'_>, node: &Node) -> Authentication {
         }
     }
     auth
-}
-
-/// RFC 2338 §5.3.6.2 IP Authentication Header: lvstop has no AH. Sending
-/// adverts without it would not be "less secure" but broken: a peer that
-/// expects AH drops them, becomes MASTER too, and both answer for the VIPs.
-/// So the configuration is refused rather than run without authentication.
-fn refuse_ah(parser: &mut Parser<'_>, child: &Node) {
-    let at = child.args.first().unwrap_or(&child.keyword);
-    parser.push(
-        Diagnostic::error(
-            crate::config::parse::context::REFUSED,
-            "auth_type AH is not supported: lvstop does not implement IPsec AH \
-             authentication, and a peer expecting AH would drop its adverts and \
-             become MASTER too",
-        )
-        .on(at)
-        .with_help("use 'auth_type PASS', or no authentication (VRRPv3 has none)"),
-    );
 }
 
 fn unicast_peers(parser: &mut Parser<'_>, node: &Node, vi: &mut VrrpInstance) {

@@ -345,16 +345,15 @@ fn vip_options_lvstop_ignores_are_warnings_at_the_option() {
 }
 
 #[test]
-fn ah_authentication_is_refused() {
-    let (_, diagnostics) =
+fn ah_authentication_is_parsed_and_acted_on() {
+    let (config, diagnostics) =
         load("vrrp_instance A {\n authentication {\n  auth_type AH\n  auth_pass secret\n }\n}\n");
-    let error = diagnostics
-        .iter()
-        .find(|d| d.severity == Severity::Error)
-        .expect("an error");
-    assert_eq!(error.code, "not-supported");
-    assert!(error.message.contains("auth_type AH"), "{}", error.message);
-    assert_eq!(error.location.map(|l| (l.line, l.column)), Some((3, 13)));
+    assert!(
+        diagnostics.iter().all(|d| d.severity != Severity::Error),
+        "{diagnostics:?}"
+    );
+    let auth = config.vrrp.instances[0].authentication.as_ref().unwrap();
+    assert_eq!(auth.auth_type.map(|t| t.value), Some(AuthType::Ah));
 }
 
 #[test]

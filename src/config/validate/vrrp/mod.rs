@@ -294,8 +294,10 @@ fn strict_and_auth_rules(
     let name = &vi.name.value;
     let state = vi.state.map(|s| s.value);
     let auth_type = vi.authentication.as_ref().and_then(|a| a.auth_type);
+    let owner = vi.priority.is_some_and(|p| p.value == 255);
     if let (Some(kind), Some(InitialState::Master)) = (auth_type, state) {
-        if kind.value == AuthType::Ah {
+        // The address owner keeps MASTER: keepalived says nothing then.
+        if kind.value == AuthType::Ah && !owner {
             // keepalived: "Initial state master is incompatible with AH
             // authentication - clearing".
             diagnostics.push(
@@ -305,6 +307,28 @@ fn strict_and_auth_rules(
                 )
                 .at(kind.at)
                 .with_help("use 'state BACKUP', or PASS authentication"),
+            );
+        }
+    }
+    if let Some(kind) = auth_type.filter(|kind| kind.value == AuthType::Ah) {
+        // keepalived 2.2.7: "Cannot use AH authentication with IPv6.
+        // ignoring" and "VRRP version 3 does not support authentication.
+        // Ignoring."; the adverts then go without any.
+        let why = if vi.is_ipv6() {
+            Some("AH is IPv4 only")
+        } else if vi.effective_version(global_version) == 3 {
+            Some("VRRPv3 has no authentication")
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            diagnostics.push(
+                Diagnostic::warning(
+                    "ah-ignored",
+                    format!("vrrp_instance '{name}' sends its adverts without AH authentication: {why}, so keepalived ignores auth_type AH"),
+                )
+                .at(kind.at)
+                .with_help("remove the authentication block, or use VRRPv2 over IPv4"),
             );
         }
     }

@@ -116,4 +116,16 @@ fn strict_mode_accepts_the_owner_and_v3_accept() {
 fn ah_authentication_with_state_master_is_flagged() {
     let text = "vrrp_instance A {\n state MASTER\n interface eth0\n virtual_router_id 10\n authentication {\n  auth_type AH\n  auth_pass x\n }\n virtual_ipaddress { 10.0.0.1 }\n}\n";
     assert_eq!(codes(text), ["ah-master"]);
+    let owner = text.replace(" state MASTER\n", " state MASTER\n priority 255\n");
+    assert!(codes(&owner).is_empty(), "{:?}", check(&owner));
+}
+
+#[test]
+fn ah_authentication_on_vrrpv3_or_ipv6_is_reported_as_ignored() {
+    let v3 = "vrrp_instance A {\n version 3\n interface eth0\n virtual_router_id 10\n authentication {\n  auth_type AH\n  auth_pass x\n }\n virtual_ipaddress { 10.0.0.1 }\n}\n";
+    assert_eq!(codes(v3), ["ah-ignored"]);
+    let v6 = "vrrp_instance A {\n interface eth0\n virtual_router_id 10\n authentication {\n  auth_type AH\n  auth_pass x\n }\n virtual_ipaddress { 2001:db8::1 }\n}\n";
+    assert_eq!(codes(v6), ["ah-ignored"]);
+    let v2 = v3.replace(" version 3\n", "");
+    assert!(codes(&v2).is_empty(), "{:?}", check(&v2));
 }

@@ -16,7 +16,7 @@ use thiserror::Error;
 
 use super::machine::ObservedAdvert;
 use crate::vrrp::packet::{Advertisement, PacketError, IPPROTO_VRRP};
-use crate::vrrp::transport::raw::ipv4_header::parse_ipv4;
+use crate::vrrp::transport::raw::ipv4_header::{parse_ipv4, parse_ipv4_ah};
 
 /// RFC 8200 §3: the fixed IPv6 header.
 const IPV6_HEADER_LEN: usize = 40;
@@ -37,7 +37,9 @@ pub enum DecodeError {
     Empty { interface: String },
     #[error("frame on {interface} is IP version {version}, neither 4 nor 6")]
     NotIp { interface: String, version: u8 },
-    #[error("frame on {interface} is not a whole IPv4 packet of protocol 112 ({length} bytes)")]
+    #[error(
+        "frame on {interface} is not a whole IPv4 packet of protocol 112 or 51 ({length} bytes)"
+    )]
     BadIpv4 { interface: String, length: usize },
     #[error("frame on {interface} is not a whole IPv6 packet ({length} bytes)")]
     BadIpv6 { interface: String, length: usize },
@@ -70,10 +72,14 @@ pub fn decode_frame(
     })?;
     let (source, destination, payload) = match first >> 4 {
         4 => {
-            let facts = parse_ipv4(packet).ok_or_else(|| DecodeError::BadIpv4 {
-                interface: interface(),
-                length: packet.len(),
-            })?;
+            // An `auth_type AH` advert is read, not authenticated: the
+            // observer has no key.
+            let facts = parse_ipv4(packet)
+                .or_else(|| parse_ipv4_ah(packet).map(|(facts, _)| facts))
+                .ok_or_else(|| DecodeError::BadIpv4 {
+                    interface: interface(),
+                    length: packet.len(),
+                })?;
             let payload =
                 packet
                     .get(facts.payload.clone())

@@ -262,7 +262,7 @@ fn malformed_frames_are_clear_errors_counted_by_the_tracker() {
         ),
         (
             &v4[..30],
-            "frame on eth0 is not a whole IPv4 packet of protocol 112 (30 bytes)",
+            "frame on eth0 is not a whole IPv4 packet of protocol 112 or 51 (30 bytes)",
         ),
         (
             &bad_checksum,
@@ -301,4 +301,24 @@ fn malformed_frames_are_clear_errors_counted_by_the_tracker() {
         .last_error
         .unwrap()
         .contains("not a whole IPv6 packet"));
+}
+
+#[test]
+fn an_ah_advert_of_keepalived_is_read_without_its_key() {
+    // keepalived 2.2.7, `auth_type AH`: the golden vector of `packet::ah`.
+    let packet = [
+        0x45, 0xc0, 0x00, 0x40, 0x00, 0x01, 0x00, 0x00, 0xff, 0x33, 0xb0, 0x82, 0xc6, 0x33, 0x64,
+        0x01, 0xe0, 0x00, 0x00, 0x12, 0x70, 0x04, 0x00, 0x00, 0xc6, 0x33, 0x64, 0x01, 0x00, 0x00,
+        0x00, 0x01, 0x89, 0xf5, 0xed, 0xbd, 0xfe, 0x8c, 0x4a, 0xcf, 0xa8, 0xda, 0x62, 0x43, 0x21,
+        0x33, 0x96, 0x01, 0x02, 0x01, 0x1c, 0x32, 0xc6, 0x33, 0x64, 0x64, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    let link = LinkInfo {
+        interface: "eth0".to_string(),
+        outgoing: false,
+    };
+    let seen = decode_frame(0, &link, &packet).unwrap();
+    assert_eq!(seen.source, "198.51.100.1".parse::<IpAddr>().unwrap());
+    assert_eq!(seen.advert.vrid, 51);
+    assert_eq!(seen.advert.priority, 150);
+    assert_eq!(seen.advert.auth.type_code(), 2);
 }

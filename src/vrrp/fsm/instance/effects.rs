@@ -16,6 +16,12 @@ impl Instance {
             Version::V2 => self.config.auth,
             Version::V3 => Auth::None,
         };
+        // RFC 2402 §3.3.2: the sequence number grows by one per packet,
+        // counting on from the last one sent or accepted.
+        let ah_sequence = auth.ah_key().map(|_| {
+            self.ah_sequence = self.ah_sequence.wrapping_add(1);
+            self.ah_sequence
+        });
         out.push(Action::SendAdvert {
             instance: self.config.name.clone(),
             interface: self.config.interface.clone(),
@@ -29,6 +35,7 @@ impl Instance {
                 auth,
                 addresses: self.config.vips.iter().map(|vip| vip.address).collect(),
             },
+            ah_sequence,
         });
     }
 

@@ -50,6 +50,9 @@ pub struct Instance {
     preempt_at: Option<Timestamp>,
     hold_until: Option<Timestamp>,
     last_transition: Option<Timestamp>,
+    /// `auth_type AH`: the last Authentication Header sequence number sent
+    /// or accepted (keepalived keeps one counter per instance for both).
+    ah_sequence: u32,
     stats: Stats,
 }
 
@@ -78,6 +81,7 @@ impl Instance {
             preempt_at: None,
             hold_until: None,
             last_transition: None,
+            ah_sequence: 0,
             stats: Stats::default(),
         }
     }
@@ -187,7 +191,18 @@ impl Instance {
                 to,
                 ttl,
                 payload,
-            } => self.on_advert(now, from, to, ttl, &payload, &mut out),
+                ah_prefix,
+            } => {
+                let received = Received {
+                    from,
+                    to,
+                    ttl,
+                    payload: &payload,
+                    ah_prefix: ah_prefix.as_deref(),
+                    check_addresses: true,
+                };
+                self.on_advert(now, received, &mut out)
+            }
             Event::Tick => self.on_tick(now, &mut out),
             Event::Tracking { delta, faults } => self.on_tracking(now, delta, faults, &mut out),
             Event::GroupFault(fault) => {
@@ -250,28 +265,20 @@ impl Instance {
         self.notify(kind, out);
     }
 
-    fn on_advert(
-        &mut self,
-        now: Timestamp,
-        from: IpAddr,
-        to: IpAddr,
-        ttl: u8,
-        payload: &[u8],
-        out: &mut Vec<Action>,
-    ) {
-        let check_addresses = match self.state {
+    fn on_advert(&mut self, now: Timestamp, mut received: Received<'_>, out: &mut Vec<Action>) {
+        let from = received.from;
+        received.check_addresses = match self.state {
             State::Backup => !self.config.skip_check_adv_addr || self.master_address != Some(from),
             State::Master => true,
             State::Initialize | State::Fault => return,
         };
-        let received = Received {
-            from,
-            to,
-            ttl,
-            payload,
-            check_addresses,
-        };
-        let Some(advert) = receive::check(&self.config, &mut self.stats, &received, out) else {
+        let Some(advert) = receive::check(
+            &self.config,
+            &mut self.stats,
+            &mut self.ah_sequence,
+            &received,
+            out,
+        ) else {
             return;
         };
         match self.state {

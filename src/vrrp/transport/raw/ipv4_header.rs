@@ -6,6 +6,7 @@
 use std::net::Ipv4Addr;
 use std::ops::Range;
 
+use crate::vrrp::packet::ah::{self, AhKey, IPPROTO_AH};
 use crate::vrrp::transport::{IPPROTO_VRRP, VRRP_TTL};
 
 /// DSCP CS6 ("network control"), the TOS / traffic class keepalived puts
@@ -24,13 +25,44 @@ pub(super) fn ipv4_header(
     dst: Ipv4Addr,
     payload_len: usize,
 ) -> Option<[u8; IPV4_HEADER_LEN]> {
+    header_of(src, dst, IPPROTO_VRRP, 0, payload_len)
+}
+
+/// The IPv4 header and Authentication Header in front of an `auth_type AH`
+/// advert `vrrp` (RFC 2402; the layout is [`ah`]'s). The identification is
+/// set here, never 0 (the kernel would replace 0 after the ICV was
+/// computed): the low 16 bits of `sequence`, 1 in place of 0. `None` when
+/// the packet cannot fit.
+pub(crate) fn ah_prefix(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    vrrp: &[u8],
+    sequence: u32,
+    key: &AhKey,
+) -> Option<Vec<u8>> {
+    let id = (sequence as u16).max(1);
+    let header = header_of(src, dst, IPPROTO_AH, id, ah::AH_LEN + vrrp.len())?;
+    let auth = ah::seal(&header, sequence, key, vrrp).ok()?;
+    let mut prefix = header.to_vec();
+    prefix.extend_from_slice(&auth);
+    Some(prefix)
+}
+
+fn header_of(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    protocol: u8,
+    id: u16,
+    payload_len: usize,
+) -> Option<[u8; IPV4_HEADER_LEN]> {
     let total = u16::try_from(IPV4_HEADER_LEN + payload_len).ok()?;
     let mut h = [0u8; IPV4_HEADER_LEN];
     h[0] = 0x45; // version 4, IHL 5 words
     h[1] = TOS_NETWORK_CONTROL as u8;
     h[2..4].copy_from_slice(&total.to_be_bytes());
+    h[4..6].copy_from_slice(&id.to_be_bytes());
     h[8] = VRRP_TTL;
-    h[9] = IPPROTO_VRRP;
+    h[9] = protocol;
     h[12..16].copy_from_slice(&src.octets());
     h[16..20].copy_from_slice(&dst.octets());
     Some(h)
@@ -48,6 +80,22 @@ pub(crate) struct Ipv4Facts {
 /// Reads the IPv4 header a raw socket hands up in front of the payload.
 /// `None` for anything that is not a whole IPv4 packet of protocol 112.
 pub(crate) fn parse_ipv4(packet: &[u8]) -> Option<Ipv4Facts> {
+    parse_ipv4_of(packet, IPPROTO_VRRP)
+}
+
+/// Reads an `auth_type AH` advert: the header facts with `payload` the
+/// VRRP message, and how many bytes precede it (IPv4 header and AH, what
+/// the ICV check needs). `None` for anything that is not a whole IPv4
+/// packet of protocol 51 with room for its AH.
+pub(crate) fn parse_ipv4_ah(packet: &[u8]) -> Option<(Ipv4Facts, usize)> {
+    let mut facts = parse_ipv4_of(packet, IPPROTO_AH)?;
+    let ah_len = ah::ah_length(&packet[facts.payload.clone()])?;
+    let prefix = facts.payload.start + ah_len;
+    facts.payload = prefix..facts.payload.end;
+    Some((facts, prefix))
+}
+
+fn parse_ipv4_of(packet: &[u8], protocol: u8) -> Option<Ipv4Facts> {
     let first = *packet.first()?;
     if first >> 4 != 4 {
         return None;
@@ -57,7 +105,7 @@ pub(crate) fn parse_ipv4(packet: &[u8]) -> Option<Ipv4Facts> {
     if header_len < IPV4_HEADER_LEN
         || total < header_len
         || total > packet.len()
-        || packet[9] != IPPROTO_VRRP
+        || packet[9] != protocol
     {
         return None;
     }
@@ -96,6 +144,52 @@ mod tests {
                 224, 0, 0, 18, // destination
             ]
         );
+    }
+
+    #[test]
+    fn ah_prefix_is_the_header_and_ah_keepalived_sends() {
+        // The VRRP message of keepalived 2.2.7's AH advert, sequence 1,
+        // `auth_pass secret12` (the golden vector of `packet::ah`).
+        let vrrp = [
+            0x21, 0x33, 0x96, 0x01, 0x02, 0x01, 0x1c, 0x32, 0xc6, 0x33, 0x64, 0x64, 0, 0, 0, 0, 0,
+            0, 0, 0,
+        ];
+        let prefix = ah_prefix(
+            Ipv4Addr::new(198, 51, 100, 1),
+            Ipv4Addr::new(224, 0, 0, 18),
+            &vrrp,
+            1,
+            b"secret12",
+        )
+        .unwrap();
+        assert_eq!(
+            prefix,
+            [
+                0x45, 0xc0, 0x00, 0x40, 0x00, 0x01, 0x00, 0x00, // id 1, no flags
+                0xff, 0x33, 0x00, 0x00, // TTL 255, protocol 51, checksum left to the kernel
+                198, 51, 100, 1, 224, 0, 0, 18, // addresses
+                0x70, 0x04, 0x00, 0x00, 198, 51, 100, 1, 0, 0, 0, 1, // AH
+                0x89, 0xf5, 0xed, 0xbd, 0xfe, 0x8c, 0x4a, 0xcf, 0xa8, 0xda, 0x62, 0x43, // ICV
+            ]
+        );
+        let mut packet = prefix.clone();
+        packet.extend_from_slice(&vrrp);
+        let (facts, at) = parse_ipv4_ah(&packet).unwrap();
+        assert_eq!(at, 44);
+        assert_eq!(&packet[facts.payload], &vrrp);
+        assert!(parse_ipv4(&packet).is_none(), "not protocol 112");
+    }
+
+    #[test]
+    fn ah_identification_is_never_zero() {
+        let prefix = ah_prefix(
+            Ipv4Addr::LOCALHOST,
+            Ipv4Addr::LOCALHOST,
+            &[],
+            0x1_0000,
+            &[0; 8],
+        );
+        assert_eq!(prefix.unwrap()[4..6], [0, 1]);
     }
 
     #[test]

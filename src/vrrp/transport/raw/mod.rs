@@ -1,5 +1,7 @@
 //! VRRP over raw IP protocol 112 sockets on one interface, IPv4 or IPv6,
-//! multicast or unicast (`unicast_peer`).
+//! multicast or unicast (`unicast_peer`); or, for `auth_type AH`, over IP
+//! protocol 51 (RFC 2402), the VRRP message behind an Authentication
+//! Header, as keepalived opens its AH sockets.
 //!
 //! This module owns the socket options that make adverts interoperate with
 //! other VRRP routers (keepalived included): TTL / hop limit 255 on send
@@ -27,12 +29,15 @@ use nix::sys::socket::{
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use tokio::io::unix::AsyncFd;
 
-use super::{Datagram, IpFamily, Transport, TransportError, IPPROTO_VRRP, VRRP_TTL};
+use super::{AhSeal, Datagram, IpFamily, Transport, TransportError, IPPROTO_VRRP, VRRP_TTL};
 use crate::net::address::{AddressError, Addresses};
+use crate::vrrp::packet::ah::IPPROTO_AH;
 
 pub(crate) mod ipv4_header;
 
-use ipv4_header::{ipv4_header, parse_ipv4, IPV4_HEADER_LEN, TOS_NETWORK_CONTROL};
+use ipv4_header::{
+    ah_prefix, ipv4_header, parse_ipv4, parse_ipv4_ah, IPV4_HEADER_LEN, TOS_NETWORK_CONTROL,
+};
 
 /// Receive buffer: larger than any VRRP packet (255 IPv6 addresses make
 /// 4,088 bytes) plus an IPv4 header with options.
@@ -51,6 +56,10 @@ pub struct RawConfig {
     pub source: Option<IpAddr>,
     /// `unicast_peer` list; empty means multicast to the VRRP group.
     pub unicast_peers: Vec<IpAddr>,
+    /// `auth_type AH`: the socket carries IP protocol 51 (the kernel hands
+    /// a raw socket every packet of its protocol, so AH adverts need a
+    /// socket of their own), IPv4 only.
+    pub authentication_header: bool,
 }
 
 impl RawConfig {
@@ -61,6 +70,7 @@ impl RawConfig {
             family,
             source: None,
             unicast_peers: Vec::new(),
+            authentication_header: false,
         }
     }
 }
@@ -73,6 +83,7 @@ pub struct RawTransport {
     family: IpFamily,
     source: IpAddr,
     destinations: Vec<IpAddr>,
+    authentication_header: bool,
     socket: AsyncFd<Socket>,
 }
 
@@ -93,6 +104,7 @@ impl RawTransport {
             family,
             source,
             unicast_peers,
+            authentication_header,
         } = config;
         let ifindex = nix::net::if_::if_nametoindex(ifname.as_str())
             .map_err(|_| TransportError::NoSuchInterface(ifname.clone()))?;
@@ -119,12 +131,27 @@ impl RawTransport {
             IpFamily::V4 => Domain::IPV4,
             IpFamily::V6 => Domain::IPV6,
         };
-        let protocol = Protocol::from(i32::from(IPPROTO_VRRP));
+        let number = if authentication_header {
+            if family == IpFamily::V6 {
+                return Err(TransportError::WrongFamily {
+                    addr: source,
+                    family: IpFamily::V4,
+                });
+            }
+            IPPROTO_AH
+        } else {
+            IPPROTO_VRRP
+        };
+        let protocol = Protocol::from(i32::from(number));
         let socket = Socket::new(domain, Type::RAW, Some(protocol)).map_err(|e| {
             if matches!(e.raw_os_error(), Some(libc::EPERM | libc::EACCES)) {
                 TransportError::PermissionDenied(ifname.clone())
             } else {
-                io_error("open a raw IP protocol 112 socket", &ifname, e)
+                io_error(
+                    format!("open a raw IP protocol {number} socket"),
+                    &ifname,
+                    e,
+                )
             }
         })?;
         let set =
@@ -201,13 +228,14 @@ impl RawTransport {
         set("make the socket non-blocking", socket.set_nonblocking(true))?;
         let socket = crate::net::sys::register(socket)
             .map_err(|e| io_error("register the socket with tokio", &ifname, e))?;
-        tracing::debug!(%ifname, ifindex, %source, ?destinations, "VRRP raw transport open");
+        tracing::debug!(%ifname, ifindex, %source, ?destinations, protocol = number, "VRRP raw transport open");
         Ok(Self {
             ifname,
             ifindex,
             family,
             source,
             destinations,
+            authentication_header,
             socket,
         })
     }
@@ -233,9 +261,13 @@ impl RawTransport {
         let mut packet = Vec::with_capacity(IPV4_HEADER_LEN + payload.len());
         packet.extend_from_slice(&header);
         packet.extend_from_slice(payload);
+        self.send_packet_v4(to, &packet).await
+    }
+
+    async fn send_packet_v4(&self, to: Ipv4Addr, packet: &[u8]) -> Result<(), TransportError> {
         let address = SockAddr::from(SocketAddrV4::new(to, 0));
         self.write(&format!("send to {to}"), |socket| {
-            socket.send_to(&packet, &address).map(drop)
+            socket.send_to(packet, &address).map(drop)
         })
         .await
     }
@@ -299,7 +331,9 @@ impl RawTransport {
             let result = guard.try_io(|fd| {
                 let raw = fd.get_ref().as_raw_fd();
                 match self.family {
-                    IpFamily::V4 => receive_v4(raw, buffer, self.ifindex),
+                    IpFamily::V4 => {
+                        receive_v4(raw, buffer, self.ifindex, self.authentication_header)
+                    }
                     IpFamily::V6 => receive_v6(raw, buffer, self.ifindex),
                 }
             });
@@ -329,6 +363,26 @@ impl Transport for RawTransport {
                 family: self.family,
             }),
         }
+    }
+
+    async fn send_authenticated(
+        &self,
+        to: IpAddr,
+        payload: &[u8],
+        seal: AhSeal,
+    ) -> Result<(), TransportError> {
+        let (IpAddr::V4(src), IpAddr::V4(dst), true) =
+            (self.source, to, self.authentication_header)
+        else {
+            return Err(TransportError::WrongFamily {
+                addr: to,
+                family: self.family,
+            });
+        };
+        let mut packet = ah_prefix(src, dst, payload, seal.sequence, &seal.key)
+            .ok_or(TransportError::PayloadTooLarge(payload.len()))?;
+        packet.extend_from_slice(payload);
+        self.send_packet_v4(dst, &packet).await
     }
 
     async fn recv(&self) -> Result<Datagram, TransportError> {
@@ -387,6 +441,7 @@ fn receive_v4(
     fd: std::os::fd::RawFd,
     buffer: &mut [u8],
     ifindex: u32,
+    authentication_header: bool,
 ) -> io::Result<Option<Datagram>> {
     let (bytes, flags) = {
         let mut iov = [IoSliceMut::new(buffer)];
@@ -397,10 +452,17 @@ fn receive_v4(
         tracing::debug!(bytes, "dropped a truncated protocol 112 packet");
         return Ok(None);
     }
-    let Some(facts) = buffer.get(..bytes).and_then(parse_ipv4) else {
+    let packet = &buffer[..bytes.min(buffer.len())];
+    let parsed = if authentication_header {
+        parse_ipv4_ah(packet).map(|(facts, prefix)| (facts, Some(packet[..prefix].to_vec())))
+    } else {
+        parse_ipv4(packet).map(|facts| (facts, None))
+    };
+    let Some((facts, ah_prefix)) = parsed else {
         tracing::debug!(
             bytes,
-            "dropped a protocol 112 packet with a bad IPv4 header"
+            authentication_header,
+            "dropped a VRRP packet with a bad IPv4 or AH header"
         );
         return Ok(None);
     };
@@ -409,7 +471,8 @@ fn receive_v4(
         destination: IpAddr::V4(facts.destination),
         ttl: facts.ttl,
         ifindex,
-        payload: buffer[facts.payload].to_vec(),
+        payload: packet[facts.payload].to_vec(),
+        ah_prefix,
     }))
 }
 
@@ -451,6 +514,7 @@ fn receive_v6(
         ttl,
         ifindex: arrived_on,
         payload: buffer[..bytes].to_vec(),
+        ah_prefix: None,
     }))
 }
 
@@ -482,6 +546,7 @@ mod tests {
             family: IpFamily::V4,
             source: None,
             unicast_peers: vec!["2001:db8::2".parse().unwrap()],
+            authentication_header: false,
         };
         let err = RawTransport::open(config).await.unwrap_err();
         assert!(matches!(err, TransportError::WrongFamily { .. }), "{err}");
