@@ -122,8 +122,6 @@ const UNKNOWN_IN_GLOBAL_DEFS: &[&str] = &[
     "checker_log_all_failures",
     "lvs_flush_on_stop",
     "lvs_flush_onstop",
-    "vrrp_lower_prio_no_advert",
-    "vrrp_higher_prio_send_advert",
     "vrrp_iptables",
     "vrrp_ipsets",
     "vrrp_notify_priority_changes",
