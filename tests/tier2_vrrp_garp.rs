@@ -34,7 +34,9 @@
 //! | `garp_extra_if 3` (no `all`, no VMAC)                | 5, 5 @5 s | nothing more                     |                        |
 //!
 //! A BACKUP with `higher_prio_send_advert` that hears a lower priority
-//! sends nothing; the reply advert restarts the master's advert interval.
+//! sends nothing; the reply advert restarts the master's advert interval;
+//! two lower-priority adverts 2.2 s apart got 5 GARPs each at once and 5
+//! more 5 s after each (the second does not replace the first one's set).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -288,6 +290,25 @@ fn a_lower_priority_gets_a_reply_and_both_sets_by_default() {
             master_garps: (10, 10),
             replies: 1,
             later_garps: (10, 10),
+        },
+    );
+}
+
+#[test]
+fn each_lower_priority_advert_gets_its_own_second_set() {
+    compare(
+        "each_lower_priority_advert_gets_its_own_second_set",
+        Case {
+            global: "  vrrp_garp_master_delay 2",
+            instance: "",
+            after_master: secs(3),
+            inject: Some((50, 2)),
+            after_inject: ms(2500),
+        },
+        Counts {
+            master_garps: (10, 10),
+            replies: 1,
+            later_garps: (20, 20),
         },
     );
 }

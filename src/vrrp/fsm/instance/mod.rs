@@ -4,6 +4,7 @@
 //! runs the notify scripts.
 
 use std::cmp::Ordering;
+use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -49,8 +50,9 @@ pub struct Instance {
     master_down_due: Option<Timestamp>,
     garp_delay_due: Option<Timestamp>,
     garp_refresh_due: Option<Timestamp>,
-    /// The second set after a lower-priority advert (`garp_lower_prio_delay`).
-    lower_prio_garp_due: Option<Timestamp>,
+    /// The second sets after lower-priority adverts
+    /// (`garp_lower_prio_delay`), earliest first: each advert has its own.
+    lower_prio_garp_due: VecDeque<Timestamp>,
     /// The next `garp_extra_if` round.
     garp_extra_due: Option<Timestamp>,
     preempt_at: Option<Timestamp>,
@@ -81,7 +83,7 @@ impl Instance {
             master_down_due: None,
             garp_delay_due: None,
             garp_refresh_due: None,
-            lower_prio_garp_due: None,
+            lower_prio_garp_due: VecDeque::new(),
             garp_extra_due: None,
             preempt_at: None,
             hold_until: None,
@@ -136,7 +138,7 @@ impl Instance {
             self.master_down_due,
             self.garp_delay_due,
             self.garp_refresh_due,
-            self.lower_prio_garp_due,
+            self.lower_prio_garp_due.front().copied(),
             self.garp_extra_due,
         ]
         .into_iter()
@@ -441,8 +443,8 @@ impl Instance {
                     self.garp_refresh_due = Some(now.plus(self.config.garp.master_refresh));
                     self.gratuitous(self.config.garp.master_refresh_repeat, out);
                 }
-                if due(self.lower_prio_garp_due) {
-                    self.lower_prio_garp_due = None;
+                while due(self.lower_prio_garp_due.front().copied()) {
+                    self.lower_prio_garp_due.pop_front();
                     self.gratuitous(self.config.garp.lower_prio_repeat, out);
                 }
                 if due(self.garp_extra_due) {
@@ -588,7 +590,7 @@ impl Instance {
             .then(|| now.plus(self.config.garp.master_delay));
         self.garp_refresh_due = (!self.config.garp.master_refresh.is_zero())
             .then(|| now.plus(self.config.garp.master_refresh));
-        self.lower_prio_garp_due = None;
+        self.lower_prio_garp_due.clear();
         self.garp_extra_due = (!self.config.garp.extra_if.is_zero()
             && !self.extra_if_addresses().is_empty())
         .then(|| now.plus(self.config.garp.extra_if));
@@ -608,8 +610,13 @@ impl Instance {
         }
         let garp = self.config.garp;
         self.gratuitous(garp.lower_prio_repeat, out);
-        self.lower_prio_garp_due = (garp.lower_prio_repeat > 0 && !garp.lower_prio_delay.is_zero())
-            .then(|| now.plus(garp.lower_prio_delay));
+        if garp.lower_prio_repeat > 0 && !garp.lower_prio_delay.is_zero() {
+            // A second lower-priority advert within the delay leaves the
+            // first one's set in place (keepalived 2.2.7, two adverts
+            // 2.2 s apart: 5 GARPs after each, and 5 more 5 s after each).
+            self.lower_prio_garp_due
+                .push_back(now.plus(garp.lower_prio_delay));
+        }
     }
 
     fn enter_backup(&mut self, now: Timestamp, suffix: &str, out: &mut Vec<Action>) {
@@ -665,7 +672,7 @@ impl Instance {
         self.master_down_due = None;
         self.garp_delay_due = None;
         self.garp_refresh_due = None;
-        self.lower_prio_garp_due = None;
+        self.lower_prio_garp_due.clear();
         self.garp_extra_due = None;
     }
 

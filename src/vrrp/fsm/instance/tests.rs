@@ -190,6 +190,25 @@ fn garp_lower_prio_settings_shape_the_two_sets() {
 }
 
 #[test]
+fn each_lower_priority_advert_gets_its_own_second_set() {
+    let (mut vi, _) = master("", "");
+    let _ = run_until(&mut vi, secs(15.5));
+    let first = vi.handle(secs(15.5), advert(50));
+    let _ = run_until(&mut vi, secs(17.7));
+    let second = vi.handle(secs(17.7), advert(50));
+    assert_eq!(announcements(&first), vec![(all_addresses(), 5)]);
+    assert_eq!(announcements(&second), vec![(all_addresses(), 5)]);
+    let later = run_until(&mut vi, secs(30.0));
+    assert_eq!(
+        announcements_at(&later),
+        vec![
+            (secs(20.5), all_addresses(), 5),
+            (secs(22.7), all_addresses(), 5)
+        ]
+    );
+}
+
+#[test]
 fn lower_prio_delay_zero_sends_one_set() {
     let (mut vi, _) = master("vrrp_min_garp", "");
     let _ = run_until(&mut vi, secs(15.5));
