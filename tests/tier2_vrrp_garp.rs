@@ -14,24 +14,26 @@
 //! reply to a lower priority is "A's adverts between the injected advert
 //! and A's first gratuitous ARP after it".
 //!
-//! The same behaviour was first measured by hand, keepalived alone in a
-//! namespace pair, `tcpdump -i any -w cap.pcap 'arp or proto 112'` on the
-//! observer and a 30-line raw-socket sender injecting one advert 0.3 s
-//! after one of keepalived's (advert_int 1, priority 150, one VIP):
+//! The same behaviour was first measured by hand, keepalived alone in
+//! namespaces, with `tests/fixtures/vrrp/garp_tuning/measure.sh` (tcpdump
+//! `-i any -w cap.pcap 'arp or proto 112'` on the observer, `inject.py`
+//! sending one advert about 0.3 s after one of keepalived's; advert_int 1,
+//! priority 150, one VIP), e.g.
+//! `measure.sh d lower '' 'garp_lower_prio_repeat 2'; summary.sh d`:
 //!
-//! | settings                                             | on MASTER | lower-priority advert            | higher-priority advert |
-//! |------------------------------------------------------|-----------|----------------------------------|------------------------|
-//! | defaults                                             | 5, 5 @5 s | 1 advert, 5 GARPs, 5 more @5 s    | 0 adverts              |
-//! | `vrrp_min_garp`                                      | 1         | 1 advert, 1 GARP                 |                        |
-//! | `vrrp_garp_master_repeat 3` + `vrrp_min_garp` (either order) | 3 | 3, 3 more @2 s with `vrrp_garp_lower_prio_delay 2` |     |
-//! | `garp_lower_prio_repeat 2`, `garp_lower_prio_delay 2` | 5, 5 @5 s | 1 advert, 2 GARPs, 2 more @2 s    |                        |
-//! | instance `garp_master_repeat 2`, `garp_master_delay 1` | 2, 2 @1 s | 1 advert, 5 GARPs, 5 more @5 s |                        |
-//! | global `vrrp_garp_lower_prio_repeat 3` + the above   | 2, 2 @1 s | 1 advert, 3 GARPs, 3 more @5 s    |                        |
-//! | `lower_prio_no_advert` (or `vrrp_…` in global_defs)   | 5, 5 @5 s | 0 adverts, 5 GARPs, 5 more @5 s   |                        |
-//! | `higher_prio_send_advert` (or `vrrp_…`)               |           |                                  | 1 advert, then BACKUP  |
-//! | `vrrp_strict` (+ any of the above)                   | 5, 5 @5 s | 0 adverts, 0 GARPs               | 0 adverts              |
-//! | `garp_extra_if all 3`, a VIP or eVIP `dev eth1`      | both, 5, 5 @5 s | one GARP of the eth1 address every 3 s | |
-//! | `garp_extra_if 3` (no `all`, no VMAC)                | 5, 5 @5 s | nothing more                     |                        |
+//! | settings | on becoming MASTER | on a lower priority | on a higher priority |
+//! |---|---|---|---|
+//! | defaults | 5 GARPs, 5 more @5 s | 1 advert, 5 GARPs, 5 more @5 s | no advert, BACKUP |
+//! | `vrrp_min_garp` | 1 GARP | 1 advert, 1 GARP | |
+//! | `vrrp_min_garp` and `vrrp_garp_master_repeat 3`, `vrrp_garp_lower_prio_delay 2` (either order) | 3 GARPs | 1 advert, 3 GARPs, 3 more @2 s | |
+//! | `garp_lower_prio_repeat 2`, `garp_lower_prio_delay 2` | 5, 5 more @5 s | 1 advert, 2 GARPs, 2 more @2 s | |
+//! | `garp_master_repeat 2`, `garp_master_delay 1` (instance) | 2, 2 more @1 s | 1 advert, 5 GARPs, 5 more @5 s | |
+//! | the same and global `vrrp_garp_lower_prio_repeat 3` | 2, 2 more @1 s | 1 advert, 3 GARPs, 3 more @5 s | |
+//! | `lower_prio_no_advert`, or `vrrp_lower_prio_no_advert` | 5, 5 more @5 s | no advert, 5 GARPs, 5 more @5 s | |
+//! | `higher_prio_send_advert`, or `vrrp_higher_prio_send_advert` | | | 1 advert, BACKUP |
+//! | `vrrp_strict` (with any of the above) | 5, 5 more @5 s | no advert, no GARP | no advert, BACKUP |
+//! | `garp_extra_if all 3`, a VIP or eVIP `dev eth1` | all addresses 5, 5 more @5 s; the eth1 one alone every 3 s | | |
+//! | `garp_extra_if 3` (no `all`, no VMAC) | 5, 5 more @5 s, nothing more | | |
 //!
 //! A BACKUP with `higher_prio_send_advert` that hears a lower priority
 //! sends nothing; the reply advert restarts the master's advert interval;
