@@ -45,6 +45,8 @@ const KEEPALIVED_REPORTS: &[&str] = &[
     "user",
     "helo_name",
     "payload",
+    "vrrp_garp_extra_if",
+    "garp_extra_if",
     // Parsed but not acted on by lvstop.
     "tmp_config_directory",
     "startup_script",
@@ -52,8 +54,6 @@ const KEEPALIVED_REPORTS: &[&str] = &[
     "shutdown_script",
     "shutdown_script_timeout",
     "default_interface",
-    "vrrp_garp_extra_if",
-    "garp_extra_if",
     "min_auto_priority_delay",
     "bfd_priority",
     "vrrp_cpu_affinity",
