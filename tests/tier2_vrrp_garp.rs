@@ -30,7 +30,7 @@
 //! | `garp_master_repeat 2`, `garp_master_delay 1` (instance) | 2, 2 more @1 s | 1 advert, 5 GARPs, 5 more @5 s | |
 //! | the same and global `vrrp_garp_lower_prio_repeat 3` | 2, 2 more @1 s | 1 advert, 3 GARPs, 3 more @5 s | |
 //! | `lower_prio_no_advert`, or `vrrp_lower_prio_no_advert` | 5, 5 more @5 s | no advert, 5 GARPs, 5 more @5 s | |
-//! | `higher_prio_send_advert`, or `vrrp_higher_prio_send_advert` | | | 1 advert, BACKUP |
+//! | `higher_prio_send_advert`, or `vrrp_higher_prio_send_advert` | | | 1 advert, BACKUP (also for an equal priority from a higher address) |
 //! | `vrrp_strict` (with any of the above) | 5, 5 more @5 s | no advert, no GARP | no advert, BACKUP |
 //! | `garp_extra_if all 3`, a VIP or eVIP `dev eth1` | all addresses 5, 5 more @5 s; the eth1 one alone every 3 s | | |
 //! | `garp_extra_if 3` (no `all`, no VMAC) | 5, 5 more @5 s, nothing more | | |

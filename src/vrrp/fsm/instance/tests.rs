@@ -263,6 +263,17 @@ fn higher_prio_send_advert_sends_one_advert_before_yielding() {
 }
 
 #[test]
+fn higher_prio_send_advert_also_answers_an_equal_priority_from_a_higher_address() {
+    // keepalived 2.2.7: "same priority 150 but higher IP address than
+    // ours", one advert of its own, then BACKUP.
+    let (mut vi, _) = master("", "higher_prio_send_advert");
+    vi.handle(secs(11.0), Event::LocalAddress(Some(ip("198.51.100.1"))));
+    let out = vi.handle(secs(11.5), advert(100));
+    assert_eq!(vi.state(), State::Backup);
+    assert_eq!(adverts(&out), vec![100], "{out:?}");
+}
+
+#[test]
 fn a_backup_with_higher_prio_send_advert_still_discards_a_lower_priority() {
     let mut vi = instance("", "higher_prio_send_advert");
     vi.handle(secs(0.0), Event::Startup);
