@@ -13,7 +13,10 @@
 //! | `vrrp_garp_interval`              | 0       | minimum gap between two ARPs; 0 = none        |
 //! | `vrrp_gna_interval`               | 0       | minimum gap between two NAs; 0 = none         |
 //!
-//! `vrrp_min_garp` is [`AnnounceSettings::min_garp`]. Within a set, the
+//! The VRRP daemon resolves these settings per instance (with
+//! `vrrp_min_garp`, strict mode and the instance's own `garp_*` keywords)
+//! in `vrrp::fsm::GarpTiming`, whose state machine decides when each set
+//! is due; it uses this schedule to pace one set. Within a set, the
 //! messages go round the VIPs `repeat` times (VIP 1, VIP 2, VIP 1, VIP 2…),
 //! as keepalived sends them. The intervals space messages of one kind;
 //! keepalived applies them per interface, so an engine with several

@@ -129,6 +129,14 @@ impl Lan {
     }
 }
 
+/// The `lvstop` binary under test: `LVSTOP_TEST_BIN` when set (a target
+/// directory shared by several checkouts holds one `debug/lvstop`, the
+/// last one built; the checkout's own build stays in `debug/deps/`), else
+/// the one cargo built for this test.
+pub fn lvstop_binary() -> String {
+    std::env::var("LVSTOP_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_lvstop").to_string())
+}
+
 /// Polls `cond` every 20 ms for up to `limit`; true once it holds.
 pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
@@ -177,14 +185,7 @@ impl Director {
         std::fs::write(&conf, config).unwrap();
         let log = File::create(dir.path().join("log")).unwrap();
         let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &ns.name,
-                env!("CARGO_BIN_EXE_lvstop"),
-                "daemon",
-                "-f",
-            ])
+            .args(["netns", "exec", &ns.name, &lvstop_binary(), "daemon", "-f"])
             .arg(&conf)
             .arg("--socket")
             .arg(dir.path().join("sock"))
@@ -286,7 +287,7 @@ impl Director {
 
     /// `lvstop --once --json` against this daemon, parsed.
     pub fn once_json(&self) -> serde_json::Value {
-        let out = Command::new(env!("CARGO_BIN_EXE_lvstop"))
+        let out = Command::new(lvstop_binary())
             .args(["--once", "--json", "--socket"])
             .arg(self.socket())
             .output()
@@ -301,7 +302,7 @@ impl Director {
 
     /// `lvstop --once` text against this daemon.
     pub fn once_text(&self, extra: &[&str]) -> String {
-        let out = Command::new(env!("CARGO_BIN_EXE_lvstop"))
+        let out = Command::new(lvstop_binary())
             .arg("--once")
             .args(extra)
             .arg("--socket")
@@ -379,6 +380,12 @@ impl Capture {
             frames,
             thread: Some(thread),
         }
+    }
+
+    /// Every frame captured so far (the observer's own outgoing frames
+    /// included), with its arrival time, in order.
+    pub fn frames(&self) -> Vec<(SystemTime, Vec<u8>)> {
+        self.frames.lock().unwrap().clone()
     }
 
     /// Gratuitous ARPs for `vip` (sender IP = target IP = VIP), with the

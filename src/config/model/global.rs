@@ -100,6 +100,9 @@ pub struct GlobalDefs {
     pub vrrp_garp_interval: Option<Timer>,
     pub vrrp_gna_interval: Option<Timer>,
     pub vrrp_min_garp: Option<Spanned<bool>>,
+    pub vrrp_garp_extra_if: Option<Spanned<super::vrrp::GarpExtraIf>>,
+    pub vrrp_lower_prio_no_advert: Option<Spanned<bool>>,
+    pub vrrp_higher_prio_send_advert: Option<Spanned<bool>>,
     /// FIFO lines on instance priority changes, for every instance.
     pub vrrp_notify_priority_changes: Option<Spanned<bool>>,
     pub vrrp_check_unicast_src: bool,

@@ -80,6 +80,17 @@ const CONSUMERS: &[(&str, &str, &str)] = &[
     ("flag-1", "src/ipvs/desired.rs", "SchedFlag::Flag1"),
     ("flag-2", "src/ipvs/desired.rs", "SchedFlag::Flag2"),
     ("flag-3", "src/ipvs/desired.rs", "SchedFlag::Flag3"),
+    ("garp_extra_if", "src/vrrp/fsm/config.rs", ".extra_if"),
+    (
+        "garp_lower_prio_delay",
+        "src/vrrp/fsm/config.rs",
+        "garp.lower_prio_delay",
+    ),
+    (
+        "garp_lower_prio_repeat",
+        "src/vrrp/fsm/config.rs",
+        "garp.lower_prio_repeat",
+    ),
     (
         "garp_master_delay",
         "src/vrrp/fsm/config.rs",
@@ -103,6 +114,11 @@ const CONSUMERS: &[(&str, &str, &str)] = &[
     ("global_defs", "src/engine/director.rs", "config.global"),
     ("group", "src/ui/app/actions.rs", ".group"),
     ("helo_name", "src/notify/smtp.rs", ".helo_name"),
+    (
+        "higher_prio_send_advert",
+        "src/vrrp/fsm/config.rs",
+        ".higher_prio_send_advert",
+    ),
     ("host", "src/notify/smtp.rs", ".host"),
     (
         "http_protocol",
@@ -131,6 +147,11 @@ const CONSUMERS: &[(&str, &str, &str)] = &[
         "log_all_failures",
         "src/health/runner/checker.rs",
         ".log_all_failures",
+    ),
+    (
+        "lower_prio_no_advert",
+        "src/vrrp/fsm/config.rs",
+        ".lower_prio_no_advert",
     ),
     ("lthreshold", "src/ipvs/desired.rs", ".lthreshold"),
     (
@@ -352,9 +373,24 @@ const CONSUMERS: &[(&str, &str, &str)] = &[
     ("virtual_server_group", "src/ipvs/desired.rs", "groups"),
     ("virtualhost", "src/engine/plan/checks.rs", ".virtualhost"),
     (
+        "vrrp_garp_extra_if",
+        "src/vrrp/fsm/config.rs",
+        ".vrrp_garp_extra_if",
+    ),
+    (
         "vrrp_garp_interval",
         "src/vrrp/runner/mod.rs",
         ".vrrp_garp_interval",
+    ),
+    (
+        "vrrp_garp_lower_prio_delay",
+        "src/vrrp/fsm/config.rs",
+        ".vrrp_garp_lower_prio_delay",
+    ),
+    (
+        "vrrp_garp_lower_prio_repeat",
+        "src/vrrp/fsm/config.rs",
+        ".vrrp_garp_lower_prio_repeat",
     ),
     (
         "vrrp_garp_master_delay",
@@ -381,7 +417,18 @@ const CONSUMERS: &[(&str, &str, &str)] = &[
         "src/vrrp/runner/mod.rs",
         ".vrrp_gna_interval",
     ),
+    (
+        "vrrp_higher_prio_send_advert",
+        "src/vrrp/fsm/config.rs",
+        ".vrrp_higher_prio_send_advert",
+    ),
     ("vrrp_instance", "src/vrrp/runner/units.rs", "instances"),
+    (
+        "vrrp_lower_prio_no_advert",
+        "src/vrrp/fsm/config.rs",
+        ".vrrp_lower_prio_no_advert",
+    ),
+    ("vrrp_min_garp", "src/vrrp/fsm/config.rs", ".vrrp_min_garp"),
     (
         "vrrp_mcast_group4",
         "src/vrrp/fsm/config.rs",
@@ -518,11 +565,6 @@ fn the_keywords_an_operator_was_told_are_ignored_are_warnings_or_refused() {
         ("top level", "static_ipaddress"),
         ("top level", "static_routes"),
         ("top level", "static_rules"),
-        ("global_defs", "vrrp_min_garp"),
-        ("global_defs", "vrrp_garp_lower_prio_delay"),
-        ("global_defs", "vrrp_garp_lower_prio_repeat"),
-        ("vrrp_instance", "garp_lower_prio_delay"),
-        ("vrrp_instance", "garp_lower_prio_repeat"),
         ("virtual_server", "ha_suspend"),
         ("HTTP_GET", "fast_recovery"),
         ("TCP_CHECK", "fwmark"),

@@ -6,6 +6,7 @@ use super::instead;
 use super::keywords::{acted, alias, unacted, Keyword, KeywordTable};
 use super::Parser;
 use crate::config::model::global::{Fifo, GlobalDefs, LvsSyncDaemon, LvsTimeouts, SmtpServer};
+use crate::config::model::vrrp::GarpExtraIf;
 use crate::config::source::Spanned;
 use crate::config::tree::Node;
 
@@ -29,13 +30,13 @@ pub const GLOBAL_KEYWORDS: &[Keyword] = &[
     acted("vrrp_mcast_group6"),
     acted("vrrp_garp_master_delay"),
     acted("vrrp_garp_master_repeat"),
-    unacted("vrrp_garp_lower_prio_delay", instead::GARP_LOWER_PRIO),
-    unacted("vrrp_garp_lower_prio_repeat", instead::GARP_LOWER_PRIO),
+    acted("vrrp_garp_lower_prio_delay"),
+    acted("vrrp_garp_lower_prio_repeat"),
     acted("vrrp_garp_master_refresh"),
     acted("vrrp_garp_master_refresh_repeat"),
     acted("vrrp_garp_interval"),
     acted("vrrp_gna_interval"),
-    unacted("vrrp_min_garp", instead::MIN_GARP),
+    acted("vrrp_min_garp"),
     unacted("vrrp_check_unicast_src", instead::CHECK_UNICAST_SRC),
     acted("vrrp_skip_check_adv_addr"),
     acted("vrrp_strict"),
@@ -70,9 +71,9 @@ pub const GLOBAL_KEYWORDS: &[Keyword] = &[
     unacted("lvs_flush_on_stop", instead::LVS_FLUSH_ON_STOP),
     alias("lvs_flush_onstop", "lvs_flush_on_stop"),
     unacted("vrrp_down_timer_adverts", instead::ADVERT_TUNING),
-    unacted("vrrp_garp_extra_if", instead::GARP_LOWER_PRIO),
-    unacted("vrrp_lower_prio_no_advert", instead::ADVERT_TUNING),
-    unacted("vrrp_higher_prio_send_advert", instead::ADVERT_TUNING),
+    acted("vrrp_garp_extra_if"),
+    acted("vrrp_lower_prio_no_advert"),
+    acted("vrrp_higher_prio_send_advert"),
     unacted("nftables", instead::FIREWALL),
     unacted("nftables_priority", instead::FIREWALL),
     unacted("nftables_counters", instead::FIREWALL),
@@ -249,6 +250,13 @@ fn setting(parser: &mut Parser<'_>, child: &Node, keyword: &str, global: &mut Gl
             parser.timer(child, 0.000_001, 4_294.967_295),
         ),
         "vrrp_min_garp" => global.vrrp_min_garp = Some(parser.boolean(child)),
+        "vrrp_garp_extra_if" => set(&mut global.vrrp_garp_extra_if, garp_extra_if(parser, child)),
+        "vrrp_lower_prio_no_advert" => {
+            global.vrrp_lower_prio_no_advert = Some(parser.boolean(child));
+        }
+        "vrrp_higher_prio_send_advert" => {
+            global.vrrp_higher_prio_send_advert = Some(parser.boolean(child));
+        }
         "vrrp_notify_priority_changes" => {
             global.vrrp_notify_priority_changes = Some(parser.boolean(child));
         }
@@ -327,6 +335,26 @@ pub(super) fn garp(
     min: u32,
 ) {
     set(field, parser.number(child, min, 86400));
+}
+
+/// `[vrrp_]garp_extra_if [all] SECONDS`: keepalived takes `all` before
+/// or after the period, caps the period at one day and ignores the line
+/// without one ("garp_extra_if specified without time - ignoring").
+pub(super) fn garp_extra_if(parser: &mut Parser<'_>, child: &Node) -> Option<Spanned<GarpExtraIf>> {
+    parser.no_block(child);
+    let is_all = |index: usize| child.args.get(index).is_some_and(|t| t.text == "all");
+    let all = is_all(0) || is_all(1);
+    let index = usize::from(is_all(0));
+    let token = parser.arg(child, index, "a period in seconds")?;
+    parser.extra_args(child, 2);
+    let interval = parser.number_token(child, token, 0u32, 86400)?;
+    Some(Spanned::new(
+        GarpExtraIf {
+            all,
+            interval: interval.value,
+        },
+        interval.at,
+    ))
 }
 
 fn fifo(parser: &mut Parser<'_>, child: &Node) -> Option<Fifo> {

@@ -26,10 +26,8 @@ pub const UNICAST_TUNING: &str =
 pub const VMAC: &str = "lvstop puts the VIPs on the instance's interface with that interface's own MAC address; a peer using a VMAC sees a different source MAC";
 pub const VIRTUAL_ROUTES: &str = "lvstop adds no routes or rules when it becomes MASTER";
 pub const STATIC_ADDRESSES: &str = "lvstop adds no static addresses, routes or rules at start";
-pub const GARP_LOWER_PRIO: &str =
-    "lvstop sends no extra gratuitous ARP set after an advert of lower priority";
-pub const MIN_GARP: &str =
-    "lvstop sends the full vrrp_garp_master_repeat set and the second set after the delay";
+pub const GARP_GROUP: &str =
+    "lvstop spaces gratuitous ARPs and NAs on every interface with the global vrrp_garp_interval and vrrp_gna_interval";
 pub const NOTIFY_EXTRA: &str =
     "lvstop announces DELETED and priority changes for instances only, not for sync groups";
 pub const NICE: &str =

@@ -41,7 +41,7 @@ pub const TOP_LEVEL: &[Keyword] = &[
     deprecated("vrrp_track_process", "track_process"),
     unacted("static_track_group", instead::STATIC_ADDRESSES),
     unacted("linkbeat_interfaces", instead::LINKBEAT),
-    unacted("garp_group", instead::GARP_LOWER_PRIO),
+    unacted("garp_group", instead::GARP_GROUP),
     refused("bfd_instance", instead::BFD),
     unacted("net_namespace", instead::NAMESPACE),
     unacted("net_namespace_ipvs", instead::NAMESPACE),

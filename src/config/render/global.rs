@@ -4,6 +4,7 @@
 use super::script_line;
 use super::Writer;
 use crate::config::model::global::{Fifo, GlobalDefs, NotifyFifo};
+use crate::config::model::vrrp::GarpExtraIf;
 
 pub fn render(writer: &mut Writer, global: &GlobalDefs) {
     if *global == GlobalDefs::default() {
@@ -118,6 +119,21 @@ pub fn render(writer: &mut Writer, global: &GlobalDefs) {
         "vrrp_min_garp",
         global.vrrp_min_garp.map(|v| v.value),
     );
+    garp_extra_if(
+        writer,
+        "vrrp_garp_extra_if",
+        global.vrrp_garp_extra_if.map(|v| v.value),
+    );
+    boolean(
+        writer,
+        "vrrp_lower_prio_no_advert",
+        global.vrrp_lower_prio_no_advert.map(|v| v.value),
+    );
+    boolean(
+        writer,
+        "vrrp_higher_prio_send_advert",
+        global.vrrp_higher_prio_send_advert.map(|v| v.value),
+    );
     flag(
         writer,
         "vrrp_check_unicast_src",
@@ -225,6 +241,18 @@ pub(super) fn boolean(writer: &mut Writer, keyword: &str, value: Option<bool>) {
 }
 
 /// A duration as keepalived `<TIMER>` seconds, without trailing zeros.
+/// `[vrrp_]garp_extra_if [all] SECONDS`.
+pub(super) fn garp_extra_if(writer: &mut Writer, keyword: &str, value: Option<GarpExtraIf>) {
+    if let Some(extra) = value {
+        let mut words = Vec::new();
+        if extra.all {
+            words.push("all".to_string());
+        }
+        words.push(extra.interval.to_string());
+        keyword_line(writer, keyword, words);
+    }
+}
+
 pub(super) fn seconds(duration: std::time::Duration) -> String {
     let micros = duration.as_micros();
     let whole = micros / 1_000_000;

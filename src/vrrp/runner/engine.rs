@@ -70,7 +70,10 @@ pub struct Engine {
     /// Notify channels by (is a sync group, name).
     pub queues: HashMap<(bool, String), NotifyQueue>,
     pub tasks: JoinSet<()>,
-    pub bursts: HashMap<String, AbortHandle>,
+    /// Gratuitous ARP / NA bursts in flight, by instance and the
+    /// addresses they announce (a `garp_extra_if` round announces fewer
+    /// than a master's set and must not cut it short).
+    pub bursts: HashMap<(String, Vec<IpAddr>), AbortHandle>,
     pub running_scripts: HashSet<String>,
     /// Warnings already logged (see `warn_once`).
     pub reported: HashSet<String>,
@@ -217,9 +220,13 @@ impl Engine {
                 interface,
                 vips,
             } => {
-                if let Some(burst) = self.bursts.remove(&instance) {
-                    burst.abort();
-                }
+                self.bursts.retain(|(name, _), burst| {
+                    let keep = *name != instance;
+                    if !keep {
+                        burst.abort();
+                    }
+                    keep
+                });
                 self.change_vips(&instance, interface.as_deref(), &vips, false)
                     .await;
             }
@@ -400,6 +407,7 @@ impl Engine {
         };
         let host = Arc::clone(&self.host);
         let name = instance.to_string();
+        let key = (instance.to_string(), addresses.clone());
         let burst = self.tasks.spawn(async move {
             let mut schedule = AnnounceSchedule::new(settings, addresses);
             schedule.start(Trigger::BecameMaster, Instant::now());
@@ -426,7 +434,7 @@ impl Engine {
                 }
             }
         });
-        if let Some(old) = self.bursts.insert(instance.to_string(), burst) {
+        if let Some(old) = self.bursts.insert(key, burst) {
             // The newer burst announces the same addresses.
             old.abort();
         }

@@ -78,6 +78,19 @@ pub struct GarpSettings {
     /// Seconds between refresh bursts while master (0 = none).
     pub master_refresh: Option<Spanned<u32>>,
     pub master_refresh_repeat: Option<Spanned<u32>>,
+    /// `garp_extra_if [all] SECONDS`.
+    pub extra_if: Option<Spanned<GarpExtraIf>>,
+}
+
+/// `garp_extra_if [all] SECONDS` (or global `vrrp_garp_extra_if`): one
+/// gratuitous ARP / NA every period for each VIP and eVIP that sits on
+/// an interface other than the instance's own, while MASTER. Without
+/// `all` keepalived does so on VMAC interfaces only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GarpExtraIf {
+    pub all: bool,
+    /// Seconds between two rounds; 0 turns the rounds off.
+    pub interval: u32,
 }
 
 /// A `vrrp_instance` block.
@@ -116,6 +129,12 @@ pub struct VrrpInstance {
     pub use_vmac_addr: bool,
     pub vmac_xmit_base: bool,
     pub garp: GarpSettings,
+    /// `lower_prio_no_advert [BOOL]`: a MASTER hearing a lower priority
+    /// sends no advert in reply.
+    pub lower_prio_no_advert: Option<Spanned<bool>>,
+    /// `higher_prio_send_advert [BOOL]`: a MASTER hearing a higher
+    /// priority sends one advert of its own before it becomes BACKUP.
+    pub higher_prio_send_advert: Option<Spanned<bool>>,
     /// The deprecated per-instance `lvs_sync_daemon_interface`.
     pub lvs_sync_daemon_interface: Option<Text>,
     pub other: Vec<RawSetting>,

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 pub use address::{Route, Rule, VirtualAddress};
 pub use instance::{
-    AuthType, Authentication, GarpSettings, InitialState, UnicastPeer, UseVmac, VrrpInstance,
+    AuthType, Authentication, GarpExtraIf, GarpSettings, InitialState, UnicastPeer, UseVmac,
+    VrrpInstance,
 };
 pub use process::{ParamMatch, TrackProcess};
 

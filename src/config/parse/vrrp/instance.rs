@@ -1,6 +1,6 @@
 //! Parses a `vrrp_instance` block (keepalived.conf(5) "VRRP instance(s)").
 
-use super::super::global::{flag, garp, set};
+use super::super::global::{flag, garp, garp_extra_if, set};
 use super::super::instead;
 use super::super::keywords::{acted, alias, refused, unacted, Keyword};
 use super::super::Parser;
@@ -52,8 +52,8 @@ pub(super) const INSTANCE_KEYWORDS: &[Keyword] = &[
     unacted("vmac_xmit_base", instead::VMAC),
     acted("garp_master_delay"),
     acted("garp_master_repeat"),
-    unacted("garp_lower_prio_delay", instead::GARP_LOWER_PRIO),
-    unacted("garp_lower_prio_repeat", instead::GARP_LOWER_PRIO),
+    acted("garp_lower_prio_delay"),
+    acted("garp_lower_prio_repeat"),
     acted("garp_master_refresh"),
     acted("garp_master_refresh_repeat"),
     unacted("lvs_sync_daemon_interface", instead::LVS_SYNC_INSTANCE),
@@ -66,10 +66,10 @@ pub(super) const INSTANCE_KEYWORDS: &[Keyword] = &[
     unacted("unicast_fault_no_peer", instead::UNICAST_TUNING),
     unacted("unicast_ttl", instead::UNICAST_TUNING),
     unacted("old_unicast_checksum", instead::UNICAST_TUNING),
-    unacted("garp_extra_if", instead::GARP_LOWER_PRIO),
+    acted("garp_extra_if"),
     unacted("down_timer_adverts", instead::ADVERT_TUNING),
-    unacted("lower_prio_no_advert", instead::ADVERT_TUNING),
-    unacted("higher_prio_send_advert", instead::ADVERT_TUNING),
+    acted("lower_prio_no_advert"),
+    acted("higher_prio_send_advert"),
     unacted("promote_secondaries", instead::PROMOTE),
     unacted("skip_check_adv_addr", instead::ADVERT_TUNING),
     unacted("strict_mode", instead::STRICT),
@@ -169,6 +169,9 @@ fn setting(parser: &mut Parser<'_>, child: &Node, keyword: &str, vi: &mut VrrpIn
         "garp_lower_prio_repeat" => garp(parser, child, &mut vi.garp.lower_prio_repeat, 1),
         "garp_master_refresh" => garp(parser, child, &mut vi.garp.master_refresh, 0),
         "garp_master_refresh_repeat" => garp(parser, child, &mut vi.garp.master_refresh_repeat, 1),
+        "garp_extra_if" => set(&mut vi.garp.extra_if, garp_extra_if(parser, child)),
+        "lower_prio_no_advert" => vi.lower_prio_no_advert = Some(parser.boolean(child)),
+        "higher_prio_send_advert" => vi.higher_prio_send_advert = Some(parser.boolean(child)),
         "lvs_sync_daemon_interface" => {
             // keepalived: "Specifying lvs_sync_daemon_interface against a
             // vrrp is deprecated. Please use global lvs_sync_daemon".

@@ -4,7 +4,7 @@
 
 mod lines;
 
-use super::global::{boolean, flag, keyword_line, opt, seconds};
+use super::global::{boolean, flag, garp_extra_if, keyword_line, opt, seconds};
 use super::script_line;
 use super::Writer;
 use crate::config::model::vrrp::{
@@ -265,6 +265,17 @@ fn vrrp_instance(writer: &mut Writer, vi: &VrrpInstance) {
         writer,
         "garp_master_refresh_repeat",
         garp.master_refresh_repeat.map(|v| v.value),
+    );
+    garp_extra_if(writer, "garp_extra_if", garp.extra_if.map(|v| v.value));
+    boolean(
+        writer,
+        "lower_prio_no_advert",
+        vi.lower_prio_no_advert.map(|v| v.value),
+    );
+    boolean(
+        writer,
+        "higher_prio_send_advert",
+        vi.higher_prio_send_advert.map(|v| v.value),
     );
     if let Some(interface) = &vi.lvs_sync_daemon_interface {
         writer.line(&["lvs_sync_daemon_interface", interface.as_str()]);

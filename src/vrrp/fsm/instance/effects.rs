@@ -73,14 +73,47 @@ impl Instance {
         }
     }
 
+    /// `repeat` announcements of every VIP and eVIP: keepalived 2.2.7
+    /// goes round both lists (captured: VIP, eVIP, VIP, eVIP, …).
     pub(super) fn gratuitous(&self, repeat: u32, out: &mut Vec<Action>) {
-        if repeat == 0 || self.config.vips.is_empty() {
+        let addresses: Vec<_> = self
+            .config
+            .vips
+            .iter()
+            .chain(&self.config.excluded_vips)
+            .map(|vip| vip.address)
+            .collect();
+        self.announce(addresses, repeat, out);
+    }
+
+    /// One `garp_extra_if` round: one announcement of each VIP and eVIP on
+    /// an interface other than the instance's own (keepalived 2.2.7 with
+    /// `garp_extra_if all 3` and a VIP `dev eth1`: one GARP for that VIP
+    /// every 3 s after becoming MASTER, none for the instance interface's).
+    pub(super) fn gratuitous_extra_if(&self, out: &mut Vec<Action>) {
+        self.announce(self.extra_if_addresses(), 1, out);
+    }
+
+    /// The VIPs and eVIPs a `garp_extra_if` round announces.
+    pub(super) fn extra_if_addresses(&self) -> Vec<std::net::IpAddr> {
+        let own = self.config.interface.as_deref();
+        self.config
+            .vips
+            .iter()
+            .chain(&self.config.excluded_vips)
+            .filter(|vip| vip.interface.as_deref().is_some_and(|dev| Some(dev) != own))
+            .map(|vip| vip.address)
+            .collect()
+    }
+
+    fn announce(&self, addresses: Vec<std::net::IpAddr>, repeat: u32, out: &mut Vec<Action>) {
+        if repeat == 0 || addresses.is_empty() {
             return;
         }
         out.push(Action::SendGratuitous {
             instance: self.config.name.clone(),
             interface: self.config.interface.clone(),
-            addresses: self.config.vips.iter().map(|vip| vip.address).collect(),
+            addresses,
             repeat,
         });
     }

@@ -4,10 +4,13 @@
 //! runs the notify scripts.
 
 use std::cmp::Ordering;
+use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::time::Duration;
 
 mod effects;
+#[cfg(test)]
+mod tests;
 
 use super::receive::{self, Received};
 use super::{
@@ -47,6 +50,11 @@ pub struct Instance {
     master_down_due: Option<Timestamp>,
     garp_delay_due: Option<Timestamp>,
     garp_refresh_due: Option<Timestamp>,
+    /// The second sets after lower-priority adverts
+    /// (`garp_lower_prio_delay`), earliest first: each advert has its own.
+    lower_prio_garp_due: VecDeque<Timestamp>,
+    /// The next `garp_extra_if` round.
+    garp_extra_due: Option<Timestamp>,
     preempt_at: Option<Timestamp>,
     hold_until: Option<Timestamp>,
     last_transition: Option<Timestamp>,
@@ -78,6 +86,8 @@ impl Instance {
             master_down_due: None,
             garp_delay_due: None,
             garp_refresh_due: None,
+            lower_prio_garp_due: VecDeque::new(),
+            garp_extra_due: None,
             preempt_at: None,
             hold_until: None,
             last_transition: None,
@@ -132,6 +142,8 @@ impl Instance {
             self.master_down_due,
             self.garp_delay_due,
             self.garp_refresh_due,
+            self.lower_prio_garp_due.front().copied(),
+            self.garp_extra_due,
         ]
         .into_iter()
         .flatten()
@@ -387,7 +399,7 @@ impl Instance {
                 ),
                 out,
             );
-            self.send_advert(ours, out);
+            self.answer_lower_priority(now, out);
             if advert.priority < ours {
                 // keepalived.conf(5) `notify_master_rx_lower_pri`; the
                 // FIFO line goes out with or without the script.
@@ -405,6 +417,13 @@ impl Instance {
                     advert.priority
                 )
             };
+            if self.config.higher_prio_send_advert {
+                // keepalived.conf(5) `higher_prio_send_advert`: the other
+                // master hears our lower priority and announces its VIPs
+                // again (its `garp_lower_prio_*`), in case ours were the
+                // last gratuitous ARPs its segment saw.
+                self.send_advert(ours, out);
+            }
             self.log(line, out);
             if self.config.version == Version::V3 {
                 self.master_adver_int = u64::from(advert.interval) * 10_000;
@@ -430,6 +449,14 @@ impl Instance {
                 if due(self.garp_refresh_due) {
                     self.garp_refresh_due = Some(now.plus(self.config.garp.master_refresh));
                     self.gratuitous(self.config.garp.master_refresh_repeat, out);
+                }
+                while due(self.lower_prio_garp_due.front().copied()) {
+                    self.lower_prio_garp_due.pop_front();
+                    self.gratuitous(self.config.garp.lower_prio_repeat, out);
+                }
+                if due(self.garp_extra_due) {
+                    self.garp_extra_due = Some(now.plus(self.config.garp.extra_if));
+                    self.gratuitous_extra_if(out);
                 }
             }
             State::Backup if due(self.master_down_due) => {
@@ -570,6 +597,33 @@ impl Instance {
             .then(|| now.plus(self.config.garp.master_delay));
         self.garp_refresh_due = (!self.config.garp.master_refresh.is_zero())
             .then(|| now.plus(self.config.garp.master_refresh));
+        self.lower_prio_garp_due.clear();
+        self.garp_extra_due = (!self.config.garp.extra_if.is_zero()
+            && !self.extra_if_addresses().is_empty())
+        .then(|| now.plus(self.config.garp.extra_if));
+    }
+
+    /// A master heard a lower priority (RFC 5798 §6.4.3: "discard"): by
+    /// default keepalived answers with an advert of its own at once and
+    /// counts its advert interval from that one; `lower_prio_no_advert`
+    /// keeps quiet and the interval runs on. Either way the VIPs are
+    /// announced again (`garp_lower_prio_repeat` now, as many again after
+    /// `garp_lower_prio_delay`), since the other router may have been
+    /// master for a moment and the segment may have learnt its MAC.
+    fn answer_lower_priority(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+        if !self.config.lower_prio_no_advert {
+            self.send_advert(self.effective_priority, out);
+            self.advert_due = Some(now.plus(self.config.advert_interval));
+        }
+        let garp = self.config.garp;
+        self.gratuitous(garp.lower_prio_repeat, out);
+        if garp.lower_prio_repeat > 0 && !garp.lower_prio_delay.is_zero() {
+            // A second lower-priority advert within the delay leaves the
+            // first one's set in place (keepalived 2.2.7, two adverts
+            // 2.2 s apart: 5 GARPs after each, and 5 more 5 s after each).
+            self.lower_prio_garp_due
+                .push_back(now.plus(garp.lower_prio_delay));
+        }
     }
 
     fn enter_backup(&mut self, now: Timestamp, suffix: &str, out: &mut Vec<Action>) {
@@ -625,6 +679,8 @@ impl Instance {
         self.master_down_due = None;
         self.garp_delay_due = None;
         self.garp_refresh_due = None;
+        self.lower_prio_garp_due.clear();
+        self.garp_extra_due = None;
     }
 
     /// RFC 3768 §6.1 Skew_Time = (256 - Priority) / 256 s; RFC 5798 §6.1
