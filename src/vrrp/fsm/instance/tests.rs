@@ -69,6 +69,7 @@ fn advert(priority: u8) -> Event {
         to,
         ttl: 255,
         payload: advert.emit(ip(PEER), to).unwrap(),
+        ah_prefix: None,
     }
 }
 
