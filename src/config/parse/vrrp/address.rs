@@ -339,6 +339,10 @@ fn route_line(parser: &mut Parser<'_>, item: &Node) -> Option<Route> {
                     .with_help("write 'nexthop via ADDR' for each gateway"),
                 );
                 route.options.push(word.text.to_string());
+                // The alternative gateway.
+                route
+                    .options
+                    .extend(words.next().map(|t| t.text.to_string()));
             }
             other => {
                 route.options.push(other.to_string());
@@ -451,12 +455,12 @@ fn rule_line(parser: &mut Parser<'_>, item: &Node) -> Option<Rule> {
         }
     }
     if rule.preference.is_none() {
-        // keepalived: "Rule has no preference specified - setting to 16384.
-        // This is probably not what you want."
+        let preference = parser.default_rule_preference();
+        rule.preference = Some(preference);
         parser.push(
             Diagnostic::warning(
                 "rule-no-preference",
-                "rule has no preference; keepalived assigns one",
+                format!("rule has no preference; keepalived sets {preference}, and so does lvstop"),
             )
             .on(&item.keyword)
             .with_help("add 'preference N' so the rule order does not depend on transitions"),
