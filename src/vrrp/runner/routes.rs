@@ -5,7 +5,8 @@
 //! their changes among its actions, in keepalived's order: routes then
 //! rules right after the instance's VIPs are added, rules then routes
 //! right before its VIPs are removed (a route's `src` must still be a
-//! local address when the kernel sees it).
+//! local address when the kernel sees it). An instance that starts
+//! outside MASTER clears them too, as keepalived does.
 
 use std::collections::HashMap;
 
@@ -50,9 +51,15 @@ pub fn interleave(actions: Vec<Action>) -> Vec<Step> {
         let Action::StateChanged { instance, from, to } = action else {
             continue;
         };
-        let install = match (*from == State::Master, *to == State::Master) {
-            (false, true) => true,
-            (true, false) => false,
+        let install = match (*from, *to) {
+            (State::Master, State::Master) => continue,
+            (_, State::Master) => true,
+            (State::Master, _) => false,
+            // keepalived 2.2.7 clears an instance's routes and rules when
+            // it starts in BACKUP (measured: "(VI_1) removing Virtual
+            // Rules" / "removing Virtual Routes" before "Entering BACKUP
+            // STATE (init)"), so a crashed master's leftovers go.
+            (State::Initialize, _) => false,
             _ => continue,
         };
         let step = Step::Routes {
@@ -205,5 +212,11 @@ mod tests {
         assert_eq!(steps[1], routes(true));
         let steps = interleave(vec![changed(State::Backup, State::Fault)]);
         assert_eq!(steps.len(), 1, "no MASTER involved, no route change");
+    }
+
+    #[test]
+    fn starting_in_backup_clears_what_a_crashed_master_left() {
+        let steps = interleave(vec![changed(State::Initialize, State::Backup)]);
+        assert_eq!(steps[1], routes(false));
     }
 }
