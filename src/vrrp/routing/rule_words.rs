@@ -52,25 +52,25 @@ pub fn rule_spec(rule: &Rule, tables: &TableNames) -> Result<Translated<RuleSpec
     }
     let mut not_acted_on = Vec::new();
     let mut words = rule.options.iter().map(String::as_str);
-    let mut value = |word: &str| -> Result<String, Skipped> {
-        words
-            .next()
-            .map(str::to_string)
-            .ok_or_else(|| skip(format!("'{word}' needs a value")))
-    };
     let number = |word: &str, text: &str| {
         parse_u32(text).map_err(|_| skip(format!("'{word} {text}': not a number")))
     };
     let mut inet6 = false;
-    while let Ok(word) = value("") {
-        match word.as_str() {
+    while let Some(word) = words.next() {
+        let mut value = || -> Result<String, Skipped> {
+            words
+                .next()
+                .map(str::to_string)
+                .ok_or_else(|| skip(format!("'{word}' needs a value")))
+        };
+        match word {
             "inet6" => inet6 = true,
             "inet" => {}
             "not" => spec.invert = true,
-            "iif" | "dev" => spec.iif = Some(value(&word)?),
-            "oif" => spec.oif = Some(value(&word)?),
+            "iif" | "dev" => spec.iif = Some(value()?),
+            "oif" => spec.oif = Some(value()?),
             "fwmark" => {
-                let text = value(&word)?;
+                let text = value()?;
                 let (mark, mask) = match text.split_once('/') {
                     Some((mark, mask)) => (mark, Some(mask)),
                     None => (text.as_str(), None),
@@ -78,13 +78,13 @@ pub fn rule_spec(rule: &Rule, tables: &TableNames) -> Result<Translated<RuleSpec
                 let mask = mask.map(|m| number("fwmark", m)).transpose()?;
                 spec.fwmark = Some((number("fwmark", mark)?, mask));
             }
-            "goto" => spec.kind = Some(RuleKind::Goto(number("goto", &value(&word)?)?)),
+            "goto" => spec.kind = Some(RuleKind::Goto(number("goto", &value()?)?)),
             "nop" => spec.kind = Some(RuleKind::Nop),
             "blackhole" => spec.kind = Some(RuleKind::Blackhole),
             "unreachable" => spec.kind = Some(RuleKind::Unreachable),
             "prohibit" => spec.kind = Some(RuleKind::Prohibit),
             "tos" | "dsfield" => {
-                let text = value(&word)?;
+                let text = value()?;
                 let tos = parse_u32(&text)
                     .ok()
                     .and_then(|t| u8::try_from(t).ok())
@@ -92,32 +92,32 @@ pub fn rule_spec(rule: &Rule, tables: &TableNames) -> Result<Translated<RuleSpec
                 spec.tos = Some(tos);
             }
             "protocol" | "proto" => {
-                let text = value(&word)?;
+                let text = value()?;
                 spec.protocol =
                     protocol(&text).ok_or_else(|| skip(format!("'{text}' is not a protocol")))?;
             }
             "suppress_prefixlength" | "sup_pl" => {
-                spec.suppress_prefixlength = Some(number(&word, &value(&word)?)?);
+                spec.suppress_prefixlength = Some(number(word, &value()?)?);
             }
             "suppress_ifgroup" | "sup_group" => {
-                spec.suppress_ifgroup = Some(number(&word, &value(&word)?)?);
+                spec.suppress_ifgroup = Some(number(word, &value()?)?);
             }
             "uidrange" => {
-                let text = value(&word)?;
+                let text = value()?;
                 let (start, end) = text
                     .split_once('-')
                     .ok_or_else(|| skip(format!("'uidrange {text}': expected START-END")))?;
                 spec.uid_range = Some((number("uidrange", start)?, number("uidrange", end)?));
             }
             "ipproto" | "ip_proto" => {
-                let text = value(&word)?;
+                let text = value()?;
                 spec.ip_proto = Some(
                     ip_protocol(&text)
                         .ok_or_else(|| skip(format!("'{text}' is not an IP protocol")))?,
                 );
             }
             "sport" | "dport" => {
-                let text = value(&word)?;
+                let text = value()?;
                 let range = port_range(&text)
                     .ok_or_else(|| skip(format!("'{word} {text}': expected PORT[-PORT]")))?;
                 if word == "sport" {
@@ -128,7 +128,7 @@ pub fn rule_spec(rule: &Rule, tables: &TableNames) -> Result<Translated<RuleSpec
             }
             "l3mdev" => spec.l3mdev = true,
             "realms" | "realm" => {
-                let text = value(&word)?;
+                let text = value()?;
                 let realm = |t: &str| parse_u32(t).ok().and_then(|n| u16::try_from(n).ok());
                 let (from, to) = match text.split_once('/') {
                     Some((from, to)) => (realm(from), realm(to)),
@@ -140,7 +140,7 @@ pub fn rule_spec(rule: &Rule, tables: &TableNames) -> Result<Translated<RuleSpec
                 }
             }
             "tun_id" => {
-                let text = value(&word)?;
+                let text = value()?;
                 not_acted_on.push(note(&format!("tun_id {text}")));
             }
             other => not_acted_on.push(note(other)),
