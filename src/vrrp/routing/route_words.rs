@@ -220,6 +220,15 @@ mod tests {
     }
 
     #[test]
+    fn inet6_makes_default_an_ipv6_route() {
+        let mut r = route("default");
+        r.dev = Some("veth0".into());
+        r.options = vec!["inet6".into()];
+        let t = route_spec(&r, &TableNames::default()).unwrap();
+        assert_eq!(t.spec.destination, "::".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
     fn options_lvstop_does_not_act_on_are_named() {
         let mut r = route("198.51.100.0/24");
         r.dev = Some("veth0".into());

@@ -246,13 +246,15 @@ fn route_line(parser: &mut Parser<'_>, item: &Node) -> Option<Route> {
     let mut words = words(item).peekable();
     let mut route_type = None;
     let mut src = None;
+    // `inet6` before the destination: kept, it makes `default` IPv6.
+    let mut options = Vec::new();
     // Legacy form: `src ADDR [to] DEST …`.
     let destination = loop {
         let word = words.next()?;
         match word.text.as_str() {
             "src" => src = Some(route_ip(parser, word, words.next())?),
             "to" => {}
-            "inet6" => {}
+            "inet6" => options.push(word.text.to_string()),
             text if ROUTE_TYPES.contains(&text) && route_type.is_none() => {
                 route_type = Some(text.to_string());
             }
@@ -287,7 +289,7 @@ fn route_line(parser: &mut Parser<'_>, item: &Node) -> Option<Route> {
         scope: None,
         no_track: false,
         track_group: None,
-        options: Vec::new(),
+        options,
     };
     while let Some(word) = words.next() {
         match word.text.as_str() {

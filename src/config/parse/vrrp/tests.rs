@@ -322,6 +322,15 @@ fn rules_without_a_preference_get_keepalived_s_in_file_order() {
 }
 
 #[test]
+fn inet6_before_a_route_destination_is_kept() {
+    let (config, diagnostics) = load("static_routes {\n inet6 default dev lo\n}\n");
+    let route = &config.vrrp.static_routes[0];
+    assert_eq!(route.destination.value, "default");
+    assert_eq!(route.options, ["inet6"]);
+    assert!(codes(&diagnostics).is_empty(), "{:?}", codes(&diagnostics));
+}
+
+#[test]
 fn route_and_rule_options_lvstop_does_not_pass_on_are_reported_once() {
     let (config, diagnostics) = load(
         "static_routes {\n 198.51.100.0/24 dev lo advmss lock 101 mtu 1400 tos 4\n \
