@@ -1,6 +1,7 @@
-//! Host network configuration outside IPVS: interface addresses over
-//! rtnetlink ([`address`]), IPv4 ARP sysctls ([`sysctl`]) and the DR
-//! real-server command built on both ([`realserver`]); and what a new VRRP
+//! Host network configuration outside IPVS: interface addresses, routes
+//! and policy rules over rtnetlink ([`address`], [`route`], [`rule`]),
+//! IPv4 ARP sysctls ([`sysctl`]) and the DR real-server command built on
+//! addresses and sysctls ([`realserver`]); and what a new VRRP
 //! master tells its segment: gratuitous ARP ([`garp`]), unsolicited
 //! neighbour advertisements ([`ndisc`]), when to send them ([`announce`],
 //! keepalived's delays and repeats) and the sockets that send them
@@ -18,6 +19,8 @@ pub mod announcer;
 pub mod garp;
 pub mod ndisc;
 pub mod realserver;
+pub mod route;
+pub mod rule;
 pub mod speakers;
 pub mod sys;
 pub mod sysctl;

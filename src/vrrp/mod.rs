@@ -6,6 +6,8 @@
 //!   sockets, no timers, no logging. [`replay`] drives it from JSONL files.
 //! - [`runner`] drives a [`fsm::Node`] on tokio: sockets, timers, VIPs,
 //!   announcements, scripts.
+//! - [`routing`] turns `virtual_routes`/`virtual_rules` and the static
+//!   blocks into kernel routes, rules and addresses.
 //! - [`transport`] moves the encoded adverts between routers, over raw IP
 //!   protocol 112 sockets or an in-memory segment.
 
@@ -13,6 +15,7 @@ pub mod fsm;
 pub mod packet;
 pub mod process;
 pub mod replay;
+pub mod routing;
 pub mod runner;
 pub mod sync_group;
 pub mod track;

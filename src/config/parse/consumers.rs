@@ -324,6 +324,21 @@ const CONSUMERS: &[(&str, &str, &str)] = &[
         "sorry_server_method",
     ),
     ("state", "src/ui/app/actions.rs", ".state"),
+    (
+        "static_ipaddress",
+        "src/vrrp/routing/statics.rs",
+        ".static_addresses",
+    ),
+    (
+        "static_routes",
+        "src/vrrp/routing/statics.rs",
+        ".static_routes",
+    ),
+    (
+        "static_rules",
+        "src/vrrp/routing/statics.rs",
+        ".static_rules",
+    ),
     ("status_code", "src/health/probe/http.rs", "status_codes"),
     (
         "terminate_delay",
@@ -345,6 +360,16 @@ const CONSUMERS: &[(&str, &str, &str)] = &[
     ("track_script", "src/vrrp/runner/units.rs", "track_scripts"),
     ("type", "src/health/probe/dns.rs", "query_type"),
     ("unicast_peer", "src/vrrp/runner/setup.rs", "unicast_peers"),
+    (
+        "virtual_routes",
+        "src/vrrp/runner/routes.rs",
+        ".virtual_routes",
+    ),
+    (
+        "virtual_rules",
+        "src/vrrp/runner/routes.rs",
+        ".virtual_rules",
+    ),
     (
         "unicast_src_ip",
         "src/vrrp/fsm/config.rs",
@@ -560,11 +585,6 @@ fn the_keywords_an_operator_was_told_are_ignored_are_warnings_or_refused() {
         ("vrrp_instance", "use_vmac"),
         ("vrrp_instance", "use_vmac_addr"),
         ("vrrp_instance", "vmac_xmit_base"),
-        ("vrrp_instance", "virtual_routes"),
-        ("vrrp_instance", "virtual_rules"),
-        ("top level", "static_ipaddress"),
-        ("top level", "static_routes"),
-        ("top level", "static_rules"),
         ("virtual_server", "ha_suspend"),
         ("HTTP_GET", "fast_recovery"),
         ("TCP_CHECK", "fwmark"),

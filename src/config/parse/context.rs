@@ -36,7 +36,14 @@ pub struct Parser<'d> {
     reported_unacted: HashSet<String>,
     /// Alias spellings already noted.
     reported_aliases: HashSet<String>,
+    /// The preference the next rule without one gets.
+    next_rule_preference: u32,
 }
+
+/// keepalived 2.2.7 gives a rule without a preference 16384, the next one
+/// 16383, and so on in file order, static and virtual rules alike
+/// (measured: "Rule has no preference specified - setting to 16384").
+const FIRST_DEFAULT_RULE_PREFERENCE: u32 = 16384;
 
 impl<'d> Parser<'d> {
     pub fn new(diagnostics: &'d mut Diagnostics, options: ParseOptions) -> Self {
@@ -45,7 +52,15 @@ impl<'d> Parser<'d> {
             options,
             reported_unacted: HashSet::new(),
             reported_aliases: HashSet::new(),
+            next_rule_preference: FIRST_DEFAULT_RULE_PREFERENCE,
         }
+    }
+
+    /// The preference keepalived gives the next rule written without one.
+    pub fn default_rule_preference(&mut self) -> u32 {
+        let preference = self.next_rule_preference;
+        self.next_rule_preference = preference.saturating_sub(1);
+        preference
     }
 
     pub fn error(&mut self, at: &Token, code: &'static str, message: impl Into<String>) {

@@ -24,10 +24,15 @@ pub const ADVERT_TUNING: &str =
 pub const UNICAST_TUNING: &str =
     "lvstop sends unicast adverts with TTL 255 and checks them as multicast ones";
 pub const VMAC: &str = "lvstop puts the VIPs on the instance's interface with that interface's own MAC address; a peer using a VMAC sees a different source MAC";
-pub const VIRTUAL_ROUTES: &str = "lvstop adds no routes or rules when it becomes MASTER";
-pub const STATIC_ADDRESSES: &str = "lvstop adds no static addresses, routes or rules at start";
 pub const GARP_GROUP: &str =
     "lvstop spaces gratuitous ARPs and NAs on every interface with the global vrrp_garp_interval and vrrp_gna_interval";
+pub const STATIC_TRACK: &str =
+    "lvstop installs static addresses, routes and rules without tracking them";
+pub const ROUTE_OPTION: &str = "lvstop installs the route without it (it passes the type, src, via, dev, table, metric, scope, proto, onlink, mtu and append)";
+pub const MULTIPATH_ROUTE: &str =
+    "lvstop installs single-path routes only and leaves this route out";
+pub const RULE_OPTION: &str = "lvstop installs the rule without it";
+pub const TRACK_GROUP: &str = "lvstop installs the line without tracking it";
 pub const NOTIFY_EXTRA: &str =
     "lvstop announces DELETED and priority changes for instances only, not for sync groups";
 pub const NICE: &str =

@@ -18,6 +18,7 @@ use tokio::time::Instant;
 
 use super::io::Host;
 use super::notices::NoticeSinks;
+use super::routes::{self, Step};
 use super::setup::{Links, Scripts};
 use super::status::{unix_ms, InstanceExtra, IoErrors, Transition, VrrpEvent, VrrpStatus};
 use super::timer::PreciseTimer;
@@ -26,6 +27,7 @@ use crate::net::announce::{AnnounceSchedule, AnnounceSettings, Trigger};
 use crate::notify::NotifyQueue;
 use crate::vrrp::fsm::{Action, Command, Input, Node, NoticeState, NotifyTarget, Timestamp, Vip};
 use crate::vrrp::packet::Advertisement;
+use crate::vrrp::routing::RouteSet;
 use crate::vrrp::track::ScriptOutcome;
 use crate::vrrp::transport::AhSeal;
 
@@ -61,6 +63,8 @@ pub struct Engine {
     pub links: Links,
     pub host: Arc<Host>,
     pub vip_specs: HashMap<(String, IpAddr), AddressSpec>,
+    /// `virtual_routes` / `virtual_rules` by instance name.
+    pub route_sets: HashMap<String, RouteSet>,
     pub scripts: Arc<Scripts>,
     pub announce: AnnounceSettings,
     pub inbox: mpsc::Sender<Msg>,
@@ -155,9 +159,7 @@ impl Engine {
                     }
                 )
             });
-        for action in actions {
-            self.act(action).await;
-        }
+        self.carry_out(actions).await;
         self.publish();
         for handle in self.bursts.values() {
             handle.abort();
@@ -178,10 +180,19 @@ impl Engine {
     async fn step(&mut self, input: Input) {
         let now = self.now();
         let actions = self.node.handle(now, input);
-        for action in actions {
-            self.act(action).await;
-        }
+        self.carry_out(actions).await;
         self.publish();
+    }
+
+    /// The actions in order, with the route changes their transitions
+    /// call for (see [`routes::interleave`]).
+    async fn carry_out(&mut self, actions: Vec<Action>) {
+        for step in routes::interleave(actions) {
+            match step {
+                Step::Act(action) => self.act(action).await,
+                Step::Routes { instance, install } => self.change_routes(&instance, install).await,
+            }
+        }
     }
 
     fn publish(&mut self) {

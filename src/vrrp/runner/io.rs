@@ -1,7 +1,7 @@
 //! The two worlds the runner can drive: the host (raw protocol 112
-//! sockets, rtnetlink addresses, AF_PACKET announcements) or an in-memory
-//! segment (tests, the demo) where VIPs are a set in memory and
-//! announcements are only counted. This module owns that switch and
+//! sockets, rtnetlink addresses, routes and rules, AF_PACKET
+//! announcements) or an in-memory segment (tests, the demo) where VIPs,
+//! routes and rules are sets in memory and announcements are only counted. This module owns that switch and
 //! nothing else: it never decides what to send or when.
 
 use std::collections::{BTreeSet, HashMap};
@@ -10,6 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use crate::net::address::{AddOutcome, AddressError, AddressSpec, Addresses, RemoveOutcome};
 use crate::net::announcer::{AnnounceError, Announcer};
+use crate::net::route::{RouteSpec, Routing, RoutingError};
+use crate::net::rule::RuleSpec;
 use crate::vrrp::transport::memory::MemoryTransport;
 use crate::vrrp::transport::raw::RawTransport;
 use crate::vrrp::transport::{AhSeal, Datagram, Transport, TransportError};
@@ -61,13 +63,15 @@ impl Link {
 pub enum Host {
     System {
         addresses: Addresses,
+        routing: Routing,
         /// One AF_PACKET sender per interface, opened on first use.
         announcers: tokio::sync::Mutex<HashMap<String, Arc<Announcer>>>,
     },
     Memory(MemoryHost),
 }
 
-/// The in-memory host: installed VIPs and a count of announcements.
+/// The in-memory host: installed VIPs, routes and rules, and a count of
+/// announcements.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryHost {
     inner: Arc<Mutex<MemoryHostState>>,
@@ -76,6 +80,8 @@ pub struct MemoryHost {
 #[derive(Debug, Default)]
 struct MemoryHostState {
     vips: BTreeSet<(String, IpAddr)>,
+    routes: BTreeSet<String>,
+    rules: BTreeSet<String>,
     announcements: u64,
 }
 
@@ -85,6 +91,20 @@ impl MemoryHost {
         self.inner
             .lock()
             .map(|s| s.vips.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The routes and rules installed now, as `ip` would print them
+    /// (roughly).
+    pub fn routes_and_rules(&self) -> (Vec<String>, Vec<String>) {
+        self.inner
+            .lock()
+            .map(|s| {
+                (
+                    s.routes.iter().cloned().collect(),
+                    s.rules.iter().cloned().collect(),
+                )
+            })
             .unwrap_or_default()
     }
 
@@ -115,6 +135,46 @@ impl Host {
             }
             Host::Memory(memory) => Ok(memory
                 .with(|s| s.vips.remove(&(spec.ifname.clone(), spec.addr)))
+                .unwrap_or(false)),
+        }
+    }
+
+    pub async fn add_route(&self, spec: &RouteSpec) -> Result<bool, RoutingError> {
+        match self {
+            Host::System { routing, .. } => Ok(routing.add_route(spec).await? == AddOutcome::Added),
+            Host::Memory(memory) => Ok(memory
+                .with(|s| s.routes.insert(spec.to_string()))
+                .unwrap_or(false)),
+        }
+    }
+
+    pub async fn remove_route(&self, spec: &RouteSpec) -> Result<bool, RoutingError> {
+        match self {
+            Host::System { routing, .. } => {
+                Ok(routing.remove_route(spec).await? == RemoveOutcome::Removed)
+            }
+            Host::Memory(memory) => Ok(memory
+                .with(|s| s.routes.remove(&spec.to_string()))
+                .unwrap_or(false)),
+        }
+    }
+
+    pub async fn add_rule(&self, spec: &RuleSpec) -> Result<bool, RoutingError> {
+        match self {
+            Host::System { routing, .. } => Ok(routing.add_rule(spec).await? == AddOutcome::Added),
+            Host::Memory(memory) => Ok(memory
+                .with(|s| s.rules.insert(spec.to_string()))
+                .unwrap_or(false)),
+        }
+    }
+
+    pub async fn remove_rule(&self, spec: &RuleSpec) -> Result<bool, RoutingError> {
+        match self {
+            Host::System { routing, .. } => {
+                Ok(routing.remove_rule(spec).await? == RemoveOutcome::Removed)
+            }
+            Host::Memory(memory) => Ok(memory
+                .with(|s| s.rules.remove(&spec.to_string()))
                 .unwrap_or(false)),
         }
     }

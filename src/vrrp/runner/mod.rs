@@ -2,7 +2,8 @@
 //! transports the configuration's instances need, feeds the node received
 //! adverts, timer ticks, link states, `vrrp_script` outcomes,
 //! `track_file` values and `track_process` counts, and carries out every action it returns — adverts,
-//! VIPs over rtnetlink, gratuitous ARP / unsolicited NA, notify scripts
+//! VIPs over rtnetlink (with the instance's `virtual_routes` and
+//! `virtual_rules`, see `routes`), gratuitous ARP / unsolicited NA, notify scripts
 //! (ordered per instance, script security enforced), keepalived's log
 //! lines.
 //!
@@ -21,6 +22,7 @@
 //! - [`watch`]: receive tasks, link-state, `track_file` and process-table
 //!   polls.
 //! - [`io`]: real host or in-memory segment.
+//! - `routes`: where an instance's routes and rules go in and out.
 //! - `timer`: the microsecond timer the engine sleeps on.
 //! - [`status`]: what the control socket and `--once` show.
 //! - [`service`]: the daemon's runners across reloads.
@@ -29,6 +31,7 @@
 mod engine;
 pub mod io;
 pub mod notices;
+mod routes;
 pub mod service;
 pub mod setup;
 pub mod status;
@@ -53,6 +56,7 @@ use crate::net::announce::AnnounceSettings;
 use crate::vrrp::fsm::{
     Action, BuildError, Input, InstanceConfig, InterfaceInfo, Interfaces, Node,
 };
+use crate::vrrp::routing::TableNames;
 use crate::vrrp::transport::memory::MemorySegment;
 use engine::{Engine, Msg};
 pub use io::MemoryHost;
@@ -131,8 +135,11 @@ impl VrrpRunner {
                 let interfaces = setup::read_interfaces(&names).await?;
                 let addresses =
                     Addresses::connect().map_err(|e| RunnerError::Netlink(e.to_string()))?;
+                let routing = crate::net::route::Routing::connect()
+                    .map_err(|e| RunnerError::Netlink(e.to_string()))?;
                 let host = io::Host::System {
                     addresses,
+                    routing,
                     announcers: tokio::sync::Mutex::new(HashMap::new()),
                 };
                 (interfaces, host, None)
@@ -176,6 +183,19 @@ impl VrrpRunner {
             }
         }
         let scripts = Arc::new(setup::Scripts::prepare(config).await);
+        let route_sets = if config
+            .vrrp
+            .instances
+            .iter()
+            .any(|i| !i.virtual_routes.is_empty() || !i.virtual_rules.is_empty())
+        {
+            let tables = tokio::task::spawn_blocking(TableNames::load)
+                .await
+                .unwrap_or_default();
+            routes::route_sets(config, &tables)
+        } else {
+            HashMap::new()
+        };
 
         let (inbox, inbox_rx) = mpsc::channel(INBOX_DEPTH);
         let (events, _) = broadcast::channel(256);
@@ -219,6 +239,7 @@ impl VrrpRunner {
             links,
             host: Arc::new(host),
             vip_specs,
+            route_sets,
             scripts,
             announce: announce_settings(config),
             inbox: inbox.clone(),

@@ -13,6 +13,13 @@
 //!
 //! Each runner opens its own sockets; raw sockets have multicast loop off,
 //! so runners on one host never hear each other.
+//!
+//! The static blocks (`static_ipaddress`, `static_routes`,
+//! `static_rules`) live here too, as they do in keepalived's VRRP process:
+//! added before the first runner starts, brought in line with the new
+//! configuration on reload, removed after the last runner stops (see
+//! [`crate::vrrp::routing::statics`]). An in-memory service leaves the
+//! host alone.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -24,9 +31,12 @@ use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 use super::units::{self, UnitKey};
-use super::{RunnerError, RunnerOptions, VrrpEvent, VrrpRunner, VrrpRunnerHandle, VrrpStatus};
+use super::{
+    RunnerError, RunnerIo, RunnerOptions, VrrpEvent, VrrpRunner, VrrpRunnerHandle, VrrpStatus,
+};
 use crate::config::load::{self, Options};
 use crate::config::model::Config;
+use crate::vrrp::routing::statics::{self, Statics};
 
 /// Events kept for slow subscribers before the oldest are dropped.
 const EVENT_DEPTH: usize = 256;
@@ -44,6 +54,8 @@ pub struct VrrpService {
     /// Operator priorities by instance name; they outlive a runner's
     /// restart and go with the instance's removal.
     operator_priorities: BTreeMap<String, u8>,
+    /// The static addresses, routes and rules installed now.
+    statics: Statics,
 }
 
 /// One unit's runner and the task forwarding its status and events.
@@ -118,7 +130,9 @@ impl VrrpService {
             events,
             generation: 0,
             operator_priorities: BTreeMap::new(),
+            statics: Statics::default(),
         };
+        service.change_statics(config).await;
         service.set_order();
         for (key, (unit, slice)) in units::slices(config) {
             if let Err(e) = service.launch(key, unit.instances, &slice).await {
@@ -226,6 +240,7 @@ impl VrrpService {
         if let Err(e) = self.options.notices.reconfigure(config) {
             tracing::error!("VRRP e-mail alerts keep their old settings: {e}");
         }
+        self.change_statics(config).await;
         let diff = units::diff(&self.config, config);
         let mut after = units::slices(config);
         let mut report = VrrpReload::default();
@@ -298,7 +313,28 @@ impl VrrpService {
         for notice in &held {
             self.options.notices.deliver_action(notice);
         }
+        let installed = std::mem::take(&mut self.statics);
+        statics::apply(&installed, &Statics::default()).await;
         self.publish();
+    }
+
+    /// Brings the host's static addresses, routes and rules from what is
+    /// installed to what `config` says (nothing for an in-memory service).
+    async fn change_statics(&mut self, config: &Config) {
+        if !matches!(self.options.io, RunnerIo::System) {
+            return;
+        }
+        let wanted = Statics::load(config).await;
+        let report = statics::apply(&self.statics, &wanted).await;
+        if report != statics::StaticsReport::default() {
+            tracing::info!(
+                "static addresses, routes and rules: {} added, {} removed, {} failed",
+                report.added,
+                report.removed,
+                report.failed
+            );
+        }
+        self.statics = wanted;
     }
 
     async fn launch(

@@ -111,6 +111,27 @@ async fn higher_priority_becomes_master_and_holds_the_vip_alone() {
 }
 
 #[tokio::test]
+async fn virtual_routes_and_rules_are_installed_only_on_the_master() {
+    let extra = "virtual_routes {\n    198.51.100.176/28 via 198.51.100.3\n  }\n  \
+                 virtual_rules {\n    to 198.51.100.208/28 table 201 preference 301\n  }";
+    let segment = MemorySegment::new();
+    let (a, host_a) = start(&segment, A, &config(150, extra)).await;
+    let (b, host_b) = start(&segment, B, &config(100, extra)).await;
+    reaches(&a, State::Master).await;
+    reaches(&b, State::Backup).await;
+    let (routes, rules) = host_a.routes_and_rules();
+    assert_eq!(routes, ["198.51.100.176/28 via 198.51.100.3"]);
+    assert_eq!(rules, ["301: from all to 198.51.100.208/28 lookup 201"]);
+    assert_eq!(host_b.routes_and_rules(), (vec![], vec![]));
+    a.shutdown().await;
+    assert_eq!(host_a.routes_and_rules(), (vec![], vec![]));
+    reaches(&b, State::Master).await;
+    assert!(eventually(|| host_b.routes_and_rules().0.len() == 1).await);
+    b.shutdown().await;
+    assert_eq!(host_b.routes_and_rules(), (vec![], vec![]));
+}
+
+#[tokio::test]
 async fn a_crashed_master_loses_the_vip_to_the_backup() {
     let segment = MemorySegment::new();
     let (a, host_a) = start(&segment, A, &config(150, "")).await;

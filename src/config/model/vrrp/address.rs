@@ -93,7 +93,8 @@ pub struct Rule {
     pub from: Option<String>,
     pub to: Option<String>,
     pub table: Option<String>,
-    /// `preference`/`priority`/`pref`.
+    /// `preference`/`priority`/`pref`; the parser fills in keepalived's
+    /// default (16384 downwards, in file order) when the line has none.
     pub preference: Option<u32>,
     pub no_track: bool,
     pub track_group: Option<String>,

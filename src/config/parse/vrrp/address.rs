@@ -1,6 +1,9 @@
 //! Address, route and rule lines (`virtual_ipaddress`, `static_routes`,
 //! `virtual_rules`, …) in keepalived's `ip address/route/rule` vocabulary.
 //! keepalived skips a line it cannot read (with a warning), so this does too.
+//! Route and rule options lvstop does not pass to the kernel are reported
+//! as "parsed, not acted on" (the run-time translation is
+//! `vrrp::routing`).
 
 use std::net::IpAddr;
 
@@ -228,6 +231,78 @@ fn option_kind(word: &str) -> Option<KeywordKind> {
     }
 }
 
+/// Route options lvstop passes to the kernel besides the typed fields;
+/// `proto`/`protocol` and `mtu` take a value.
+pub const ROUTE_OPTIONS_ACTED: &[&str] = &[
+    "inet6", "prepend", "append", "onlink", "proto", "protocol", "mtu",
+];
+
+/// Route options of ip-route(8) that take a value (`lock` may come first)
+/// and that lvstop does not act on.
+pub const ROUTE_OPTIONS_VALUED: &[&str] = &[
+    "tos",
+    "dsfield",
+    "realm",
+    "realms",
+    "hoplimit",
+    "advmss",
+    "rtt",
+    "rttvar",
+    "reordering",
+    "window",
+    "cwnd",
+    "ssthresh",
+    "rto_min",
+    "initcwnd",
+    "initrwnd",
+    "features",
+    "quickack",
+    "congctl",
+    "pref",
+    "expires",
+    "vrf",
+    "fastopen_no_cookie",
+    "ttl-propagate",
+    "encap",
+    "nhid",
+];
+
+/// Rule options lvstop passes to the kernel besides `from`, `to`,
+/// `table` and `preference`, with whether each takes a value.
+pub const RULE_OPTIONS_ACTED: &[(&str, bool)] = &[
+    ("inet", false),
+    ("inet6", false),
+    ("not", false),
+    ("iif", true),
+    ("dev", true),
+    ("oif", true),
+    ("fwmark", true),
+    ("goto", true),
+    ("nop", false),
+    ("blackhole", false),
+    ("unreachable", false),
+    ("prohibit", false),
+    ("tos", true),
+    ("dsfield", true),
+    ("protocol", true),
+    ("proto", true),
+    ("suppress_prefixlength", true),
+    ("sup_pl", true),
+    ("suppress_ifgroup", true),
+    ("sup_group", true),
+    ("uidrange", true),
+    ("ipproto", true),
+    ("ip_proto", true),
+    ("sport", true),
+    ("dport", true),
+    ("l3mdev", false),
+    ("realms", true),
+    ("realm", true),
+];
+
+/// Rule options that take a value and that lvstop does not act on.
+pub const RULE_OPTIONS_VALUED: &[&str] = &["tun_id"];
+
 const ROUTE_TYPES: &[&str] = &[
     "unicast",
     "blackhole",
@@ -258,13 +333,15 @@ fn route_line(parser: &mut Parser<'_>, item: &Node) -> Option<Route> {
     let mut words = words(item).peekable();
     let mut route_type = None;
     let mut src = None;
+    // `inet6` before the destination: kept, it makes `default` IPv6.
+    let mut options = Vec::new();
     // Legacy form: `src ADDR [to] DEST …`.
     let destination = loop {
         let word = words.next()?;
         match word.text.as_str() {
             "src" => src = Some(route_ip(parser, word, words.next())?),
             "to" => {}
-            "inet6" => {}
+            "inet6" => options.push(word.text.to_string()),
             text if ROUTE_TYPES.contains(&text) && route_type.is_none() => {
                 route_type = Some(text.to_string());
             }
@@ -299,12 +376,13 @@ fn route_line(parser: &mut Parser<'_>, item: &Node) -> Option<Route> {
         scope: None,
         no_track: false,
         track_group: None,
-        options: Vec::new(),
+        options,
     };
     while let Some(word) = words.next() {
         match word.text.as_str() {
             // Everything after the first `nexthop` describes the nexthops.
             "nexthop" => {
+                parser.warn_unacted_word(word, instead::MULTIPATH_ROUTE);
                 route.options.push(word.text.to_string());
                 route
                     .options
@@ -335,8 +413,12 @@ fn route_line(parser: &mut Parser<'_>, item: &Node) -> Option<Route> {
                 }
             }
             "no_track" => route.no_track = true,
-            "track_group" => route.track_group = words.next().map(|t| t.text.to_string()),
+            "track_group" => {
+                parser.warn_unacted_word(word, instead::TRACK_GROUP);
+                route.track_group = words.next().map(|t| t.text.to_string());
+            }
             "or" => {
+                parser.warn_unacted_word(word, instead::MULTIPATH_ROUTE);
                 parser.push(
                     Diagnostic::warning(
                         "deprecated-keyword",
@@ -346,11 +428,34 @@ fn route_line(parser: &mut Parser<'_>, item: &Node) -> Option<Route> {
                     .with_help("write 'nexthop via ADDR' for each gateway"),
                 );
                 route.options.push(word.text.to_string());
+                // The alternative gateway.
+                route
+                    .options
+                    .extend(words.next().map(|t| t.text.to_string()));
             }
-            other => route.options.push(other.to_string()),
+            other => {
+                route.options.push(other.to_string());
+                let valued = ROUTE_OPTIONS_VALUED.contains(&other);
+                if valued || !ROUTE_OPTIONS_ACTED.contains(&other) {
+                    parser.warn_unacted_word(word, instead::ROUTE_OPTION);
+                }
+                if valued || matches!(other, "proto" | "protocol" | "mtu") {
+                    route_value(&mut words, &mut route.options);
+                }
+            }
         }
     }
     Some(route)
+}
+
+/// Moves an option's value (after `lock`, when written) into `options`.
+fn route_value<'t>(words: &mut impl Iterator<Item = &'t Token>, options: &mut Vec<String>) {
+    if let Some(value) = words.next() {
+        options.push(value.text.to_string());
+        if value.text == "lock" {
+            options.extend(words.next().map(|t| t.text.to_string()));
+        }
+    }
 }
 
 fn route_ip(parser: &mut Parser<'_>, keyword: &Token, value: Option<&Token>) -> Option<IpAddr> {
@@ -423,17 +528,31 @@ fn rule_line(parser: &mut Parser<'_>, item: &Node) -> Option<Rule> {
                 }
             }
             "no_track" => rule.no_track = true,
-            "track_group" => rule.track_group = words.next().map(|t| t.text.to_string()),
-            other => rule.options.push(other.to_string()),
+            "track_group" => {
+                parser.warn_unacted_word(word, instead::TRACK_GROUP);
+                rule.track_group = words.next().map(|t| t.text.to_string());
+            }
+            other => {
+                rule.options.push(other.to_string());
+                let acted = RULE_OPTIONS_ACTED.iter().find(|(name, _)| *name == other);
+                if acted.is_none() {
+                    parser.warn_unacted_word(word, instead::RULE_OPTION);
+                }
+                if acted.is_some_and(|(_, valued)| *valued) || RULE_OPTIONS_VALUED.contains(&other)
+                {
+                    rule.options
+                        .extend(words.next().map(|t| t.text.to_string()));
+                }
+            }
         }
     }
     if rule.preference.is_none() {
-        // keepalived: "Rule has no preference specified - setting to 16384.
-        // This is probably not what you want."
+        let preference = parser.default_rule_preference();
+        rule.preference = Some(preference);
         parser.push(
             Diagnostic::warning(
                 "rule-no-preference",
-                "rule has no preference; keepalived assigns one",
+                format!("rule has no preference; keepalived sets {preference}, and so does lvstop"),
             )
             .on(&item.keyword)
             .with_help("add 'preference N' so the rule order does not depend on transitions"),

@@ -10,6 +10,9 @@ mod process;
 #[cfg(test)]
 mod tests;
 
+pub use address::{
+    ROUTE_OPTIONS_ACTED, ROUTE_OPTIONS_VALUED, RULE_OPTIONS_ACTED, RULE_OPTIONS_VALUED,
+};
 pub use instance::instance;
 pub use process::track_process;
 

@@ -301,6 +301,58 @@ fn invalid_rule_addresses_are_skipped_with_a_warning() {
 }
 
 #[test]
+fn rules_without_a_preference_get_keepalived_s_in_file_order() {
+    let (config, diagnostics) = load(
+        "vrrp_instance A {\n virtual_rules {\n  from 198.51.100.0/28 table 1\n }\n}\n\
+         static_rules {\n from 198.51.100.16/28 table 2 preference 7\n to 198.51.100.32/28 table 3\n}\n",
+    );
+    let virtual_rule = &config.vrrp.instances[0].virtual_rules[0];
+    assert_eq!(virtual_rule.preference, Some(16384));
+    let statics: Vec<_> = config
+        .vrrp
+        .static_rules
+        .iter()
+        .map(|r| r.preference)
+        .collect();
+    assert_eq!(statics, [Some(7), Some(16383)]);
+    assert_eq!(
+        codes(&diagnostics),
+        ["rule-no-preference", "rule-no-preference"]
+    );
+}
+
+#[test]
+fn inet6_before_a_route_destination_is_kept() {
+    let (config, diagnostics) = load("static_routes {\n inet6 default dev lo\n}\n");
+    let route = &config.vrrp.static_routes[0];
+    assert_eq!(route.destination.value, "default");
+    assert_eq!(route.options, ["inet6"]);
+    assert!(codes(&diagnostics).is_empty(), "{:?}", codes(&diagnostics));
+}
+
+#[test]
+fn route_and_rule_options_lvstop_does_not_pass_on_are_reported_once() {
+    let (config, diagnostics) = load(
+        "static_routes {\n 198.51.100.0/24 dev lo advmss lock 101 mtu 1400 tos 4\n \
+         198.51.100.64/26 dev lo tos 8\n}\n\
+         static_rules {\n from 198.51.100.0/24 table 1 preference 5 fwmark 3 tun_id 9\n}\n",
+    );
+    assert_eq!(
+        config.vrrp.static_routes[0].options,
+        ["advmss", "lock", "101", "mtu", "1400", "tos", "4"]
+    );
+    let unacted: Vec<_> = diagnostics
+        .iter()
+        .filter(|d| d.code == "not-acted-on")
+        .map(|d| d.message.clone())
+        .collect();
+    assert_eq!(unacted.len(), 3, "{unacted:?}");
+    assert!(unacted[0].contains("'advmss'"), "{unacted:?}");
+    assert!(unacted[1].contains("'tos'"), "{unacted:?}");
+    assert!(unacted[2].contains("'tun_id'"), "{unacted:?}");
+}
+
+#[test]
 fn unacted_keywords_are_kept_and_warned_about_once() {
     let (config, diagnostics) = load("global_defs {\n vrrp_iptables\n vrrp_iptables x\n}\n");
     assert_eq!(config.global.other.len(), 2);
