@@ -299,9 +299,17 @@ pub fn check(config: &Config, host: Option<&dyn Host>, diagnostics: &mut Diagnos
             diagnostics.push(diagnostic.at(script.at));
             continue;
         }
+        // A script without its own user runs as `script_user`, wherever
+        // that line stands (measured on 2.2.7), except a FIFO script read
+        // before it, which already had root.
+        let default_user = global
+            .script_user
+            .as_ref()
+            .filter(|user| !(found.role == Role::Fifo && read_before(script.at, user.at)));
+        let default_is_root = default_user.is_none_or(|user| user.value == "root");
         let present = host.is_none_or(|h| h.find_program(program).is_some());
         if present {
-            if runs_as_root(&found) {
+            if runs_as_root(&found) && (found.user.is_some() || default_is_root) {
                 match found.process {
                     Process::Vrrp => insecure.vrrp.push(script.at),
                     Process::Checker => insecure.checker.push(script.at),
