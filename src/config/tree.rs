@@ -53,6 +53,10 @@ impl Node {
 pub struct Block {
     pub open: Location,
     pub children: Vec<Node>,
+    /// False for a block keepalived reads although its `{` is missing
+    /// (a line list taking the following lines, or a block of keywords
+    /// opened at its keyword).
+    pub braced: bool,
 }
 
 /// The tree and what keepalived's brace count makes of its top level.
@@ -453,6 +457,7 @@ impl Builder {
         node.block = Some(Block {
             open: node.keyword.at,
             children: Vec::new(),
+            braced: false,
         });
         self.stack.push(node);
     }
@@ -476,6 +481,7 @@ impl Builder {
         node.block = Some(Block {
             open: node.keyword.at,
             children: Vec::new(),
+            braced: false,
         });
         self.taking_lines = Some(node);
     }
@@ -546,6 +552,7 @@ impl Builder {
             node.block = Some(Block {
                 open,
                 children: Vec::new(),
+                braced: true,
             });
             self.open_block(node);
         }
@@ -657,6 +664,7 @@ fn anonymous_level(at: &Token) -> Node {
         block: Some(Block {
             open: at.at,
             children: Vec::new(),
+            braced: true,
         }),
     }
 }
@@ -665,6 +673,7 @@ fn empty_block() -> Block {
     Block {
         open: Location::default(),
         children: Vec::new(),
+        braced: true,
     }
 }
 
@@ -676,6 +685,7 @@ fn make_node(mut statement: Vec<Token>, open: Option<Location>) -> Node {
         block: open.map(|open| Block {
             open,
             children: Vec::new(),
+            braced: true,
         }),
     }
 }

@@ -571,12 +571,9 @@ pub fn raw_setting(node: &Node) -> RawSetting {
     }
 }
 
-/// Parses decimal or `0x` hexadecimal integers.
+/// Parses a decimal integer: keepalived 2.2.7 reads its numbers in base 10
+/// ("invalid number '0x10'" for a fwmark, a VRID, a priority, a timeout).
 pub fn parse_integer<T: FromStr>(text: &str) -> Option<T> {
-    if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-        let value = u64::from_str_radix(hex, 16).ok()?;
-        return value.to_string().parse().ok();
-    }
     text.parse().ok()
 }
 
@@ -640,7 +637,7 @@ mod tests {
 
     #[test]
     fn integers_accept_hex_and_reject_junk() {
-        assert_eq!(parse_integer::<u8>("0x10"), Some(16));
+        assert_eq!(parse_integer::<u8>("0x10"), None);
         assert_eq!(parse_integer::<u32>("42"), Some(42));
         assert_eq!(parse_integer::<u32>("4x"), None);
         assert_eq!(parse_integer::<u8>("300"), None);

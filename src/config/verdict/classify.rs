@@ -30,6 +30,8 @@ const LVSTOP_ONLY: &[&str] = &[
     "extra-value",
     // keepalived drops a virtual server naming an undefined group silently.
     "undefined-group",
+    // keepalived keeps a repeated virtual_server_group entry without a word.
+    "duplicate-group-member",
     // keepalived reads the lines after a list keyword without '{' silently;
     // what it then finds in them is judged on its own.
     crate::config::tree::LINES_WITHOUT_BRACE,

@@ -19,9 +19,11 @@ use crate::config::model::lvs::{
 use crate::config::source::Spanned;
 use crate::config::tree::Node;
 
-/// Longest timer accepted anywhere (seconds); keepalived's own limit is far
-/// beyond any sensible value.
-const TIMER_MAX: f64 = 1.0e9;
+/// Longest checker timer (seconds): keepalived 2.2.7 reads it in
+/// microseconds into 64 bits ("outside range [0.000001,
+/// 18446744073709.551614]" for delay_loop; delay_before_retry and warmup
+/// accept the same).
+const TIMER_MAX: f64 = 18_446_744_073_709.551_614;
 /// keepalived rejects a zero delay_loop or connect_timeout.
 const TIMER_MIN_POSITIVE: f64 = 0.000_001;
 /// keepalived 2.2.7: "number '5000' outside range [0.000001, 4294.967295]"
@@ -134,17 +136,34 @@ pub fn virtual_server_group(parser: &mut Parser<'_>, node: &Node, lvs: &mut LvsC
         name: Spanned::new(name.text.to_string(), name.at),
         members: Vec::new(),
     };
+    // Written without '{', the group makes keepalived's checker stop reading at the
+    // next line, whatever it holds (measured on 2.2.7: "Configuration line
+    // starting `***MISSING ***` is missing a parameter").
+    let without_brace = node.block.as_ref().is_some_and(|b| !b.braced);
+    if without_brace {
+        let at = node
+            .children()
+            .first()
+            .map_or(&node.keyword, |c| &c.keyword);
+        parser.error(
+            at,
+            crate::config::verdict::missing::ABORTS,
+            "virtual_server_group written without '{': keepalived stops reading the configuration at the next line",
+        );
+    }
     if parser.need_block(node) {
         for child in node.children() {
             // An entry that is a lone brace (the group written without
             // '{' took a block's opening line): keepalived finds no word in
             // it and stops reading the configuration.
             if child.keyword.is_open_brace() {
-                parser.error(
-                    &child.keyword,
-                    crate::config::verdict::missing::ABORTS,
-                    "a '{' alone among the virtual_server_group's entries: keepalived stops reading here",
-                );
+                if !without_brace {
+                    parser.error(
+                        &child.keyword,
+                        crate::config::verdict::missing::ABORTS,
+                        "a '{' alone among the virtual_server_group's entries: keepalived stops reading here",
+                    );
+                }
                 continue;
             }
             if let Some(member) = values::group_member(parser, child) {
