@@ -10,11 +10,11 @@
 //! `$CARGO_TARGET_TMPDIR/check-differential/` for reproduction, and each
 //! is listed.
 //!
-//! The goal is no disagreement at all; until lvstop gets there the test
-//! fails when agreement falls below `LVSTOP_DIFFERENTIAL_MIN_AGREEMENT`
-//! (a fraction, default [`DEFAULT_MIN_AGREEMENT`]: the last measured
-//! figure, rounded down). Raise it as disagreements are fixed; set it to 1
-//! to demand full agreement.
+//! The test fails when agreement falls below
+//! `LVSTOP_DIFFERENTIAL_MIN_AGREEMENT` (a fraction, default
+//! [`DEFAULT_MIN_AGREEMENT`]: every verdict of the default seed must
+//! agree); lower it for runs on other seeds, which still disagree on a few
+//! files.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -29,10 +29,11 @@ use std::sync::Mutex;
 
 const DEFAULT_FILES: usize = 3000;
 const DEFAULT_SEED: u64 = 0x6c76_7374_6f70_0017;
-/// 2920 of 2920 verdicts (100 %) agreed on the default seed when this
-/// floor was set (rounded down, with room for a few files on which
-/// keepalived sometimes dies).
-const DEFAULT_MIN_AGREEMENT: f64 = 0.99;
+/// Every verdict of the default seed agrees (2920 of 2920; the files
+/// keepalived dies on are counted apart): any disagreement fails. Other
+/// seeds agree less (99.40 % on seed 12345, 6000 files), hence the
+/// override.
+const DEFAULT_MIN_AGREEMENT: f64 = 1.0;
 const SAMPLES: &str = "/usr/share/doc/keepalived/samples";
 
 /// keepalived's verdict on one file, or the signal that killed it.

@@ -334,7 +334,19 @@ fn url(parser: &mut Parser<'_>, node: &Node) -> Url {
         };
         match keyword {
             "path" => url.path = parser.rest(child),
-            "digest" => url.digest = digest(parser, child),
+            "digest" => {
+                let read = digest(parser, child);
+                // keepalived 2.2.7: "Digest '…' is a duplicate".
+                if let (Some(new), Some(old)) = (&read, &url.digest) {
+                    if new.value.eq_ignore_ascii_case(&old.value) {
+                        let message = format!("digest '{}' is a duplicate in this url", new.value);
+                        parser.push(
+                            Diagnostic::error("duplicate-digest", message).on(&child.keyword),
+                        );
+                    }
+                }
+                url.digest = read;
+            }
             "status_code" => status_codes(parser, child, &mut url),
             "virtualhost" => url.virtualhost = parser.string(child),
             "regex" => url.regex = parser.rest(child),

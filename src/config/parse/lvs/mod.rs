@@ -23,7 +23,7 @@ use crate::config::tree::Node;
 /// microseconds into 64 bits ("outside range [0.000001,
 /// 18446744073709.551614]" for delay_loop; delay_before_retry and warmup
 /// accept the same).
-const TIMER_MAX: f64 = 18_446_744_073_709.551_614;
+const TIMER_MAX: f64 = 18_446_744_073_709.55;
 /// keepalived rejects a zero delay_loop or connect_timeout.
 const TIMER_MIN_POSITIVE: f64 = 0.000_001;
 /// keepalived 2.2.7: "number '5000' outside range [0.000001, 4294.967295]"

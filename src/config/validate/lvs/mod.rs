@@ -8,6 +8,7 @@
 
 mod checkers;
 
+use crate::config::model::lvs::PersistenceMask;
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
@@ -210,6 +211,24 @@ fn scheduler(vs: &VirtualServer, diagnostics: &mut Diagnostics) {
 
 fn service_options(vs: &VirtualServer, diagnostics: &mut Diagnostics) {
     let at = vs.service.at;
+    // keepalived 2.2.7: "Invalid IPv6 persistence_granularity specified -
+    // 255.255.255.0": a netmask is IPv4 only; the setting is dropped.
+    if let (ServiceAddress::Address { ip, .. }, Some(granularity)) =
+        (&vs.service.value, vs.persistence_granularity)
+    {
+        if let (true, PersistenceMask::Netmask(mask)) = (ip.is_ipv6(), granularity.value) {
+            diagnostics.push(
+                Diagnostic::error(
+                    "granularity-family",
+                    format!(
+                        "persistence_granularity {mask} is an IPv4 netmask, but the virtual server is IPv6: keepalived reports it and ignores it"
+                    ),
+                )
+                .at(granularity.at)
+                .with_help("give an IPv6 virtual server a prefix length, e.g. 'persistence_granularity 64'"),
+            );
+        }
+    }
     if let (ServiceAddress::Fwmark(_), Some(protocol)) = (&vs.service.value, vs.protocol) {
         diagnostics.push(
             Diagnostic::warning(
