@@ -23,6 +23,8 @@
 //!   polls.
 //! - [`io`]: real host or in-memory segment.
 //! - `routes`: where an instance's routes and rules go in and out.
+//! - `vmacs`: the VRRP virtual MAC interfaces (`use_vmac`) and their
+//!   sysctls, made before the first advert and removed at stop.
 //! - `timer`: the microsecond timer the engine sleeps on.
 //! - [`status`]: what the control socket and `--once` show.
 //! - [`service`]: the daemon's runners across reloads.
@@ -37,6 +39,7 @@ pub mod setup;
 pub mod status;
 mod timer;
 pub mod units;
+mod vmacs;
 mod watch;
 
 #[cfg(test)]
@@ -63,6 +66,7 @@ pub use io::MemoryHost;
 pub use notices::NoticeSinks;
 pub use service::{VrrpReload, VrrpRunners, VrrpService};
 pub use status::{render_section, InstanceStatus, Transition, VrrpEvent, VrrpStatus};
+use vmacs::ActiveVmacs;
 
 /// Inputs waiting for the engine before senders wait.
 const INBOX_DEPTH: usize = 1024;
@@ -82,6 +86,8 @@ pub enum RunnerError {
     UnknownInstance(String),
     #[error("the VRRP runner has stopped")]
     Stopped,
+    #[error("VMAC: {0}")]
+    Vmac(String),
 }
 
 /// Where the runner does its I/O.
@@ -119,6 +125,8 @@ pub struct VrrpRunnerHandle {
     engine: Option<JoinHandle<()>>,
     watchers: JoinSet<()>,
     notices: NoticeSinks,
+    /// The VMAC interfaces, removed once the engine has stopped.
+    vmacs: Option<ActiveVmacs>,
 }
 
 impl VrrpRunner {
@@ -167,11 +175,24 @@ impl VrrpRunner {
             }
         };
         let node = Node::from_config(config, &interfaces)?;
+        let vmac_plan = vmacs::plan(config);
+        let active_vmacs = match &memory {
+            None => ActiveVmacs::create(&vmac_plan)
+                .await
+                .map_err(|e| RunnerError::Vmac(e.to_string()))?,
+            Some(_) => ActiveVmacs::default(),
+        };
         let links = match &memory {
-            None => setup::open_raw_links(&node).await?,
+            None => match setup::open_raw_links(&node, &vmac_plan.advert_device).await {
+                Ok(links) => links,
+                Err(e) => {
+                    active_vmacs.remove_all().await;
+                    return Err(e);
+                }
+            },
             Some((segment, address)) => setup::attach_memory_links(&node, segment, *address),
         };
-        let vip_specs = setup::vip_specs(config);
+        let vip_specs = setup::vip_specs(config, &vmac_plan.vip_device);
         if memory.is_none() {
             let mut vip_ifs: Vec<&str> = vip_specs.values().map(|s| s.ifname.as_str()).collect();
             vip_ifs.sort_unstable();
@@ -261,6 +282,7 @@ impl VrrpRunner {
             engine: Some(engine),
             watchers,
             notices: options.notices,
+            vmacs: Some(active_vmacs),
         })
     }
 }
@@ -400,6 +422,9 @@ impl VrrpRunnerHandle {
         if let Some(engine) = self.engine.take() {
             let _ = engine.await;
         }
+        if let Some(vmacs) = self.vmacs.take() {
+            vmacs.remove_all().await;
+        }
         held
     }
 }
@@ -412,5 +437,12 @@ impl Drop for VrrpRunnerHandle {
             engine.abort();
         }
         self.watchers.abort_all();
+        // The VMACs go even so: an interface left behind would keep
+        // answering ARP for the VIPs' MAC.
+        if let Some(vmacs) = self.vmacs.take().filter(|v| !v.is_empty()) {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(vmacs.remove_all());
+            }
+        }
     }
 }

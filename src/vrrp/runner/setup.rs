@@ -22,15 +22,18 @@ use crate::notify::script::SharedScript;
 use crate::notify::{ScriptError, ScriptPolicy};
 use crate::vrrp::fsm::{Command, InstanceConfig, InterfaceInfo, Interfaces, Node};
 use crate::vrrp::transport::memory::MemorySegment;
-use crate::vrrp::transport::raw::{RawConfig, RawTransport};
-use crate::vrrp::transport::IpFamily;
+use crate::vrrp::transport::raw::{default_source, RawConfig, RawTransport};
+use crate::vrrp::transport::{IpFamily, TransportError};
 
 /// How one instance's adverts leave: same interface, family, source,
 /// peers and IP protocol (112, or 51 for `auth_type AH`) share one
 /// transport.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LinkKey {
+    /// The instance's `interface` (what received adverts are reported on).
     pub interface: String,
+    /// The interface the socket is bound to: the instance's, or its VMAC.
+    pub device: String,
     pub ipv6: bool,
     pub source: Option<IpAddr>,
     pub peers: Vec<IpAddr>,
@@ -38,9 +41,9 @@ pub struct LinkKey {
 }
 
 /// The transports of a node: by instance name, and the ones whose receive
-/// side feeds the node (one per interface, family and IP protocol: a raw
-/// socket on an interface sees every packet of its protocol there, so a
-/// second one would hand each advert up twice).
+/// side feeds the node (one per bound interface, family and IP protocol: a
+/// raw socket on an interface sees every packet of its protocol there, so
+/// a second one would hand each advert up twice).
 #[derive(Debug, Default)]
 pub struct Links {
     pub by_instance: HashMap<String, Arc<Link>>,
@@ -127,24 +130,46 @@ pub async fn link_state(name: &str) -> Option<bool> {
     reply.ok().flatten().map(|l| link_is_up(l.header.flags))
 }
 
-/// Opens the raw transports the node's instances need.
-pub async fn open_raw_links(node: &Node) -> Result<Links, RunnerError> {
+/// Opens the raw transports the node's instances need; `advert_devices`
+/// names the VMAC an instance's adverts leave from instead of its
+/// interface.
+pub async fn open_raw_links(
+    node: &Node,
+    advert_devices: &HashMap<String, String>,
+) -> Result<Links, RunnerError> {
     let mut links = Links::default();
     let mut opened: BTreeMap<LinkKey, Arc<Link>> = BTreeMap::new();
     let mut receiving = std::collections::BTreeSet::new();
     for instance in node.instances() {
         let config = instance.config();
-        let Some(key) = link_key(config) else {
+        let Some(mut key) = link_key(config) else {
             return Err(RunnerError::NoInterface(config.name.clone()));
         };
+        if let Some(device) = advert_devices.get(&config.name) {
+            key.device = device.clone();
+        }
         let link = match opened.get(&key) {
             Some(link) => Arc::clone(link),
             None => {
                 let family = if key.ipv6 { IpFamily::V6 } else { IpFamily::V4 };
+                let transport_error = |e: TransportError| RunnerError::Transport {
+                    instance: config.name.clone(),
+                    reason: e.to_string(),
+                };
+                // A VMAC has no address of its own: adverts from it carry
+                // the base interface's (keepalived does the same).
+                let source = match key.source {
+                    None if key.device != key.interface => Some(
+                        default_source(&key.interface, family)
+                            .await
+                            .map_err(transport_error)?,
+                    ),
+                    source => source,
+                };
                 let raw = RawTransport::open(RawConfig {
-                    ifname: key.interface.clone(),
+                    ifname: key.device.clone(),
                     family,
-                    source: key.source,
+                    source,
                     unicast_peers: key.peers.clone(),
                     authentication_header: key.authentication_header,
                 })
@@ -154,7 +179,11 @@ pub async fn open_raw_links(node: &Node) -> Result<Links, RunnerError> {
                     reason: e.to_string(),
                 })?;
                 let link = Arc::new(Link::Raw(raw));
-                if receiving.insert((key.interface.clone(), key.ipv6, key.authentication_header)) {
+                // Keyed by the bound device: a macvlan in private mode
+                // takes multicast frames whose source MAC is its own (a
+                // peer's adverts from the same virtual MAC) away from the
+                // base interface, so a VMAC needs a receiver of its own.
+                if receiving.insert((key.device.clone(), key.ipv6, key.authentication_header)) {
                     links
                         .receivers
                         .push((key.interface.clone(), Arc::clone(&link)));
@@ -177,6 +206,7 @@ pub fn attach_memory_links(node: &Node, segment: &MemorySegment, address: IpAddr
         let config = instance.config();
         let key = link_key(config).unwrap_or_else(|| LinkKey {
             interface: "mem0".into(),
+            device: "mem0".into(),
             ipv6: config.is_ipv6(),
             source: None,
             peers: Vec::new(),
@@ -203,8 +233,10 @@ pub fn attach_memory_links(node: &Node, segment: &MemorySegment, address: IpAddr
 }
 
 fn link_key(config: &InstanceConfig) -> Option<LinkKey> {
+    let interface = config.interface.clone()?;
     Some(LinkKey {
-        interface: config.interface.clone()?,
+        device: interface.clone(),
+        interface,
         ipv6: config.is_ipv6(),
         source: config.unicast_src,
         peers: config.unicast_peers.iter().map(|p| p.address).collect(),
@@ -214,8 +246,11 @@ fn link_key(config: &InstanceConfig) -> Option<LinkKey> {
 
 /// The kernel form of every VIP (and excluded VIP) of every instance, by
 /// instance name and address, with the options keepalived passes to
-/// `ip addr add`.
-pub fn vip_specs(config: &Config) -> HashMap<(String, IpAddr), AddressSpec> {
+/// `ip addr add`; a VIP `vip_devices` places on a VMAC goes there.
+pub fn vip_specs(
+    config: &Config,
+    vip_devices: &HashMap<(String, IpAddr), String>,
+) -> HashMap<(String, IpAddr), AddressSpec> {
     let mut out = HashMap::new();
     for instance in &config.vrrp.instances {
         let default_dev = instance.interface.as_ref().map(|i| i.value.as_str());
@@ -224,12 +259,15 @@ pub fn vip_specs(config: &Config) -> HashMap<(String, IpAddr), AddressSpec> {
             .iter()
             .chain(&instance.excluded_addresses)
         {
-            let dev = vip.dev.as_ref().map(|d| d.value.as_str()).or(default_dev);
+            let key = (instance.name.value.clone(), vip.address.value);
+            let dev = vip_devices
+                .get(&key)
+                .map(String::as_str)
+                .or(vip.dev.as_ref().map(|d| d.value.as_str()))
+                .or(default_dev);
             if let Some(dev) = dev {
-                out.insert(
-                    (instance.name.value.clone(), vip.address.value),
-                    address_spec(vip, dev),
-                );
+                let spec = address_spec(vip, dev);
+                out.insert(key, spec);
             }
         }
     }
