@@ -1,0 +1,243 @@
+//! Privileged tier: VRRP virtual MAC (`use_vmac`) between lvstop and the
+//! real keepalived 2.2.7. Both directors make `vrrp.51`, a private-mode
+//! macvlan over their segment interface with the RFC 5798 §7.3 virtual
+//! MAC 00:00:5e:00:01:33, and the master holds the VIP there. A client on
+//! the segment (the observer) pings the VIP and its ARP entry for it is
+//! the virtual MAC whichever director is master, before and after a
+//! failover both ways; lvstop's adverts leave with the virtual MAC as
+//! their source, and a clean stop removes lvstop's VMAC and puts back the
+//! ARP sysctls of the interface under it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "tier2_vrrp_daemon/harness.rs"]
+mod harness;
+mod support;
+
+use std::time::Duration;
+
+use harness::{always, eventually, vrrp_config, Capture, Director, Lan, A_ADDR, VIP};
+use support::netns::Netns;
+
+const WAIT: Duration = Duration::from_secs(15);
+const VMAC: &str = "vrrp.51";
+const VIRTUAL_MAC: &str = "00:00:5e:00:01:33";
+
+fn text(out: std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `ip -d -o link show dev vrrp.51` in `ns` (empty when there is none).
+fn vmac_link(ns: &Netns) -> String {
+    text(ns.try_exec("ip", &["-d", "-o", "link", "show", "dev", VMAC]))
+}
+
+/// Whether `ns` has the VMAC as keepalived makes it.
+fn has_vmac(ns: &Netns) -> bool {
+    let link = vmac_link(ns);
+    link.contains(&format!("link/ether {VIRTUAL_MAC}")) && link.contains("macvlan mode private")
+}
+
+/// Whether the VIP sits on the VMAC in `ns`.
+fn vip_on_vmac(ns: &Netns) -> bool {
+    text(ns.try_exec("ip", &["-o", "addr", "show", "dev", VMAC])).contains(&format!(" {VIP}/"))
+}
+
+fn sysctl(ns: &Netns, key: &str) -> String {
+    text(ns.exec("sysctl", &["-n", key])).trim().to_string()
+}
+
+/// The client's ARP entry for the VIP after a ping (empty when the ping
+/// fails); `flush` forgets the old entry first.
+fn client_sees(lan: &Lan, flush: bool) -> String {
+    if flush {
+        lan.obs.exec("ip", &["neigh", "flush", "dev", &lan.obs_if]);
+    }
+    let ping = lan.obs.try_exec("ping", &["-c", "1", "-W", "1", VIP]);
+    if !ping.status.success() {
+        return String::new();
+    }
+    text(lan.obs.exec("ip", &["neigh", "show", VIP]))
+}
+
+fn client_sees_virtual_mac(lan: &Lan, flush: bool) -> bool {
+    client_sees(lan, flush).contains(&format!("lladdr {VIRTUAL_MAC}"))
+}
+
+/// lvstop's adverts (IP protocol 112 from A's address) seen by the
+/// observer, by Ethernet source MAC.
+fn advert_macs_from_a(capture: &Capture) -> Vec<String> {
+    let a: std::net::Ipv4Addr = A_ADDR.parse().unwrap();
+    capture
+        .frames()
+        .iter()
+        .filter(|(_, f)| {
+            f.len() >= 34 && f[12..14] == [0x08, 0x00] && f[23] == 112 && f[26..30] == a.octets()
+        })
+        .map(|(_, f)| {
+            f[6..12]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(":")
+        })
+        .collect()
+}
+
+#[test]
+fn a_vmac_keeps_the_clients_arp_entry_across_failovers_with_keepalived() {
+    if support::skip_unless_privileged(
+        "a_vmac_keeps_the_clients_arp_entry_across_failovers_with_keepalived",
+    ) {
+        return;
+    }
+    let lan = Lan::new();
+    // A director answers the client's ping from the base interface and
+    // first asks for the client's MAC there; with the default
+    // arp_announce=0 that request names the VIP as its sender and teaches
+    // the client the base MAC (keepalived 2.2.7 behaves alike). An LVS
+    // director runs with arp_announce=2, which names its own address.
+    for (ns, ifname) in [(&lan.a, &lan.a_if), (&lan.b, &lan.b_if)] {
+        ns.exec(
+            "sysctl",
+            &["-qw", &format!("net.ipv4.conf.{ifname}.arp_announce=2")],
+        );
+    }
+    let capture = Capture::start(&lan.obs);
+    let a_conf = vrrp_config(&lan.a_if, 150, 2, "1", "  use_vmac");
+    let b_conf = vrrp_config(&lan.b_if, 100, 2, "1", "  use_vmac");
+    let mut a = Director::lvstop(&lan.a, &a_conf);
+    let b = Director::keepalived(&lan.b, &b_conf);
+    let logs = |a: &Director, b: &Director| format!("A:\n{}\nB:\n{}", a.log(), b.log());
+    let arp_ignore = format!("net.ipv4.conf.{}.arp_ignore", lan.a_if);
+    let arp_filter = format!("net.ipv4.conf.{}.arp_filter", lan.a_if);
+    let before = (sysctl(&lan.a, &arp_ignore), sysctl(&lan.a, &arp_filter));
+
+    // lvstop (priority 150) is master: the VIP on its VMAC, both VMACs
+    // made, the client's entry the virtual MAC.
+    assert!(
+        eventually(WAIT, || lan.vip() == (true, false) && vip_on_vmac(&lan.a)),
+        "lvstop never became master with the VIP on {VMAC}\n{}\n{}",
+        text(lan.a.exec("ip", &["-o", "addr"])),
+        logs(&a, &b)
+    );
+    assert!(has_vmac(&lan.a), "{}", vmac_link(&lan.a));
+    assert!(has_vmac(&lan.b), "{}", vmac_link(&lan.b));
+    assert_eq!(
+        (sysctl(&lan.a, &arp_ignore), sysctl(&lan.a, &arp_filter)),
+        ("1".to_string(), "1".to_string()),
+        "the base interface should answer no ARP for the VMAC's addresses"
+    );
+    assert!(
+        always(Duration::from_secs(2), || lan.vip() == (true, false)),
+        "dual or no master\n{}",
+        logs(&a, &b)
+    );
+    assert!(
+        eventually(WAIT, || client_sees_virtual_mac(&lan, true)),
+        "the client never saw {VIRTUAL_MAC} for the VIP on lvstop: {}",
+        client_sees(&lan, false)
+    );
+    let macs = advert_macs_from_a(&capture);
+    assert!(
+        !macs.is_empty() && macs.iter().all(|m| m == VIRTUAL_MAC),
+        "lvstop's adverts should leave from {VMAC}: {macs:?}"
+    );
+
+    // lvstop stops cleanly: keepalived takes the VIP onto its VMAC, the
+    // client's entry stays the virtual MAC (also asked afresh), and
+    // lvstop's VMAC is gone with the base interface's sysctls restored.
+    a.stop();
+    assert!(
+        vmac_link(&lan.a).is_empty(),
+        "{VMAC} left after stop: {}",
+        vmac_link(&lan.a)
+    );
+    assert_eq!(
+        (sysctl(&lan.a, &arp_ignore), sysctl(&lan.a, &arp_filter)),
+        before,
+        "the base interface's sysctls were not restored"
+    );
+    assert!(
+        eventually(WAIT, || lan.vip() == (false, true) && vip_on_vmac(&lan.b)),
+        "keepalived never took the VIP onto {VMAC}\n{}",
+        logs(&a, &b)
+    );
+    assert!(
+        eventually(WAIT, || client_sees_virtual_mac(&lan, false)),
+        "{}",
+        client_sees(&lan, false)
+    );
+    assert!(
+        eventually(WAIT, || client_sees_virtual_mac(&lan, true)),
+        "the client never saw {VIRTUAL_MAC} for the VIP on keepalived: {}",
+        client_sees(&lan, false)
+    );
+
+    // lvstop returns and preempts: the VIP moves back onto lvstop's VMAC
+    // and the client still reaches it under the virtual MAC.
+    let mut a = Director::lvstop(&lan.a, &a_conf);
+    assert!(
+        eventually(WAIT, || lan.vip() == (true, false) && vip_on_vmac(&lan.a)),
+        "the VIP did not come back to lvstop's {VMAC}\n{}",
+        logs(&a, &b)
+    );
+    assert!(has_vmac(&lan.b), "keepalived keeps its VMAC as backup");
+    assert!(
+        eventually(WAIT, || client_sees_virtual_mac(&lan, false)),
+        "{}",
+        client_sees(&lan, false)
+    );
+    assert!(
+        eventually(WAIT, || client_sees_virtual_mac(&lan, true)),
+        "the client never saw {VIRTUAL_MAC} for the VIP back on lvstop: {}",
+        client_sees(&lan, false)
+    );
+    a.stop();
+    assert!(vmac_link(&lan.a).is_empty(), "{}", vmac_link(&lan.a));
+}
+
+#[test]
+fn vmac_xmit_base_sends_adverts_from_the_base_interface() {
+    if support::skip_unless_privileged("vmac_xmit_base_sends_adverts_from_the_base_interface") {
+        return;
+    }
+    let lan = Lan::new();
+    let capture = Capture::start(&lan.obs);
+    let extra = "  use_vmac\n  vmac_xmit_base";
+    let a_conf = vrrp_config(&lan.a_if, 150, 2, "1", extra);
+    let b_conf = vrrp_config(&lan.b_if, 100, 2, "1", extra);
+    let mut a = Director::lvstop(&lan.a, &a_conf);
+    let b = Director::keepalived(&lan.b, &b_conf);
+    let logs = |a: &Director, b: &Director| format!("A:\n{}\nB:\n{}", a.log(), b.log());
+    assert!(
+        eventually(WAIT, || lan.vip() == (true, false) && vip_on_vmac(&lan.a)),
+        "lvstop never became master with the VIP on {VMAC}\n{}",
+        logs(&a, &b)
+    );
+    assert!(
+        always(Duration::from_secs(3), || lan.vip() == (true, false)),
+        "dual or no master\n{}",
+        logs(&a, &b)
+    );
+    let base = Lan::mac(&lan.a, &lan.a_if)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":");
+    let macs = advert_macs_from_a(&capture);
+    assert!(
+        !macs.is_empty() && macs.iter().all(|m| *m == base),
+        "with vmac_xmit_base lvstop's adverts should carry {base}: {macs:?}"
+    );
+    // The GARPs still announce the virtual MAC.
+    let garps = capture.garps(harness::vip4());
+    assert!(
+        garps
+            .iter()
+            .any(|(_, mac)| *mac == [0x00, 0x00, 0x5e, 0x00, 0x01, 0x33]),
+        "{garps:?}"
+    );
+    a.stop();
+    assert!(vmac_link(&lan.a).is_empty(), "{}", vmac_link(&lan.a));
+}
