@@ -40,7 +40,11 @@ fn has_vmac(ns: &Netns) -> bool {
 
 /// Whether the VIP sits on the VMAC in `ns`.
 fn vip_on_vmac(ns: &Netns) -> bool {
-    text(ns.try_exec("ip", &["-o", "addr", "show", "dev", VMAC])).contains(&format!(" {VIP}/"))
+    addr_on_vmac(ns, VIP)
+}
+
+fn addr_on_vmac(ns: &Netns, addr: &str) -> bool {
+    text(ns.try_exec("ip", &["-o", "addr", "show", "dev", VMAC])).contains(&format!(" {addr}/"))
 }
 
 fn sysctl(ns: &Netns, key: &str) -> String {
@@ -240,4 +244,105 @@ fn vmac_xmit_base_sends_adverts_from_the_base_interface() {
     );
     a.stop();
     assert!(vmac_link(&lan.a).is_empty(), "{}", vmac_link(&lan.a));
+}
+
+const VIP6: &str = "2001:db8::100";
+const VIRTUAL_MAC6: &str = "00:00:5e:00:02:33";
+
+fn vrrp6_config(interface: &str, priority: u8) -> String {
+    format!(
+        "global_defs {{\n  router_id test\n  vrrp_version 3\n}}\n\
+         vrrp_instance VI_6 {{\n  state BACKUP\n  interface {interface}\n  virtual_router_id 51\n  \
+         priority {priority}\n  advert_int 1\n  use_vmac\n  virtual_ipaddress {{\n    {VIP6}/64\n  }}\n}}\n"
+    )
+}
+
+#[test]
+fn an_ipv6_vmac_pairs_with_keepalived_and_answers_with_the_ipv6_virtual_mac() {
+    if support::skip_unless_privileged(
+        "an_ipv6_vmac_pairs_with_keepalived_and_answers_with_the_ipv6_virtual_mac",
+    ) {
+        return;
+    }
+    let lan = Lan::new();
+    lan.obs.exec(
+        "ip",
+        &["addr", "add", "2001:db8::3/64", "dev", &lan.obs_if, "nodad"],
+    );
+    let mut a = Director::lvstop(&lan.a, &vrrp6_config(&lan.a_if, 150));
+    let b = Director::keepalived(&lan.b, &vrrp6_config(&lan.b_if, 100));
+    let logs = |a: &Director, b: &Director| format!("A:\n{}\nB:\n{}", a.log(), b.log());
+    let where_vip = || (Lan::has(&lan.a, VIP6), Lan::has(&lan.b, VIP6));
+
+    // lvstop sends from its VMAC with the base's link-local address, and
+    // keepalived, whose adverts from the same virtual MAC reach only the
+    // VMAC, is heard there: one master.
+    assert!(
+        eventually(WAIT, || where_vip() == (true, false)
+            && addr_on_vmac(&lan.a, VIP6)),
+        "lvstop never became master with {VIP6} on {VMAC}\n{}",
+        logs(&a, &b)
+    );
+    assert!(
+        always(Duration::from_secs(4), || where_vip() == (true, false)),
+        "dual or no master\n{}",
+        logs(&a, &b)
+    );
+    let link = vmac_link(&lan.a);
+    assert!(
+        link.contains(&format!("link/ether {VIRTUAL_MAC6}")),
+        "{link}"
+    );
+    let neighbour = || {
+        lan.obs
+            .exec("ip", &["-6", "neigh", "flush", "dev", &lan.obs_if]);
+        let ping = lan
+            .obs
+            .try_exec("ping", &["-6", "-c", "1", "-W", "1", VIP6]);
+        ping.status.success()
+            && text(lan.obs.exec("ip", &["-6", "neigh", "show", VIP6]))
+                .contains(&format!("lladdr {VIRTUAL_MAC6}"))
+    };
+    assert!(
+        eventually(WAIT, neighbour),
+        "{}",
+        text(lan.obs.exec("ip", &["-6", "neigh"]))
+    );
+
+    // lvstop stops: keepalived takes over on its VMAC, lvstop's is gone.
+    a.stop();
+    assert!(vmac_link(&lan.a).is_empty(), "{}", vmac_link(&lan.a));
+    assert!(
+        eventually(WAIT, || where_vip() == (false, true)
+            && addr_on_vmac(&lan.b, VIP6)),
+        "keepalived never took {VIP6}\n{}",
+        logs(&a, &b)
+    );
+    assert!(
+        eventually(WAIT, neighbour),
+        "{}",
+        text(lan.obs.exec("ip", &["-6", "neigh"]))
+    );
+
+    // lvstop returns below keepalived: it hears keepalived's adverts on
+    // its VMAC and stays BACKUP, its VMAC with the base's link-local
+    // address on it.
+    let a = Director::lvstop(&lan.a, &vrrp6_config(&lan.a_if, 50));
+    assert!(
+        eventually(WAIT, || has_vmac6(&lan.a)),
+        "{}",
+        vmac_link(&lan.a)
+    );
+    assert!(
+        always(Duration::from_secs(5), || where_vip() == (false, true)),
+        "dual or no master with keepalived as master\n{}",
+        logs(&a, &b)
+    );
+    let on_vmac = text(lan.a.exec("ip", &["-o", "-6", "addr", "show", "dev", VMAC]));
+    assert!(on_vmac.contains(" fe80::"), "{on_vmac}");
+}
+
+fn has_vmac6(ns: &Netns) -> bool {
+    let link = vmac_link(ns);
+    link.contains(&format!("link/ether {VIRTUAL_MAC6}")) && link.contains("macvlan mode private")
 }

@@ -4,12 +4,15 @@
 //! it when the master role moves to another router.
 //!
 //! This module owns the names and MACs (pure) and the rtnetlink calls that
-//! create, bring up and remove a macvlan. It never touches sysctls or
-//! addresses, and never decides which instance needs a VMAC.
+//! create, bring up and remove a macvlan, and give an IPv6 one its base's
+//! link-local address. It never touches sysctls or VIPs, and never
+//! decides which instance needs a VMAC.
 
 use std::fmt;
+use std::net::{IpAddr, Ipv6Addr};
 
 use futures_util::stream::TryStreamExt;
+use rtnetlink::packet_route::address::{AddressAttribute, AddressHeaderFlags, AddressScope};
 use rtnetlink::packet_route::link::{
     AfSpecInet6, AfSpecUnspec, In6AddrGenMode, LinkAttribute, LinkInfo, MacVlanMode,
 };
@@ -250,6 +253,74 @@ impl Vmacs {
                 name: name.to_string(),
                 reason: e.to_string(),
             })
+    }
+
+    /// Gives the IPv6 VMAC `spec` the link-local address of its base,
+    /// without DAD (the address is already the host's), so adverts leave
+    /// the VMAC from the same source as from the base (keepalived 2.2.7
+    /// does so: `fe80::…/64 scope link nodad` on `vrrp.52`). Returns the
+    /// address, `None` when the base has none.
+    pub async fn borrow_link_local(&self, spec: &VmacSpec) -> Result<Option<Ipv6Addr>, VmacError> {
+        let netlink = |action: &'static str, name: &str, e: rtnetlink::Error| VmacError::Netlink {
+            action,
+            name: name.to_string(),
+            reason: e.to_string(),
+        };
+        let base = self
+            .find(&spec.base)
+            .await?
+            .ok_or_else(|| VmacError::NoSuchBase(spec.base.clone()))?;
+        let vmac = self
+            .find(&spec.name)
+            .await?
+            .ok_or_else(|| VmacError::Netlink {
+                action: "find",
+                name: spec.name.clone(),
+                reason: "no such interface".into(),
+            })?;
+        let mut addresses = self
+            .handle
+            .address()
+            .get()
+            .set_link_index_filter(base.index)
+            .execute();
+        let mut link_local = None;
+        while let Some(message) = addresses
+            .try_next()
+            .await
+            .map_err(|e| netlink("list the addresses of", &spec.base, e))?
+        {
+            for attribute in &message.attributes {
+                if let AddressAttribute::Address(IpAddr::V6(v6)) = attribute {
+                    if (v6.segments()[0] & 0xffc0) == 0xfe80 && link_local.is_none() {
+                        link_local = Some((*v6, message.header.prefix_len));
+                    }
+                }
+            }
+        }
+        let Some((addr, prefix_len)) = link_local else {
+            return Ok(None);
+        };
+        let mut request = self
+            .handle
+            .address()
+            .add(vmac.index, IpAddr::V6(addr), prefix_len);
+        let header = &mut request.message_mut().header;
+        header.flags |= AddressHeaderFlags::Nodad;
+        header.scope = AddressScope::Link;
+        match request.execute().await {
+            Ok(()) => Ok(Some(addr)),
+            Err(rtnetlink::Error::NetlinkError(e))
+                if e.code.map(|c| -c.get()) == Some(libc::EEXIST) =>
+            {
+                Ok(Some(addr))
+            }
+            Err(e) => Err(netlink(
+                "add the base's link-local address to",
+                &spec.name,
+                e,
+            )),
+        }
     }
 
     /// Removes the VMAC `spec` (true), or nothing when it is gone or is

@@ -11,9 +11,10 @@
 //!   macvlan mode private, no IPv6 address generated; the VIPs of the
 //!   instance's family without another `dev` go on it.
 //! - adverts leave from the VMAC (source MAC the virtual MAC, source IP
-//!   the base interface's primary address); with `vmac_xmit_base` from
-//!   the base interface with its own MAC. GARPs always carry the virtual
-//!   MAC.
+//!   the base interface's primary address; IPv6: the base's link-local
+//!   address, copied onto the VMAC without DAD); with `vmac_xmit_base`
+//!   from the base interface with its own MAC. GARPs always carry the
+//!   virtual MAC.
 //! - a VIP on another interface gets a VMAC of its own there with
 //!   `use_vmac_addr` or its own `use_vmac`: `vrrpN.VRID`, N counting from
 //!   1 (`vrrp.VRID` when the instance has no VMAC of its own yet).
@@ -51,6 +52,9 @@ pub struct PlannedVmac {
     pub spec: VmacSpec,
     /// Carries IPv4 VIPs (and so takes the ARP sysctls).
     pub ipv4: bool,
+    /// IPv6 adverts leave from it: it borrows its base's link-local
+    /// address to send them from.
+    pub ipv6_adverts: bool,
 }
 
 /// What the configuration's VMAC keywords ask for.
@@ -111,11 +115,13 @@ fn plan_instance(instance: &VrrpInstance, out: &mut VmacPlan) {
             .as_deref()
             .and_then(|m| parse_mac(m, vrid))
             .unwrap_or_else(|| virtual_mac(vrid, ipv6));
+        let adverts = !instance.vmac_xmit_base;
         push(out, &vmac, interface, mac, !ipv6);
+        if let Some(planned) = out.vmacs.iter_mut().find(|v| v.spec.name == vmac) {
+            planned.ipv6_adverts |= ipv6 && adverts;
+        }
         made.push(((interface.to_string(), ipv6), vmac.clone()));
-        // IPv6 adverts leave from a link-local address the VMAC lacks
-        // (keepalived copies the base's onto it), so they stay on the base.
-        if !instance.vmac_xmit_base && !ipv6 {
+        if adverts {
             out.advert_device.insert(name.clone(), vmac);
         }
     }
@@ -164,6 +170,7 @@ fn push(out: &mut VmacPlan, name: &str, base: &str, mac: Mac, ipv4: bool) {
             mac,
         },
         ipv4,
+        ipv6_adverts: false,
     });
 }
 
@@ -189,6 +196,11 @@ impl ActiveVmacs {
                 return Err(e);
             }
             active.made.push(planned.spec.clone());
+            if planned.ipv6_adverts {
+                if let Err(e) = vmacs.borrow_link_local(&planned.spec).await {
+                    tracing::warn!("{}: {e}", planned.spec.name);
+                }
+            }
         }
         let ipv4: Vec<PlannedVmac> = plan.vmacs.iter().filter(|v| v.ipv4).cloned().collect();
         let set = tokio::task::spawn_blocking(move || set_sysctls(&ipv4)).await;
@@ -344,6 +356,11 @@ mod tests {
             [("vrrp.52".into(), "eth0".into(), "00:00:5e:00:02:34".into())]
         );
         assert!(!plan.vmacs[0].ipv4);
+        assert!(plan.vmacs[0].ipv6_adverts);
+        assert_eq!(
+            plan.advert_device.get("VI_6").map(String::as_str),
+            Some("vrrp.52")
+        );
     }
 
     #[test]
