@@ -227,10 +227,11 @@ impl VrrpRunner {
             started,
         ));
         let mut watchers = JoinSet::new();
-        for (interface, link) in &links.receivers {
+        for (interface, link, vrids) in &links.receivers {
             watchers.spawn(watch::receive(
                 interface.clone(),
                 Arc::clone(link),
+                vrids.clone(),
                 inbox.clone(),
             ));
         }

@@ -6,7 +6,7 @@
 //! security. Blocking work (user database, `stat`) runs on the blocking
 //! pool. This module never runs the state machine.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
@@ -47,7 +47,35 @@ pub struct LinkKey {
 #[derive(Debug, Default)]
 pub struct Links {
     pub by_instance: HashMap<String, Arc<Link>>,
-    pub receivers: Vec<(String, Arc<Link>)>,
+    pub receivers: Vec<(String, Arc<Link>, VridFilter)>,
+}
+
+/// Which adverts a receiver hands up, by VRID. A peer's adverts sent from
+/// its own MAC reach both an interface and a VMAC over it, so each VRID of
+/// an interface is heard on one socket only: a VMAC's for the instances
+/// that send there, the interface's for the others.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum VridFilter {
+    #[default]
+    All,
+    Only(BTreeSet<u8>),
+    Except(BTreeSet<u8>),
+}
+
+impl VridFilter {
+    /// Whether the VRRP message `payload` passes: its second octet is the
+    /// VRID (RFC 3768 §5.1, RFC 5798 §5.1); a message too short for one is
+    /// left to the codec to refuse.
+    pub fn admits(&self, payload: &[u8]) -> bool {
+        let Some(vrid) = payload.get(1) else {
+            return true;
+        };
+        match self {
+            Self::All => true,
+            Self::Only(vrids) => vrids.contains(vrid),
+            Self::Except(vrids) => !vrids.contains(vrid),
+        }
+    }
 }
 
 /// Every interface the configuration names: instances, tracked
@@ -139,7 +167,9 @@ pub async fn open_raw_links(
 ) -> Result<Links, RunnerError> {
     let mut links = Links::default();
     let mut opened: BTreeMap<LinkKey, Arc<Link>> = BTreeMap::new();
-    let mut receiving = std::collections::BTreeSet::new();
+    let mut receiving = BTreeSet::new();
+    let mut receivers: Vec<(LinkKey, Arc<Link>)> = Vec::new();
+    let mut sending: Vec<(u8, LinkKey)> = Vec::new();
     for instance in node.instances() {
         let config = instance.config();
         let Some(mut key) = link_key(config) else {
@@ -148,6 +178,7 @@ pub async fn open_raw_links(
         if let Some(device) = advert_devices.get(&config.name) {
             key.device = device.clone();
         }
+        sending.push((config.vrid, key.clone()));
         let link = match opened.get(&key) {
             Some(link) => Arc::clone(link),
             None => {
@@ -184,9 +215,7 @@ pub async fn open_raw_links(
                 // peer's adverts from the same virtual MAC) away from the
                 // base interface, so a VMAC needs a receiver of its own.
                 if receiving.insert((key.device.clone(), key.ipv6, key.authentication_header)) {
-                    links
-                        .receivers
-                        .push((key.interface.clone(), Arc::clone(&link)));
+                    receivers.push((key.clone(), Arc::clone(&link)));
                 }
                 opened.insert(key, Arc::clone(&link));
                 link
@@ -194,7 +223,39 @@ pub async fn open_raw_links(
         };
         links.by_instance.insert(config.name.clone(), link);
     }
+    for (key, link) in receivers {
+        let filter = vrid_filter(&key, &sending);
+        links.receivers.push((key.interface, link, filter));
+    }
     Ok(links)
+}
+
+/// The VRIDs the receiver of `key` hands up, given every instance's VRID
+/// and link.
+fn vrid_filter(key: &LinkKey, sending: &[(u8, LinkKey)]) -> VridFilter {
+    let alike = |other: &LinkKey| {
+        other.interface == key.interface
+            && other.ipv6 == key.ipv6
+            && other.authentication_header == key.authentication_header
+    };
+    if key.device != key.interface {
+        let own = sending
+            .iter()
+            .filter(|(_, k)| alike(k) && k.device == key.device)
+            .map(|(vrid, _)| *vrid)
+            .collect();
+        return VridFilter::Only(own);
+    }
+    let elsewhere: BTreeSet<u8> = sending
+        .iter()
+        .filter(|(_, k)| alike(k) && k.device != k.interface)
+        .map(|(vrid, _)| *vrid)
+        .collect();
+    if elsewhere.is_empty() {
+        VridFilter::All
+    } else {
+        VridFilter::Except(elsewhere)
+    }
 }
 
 /// Attaches the node's instances to an in-memory segment as `address`
@@ -223,7 +284,7 @@ pub fn attach_memory_links(node: &Node, segment: &MemorySegment, address: IpAddr
                 let link = Arc::new(Link::Memory(transport));
                 links
                     .receivers
-                    .push((key.interface.clone(), Arc::clone(&link)));
+                    .push((key.interface.clone(), Arc::clone(&link), VridFilter::All));
                 link
             })
             .clone();
@@ -378,6 +439,33 @@ impl Scripts {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    fn key(device: &str) -> LinkKey {
+        LinkKey {
+            interface: "eth0".into(),
+            device: device.into(),
+            ipv6: false,
+            source: None,
+            peers: Vec::new(),
+            authentication_header: false,
+        }
+    }
+
+    #[test]
+    fn each_vrid_of_an_interface_is_heard_on_one_socket() {
+        let sending = [
+            (51, key("vrrp.51")),
+            (52, key("eth0")),
+            (53, key("vrrp.53")),
+        ];
+        let vmac = vrid_filter(&key("vrrp.51"), &sending);
+        assert_eq!(vmac, VridFilter::Only(BTreeSet::from([51])));
+        let base = vrid_filter(&key("eth0"), &sending);
+        assert_eq!(base, VridFilter::Except(BTreeSet::from([51, 53])));
+        assert!(base.admits(&[0x21, 52]) && !base.admits(&[0x21, 51]));
+        assert!(vmac.admits(&[0x31, 51]) && !vmac.admits(&[0x31, 52]));
+        assert_eq!(vrid_filter(&key("eth0"), &sending[1..2]), VridFilter::All);
+    }
 
     #[test]
     fn broadcast_plus_and_minus_set_and_clear_host_bits() {
