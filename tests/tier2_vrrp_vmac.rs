@@ -346,3 +346,56 @@ fn has_vmac6(ns: &Netns) -> bool {
     let link = vmac_link(ns);
     link.contains(&format!("link/ether {VIRTUAL_MAC6}")) && link.contains("macvlan mode private")
 }
+
+#[test]
+fn two_vmacs_on_one_interface_give_its_sysctls_back_after_both() {
+    if support::skip_unless_privileged(
+        "two_vmacs_on_one_interface_give_its_sysctls_back_after_both",
+    ) {
+        return;
+    }
+    let lan = Lan::new();
+    // VI_1 (VRID 51) and VI_2 (VRID 52) run apart, each on its own VMAC
+    // over the same interface.
+    let second = "vrrp_instance VI_2 {\n  state BACKUP\n  interface IF\n  virtual_router_id 52\n  \
+                  priority 150\n  advert_int 1\n  use_vmac\n  virtual_ipaddress {\n    \
+                  198.51.100.101/24\n  }\n}\n";
+    let conf = format!(
+        "{}{}",
+        vrrp_config(&lan.a_if, 150, 2, "1", "  use_vmac"),
+        second.replace("IF", &lan.a_if)
+    );
+    let arp_ignore = format!("net.ipv4.conf.{}.arp_ignore", lan.a_if);
+    let arp_filter = format!("net.ipv4.conf.{}.arp_filter", lan.a_if);
+    let before = (sysctl(&lan.a, &arp_ignore), sysctl(&lan.a, &arp_filter));
+    let mut a = Director::lvstop(&lan.a, &conf);
+    let vrrp52 = || {
+        text(
+            lan.a
+                .try_exec("ip", &["-o", "addr", "show", "dev", "vrrp.52"]),
+        )
+        .contains(" 198.51.100.101/")
+    };
+    assert!(
+        eventually(WAIT, || vip_on_vmac(&lan.a) && vrrp52()),
+        "both VIPs never reached their VMACs\n{}\n{}",
+        text(lan.a.exec("ip", &["-o", "addr"])),
+        a.log()
+    );
+    assert_eq!(sysctl(&lan.a, &arp_ignore), "1");
+    a.stop();
+    assert!(vmac_link(&lan.a).is_empty(), "{}", vmac_link(&lan.a));
+    assert!(
+        text(
+            lan.a
+                .try_exec("ip", &["-o", "link", "show", "dev", "vrrp.52"])
+        )
+        .is_empty(),
+        "vrrp.52 left after stop"
+    );
+    assert_eq!(
+        (sysctl(&lan.a, &arp_ignore), sysctl(&lan.a, &arp_filter)),
+        before,
+        "the interface's sysctls were not given back"
+    );
+}

@@ -67,6 +67,7 @@ pub use notices::NoticeSinks;
 pub use service::{VrrpReload, VrrpRunners, VrrpService};
 pub use status::{render_section, InstanceStatus, Transition, VrrpEvent, VrrpStatus};
 use vmacs::ActiveVmacs;
+pub use vmacs::BaseSettings;
 
 /// Inputs waiting for the engine before senders wait.
 const INBOX_DEPTH: usize = 1024;
@@ -110,6 +111,9 @@ pub struct RunnerOptions {
     pub io: RunnerIo,
     /// Where notify FIFO lines and e-mail alerts go (none by default).
     pub notices: NoticeSinks,
+    /// The sysctls of interfaces under VMACs, shared by the runners made
+    /// with clones of these options.
+    pub vmac_bases: BaseSettings,
 }
 
 /// Starts runners.
@@ -177,7 +181,7 @@ impl VrrpRunner {
         let node = Node::from_config(config, &interfaces)?;
         let vmac_plan = vmacs::plan(config);
         let active_vmacs = match &memory {
-            None => ActiveVmacs::create(&vmac_plan)
+            None => ActiveVmacs::create(&vmac_plan, &options.vmac_bases)
                 .await
                 .map_err(|e| RunnerError::Vmac(e.to_string()))?,
             Some(_) => ActiveVmacs::default(),

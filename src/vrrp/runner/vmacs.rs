@@ -27,6 +27,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 
 use crate::config::model::vrrp::VrrpInstance;
 use crate::config::model::Config;
@@ -174,18 +175,85 @@ fn push(out: &mut VmacPlan, name: &str, base: &str, mac: Mac, ipv4: bool) {
     });
 }
 
-/// The VMACs a runner made, and the base interfaces' sysctls as they were.
+/// The sysctls of the interfaces under VMACs as they were before the
+/// first VMAC, shared by the runners of one service (each lone instance
+/// runs apart): the first VMAC over an interface saves them, the last one
+/// gone puts them back.
+#[derive(Debug, Clone, Default)]
+pub struct BaseSettings(Arc<Mutex<HashMap<ConfSetting, Saved>>>);
+
+#[derive(Debug)]
+struct Saved {
+    value: i64,
+    users: usize,
+}
+
+impl BaseSettings {
+    /// Sets `setting` to `value`, saving the old value for the first user.
+    fn claim(&self, sysctl: &Sysctl, setting: &ConfSetting, value: i64) -> bool {
+        let Ok(mut saved) = self.0.lock() else {
+            return false;
+        };
+        if let Some(entry) = saved.get_mut(setting) {
+            entry.users += 1;
+        } else {
+            match sysctl.read(setting) {
+                Ok(old) => {
+                    saved.insert(
+                        setting.clone(),
+                        Saved {
+                            value: old,
+                            users: 1,
+                        },
+                    );
+                }
+                Err(e) => {
+                    tracing::warn!("{e}");
+                    return false;
+                }
+            }
+        }
+        if let Err(e) = sysctl.write(setting, value) {
+            tracing::warn!("{e}");
+        }
+        true
+    }
+
+    /// Gives `setting` up; the last user writes the saved value back.
+    fn release(&self, sysctl: &Sysctl, setting: &ConfSetting) {
+        let Ok(mut saved) = self.0.lock() else {
+            return;
+        };
+        let Some(entry) = saved.get_mut(setting) else {
+            return;
+        };
+        entry.users -= 1;
+        if entry.users == 0 {
+            let value = entry.value;
+            saved.remove(setting);
+            if let Err(e) = sysctl.write(setting, value) {
+                tracing::warn!("cannot restore {setting}: {e}");
+            }
+        }
+    }
+}
+
+/// The VMACs a runner made, and the base interfaces' sysctls it claimed.
 #[derive(Debug, Default)]
 pub struct ActiveVmacs {
     made: Vec<VmacSpec>,
-    saved: Vec<(ConfSetting, i64)>,
+    claimed: Vec<ConfSetting>,
+    bases: BaseSettings,
 }
 
 impl ActiveVmacs {
     /// Creates every VMAC of `plan`, up, with its sysctls. On failure,
     /// whatever was made is undone before the error returns.
-    pub async fn create(plan: &VmacPlan) -> Result<Self, VmacError> {
-        let mut active = ActiveVmacs::default();
+    pub async fn create(plan: &VmacPlan, bases: &BaseSettings) -> Result<Self, VmacError> {
+        let mut active = ActiveVmacs {
+            bases: bases.clone(),
+            ..ActiveVmacs::default()
+        };
         if plan.is_empty() {
             return Ok(active);
         }
@@ -203,12 +271,13 @@ impl ActiveVmacs {
             }
         }
         let ipv4: Vec<PlannedVmac> = plan.vmacs.iter().filter(|v| v.ipv4).cloned().collect();
-        let set = tokio::task::spawn_blocking(move || set_sysctls(&ipv4)).await;
-        active.saved = set.unwrap_or_default();
+        let bases = bases.clone();
+        let set = tokio::task::spawn_blocking(move || set_sysctls(&ipv4, &bases)).await;
+        active.claimed = set.unwrap_or_default();
         Ok(active)
     }
 
-    /// Removes the VMACs and restores the base interfaces' sysctls.
+    /// Removes the VMACs and gives the base interfaces' sysctls back.
     pub async fn remove_all(mut self) {
         if self.made.is_empty() {
             return;
@@ -225,8 +294,15 @@ impl ActiveVmacs {
                 tracing::warn!("cannot remove VMAC {}: {e}", spec.name);
             }
         }
-        let saved = std::mem::take(&mut self.saved);
-        let _ = tokio::task::spawn_blocking(move || restore_sysctls(&saved)).await;
+        let claimed = std::mem::take(&mut self.claimed);
+        let bases = self.bases.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            let sysctl = Sysctl::default();
+            for setting in &claimed {
+                bases.release(&sysctl, setting);
+            }
+        })
+        .await;
     }
 
     /// Whether there is anything to undo.
@@ -235,28 +311,19 @@ impl ActiveVmacs {
     }
 }
 
-/// Sets the VMAC and base sysctls; returns the base values as they were
-/// (each setting once, its first value).
-fn set_sysctls(vmacs: &[PlannedVmac]) -> Vec<(ConfSetting, i64)> {
+/// Sets the VMAC sysctls and claims the base ones (each once per runner);
+/// returns the claimed base settings.
+fn set_sysctls(vmacs: &[PlannedVmac], bases: &BaseSettings) -> Vec<ConfSetting> {
     let sysctl = Sysctl::default();
-    let mut saved: Vec<(ConfSetting, i64)> = Vec::new();
+    let mut claimed: Vec<ConfSetting> = Vec::new();
     for vmac in vmacs {
         for (key, value) in BASE_SYSCTLS {
             let setting = ConfSetting {
                 ifname: vmac.spec.base.clone(),
                 key,
             };
-            if !saved.iter().any(|(s, _)| *s == setting) {
-                match sysctl.read(&setting) {
-                    Ok(old) => saved.push((setting.clone(), old)),
-                    Err(e) => {
-                        tracing::warn!("{e}");
-                        continue;
-                    }
-                }
-            }
-            if let Err(e) = sysctl.write(&setting, value) {
-                tracing::warn!("{e}");
+            if !claimed.contains(&setting) && bases.claim(&sysctl, &setting, value) {
+                claimed.push(setting);
             }
         }
         for (key, value) in VMAC_SYSCTLS {
@@ -269,16 +336,7 @@ fn set_sysctls(vmacs: &[PlannedVmac]) -> Vec<(ConfSetting, i64)> {
             }
         }
     }
-    saved
-}
-
-fn restore_sysctls(saved: &[(ConfSetting, i64)]) {
-    let sysctl = Sysctl::default();
-    for (setting, value) in saved {
-        if let Err(e) = sysctl.write(setting, *value) {
-            tracing::warn!("cannot restore {setting}: {e}");
-        }
-    }
+    claimed
 }
 
 #[cfg(test)]
@@ -397,6 +455,28 @@ mod tests {
             [("vrrp.54".into(), "eth1".into(), "00:00:5e:00:01:36".into())]
         );
         assert!(plan.advert_device.is_empty());
+    }
+
+    #[test]
+    fn the_last_vmac_over_an_interface_puts_its_sysctls_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("net/ipv4/conf/eth0");
+        std::fs::create_dir_all(&conf).unwrap();
+        std::fs::write(conf.join("arp_ignore"), "0\n").unwrap();
+        let sysctl = Sysctl::new(dir.path());
+        let setting = ConfSetting {
+            ifname: "eth0".into(),
+            key: ConfKey::ArpIgnore,
+        };
+        let read = || sysctl.read(&setting).unwrap();
+        let bases = BaseSettings::default();
+        assert!(bases.claim(&sysctl, &setting, 1));
+        assert!(bases.claim(&sysctl, &setting, 1));
+        assert_eq!(read(), 1);
+        bases.release(&sysctl, &setting);
+        assert_eq!(read(), 1, "another VMAC still stands on eth0");
+        bases.release(&sysctl, &setting);
+        assert_eq!(read(), 0);
     }
 
     #[test]
