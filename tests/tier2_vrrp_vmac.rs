@@ -399,3 +399,77 @@ fn two_vmacs_on_one_interface_give_its_sysctls_back_after_both() {
         "the interface's sysctls were not given back"
     );
 }
+
+/// The VMACs of `ns` as (name, lower interface, MAC), the lower interface
+/// named `BASE` when it is `base`, sorted.
+fn vmacs_of(ns: &Netns, base: &str) -> Vec<(String, String, String)> {
+    let out = text(ns.exec("ip", &["-d", "-o", "link", "show", "type", "macvlan"]));
+    let mut found: Vec<(String, String, String)> = out
+        .lines()
+        .filter(|l| l.contains("macvlan mode private"))
+        .filter_map(|l| {
+            let name_at = l.split_whitespace().nth(1)?.trim_end_matches(':');
+            let (name, lower) = name_at.split_once('@')?;
+            let mac = l.split("link/ether ").nth(1)?.split_whitespace().next()?;
+            let lower = if lower == base { "BASE" } else { lower };
+            Some((name.to_string(), lower.to_string(), mac.to_string()))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn use_vmac_addr_and_a_vips_use_vmac_make_the_vmacs_keepalived_makes() {
+    if support::skip_unless_privileged(
+        "use_vmac_addr_and_a_vips_use_vmac_make_the_vmacs_keepalived_makes",
+    ) {
+        return;
+    }
+    let lan = Lan::new();
+    let conf = |base: &str| {
+        format!(
+            "vrrp_instance VI_A {{\n  interface {base}\n  virtual_router_id 53\n  priority 100\n  \
+             advert_int 1\n  use_vmac\n  use_vmac_addr\n  virtual_ipaddress {{\n    \
+             198.51.100.111/24\n    198.51.100.130/25 dev vmx0\n  }}\n}}\n\
+             vrrp_instance VI_B {{\n  interface {base}\n  virtual_router_id 54\n  priority 100\n  \
+             advert_int 1\n  virtual_ipaddress {{\n    198.51.100.113/24\n    \
+             198.51.100.140/25 dev vmx0 use_vmac\n  }}\n}}\n"
+        )
+    };
+    for ns in [&lan.a, &lan.b] {
+        // A second interface (this kernel has no dummy driver).
+        ns.exec(
+            "ip",
+            &[
+                "link", "add", "vmx0", "type", "veth", "peer", "name", "vmx1",
+            ],
+        );
+        ns.exec("ip", &["link", "set", "vmx0", "up"]);
+        ns.exec("ip", &["link", "set", "vmx1", "up"]);
+    }
+    let mut a = Director::lvstop(&lan.a, &conf(&lan.a_if));
+    let b = Director::keepalived(&lan.b, &conf(&lan.b_if));
+    let expected: Vec<(String, String, String)> = [
+        ("vrrp.53", "BASE", "00:00:5e:00:01:35"),
+        ("vrrp.54", "vmx0", "00:00:5e:00:01:36"),
+        ("vrrp1.53", "vmx0", "00:00:5e:00:01:35"),
+    ]
+    .iter()
+    .map(|(n, l, m)| (n.to_string(), l.to_string(), m.to_string()))
+    .collect();
+    assert!(
+        eventually(WAIT, || vmacs_of(&lan.b, &lan.b_if) == expected),
+        "keepalived made {:?}\n{}",
+        vmacs_of(&lan.b, &lan.b_if),
+        b.log()
+    );
+    assert!(
+        eventually(WAIT, || vmacs_of(&lan.a, &lan.a_if) == expected),
+        "lvstop made {:?}, keepalived {expected:?}\n{}",
+        vmacs_of(&lan.a, &lan.a_if),
+        a.log()
+    );
+    a.stop();
+    assert_eq!(vmacs_of(&lan.a, &lan.a_if), Vec::new());
+}
