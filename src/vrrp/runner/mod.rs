@@ -10,9 +10,10 @@
 //! [`VrrpRunner::start`] returns a [`VrrpRunnerHandle`]: the latest
 //! [`VrrpStatus`] on a watch channel, [`VrrpEvent`]s on a broadcast
 //! channel, a forced failover, and [`VrrpRunnerHandle::shutdown`] (priority
-//! 0 adverts, VIPs removed, `notify_stop`). Dropping the handle without
-//! `shutdown` stops everything at once and leaves the VIPs behind — what a
-//! crash looks like to the peers.
+//! 0 adverts, VIPs removed, `notify_stop`, VMACs removed). Dropping the
+//! handle without `shutdown` stops everything at once and leaves the VIPs
+//! and VMACs behind — what a crash looks like to the peers (the next start
+//! takes a leftover VMAC over).
 //!
 //! Nothing here blocks the runtime: script preparation (user database,
 //! `stat`) runs on the blocking pool, everything else is async.
@@ -442,12 +443,5 @@ impl Drop for VrrpRunnerHandle {
             engine.abort();
         }
         self.watchers.abort_all();
-        // The VMACs go even so: an interface left behind would keep
-        // answering ARP for the VIPs' MAC.
-        if let Some(vmacs) = self.vmacs.take().filter(|v| !v.is_empty()) {
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn(vmacs.remove_all());
-            }
-        }
     }
 }

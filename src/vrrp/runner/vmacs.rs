@@ -304,11 +304,6 @@ impl ActiveVmacs {
         })
         .await;
     }
-
-    /// Whether there is anything to undo.
-    pub fn is_empty(&self) -> bool {
-        self.made.is_empty()
-    }
 }
 
 /// Sets the VMAC sysctls and claims the base ones (each once per runner);
