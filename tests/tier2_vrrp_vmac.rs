@@ -242,6 +242,19 @@ fn vmac_xmit_base_sends_adverts_from_the_base_interface() {
             .any(|(_, mac)| *mac == [0x00, 0x00, 0x5e, 0x00, 0x01, 0x33]),
         "{garps:?}"
     );
+
+    // A crash leaves the VMAC; lvstop's next start takes it over.
+    a.crash();
+    assert!(has_vmac(&lan.a), "{}", vmac_link(&lan.a));
+    // (The crashed run's VIP is still there: wait for the new MASTER.)
+    let mut a = Director::lvstop(&lan.a, &a_conf);
+    assert!(
+        eventually(WAIT, || a.log().contains("Entering MASTER STATE")
+            && lan.vip() == (true, false)
+            && vip_on_vmac(&lan.a)),
+        "lvstop did not take its leftover {VMAC} over\n{}",
+        logs(&a, &b)
+    );
     a.stop();
     assert!(vmac_link(&lan.a).is_empty(), "{}", vmac_link(&lan.a));
 }
