@@ -378,9 +378,19 @@ fn two_vmacs_on_one_interface_give_its_sysctls_back_after_both() {
         vrrp_config(&lan.a_if, 150, 2, "1", "  use_vmac"),
         second.replace("IF", &lan.a_if)
     );
+    // With all.rp_filter set, keepalived moves it onto the interface.
+    lan.a
+        .exec("sysctl", &["-qw", "net.ipv4.conf.all.rp_filter=1"]);
     let arp_ignore = format!("net.ipv4.conf.{}.arp_ignore", lan.a_if);
     let arp_filter = format!("net.ipv4.conf.{}.arp_filter", lan.a_if);
-    let before = (sysctl(&lan.a, &arp_ignore), sysctl(&lan.a, &arp_filter));
+    let rp_filter = format!("net.ipv4.conf.{}.rp_filter", lan.a_if);
+    let all_rp = "net.ipv4.conf.all.rp_filter";
+    let settings = || {
+        [&arp_ignore, &arp_filter, &rp_filter, all_rp]
+            .map(|key| sysctl(&lan.a, key))
+            .join(" ")
+    };
+    let before = settings();
     let mut a = Director::lvstop(&lan.a, &conf);
     let vrrp52 = || {
         text(
@@ -395,7 +405,11 @@ fn two_vmacs_on_one_interface_give_its_sysctls_back_after_both() {
         text(lan.a.exec("ip", &["-o", "addr"])),
         a.log()
     );
-    assert_eq!(sysctl(&lan.a, &arp_ignore), "1");
+    assert_eq!(
+        settings(),
+        "1 1 1 0",
+        "arp_ignore arp_filter rp_filter all.rp_filter"
+    );
     a.stop();
     assert!(vmac_link(&lan.a).is_empty(), "{}", vmac_link(&lan.a));
     assert!(
@@ -406,11 +420,7 @@ fn two_vmacs_on_one_interface_give_its_sysctls_back_after_both() {
         .is_empty(),
         "vrrp.52 left after stop"
     );
-    assert_eq!(
-        (sysctl(&lan.a, &arp_ignore), sysctl(&lan.a, &arp_filter)),
-        before,
-        "the interface's sysctls were not given back"
-    );
+    assert_eq!(settings(), before, "the sysctls were not given back");
 }
 
 /// The VMACs of `ns` as (name, lower interface, MAC), the lower interface

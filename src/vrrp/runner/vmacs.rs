@@ -21,7 +21,8 @@
 //! - IPv4 VMACs get `arp_ignore=1`, `accept_local=1`, `rp_filter=0`,
 //!   `promote_secondaries=1` and IPv6 `disable_ipv6=1`, and their base
 //!   interfaces `arp_ignore=1`, `arp_filter=1`, so that only
-//!   the VMAC answers ARP for the VIPs.
+//!   the VMAC answers ARP for the VIPs. A set `all.rp_filter` goes to 0,
+//!   the base interfaces and `default` taking the greater value instead.
 //!
 //! This module never runs the state machine and never adds VIPs.
 
@@ -219,6 +220,14 @@ impl BaseSettings {
         true
     }
 
+    /// The value `setting` had before any VMAC: saved, or read now.
+    fn original(&self, sysctl: &Sysctl, setting: &ConfSetting) -> Option<i64> {
+        if let Some(saved) = self.0.lock().ok()?.get(setting) {
+            return Some(saved.value);
+        }
+        sysctl.read(setting).map_err(|e| tracing::warn!("{e}")).ok()
+    }
+
     /// Gives `setting` up; the last user writes the saved value back.
     fn release(&self, sysctl: &Sysctl, setting: &ConfSetting) {
         let Ok(mut saved) = self.0.lock() else {
@@ -309,17 +318,27 @@ impl ActiveVmacs {
 /// Sets the VMAC sysctls and claims the base ones (each once per runner);
 /// returns the claimed base settings.
 fn set_sysctls(vmacs: &[PlannedVmac], bases: &BaseSettings) -> Vec<ConfSetting> {
-    let sysctl = Sysctl::default();
+    set_sysctls_under(&Sysctl::default(), vmacs, bases)
+}
+
+fn set_sysctls_under(
+    sysctl: &Sysctl,
+    vmacs: &[PlannedVmac],
+    bases: &BaseSettings,
+) -> Vec<ConfSetting> {
     let mut claimed: Vec<ConfSetting> = Vec::new();
+    let mut claim = |setting: ConfSetting, value: i64| {
+        if !claimed.contains(&setting) && bases.claim(sysctl, &setting, value) {
+            claimed.push(setting);
+        }
+    };
     for vmac in vmacs {
         for (key, value) in BASE_SYSCTLS {
             let setting = ConfSetting {
                 ifname: vmac.spec.base.clone(),
                 key,
             };
-            if !claimed.contains(&setting) && bases.claim(&sysctl, &setting, value) {
-                claimed.push(setting);
-            }
+            claim(setting, value);
         }
         for (key, value) in VMAC_SYSCTLS {
             let setting = ConfSetting {
@@ -330,6 +349,29 @@ fn set_sysctls(vmacs: &[PlannedVmac], bases: &BaseSettings) -> Vec<ConfSetting> 
                 tracing::warn!("{e}");
             }
         }
+    }
+    // keepalived.conf(5) "use_vmac": with all.rp_filter set, the VMAC's
+    // rp_filter 0 would not count (the kernel takes the greater of all
+    // and the interface's), so all.rp_filter goes to 0 and the interfaces
+    // under VMACs and default.rp_filter take the greater value instead.
+    // keepalived 2.2.7 raised only those interfaces, default and all.
+    let rp = |ifname: &str| ConfSetting {
+        ifname: ifname.to_string(),
+        key: ConfKey::RpFilter,
+    };
+    let all = bases.original(sysctl, &rp("all")).unwrap_or(0);
+    if all > 0 && !vmacs.is_empty() {
+        let mut raised: Vec<String> = vmacs.iter().map(|v| v.spec.base.clone()).collect();
+        raised.push("default".into());
+        raised.sort();
+        raised.dedup();
+        for ifname in raised {
+            let setting = rp(&ifname);
+            if let Some(own) = bases.original(sysctl, &setting) {
+                claim(setting, own.max(all));
+            }
+        }
+        claim(rp("all"), 0);
     }
     claimed
 }
@@ -472,6 +514,54 @@ mod tests {
         assert_eq!(read(), 1, "another VMAC still stands on eth0");
         bases.release(&sysctl, &setting);
         assert_eq!(read(), 0);
+    }
+
+    #[test]
+    fn a_set_all_rp_filter_moves_to_the_interfaces_under_vmacs_and_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("net/ipv4/conf");
+        for (ifname, rp) in [("all", 1), ("default", 0), ("eth0", 0), ("eth1", 0)] {
+            std::fs::create_dir_all(conf.join(ifname)).unwrap();
+            std::fs::write(conf.join(ifname).join("rp_filter"), format!("{rp}\n")).unwrap();
+            std::fs::write(conf.join(ifname).join("arp_ignore"), "0\n").unwrap();
+            std::fs::write(conf.join(ifname).join("arp_filter"), "0\n").unwrap();
+        }
+        let sysctl = Sysctl::new(dir.path());
+        let rp = |ifname: &str| {
+            sysctl
+                .read(&ConfSetting {
+                    ifname: ifname.into(),
+                    key: ConfKey::RpFilter,
+                })
+                .unwrap()
+        };
+        let vmac = PlannedVmac {
+            spec: VmacSpec {
+                name: "vrrp.51".into(),
+                base: "eth0".into(),
+                mac: virtual_mac(51, false),
+            },
+            ipv4: true,
+            ipv6_adverts: false,
+        };
+        let bases = BaseSettings::default();
+        let first = set_sysctls_under(&sysctl, std::slice::from_ref(&vmac), &bases);
+        let second = set_sysctls_under(&sysctl, std::slice::from_ref(&vmac), &bases);
+        assert_eq!(
+            (rp("all"), rp("default"), rp("eth0"), rp("eth1")),
+            (0, 1, 1, 0)
+        );
+        for setting in &first {
+            bases.release(&sysctl, setting);
+        }
+        assert_eq!(rp("all"), 0, "the second VMAC still runs");
+        for setting in &second {
+            bases.release(&sysctl, setting);
+        }
+        assert_eq!(
+            (rp("all"), rp("default"), rp("eth0"), rp("eth1")),
+            (1, 0, 0, 0)
+        );
     }
 
     #[test]
