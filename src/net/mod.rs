@@ -5,7 +5,8 @@
 //! master tells its segment: gratuitous ARP ([`garp`]), unsolicited
 //! neighbour advertisements ([`ndisc`]), when to send them ([`announce`],
 //! keepalived's delays and repeats) and the sockets that send them
-//! ([`announcer`], over the small `unsafe` wrappers of [`sys`]).
+//! ([`announcer`], over the small `unsafe` wrappers of [`sys`]); the
+//! macvlans of VRRP virtual MACs ([`vmac`]).
 //!
 //! Before an engine starts, [`speakers`] makes sure no other VRRP speaker
 //! (keepalived, another lvstop engine) runs in this network namespace.
@@ -24,3 +25,4 @@ pub mod rule;
 pub mod speakers;
 pub mod sys;
 pub mod sysctl;
+pub mod vmac;

@@ -1,4 +1,6 @@
-//! Per-interface IPv4 sysctls under `/proc/sys/net/ipv4/conf/<if>/`, read
+//! Per-interface IPv4 sysctls (ARP answering, reverse path, local
+//! sources) under `/proc/sys/net/ipv4/conf/<if>/`, and IPv6's
+//! `disable_ipv6`, read
 //! and written as files (no `sysctl` binary).
 //!
 //! [`Sysctl`] owns path construction from a root directory, so tests can
@@ -22,6 +24,17 @@ pub enum ConfKey {
     ArpIgnore,
     /// `arp_announce`: which source address to announce in ARP requests.
     ArpAnnounce,
+    /// `arp_filter`: answer ARP only on the interface a reply would leave.
+    ArpFilter,
+    /// `accept_local`: accept packets with a local source address.
+    AcceptLocal,
+    /// `rp_filter`: reverse path filtering.
+    RpFilter,
+    /// `promote_secondaries`: keep the other addresses of a prefix when
+    /// its primary one goes.
+    PromoteSecondaries,
+    /// `net.ipv6.conf.<if>.disable_ipv6`: the one IPv6 setting here.
+    DisableIpv6,
 }
 
 impl ConfKey {
@@ -30,6 +43,20 @@ impl ConfKey {
         match self {
             Self::ArpIgnore => "arp_ignore",
             Self::ArpAnnounce => "arp_announce",
+            Self::ArpFilter => "arp_filter",
+            Self::AcceptLocal => "accept_local",
+            Self::RpFilter => "rp_filter",
+            Self::PromoteSecondaries => "promote_secondaries",
+            Self::DisableIpv6 => "disable_ipv6",
+        }
+    }
+
+    /// The directory under the sysctl root: `net/ipv4/conf`, or
+    /// `net/ipv6/conf` for [`ConfKey::DisableIpv6`].
+    pub fn conf_dir(self) -> &'static str {
+        match self {
+            Self::DisableIpv6 => "net/ipv6/conf",
+            _ => "net/ipv4/conf",
         }
     }
 }
@@ -45,7 +72,8 @@ pub struct ConfSetting {
 
 impl fmt::Display for ConfSetting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "net.ipv4.conf.{}.{}", self.ifname, self.key.file_name())
+        let prefix = self.key.conf_dir().replace('/', ".");
+        write!(f, "{prefix}.{}.{}", self.ifname, self.key.file_name())
     }
 }
 
@@ -125,7 +153,7 @@ impl Sysctl {
             .map_err(|_| SysctlError::InvalidInterface(setting.ifname.clone()))?;
         Ok(self
             .root
-            .join("net/ipv4/conf")
+            .join(setting.key.conf_dir())
             .join(&setting.ifname)
             .join(setting.key.file_name()))
     }

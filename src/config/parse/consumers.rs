@@ -376,6 +376,12 @@ const CONSUMERS: &[(&str, &str, &str)] = &[
         ".unicast_src_ip",
     ),
     ("url", "src/health/probe/http.rs", "urls"),
+    ("use_vmac", "src/vrrp/runner/vmacs.rs", ".use_vmac"),
+    (
+        "use_vmac_addr",
+        "src/vrrp/runner/vmacs.rs",
+        ".use_vmac_addr",
+    ),
     ("user", "src/notify/fifo.rs", ".user"),
     ("uthreshold", "src/ipvs/desired.rs", ".uthreshold"),
     ("version", "src/ui/render/header.rs", ".version"),
@@ -397,6 +403,11 @@ const CONSUMERS: &[(&str, &str, &str)] = &[
     ("virtual_server", "src/ipvs/desired.rs", "virtual_servers"),
     ("virtual_server_group", "src/ipvs/desired.rs", "groups"),
     ("virtualhost", "src/engine/plan/checks.rs", ".virtualhost"),
+    (
+        "vmac_xmit_base",
+        "src/vrrp/runner/vmacs.rs",
+        ".vmac_xmit_base",
+    ),
     (
         "vrrp_garp_extra_if",
         "src/vrrp/fsm/config.rs",
@@ -582,9 +593,6 @@ fn the_keywords_an_operator_was_told_are_ignored_are_warnings_or_refused() {
             .unwrap_or_else(|| panic!("{block} has no '{name}'"))
     };
     let unacted = [
-        ("vrrp_instance", "use_vmac"),
-        ("vrrp_instance", "use_vmac_addr"),
-        ("vrrp_instance", "vmac_xmit_base"),
         ("virtual_server", "ha_suspend"),
         ("HTTP_GET", "fast_recovery"),
         ("TCP_CHECK", "fwmark"),

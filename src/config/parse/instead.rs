@@ -23,7 +23,8 @@ pub const ADVERT_TUNING: &str =
     "lvstop sends and answers adverts as RFC 3768/5798 say, without this adjustment";
 pub const UNICAST_TUNING: &str =
     "lvstop sends unicast adverts with TTL 255 and checks them as multicast ones";
-pub const VMAC: &str = "lvstop puts the VIPs on the instance's interface with that interface's own MAC address; a peer using a VMAC sees a different source MAC";
+pub const VMAC: &str =
+    "lvstop names VMAC interfaces as keepalived does by default: vrrp.VRID, then vrrpN.VRID";
 pub const GARP_GROUP: &str =
     "lvstop spaces gratuitous ARPs and NAs on every interface with the global vrrp_garp_interval and vrrp_gna_interval";
 pub const STATIC_TRACK: &str =

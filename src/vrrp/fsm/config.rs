@@ -124,8 +124,9 @@ impl GarpTiming {
     ///   once and 5 more 5 s later on a lower-priority advert).
     /// - `vrrp_strict` sends none on a lower-priority advert, whatever is
     ///   set ("Strict mode requires no repeat garps. resetting").
-    /// - `garp_extra_if` without `all` sends on VMAC interfaces only, and
-    ///   lvstop has none (keepalived, without a VMAC, sent nothing either).
+    /// - `garp_extra_if` without `all` sends on VMAC interfaces only
+    ///   (keepalived, without a VMAC, sent nothing); lvstop sends those
+    ///   rounds with `all` only.
     pub fn resolve(garp: &GarpSettings, global: &GlobalDefs) -> Self {
         let pick = |own: Option<Spanned<u32>>, global: Option<Spanned<u32>>, default: u32| {
             own.or(global).map_or(default, |v| v.value)
@@ -442,7 +443,7 @@ mod tests {
     }
 
     #[test]
-    fn garp_extra_if_needs_all_since_lvstop_has_no_vmac() {
+    fn garp_extra_if_rounds_need_all() {
         assert_eq!(garp("", "garp_extra_if all 100").extra_if, S(100));
         assert_eq!(garp("", "garp_extra_if 100 all").extra_if, S(100));
         assert_eq!(garp("vrrp_garp_extra_if all 60", "").extra_if, S(60));

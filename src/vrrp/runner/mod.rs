@@ -10,9 +10,10 @@
 //! [`VrrpRunner::start`] returns a [`VrrpRunnerHandle`]: the latest
 //! [`VrrpStatus`] on a watch channel, [`VrrpEvent`]s on a broadcast
 //! channel, a forced failover, and [`VrrpRunnerHandle::shutdown`] (priority
-//! 0 adverts, VIPs removed, `notify_stop`). Dropping the handle without
-//! `shutdown` stops everything at once and leaves the VIPs behind — what a
-//! crash looks like to the peers.
+//! 0 adverts, VIPs removed, `notify_stop`, VMACs removed). Dropping the
+//! handle without `shutdown` stops everything at once and leaves the VIPs
+//! and VMACs behind — what a crash looks like to the peers (the next start
+//! takes a leftover VMAC over).
 //!
 //! Nothing here blocks the runtime: script preparation (user database,
 //! `stat`) runs on the blocking pool, everything else is async.
@@ -23,6 +24,8 @@
 //!   polls.
 //! - [`io`]: real host or in-memory segment.
 //! - `routes`: where an instance's routes and rules go in and out.
+//! - `vmacs`: the VRRP virtual MAC interfaces (`use_vmac`) and their
+//!   sysctls, made before the first advert and removed at stop.
 //! - `timer`: the microsecond timer the engine sleeps on.
 //! - [`status`]: what the control socket and `--once` show.
 //! - [`service`]: the daemon's runners across reloads.
@@ -37,6 +40,7 @@ pub mod setup;
 pub mod status;
 mod timer;
 pub mod units;
+mod vmacs;
 mod watch;
 
 #[cfg(test)]
@@ -63,6 +67,8 @@ pub use io::MemoryHost;
 pub use notices::NoticeSinks;
 pub use service::{VrrpReload, VrrpRunners, VrrpService};
 pub use status::{render_section, InstanceStatus, Transition, VrrpEvent, VrrpStatus};
+use vmacs::ActiveVmacs;
+pub use vmacs::BaseSettings;
 
 /// Inputs waiting for the engine before senders wait.
 const INBOX_DEPTH: usize = 1024;
@@ -82,6 +88,8 @@ pub enum RunnerError {
     UnknownInstance(String),
     #[error("the VRRP runner has stopped")]
     Stopped,
+    #[error("VMAC: {0}")]
+    Vmac(String),
 }
 
 /// Where the runner does its I/O.
@@ -104,6 +112,9 @@ pub struct RunnerOptions {
     pub io: RunnerIo,
     /// Where notify FIFO lines and e-mail alerts go (none by default).
     pub notices: NoticeSinks,
+    /// The sysctls of interfaces under VMACs, shared by the runners made
+    /// with clones of these options.
+    pub vmac_bases: BaseSettings,
 }
 
 /// Starts runners.
@@ -119,6 +130,8 @@ pub struct VrrpRunnerHandle {
     engine: Option<JoinHandle<()>>,
     watchers: JoinSet<()>,
     notices: NoticeSinks,
+    /// The VMAC interfaces, removed once the engine has stopped.
+    vmacs: Option<ActiveVmacs>,
 }
 
 impl VrrpRunner {
@@ -167,11 +180,24 @@ impl VrrpRunner {
             }
         };
         let node = Node::from_config(config, &interfaces)?;
+        let vmac_plan = vmacs::plan(config);
+        let active_vmacs = match &memory {
+            None => ActiveVmacs::create(&vmac_plan, &options.vmac_bases)
+                .await
+                .map_err(|e| RunnerError::Vmac(e.to_string()))?,
+            Some(_) => ActiveVmacs::default(),
+        };
         let links = match &memory {
-            None => setup::open_raw_links(&node).await?,
+            None => match setup::open_raw_links(&node, &vmac_plan.advert_device).await {
+                Ok(links) => links,
+                Err(e) => {
+                    active_vmacs.remove_all().await;
+                    return Err(e);
+                }
+            },
             Some((segment, address)) => setup::attach_memory_links(&node, segment, *address),
         };
-        let vip_specs = setup::vip_specs(config);
+        let vip_specs = setup::vip_specs(config, &vmac_plan.vip_device);
         if memory.is_none() {
             let mut vip_ifs: Vec<&str> = vip_specs.values().map(|s| s.ifname.as_str()).collect();
             vip_ifs.sort_unstable();
@@ -206,10 +232,11 @@ impl VrrpRunner {
             started,
         ));
         let mut watchers = JoinSet::new();
-        for (interface, link) in &links.receivers {
+        for (interface, link, vrids) in &links.receivers {
             watchers.spawn(watch::receive(
                 interface.clone(),
                 Arc::clone(link),
+                vrids.clone(),
                 inbox.clone(),
             ));
         }
@@ -261,6 +288,7 @@ impl VrrpRunner {
             engine: Some(engine),
             watchers,
             notices: options.notices,
+            vmacs: Some(active_vmacs),
         })
     }
 }
@@ -399,6 +427,9 @@ impl VrrpRunnerHandle {
         self.watchers.abort_all();
         if let Some(engine) = self.engine.take() {
             let _ = engine.await;
+        }
+        if let Some(vmacs) = self.vmacs.take() {
+            vmacs.remove_all().await;
         }
         held
     }

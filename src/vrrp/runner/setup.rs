@@ -6,7 +6,7 @@
 //! security. Blocking work (user database, `stat`) runs on the blocking
 //! pool. This module never runs the state machine.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
@@ -22,15 +22,18 @@ use crate::notify::script::SharedScript;
 use crate::notify::{ScriptError, ScriptPolicy};
 use crate::vrrp::fsm::{Command, InstanceConfig, InterfaceInfo, Interfaces, Node};
 use crate::vrrp::transport::memory::MemorySegment;
-use crate::vrrp::transport::raw::{RawConfig, RawTransport};
-use crate::vrrp::transport::IpFamily;
+use crate::vrrp::transport::raw::{default_source, RawConfig, RawTransport};
+use crate::vrrp::transport::{IpFamily, TransportError};
 
 /// How one instance's adverts leave: same interface, family, source,
 /// peers and IP protocol (112, or 51 for `auth_type AH`) share one
 /// transport.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LinkKey {
+    /// The instance's `interface` (what received adverts are reported on).
     pub interface: String,
+    /// The interface the socket is bound to: the instance's, or its VMAC.
+    pub device: String,
     pub ipv6: bool,
     pub source: Option<IpAddr>,
     pub peers: Vec<IpAddr>,
@@ -38,13 +41,41 @@ pub struct LinkKey {
 }
 
 /// The transports of a node: by instance name, and the ones whose receive
-/// side feeds the node (one per interface, family and IP protocol: a raw
-/// socket on an interface sees every packet of its protocol there, so a
-/// second one would hand each advert up twice).
+/// side feeds the node (one per bound interface, family and IP protocol: a
+/// raw socket on an interface sees every packet of its protocol there, so
+/// a second one would hand each advert up twice).
 #[derive(Debug, Default)]
 pub struct Links {
     pub by_instance: HashMap<String, Arc<Link>>,
-    pub receivers: Vec<(String, Arc<Link>)>,
+    pub receivers: Vec<(String, Arc<Link>, VridFilter)>,
+}
+
+/// Which adverts a receiver hands up, by VRID. A peer's adverts sent from
+/// its own MAC reach both an interface and a VMAC over it, so each VRID of
+/// an interface is heard on one socket only: a VMAC's for the instances
+/// that send there, the interface's for the others.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum VridFilter {
+    #[default]
+    All,
+    Only(BTreeSet<u8>),
+    Except(BTreeSet<u8>),
+}
+
+impl VridFilter {
+    /// Whether the VRRP message `payload` passes: its second octet is the
+    /// VRID (RFC 3768 §5.1, RFC 5798 §5.1); a message too short for one is
+    /// left to the codec to refuse.
+    pub fn admits(&self, payload: &[u8]) -> bool {
+        let Some(vrid) = payload.get(1) else {
+            return true;
+        };
+        match self {
+            Self::All => true,
+            Self::Only(vrids) => vrids.contains(vrid),
+            Self::Except(vrids) => !vrids.contains(vrid),
+        }
+    }
 }
 
 /// Every interface the configuration names: instances, tracked
@@ -127,24 +158,49 @@ pub async fn link_state(name: &str) -> Option<bool> {
     reply.ok().flatten().map(|l| link_is_up(l.header.flags))
 }
 
-/// Opens the raw transports the node's instances need.
-pub async fn open_raw_links(node: &Node) -> Result<Links, RunnerError> {
+/// Opens the raw transports the node's instances need; `advert_devices`
+/// names the VMAC an instance's adverts leave from instead of its
+/// interface.
+pub async fn open_raw_links(
+    node: &Node,
+    advert_devices: &HashMap<String, String>,
+) -> Result<Links, RunnerError> {
     let mut links = Links::default();
     let mut opened: BTreeMap<LinkKey, Arc<Link>> = BTreeMap::new();
-    let mut receiving = std::collections::BTreeSet::new();
+    let mut receiving = BTreeSet::new();
+    let mut receivers: Vec<(LinkKey, Arc<Link>)> = Vec::new();
+    let mut sending: Vec<(u8, LinkKey)> = Vec::new();
     for instance in node.instances() {
         let config = instance.config();
-        let Some(key) = link_key(config) else {
+        let Some(mut key) = link_key(config) else {
             return Err(RunnerError::NoInterface(config.name.clone()));
         };
+        if let Some(device) = advert_devices.get(&config.name) {
+            key.device = device.clone();
+        }
+        sending.push((config.vrid, key.clone()));
         let link = match opened.get(&key) {
             Some(link) => Arc::clone(link),
             None => {
                 let family = if key.ipv6 { IpFamily::V6 } else { IpFamily::V4 };
+                let transport_error = |e: TransportError| RunnerError::Transport {
+                    instance: config.name.clone(),
+                    reason: e.to_string(),
+                };
+                // A VMAC has no address of its own: adverts from it carry
+                // the base interface's (keepalived does the same).
+                let source = match key.source {
+                    None if key.device != key.interface => Some(
+                        default_source(&key.interface, family)
+                            .await
+                            .map_err(transport_error)?,
+                    ),
+                    source => source,
+                };
                 let raw = RawTransport::open(RawConfig {
-                    ifname: key.interface.clone(),
+                    ifname: key.device.clone(),
                     family,
-                    source: key.source,
+                    source,
                     unicast_peers: key.peers.clone(),
                     authentication_header: key.authentication_header,
                 })
@@ -154,10 +210,12 @@ pub async fn open_raw_links(node: &Node) -> Result<Links, RunnerError> {
                     reason: e.to_string(),
                 })?;
                 let link = Arc::new(Link::Raw(raw));
-                if receiving.insert((key.interface.clone(), key.ipv6, key.authentication_header)) {
-                    links
-                        .receivers
-                        .push((key.interface.clone(), Arc::clone(&link)));
+                // Keyed by the bound device: a macvlan in private mode
+                // takes multicast frames whose source MAC is its own (a
+                // peer's adverts from the same virtual MAC) away from the
+                // base interface, so a VMAC needs a receiver of its own.
+                if receiving.insert((key.device.clone(), key.ipv6, key.authentication_header)) {
+                    receivers.push((key.clone(), Arc::clone(&link)));
                 }
                 opened.insert(key, Arc::clone(&link));
                 link
@@ -165,7 +223,39 @@ pub async fn open_raw_links(node: &Node) -> Result<Links, RunnerError> {
         };
         links.by_instance.insert(config.name.clone(), link);
     }
+    for (key, link) in receivers {
+        let filter = vrid_filter(&key, &sending);
+        links.receivers.push((key.interface, link, filter));
+    }
     Ok(links)
+}
+
+/// The VRIDs the receiver of `key` hands up, given every instance's VRID
+/// and link.
+fn vrid_filter(key: &LinkKey, sending: &[(u8, LinkKey)]) -> VridFilter {
+    let alike = |other: &LinkKey| {
+        other.interface == key.interface
+            && other.ipv6 == key.ipv6
+            && other.authentication_header == key.authentication_header
+    };
+    if key.device != key.interface {
+        let own = sending
+            .iter()
+            .filter(|(_, k)| alike(k) && k.device == key.device)
+            .map(|(vrid, _)| *vrid)
+            .collect();
+        return VridFilter::Only(own);
+    }
+    let elsewhere: BTreeSet<u8> = sending
+        .iter()
+        .filter(|(_, k)| alike(k) && k.device != k.interface)
+        .map(|(vrid, _)| *vrid)
+        .collect();
+    if elsewhere.is_empty() {
+        VridFilter::All
+    } else {
+        VridFilter::Except(elsewhere)
+    }
 }
 
 /// Attaches the node's instances to an in-memory segment as `address`
@@ -177,6 +267,7 @@ pub fn attach_memory_links(node: &Node, segment: &MemorySegment, address: IpAddr
         let config = instance.config();
         let key = link_key(config).unwrap_or_else(|| LinkKey {
             interface: "mem0".into(),
+            device: "mem0".into(),
             ipv6: config.is_ipv6(),
             source: None,
             peers: Vec::new(),
@@ -193,7 +284,7 @@ pub fn attach_memory_links(node: &Node, segment: &MemorySegment, address: IpAddr
                 let link = Arc::new(Link::Memory(transport));
                 links
                     .receivers
-                    .push((key.interface.clone(), Arc::clone(&link)));
+                    .push((key.interface.clone(), Arc::clone(&link), VridFilter::All));
                 link
             })
             .clone();
@@ -203,8 +294,10 @@ pub fn attach_memory_links(node: &Node, segment: &MemorySegment, address: IpAddr
 }
 
 fn link_key(config: &InstanceConfig) -> Option<LinkKey> {
+    let interface = config.interface.clone()?;
     Some(LinkKey {
-        interface: config.interface.clone()?,
+        device: interface.clone(),
+        interface,
         ipv6: config.is_ipv6(),
         source: config.unicast_src,
         peers: config.unicast_peers.iter().map(|p| p.address).collect(),
@@ -214,8 +307,11 @@ fn link_key(config: &InstanceConfig) -> Option<LinkKey> {
 
 /// The kernel form of every VIP (and excluded VIP) of every instance, by
 /// instance name and address, with the options keepalived passes to
-/// `ip addr add`.
-pub fn vip_specs(config: &Config) -> HashMap<(String, IpAddr), AddressSpec> {
+/// `ip addr add`; a VIP `vip_devices` places on a VMAC goes there.
+pub fn vip_specs(
+    config: &Config,
+    vip_devices: &HashMap<(String, IpAddr), String>,
+) -> HashMap<(String, IpAddr), AddressSpec> {
     let mut out = HashMap::new();
     for instance in &config.vrrp.instances {
         let default_dev = instance.interface.as_ref().map(|i| i.value.as_str());
@@ -224,12 +320,15 @@ pub fn vip_specs(config: &Config) -> HashMap<(String, IpAddr), AddressSpec> {
             .iter()
             .chain(&instance.excluded_addresses)
         {
-            let dev = vip.dev.as_ref().map(|d| d.value.as_str()).or(default_dev);
+            let key = (instance.name.value.clone(), vip.address.value);
+            let dev = vip_devices
+                .get(&key)
+                .map(String::as_str)
+                .or(vip.dev.as_ref().map(|d| d.value.as_str()))
+                .or(default_dev);
             if let Some(dev) = dev {
-                out.insert(
-                    (instance.name.value.clone(), vip.address.value),
-                    address_spec(vip, dev),
-                );
+                let spec = address_spec(vip, dev);
+                out.insert(key, spec);
             }
         }
     }
@@ -340,6 +439,33 @@ impl Scripts {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    fn key(device: &str) -> LinkKey {
+        LinkKey {
+            interface: "eth0".into(),
+            device: device.into(),
+            ipv6: false,
+            source: None,
+            peers: Vec::new(),
+            authentication_header: false,
+        }
+    }
+
+    #[test]
+    fn each_vrid_of_an_interface_is_heard_on_one_socket() {
+        let sending = [
+            (51, key("vrrp.51")),
+            (52, key("eth0")),
+            (53, key("vrrp.53")),
+        ];
+        let vmac = vrid_filter(&key("vrrp.51"), &sending);
+        assert_eq!(vmac, VridFilter::Only(BTreeSet::from([51])));
+        let base = vrid_filter(&key("eth0"), &sending);
+        assert_eq!(base, VridFilter::Except(BTreeSet::from([51, 53])));
+        assert!(base.admits(&[0x21, 52]) && !base.admits(&[0x21, 51]));
+        assert!(vmac.admits(&[0x31, 51]) && !vmac.admits(&[0x31, 52]));
+        assert_eq!(vrid_filter(&key("eth0"), &sending[1..2]), VridFilter::All);
+    }
 
     #[test]
     fn broadcast_plus_and_minus_set_and_clear_host_bits() {

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 use super::engine::Msg;
 use super::io::Link;
-use super::setup::link_is_up;
+use super::setup::{link_is_up, VridFilter};
 use crate::vrrp::fsm::Input;
 use crate::vrrp::process::{pattern, scan, ProcessPattern};
 
@@ -92,14 +92,22 @@ pub async fn processes(
     }
 }
 
-/// Hands every advert `link` receives to the engine, as arriving on
-/// `interface`.
-pub async fn receive(interface: String, link: Arc<Link>, inbox: mpsc::Sender<Msg>) {
+/// Hands every advert `link` receives that `vrids` admits to the engine,
+/// as arriving on `interface`.
+pub async fn receive(
+    interface: String,
+    link: Arc<Link>,
+    vrids: VridFilter,
+    inbox: mpsc::Sender<Msg>,
+) {
     let mut failing = false;
     loop {
         match link.recv().await {
             Ok(datagram) => {
                 failing = false;
+                if !vrids.admits(&datagram.payload) {
+                    continue;
+                }
                 let input = Input::Received {
                     interface: Some(interface.clone()),
                     from: datagram.source,

@@ -130,7 +130,7 @@ pub(super) const ADDRESS_OPTIONS: &[Keyword] = &[
     unacted("noprefixroute", instead::VIP_OPTION),
     unacted("autojoin", instead::VIP_OPTION),
     unacted("no_track", instead::VIP_OPTION),
-    unacted("use_vmac", instead::VMAC),
+    acted("use_vmac"),
 ];
 
 /// Splits `ADDR[/LEN]`.

@@ -177,7 +177,17 @@ impl RawTransport {
                 )?;
                 set("set IP_TOS", socket.set_tos_v4(TOS_NETWORK_CONTROL))?;
                 if multicast {
-                    set("set IP_MULTICAST_IF", socket.set_multicast_if_v4(&src))?;
+                    match socket.set_multicast_if_v4(&src) {
+                        Ok(()) => {}
+                        // A VMAC has no address: the base interface's
+                        // source names another interface, which the kernel
+                        // refuses beside SO_BINDTODEVICE (ip(7)); the bound
+                        // device then chooses the way out alone.
+                        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                            tracing::debug!(%ifname, %src, "IP_MULTICAST_IF left to the bound device");
+                        }
+                        Err(e) => return Err(io_error("set IP_MULTICAST_IF", &ifname, e)),
+                    }
                     set(
                         "turn IP_MULTICAST_ALL off",
                         socket.set_multicast_all_v4(false),
@@ -408,7 +418,10 @@ fn needs_scope(addr: Ipv6Addr) -> bool {
 
 /// The interface's primary IPv4 address or its IPv6 link-local address,
 /// what keepalived sends from when `unicast_src_ip` is not set.
-async fn default_source(ifname: &str, family: IpFamily) -> Result<IpAddr, TransportError> {
+pub(crate) async fn default_source(
+    ifname: &str,
+    family: IpFamily,
+) -> Result<IpAddr, TransportError> {
     let lookup_error = |e: AddressError| match e {
         AddressError::NoSuchInterface(name) => TransportError::NoSuchInterface(name),
         other => TransportError::InterfaceLookup {
