@@ -25,7 +25,7 @@ mod blocks;
 use blocks::skipped_by_count;
 pub use blocks::{block_keywords, opens_block, reads_lines};
 
-use super::diagnostic::{Diagnostic, Diagnostics};
+use super::diagnostic::{Diagnostic, Diagnostics, Severity};
 use super::lexer;
 use super::source::Location;
 use super::token::{SourceLine, Token};
@@ -297,50 +297,52 @@ impl Builder {
     /// that follow as the block's, up to the next `}`. Its brace count
     /// does not move, so that `}` is one too many for it.
     fn open_without_brace(&mut self, diagnostics: &mut Diagnostics) {
-        let Some(mut node) = self.children_mut().pop() else {
-            return;
-        };
-        diagnostics.push(
-            Diagnostic::error(
-                MISSING_OPEN,
-                format!(
-                    "'{}' has no '{{': keepalived reads the lines that follow, up to the next '}}', as its block",
-                    node.name()
-                ),
-            )
-            .on(&node.keyword)
-            .with_help("open the block with '{' on the keyword's line"),
-        );
-        node.block = Some(Block {
-            open: node.keyword.at,
-            children: Vec::new(),
-            braced: false,
-        });
-        self.stack.push(node);
+        if let Some(node) =
+            self.last_without_brace(diagnostics, Severity::Error, MISSING_OPEN, "its block")
+        {
+            self.stack.push(node);
+        }
     }
 
     /// The last statement, a line list without `{`, starts taking lines.
     fn start_taking_lines(&mut self, diagnostics: &mut Diagnostics) {
-        let Some(mut node) = self.children_mut().pop() else {
-            return;
+        self.taking_lines = self.last_without_brace(
+            diagnostics,
+            Severity::Warning,
+            LINES_WITHOUT_BRACE,
+            "its entries",
+        );
+    }
+
+    /// Takes the last statement back and gives it a block without a `{`,
+    /// reporting that keepalived reads the following lines as `what`.
+    fn last_without_brace(
+        &mut self,
+        diagnostics: &mut Diagnostics,
+        severity: Severity,
+        code: &'static str,
+        what: &str,
+    ) -> Option<Node> {
+        let mut node = self.children_mut().pop()?;
+        let message = format!(
+            "'{}' has no '{{': keepalived reads the lines that follow, up to the next '}}', as {what}",
+            node.name()
+        );
+        let diagnostic = match severity {
+            Severity::Error => Diagnostic::error(code, message),
+            _ => Diagnostic::warning(code, message),
         };
         diagnostics.push(
-            Diagnostic::warning(
-                LINES_WITHOUT_BRACE,
-                format!(
-                    "'{}' has no '{{': keepalived reads the lines that follow, up to the next '}}', as its entries",
-                    node.name()
-                ),
-            )
-            .on(&node.keyword)
-            .with_help("open the block with '{' on the keyword's line"),
+            diagnostic
+                .on(&node.keyword)
+                .with_help("open the block with '{' on the keyword's line"),
         );
         node.block = Some(Block {
             open: node.keyword.at,
             children: Vec::new(),
             braced: false,
         });
-        self.taking_lines = Some(node);
+        Some(node)
     }
 
     /// One line taken by a line list: its words are an entry, each brace
