@@ -125,6 +125,14 @@ async fn direct<D: Dataplane + 'static>(
     config: Config,
     metrics: Option<MetricsSetup>,
 ) -> Result<HashSet<ServiceKey>, DaemonError> {
+    // The handlers go in before the engine starts: a SIGTERM that arrives
+    // while it is making VMACs, VIPs or services waits for the start to
+    // finish and then stops it cleanly, instead of killing the process
+    // with all of that left behind.
+    let signal_error = |e| DaemonError::Unavailable(format!("cannot install signal handlers: {e}"));
+    let mut terminate = signal(SignalKind::terminate()).map_err(signal_error)?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(signal_error)?;
+    let mut hangup = signal(SignalKind::hangup()).map_err(signal_error)?;
     let engine = Engine::start(
         Arc::clone(&dataplane),
         config,
@@ -180,10 +188,6 @@ async fn direct<D: Dataplane + 'static>(
     };
     let control = tokio::spawn(server.serve(backend, stopped));
 
-    let signal_error = |e| DaemonError::Unavailable(format!("cannot install signal handlers: {e}"));
-    let mut terminate = signal(SignalKind::terminate()).map_err(signal_error)?;
-    let mut interrupt = signal(SignalKind::interrupt()).map_err(signal_error)?;
-    let mut hangup = signal(SignalKind::hangup()).map_err(signal_error)?;
     let handle = engine.handle();
     loop {
         tokio::select! {

@@ -496,3 +496,32 @@ fn use_vmac_addr_and_a_vips_use_vmac_make_the_vmacs_keepalived_makes() {
     a.stop();
     assert_eq!(vmacs_of(&lan.a, &lan.a_if), Vec::new());
 }
+
+#[test]
+fn a_sigterm_while_the_daemon_starts_still_removes_its_vmac() {
+    if support::skip_unless_privileged("a_sigterm_while_the_daemon_starts_still_removes_its_vmac") {
+        return;
+    }
+    let lan = Lan::new();
+    let conf = vrrp_config(&lan.a_if, 150, 2, "1", "  use_vmac");
+    let before = sysctl(&lan.a, &format!("net.ipv4.conf.{}.arp_ignore", lan.a_if));
+    // The VMAC is made early in the start, before the control socket: a
+    // stop asked the moment it appears lands in the middle of the start.
+    let mut a = Director::lvstop(&lan.a, &conf);
+    let deadline = std::time::Instant::now() + WAIT;
+    while vmac_link(&lan.a).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(has_vmac(&lan.a), "lvstop never made {VMAC}\n{}", a.log());
+    a.stop();
+    assert!(
+        vmac_link(&lan.a).is_empty(),
+        "{VMAC} left after a stop during the start: {}\n{}",
+        vmac_link(&lan.a),
+        a.log()
+    );
+    assert_eq!(
+        sysctl(&lan.a, &format!("net.ipv4.conf.{}.arp_ignore", lan.a_if)),
+        before
+    );
+}
