@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use crate::dataplane::chosen::DataplaneChoice;
+
 /// The default keepalived configuration path.
 pub const DEFAULT_CONFIG: &str = "/etc/keepalived/keepalived.conf";
 /// The default control socket path.
@@ -148,13 +150,6 @@ pub struct ListingOptions {
     /// Everything, as JSON.
     #[arg(long)]
     pub json: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DataplaneChoice {
-    Auto,
-    Kernel,
-    Userspace,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

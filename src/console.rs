@@ -18,12 +18,15 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::cli::{CommonOptions, SourceChoice};
+use crate::config::running::load_for_director;
 use crate::control::remote;
 use crate::control::ControlError;
 use crate::dataplane::kernel::KernelDataplane;
-use crate::dataplane::Dataplane;
-use crate::engine::director::{self, Engine, EngineOptions};
+use crate::dataplane::{Dataplane, DataplaneKind};
+use crate::engine::director::EngineOptions;
+use crate::engine::host::{HostEngine, HostOptions};
 use crate::engine::overrides::Actor;
+use crate::engine::view::Handle;
 use crate::fleet::DirectorSpec;
 use crate::ipvs::model::Connection;
 use crate::observe;
@@ -240,51 +243,39 @@ async fn embedded(
         ));
     }
     log_to_file();
-    let config = director::load_config(&common.config).map_err(|e| e.to_string())?;
+    let config = load_for_director(&common.config).map_err(|e| e.to_string())?;
     options.embedded = true;
-    let engine_options = EngineOptions {
-        config_path: common.config.clone(),
-        vrrp: RunnerOptions::default(),
+    let engine = HostEngine::start(
+        config,
+        HostOptions {
+            dataplane: common.dataplane,
+            allow_other_speaker: common.allow_other_speaker,
+            engine: EngineOptions {
+                config_path: common.config.clone(),
+                vrrp: RunnerOptions::default(),
+            },
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let dataplane = engine.dataplane();
+    options.source = match dataplane.kind() {
+        DataplaneKind::Kernel => "embedded engine (kernel IPVS)".into(),
+        DataplaneKind::Userspace => "embedded engine (userspace)".into(),
     };
-    let chosen = crate::daemon::choose_dataplane(common.dataplane)
-        .await
-        .map_err(|e| e.to_string())?;
-    let _claim = crate::daemon::claim_place(&config, &chosen, common.allow_other_speaker)
-        .map_err(|e| e.to_string())?;
-    match chosen {
-        crate::daemon::Chosen::Kernel(kernel) => {
-            let kernel = Arc::new(kernel);
-            options.source = "embedded engine (kernel IPVS)".into();
-            let engine = Engine::start(Arc::clone(&kernel), config, engine_options)
-                .await
-                .map_err(|e| e.to_string())?;
-            let result = watch_engine(&engine, Arc::clone(&kernel), options, interval).await;
-            let owned = engine.stop().await;
-            crate::daemon::release(kernel.as_ref(), &owned).await;
-            result
-        }
-        crate::daemon::Chosen::Userspace(userspace) => {
-            let userspace = Arc::new(userspace);
-            options.source = "embedded engine (userspace)".into();
-            let engine = Engine::start(Arc::clone(&userspace), config, engine_options)
-                .await
-                .map_err(|e| e.to_string())?;
-            let result = watch_engine(&engine, Arc::clone(&userspace), options, interval).await;
-            engine.stop().await;
-            userspace.shutdown();
-            result
-        }
-    }
+    let result = watch_engine(engine.handle(), dataplane, options, interval).await;
+    // The console is the director: quitting it stops it, services and all.
+    engine.stop(false).await;
+    result
 }
 
 /// Run the console on an engine in this process.
-pub async fn watch_engine<D: Dataplane + 'static>(
-    engine: &Engine,
+async fn watch_engine<D: Dataplane + 'static>(
+    handle: Handle,
     dataplane: Arc<D>,
     mut options: ConsoleOptions,
     interval: Duration,
 ) -> Result<(), String> {
-    let handle = engine.handle();
     options.connections = Some(poll_connections(dataplane, interval));
     let updates = handle.subscribe(interval, 0);
     ui::run(options, updates, handle.commands().clone(), actor())

@@ -15,6 +15,7 @@ pub mod model;
 pub mod parse;
 pub mod preprocess;
 pub mod render;
+pub mod running;
 pub mod source;
 pub mod token;
 pub mod tree;

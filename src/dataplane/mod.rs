@@ -7,6 +7,7 @@
 //! fails; it never rolls back by itself (the engine's transactional apply
 //! owns that). Reads return whole snapshots, never partial tables.
 
+pub mod chosen;
 pub mod kernel;
 pub mod userspace;
 

@@ -11,7 +11,7 @@
 //! sockets, signals or terminals.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, watch};
@@ -20,27 +20,23 @@ use tokio::task::JoinHandle;
 mod apply;
 
 use super::changes;
-use super::command::{Command, CommandError, Outcome, PriorityChange};
-use super::desk::{wall_ms, Desk, Step};
-use super::event::{EventKind, DEFAULT_CAPACITY};
-use super::gate::VipOwners;
+use super::command::{CommandError, Outcome, PriorityChange};
+use super::converger::Converger;
+use super::event::{wall_ms, EventKind, DEFAULT_CAPACITY};
 use super::handle::{command_channel, CommandRequest};
-use super::lvs_globals;
-use super::overrides::Actor;
-use super::snapshot::{config_hash, DrainView, TargetOverrides};
-use super::view::{DeskView, Handle, Sources, Timeline};
-use crate::config::diagnostic::{render_text, Severity};
-use crate::config::load::{self, Options};
-use crate::config::model::global::{LvsSyncDaemon, LvsTimeouts};
+use super::running::RunningConfig;
+use super::snapshot::{DrainView, TargetOverrides};
+use super::state::{EngineState, IoCommand, Next};
+use super::sync_daemon::SyncDaemon;
+use super::view::{DirectorView, Handle, Sources, Timeline};
 use crate::config::model::Config;
-use crate::dataplane::{ApplyError, Dataplane, DataplaneError, DataplaneKind, Operation};
+use crate::dataplane::{ApplyError, Dataplane, DataplaneError, Operation};
 use crate::health::report::ChecksReport;
 use crate::health::service::{self as health, HealthError, HealthService};
-use crate::ipvs::desired::{self, DesiredError, DesiredService};
-use crate::ipvs::model::{Daemon, ServiceKey};
-use crate::ipvs::reconcile;
+use crate::ipvs::desired::{self, DesiredError};
+use crate::ipvs::model::ServiceKey;
 use crate::vrrp::runner::{NoticeSinks, RunnerError, RunnerOptions, VrrpService, VrrpStatus};
-use apply::{PendingApply, Phases};
+use apply::Phases;
 
 /// How often the dataplane is compared with what was applied.
 const DRIFT_POLL: std::time::Duration = std::time::Duration::from_secs(5);
@@ -51,10 +47,6 @@ const CHECKS_POLL: std::time::Duration = std::time::Duration::from_millis(250);
 /// Why the engine could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    #[error("{0}")]
-    ConfigLoad(#[from] crate::config::preprocess::LoadError),
-    #[error("'{path}' has {errors} error(s); not starting")]
-    ConfigInvalid { path: PathBuf, errors: usize },
     #[error(transparent)]
     Desired(#[from] DesiredError),
     #[error("dataplane: {0}")]
@@ -109,69 +101,48 @@ impl Engine {
                 NoticeSinks::fifos_only(Arc::clone(&fifos))
             });
         let mut health = HealthService::start(&config, fifos).await?;
-        let desk = Desk::new(desired::from_config(&config.lvs)?);
-        let gate = (dataplane.kind() == DataplaneKind::Userspace)
-            .then(|| VipOwners::from_config(&config))
-            .filter(|owners| !owners.is_empty());
+        let state = EngineState::new(desired::from_config(&config.lvs)?);
         // The table goes in first, as keepalived's checker process does
         // before VRRP runs: a director that is already MASTER (or a
         // standalone one) forwards from its first packet. A gated VIP
         // waits for its instance to become MASTER.
-        let mut owned = HashSet::new();
-        let mut first = desk.wanted(&health.table());
-        if let Some(gate) = &gate {
-            first = gate.filter(first, &VrrpStatus::default());
-        }
-        let applied = converge(dataplane.as_ref(), first, &mut owned).await?;
+        let mut converger = Converger::new(Arc::clone(&dataplane), &config);
+        converger
+            .converge(state.wanted(&health.table()), &VrrpStatus::default())
+            .await?;
         let vrrp = VrrpService::start(&config, vrrp_options).await?;
         let vrrp_status = vrrp.status();
         let timeline = Arc::new(Timeline::new(DEFAULT_CAPACITY));
-        let (desk_view, desk_view_receiver) = watch::channel(DeskView::default());
+        let (view, view_receiver) = watch::channel(DirectorView::default());
         let (commands, command_queue) = command_channel();
         let handle = Handle::start(
             Sources {
-                dataplane: Arc::clone(&dataplane),
+                dataplane,
                 health: health.reporter(),
                 vrrp: vrrp.status(),
-                desk: desk_view_receiver,
+                director: view_receiver,
                 timeline: Arc::clone(&timeline),
-                clock_zero: desk.clock_zero(),
+                clock_zero: state.clock_zero(),
                 started_unix_ms: wall_ms(),
             },
             commands,
         );
-        // The text the configuration came from: the base an apply's plan
-        // re-parses from, and the configuration's fingerprint.
-        let config_text = std::fs::read_to_string(&options.config_path).unwrap_or_default();
         let mut director = Director {
-            dataplane,
-            config_hash: config_hash(&config_text),
-            config_path: options.config_path,
+            converger,
+            sync_daemon: SyncDaemon::new(config.global.lvs_sync_daemon.clone()),
+            running: RunningConfig::loaded(config, options.config_path),
+            last_checks: health.report(),
             health,
             vrrp,
             vrrp_status,
             last_vrrp: VrrpStatus::default(),
-            last_checks: ChecksReport::default(),
-            desk,
-            gate,
-            owned,
-            applied,
-            reported_drift: Vec::new(),
-            retry: false,
-            sync_config: config.global.lvs_sync_daemon.clone(),
-            sync_running: None,
-            config_text,
-            config: config.clone(),
-            pending_apply: None,
+            state,
             unfinished_apply: None,
             timeline,
-            desk_view,
-            name: director_name(&config),
+            view,
         };
-        director.last_checks = director.health.report();
-        director
-            .set_timeouts(config.global.lvs_timeouts.as_ref())
-            .await;
+        let timeouts = director.running.config.global.lvs_timeouts.clone();
+        director.converger.set_timeouts(timeouts.as_ref()).await;
         director.publish();
         director.follow_sync_daemon().await;
         let (stop, stopped) = watch::channel(false);
@@ -192,39 +163,25 @@ impl Engine {
     }
 }
 
+/// The director's loop and everything it holds.
 struct Director<D> {
-    dataplane: Arc<D>,
-    config_path: PathBuf,
-    config_hash: String,
-    name: String,
+    /// The dataplane and what this director did to it.
+    converger: Converger<D>,
+    /// The configuration that runs, its text, file and pending apply.
+    running: RunningConfig,
+    sync_daemon: SyncDaemon,
+    /// Overrides, drains, the timeline and the clock.
+    state: EngineState,
     health: HealthService,
     vrrp: VrrpService,
     vrrp_status: watch::Receiver<VrrpStatus>,
+    /// What the timeline last heard of, to record changes once.
     last_vrrp: VrrpStatus,
     last_checks: ChecksReport,
-    desk: Desk,
-    /// Userspace only: VIPs served only while their instance is MASTER.
-    gate: Option<VipOwners>,
-    /// Services this director programmed.
-    owned: HashSet<ServiceKey>,
-    /// The table last applied, to detect drift.
-    applied: Vec<DesiredService>,
-    reported_drift: Vec<String>,
-    /// The last converge failed (a VIP still held by the previous
-    /// master, a refused operation): try again on the next tick.
-    retry: bool,
-    /// The running configuration and the text it came from.
-    config: Config,
-    config_text: String,
-    /// An apply waiting for `confirm`.
-    pending_apply: Option<PendingApply>,
     /// An apply answered whose checks and VRRP still have to follow.
     unfinished_apply: Option<Phases>,
-    /// `lvs_sync_daemon`, and the daemon this director started.
-    sync_config: Option<LvsSyncDaemon>,
-    sync_running: Option<Daemon>,
     timeline: Arc<Timeline>,
-    desk_view: watch::Sender<DeskView>,
+    view: watch::Sender<DirectorView>,
 }
 
 impl<D: Dataplane + 'static> Director<D> {
@@ -234,8 +191,8 @@ impl<D: Dataplane + 'static> Director<D> {
         mut stopped: watch::Receiver<bool>,
     ) -> HashSet<ServiceKey> {
         // Drains and ramps are watched once a second while any is running.
-        let mut desk_tick = tokio::time::interval(std::time::Duration::from_secs(1));
-        desk_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut state_tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        state_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut drift_poll = tokio::time::interval(DRIFT_POLL);
         // A full kernel read of a big table can take longer than the
         // period; keep a whole period between reads instead of catching up.
@@ -245,6 +202,7 @@ impl<D: Dataplane + 'static> Director<D> {
         let mut checks_poll = tokio::time::interval(CHECKS_POLL);
         checks_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            let ticking = self.converger.retrying() || self.state.wants_ticks();
             tokio::select! {
                 changed = stopped.changed() => {
                     if changed.is_err() || *stopped.borrow() {
@@ -262,61 +220,54 @@ impl<D: Dataplane + 'static> Director<D> {
                 changed = self.vrrp_status.changed() => {
                     if changed.is_ok() {
                         self.note_vrrp();
-                        if self.gate.is_some() {
+                        if self.converger.gated() {
                             self.converge_or_log("VRRP's ownership of the VIPs").await;
                         }
                         self.follow_sync_daemon().await;
                     }
                 }
                 Some(request) = commands.recv() => self.take(request).await,
-                _ = desk_tick.tick(), if self.retry || self.desk.wants_ticks() => {
-                    if self.retry {
+                _ = state_tick.tick(), if ticking => {
+                    if self.converger.retrying() {
                         self.converge_or_log("the table (again)").await;
                     }
-                    if let Ok(live) = self.dataplane.snapshot().await {
-                        if self.desk.tick(&live) {
+                    if let Ok(live) = self.converger.dataplane().snapshot().await {
+                        if self.state.tick(&live) {
                             self.converge_or_log("the operators' table").await;
                         }
                         self.publish();
                     }
                 }
                 _ = drift_poll.tick() => self.check_drift().await,
-                () = deadline(self.pending_apply.as_ref().map(|p| p.deadline)) => {
+                () = deadline(self.running.confirm_deadline()) => {
                     self.roll_back_unconfirmed().await;
                 }
             }
         }
         tracing::info!("stopping");
-        self.stop_sync_daemon().await;
+        self.sync_daemon.stop(self.converger.dataplane()).await;
         self.health.shutdown().await;
         self.vrrp.stop().await;
-        self.owned
+        self.converger.into_owned()
     }
 
     /// The one director step: wanted table → dataplane, then publish.
     async fn converge(&mut self) -> Result<(), EngineError> {
-        let mut wanted = self.desk.wanted(&self.health.table());
-        if let Some(gate) = &self.gate {
-            wanted = gate.filter(wanted, &self.vrrp_status.borrow());
-        }
-        let result = converge(self.dataplane.as_ref(), wanted, &mut self.owned).await;
-        self.retry = result.is_err();
-        if let Ok(applied) = &result {
-            self.applied.clone_from(applied);
-            self.reported_drift.clear();
-        }
+        let wanted = self.state.wanted(&self.health.table());
+        let vrrp = self.vrrp_status.borrow().clone();
+        let result = self.converger.converge(wanted, &vrrp).await;
         self.publish();
-        result.map(|_| ())
+        result
     }
 
     /// [`Director::converge`], recording a failure once (a retry runs
     /// every second until it succeeds) and the recovery.
     async fn converge_or_log(&mut self, what: &str) {
-        let failing_before = self.retry;
+        let failing_before = self.converger.retrying();
         match self.converge().await {
             Err(e) if !failing_before => {
                 tracing::error!("cannot apply {what}: {e}");
-                self.desk.record(
+                self.state.record(
                     EventKind::Dataplane {
                         detail: e.to_string(),
                     },
@@ -327,7 +278,7 @@ impl<D: Dataplane + 'static> Director<D> {
             Err(e) => tracing::debug!("still cannot apply {what}: {e}"),
             Ok(()) if failing_before => {
                 tracing::info!("the table is applied again");
-                self.desk.record(
+                self.state.record(
                     EventKind::Dataplane {
                         detail: "applied again".into(),
                     },
@@ -341,92 +292,30 @@ impl<D: Dataplane + 'static> Director<D> {
 
     /// Make the overrides, drains and new events visible to watchers.
     fn publish(&self) {
-        let state = self.desk.state();
-        let clock = self.desk.now_ms();
-        self.desk_view.send_replace(DeskView {
-            overrides: TargetOverrides::collect(&state.overrides, clock),
-            drains: state.pending_drains().map(DrainView::from).collect(),
-            config_path: self.config_path.display().to_string(),
-            config_hash: self.config_hash.clone(),
-            name: self.name.clone(),
+        let clock = self.state.now_ms();
+        self.view.send_replace(DirectorView {
+            overrides: TargetOverrides::collect(&self.state.overrides, clock),
+            drains: self.state.pending_drains().map(DrainView::from).collect(),
+            config_path: self.running.path.display().to_string(),
+            config_hash: self.running.hash.clone(),
+            name: self.running.name.clone(),
         });
-        self.timeline.mirror(&state.events);
-    }
-
-    /// `lvs_timeouts`, when the configuration sets any.
-    async fn set_timeouts(&mut self, config: Option<&LvsTimeouts>) {
-        let Some(timeouts) = lvs_globals::timeouts(config) else {
-            return;
-        };
-        match self
-            .dataplane
-            .apply(&[Operation::SetTimeouts(timeouts)])
-            .await
-        {
-            Ok(()) => tracing::info!(
-                "lvs_timeouts: tcp {} tcpfin {} udp {} (0: unchanged)",
-                timeouts.tcp,
-                timeouts.tcp_fin,
-                timeouts.udp
-            ),
-            Err(e) => tracing::error!("cannot set lvs_timeouts: {e}"),
-        }
+        self.timeline.mirror(&self.state.events);
     }
 
     /// Run the sync daemon `lvs_sync_daemon` asks for in the role VRRP
-    /// gives now (kernel only; see [`lvs_globals`]).
+    /// gives now.
     async fn follow_sync_daemon(&mut self) {
-        let wanted = match &self.sync_config {
-            Some(config) if self.dataplane.kind() == DataplaneKind::Kernel => {
-                Some(lvs_globals::sync_daemon(config, &self.vrrp_status.borrow()))
-            }
-            Some(_) => {
-                if self.sync_running.is_none() {
-                    tracing::warn!("lvs_sync_daemon ignored: the userspace dataplane has no connection table to sync");
-                }
-                None
-            }
-            None => None,
-        };
-        if wanted == self.sync_running {
-            return;
-        }
-        self.stop_sync_daemon().await;
-        let Some(daemon) = wanted else { return };
-        match self
-            .dataplane
-            .apply(&[Operation::StartDaemon(daemon.clone())])
-            .await
-        {
-            Ok(()) => {
-                tracing::info!(
-                    "lvs_sync_daemon: {:?} on {} (syncid {})",
-                    daemon.state,
-                    daemon.mcast_ifn,
-                    daemon.syncid
-                );
-                self.sync_running = Some(daemon);
-            }
-            Err(e) => tracing::error!("cannot start the sync daemon: {e}"),
-        }
-    }
-
-    async fn stop_sync_daemon(&mut self) {
-        if let Some(running) = self.sync_running.take() {
-            if let Err(e) = self
-                .dataplane
-                .apply(&[Operation::StopDaemon(running.state)])
-                .await
-            {
-                tracing::error!("cannot stop the sync daemon: {e}");
-            }
-        }
+        let vrrp = self.vrrp_status.borrow().clone();
+        self.sync_daemon
+            .follow(self.converger.dataplane(), &vrrp)
+            .await;
     }
 
     fn record(&mut self, changes: Vec<changes::Change>) {
         for (kind, message) in changes {
             tracing::info!("{message}");
-            self.desk.record(kind, message);
+            self.state.record(kind, message);
         }
     }
 
@@ -447,6 +336,8 @@ impl<D: Dataplane + 'static> Director<D> {
         self.publish();
     }
 
+    /// One command, through the state: answered, reconciled, or carried
+    /// out here.
     async fn take(&mut self, request: CommandRequest) {
         tracing::info!(
             "operator {} (uid {}): {}",
@@ -454,21 +345,22 @@ impl<D: Dataplane + 'static> Director<D> {
             request.actor.uid,
             request.command.verb()
         );
-        match self.desk.take(request) {
-            Step::Answered => self.publish(),
-            Step::Reconcile(pending) => {
+        match self.state.take(request) {
+            Next::Answered => self.publish(),
+            Next::Reconcile(pending) => {
                 let result = self.converge().await.map_err(|e| e.to_string());
-                self.desk.settled(pending, result);
+                self.state.settled(pending, result);
                 self.publish();
             }
-            Step::Director {
+            Next::NeedsIo {
                 actor,
                 command,
                 reply,
             } => {
-                let answer = self.carry_out(&actor, command).await;
+                let answer = self.carry_out(command).await;
                 if let Ok(Outcome::Done { message }) = &answer {
-                    self.desk.audit(&actor, "command", message.clone());
+                    self.state
+                        .audit(&actor, "command", None, Some(message.clone()), wall_ms());
                 }
                 self.publish();
                 let _ = reply.send(answer);
@@ -482,21 +374,18 @@ impl<D: Dataplane + 'static> Director<D> {
     }
 
     /// Commands that need the director's own I/O.
-    async fn carry_out(
-        &mut self,
-        actor: &Actor,
-        command: Command,
-    ) -> Result<Outcome, CommandError> {
+    async fn carry_out(&mut self, command: IoCommand) -> Result<Outcome, CommandError> {
         match command {
-            Command::Reload => self.reload().await,
-            Command::Apply {
+            IoCommand::Reload => self.reload().await,
+            IoCommand::Apply {
                 text,
                 dry_run,
                 confirm_within_s,
             } => self.apply(text, dry_run, confirm_within_s).await,
-            Command::Confirm => self.confirm(),
-            Command::Zero { service } => self
-                .dataplane
+            IoCommand::Confirm => self.confirm(),
+            IoCommand::Zero { service } => self
+                .converger
+                .dataplane()
                 .apply(&[Operation::Zero(service)])
                 .await
                 .map(|()| Outcome::Done {
@@ -509,79 +398,27 @@ impl<D: Dataplane + 'static> Director<D> {
                     operation: "zero".into(),
                     why: e.to_string(),
                 }),
-            Command::Failover {
-                name,
-                priority: Some(change),
-                ..
-            } => set_priority(&mut self.vrrp, &name, change).await,
-            Command::Failover { name, hold_s, .. } => failover(&self.vrrp, &name, hold_s).await,
-            other => Err(not_here(actor, &other)),
+            IoCommand::SetPriority { name, change } => {
+                set_priority(&mut self.vrrp, &name, change).await
+            }
+            IoCommand::StepDown { name, hold_s } => failover(&self.vrrp, &name, hold_s).await,
         }
     }
 
-    /// Compare the dataplane with what was applied; record each difference
-    /// once (IPVS has no change notifications, so this polls). The
-    /// director does not undo it: an operator may have meant it; a reload
-    /// restores the file's table.
+    /// Record each difference between the dataplane and what was applied
+    /// once. The director does not undo it: an operator may have meant
+    /// it; a reload restores the file's table.
     async fn check_drift(&mut self) {
-        let table = match self.dataplane.snapshot().await {
-            Ok(table) => table,
-            Err(e) => {
-                tracing::warn!("cannot read the dataplane to check for drift: {e}");
-                return;
-            }
-        };
-        let now: Vec<String> = reconcile::drift(&self.applied, &table)
-            .iter()
-            .map(|d| d.to_string())
-            .collect();
-        let new: Vec<String> = now
-            .iter()
-            .filter(|c| !self.reported_drift.contains(c))
-            .cloned()
-            .collect();
-        for change in new {
+        for change in self.converger.new_drift().await {
             let message = format!(
                 "drift: {change} outside lvstop; not undoing it (a reload re-applies the configuration)"
             );
             tracing::warn!("{message}");
-            self.desk
+            self.state
                 .record(EventKind::Drift { detail: change }, message);
         }
-        self.reported_drift = now;
         self.publish();
     }
-}
-
-/// Make the dataplane's table equal to `wanted`. Services the director did
-/// not program and the configuration does not name (someone else's, on a
-/// kernel) are left alone. Returns what is applied now.
-async fn converge<D: Dataplane>(
-    dataplane: &D,
-    wanted: Vec<DesiredService>,
-    owned: &mut HashSet<ServiceKey>,
-) -> Result<Vec<DesiredService>, EngineError> {
-    let wanted_keys: HashSet<ServiceKey> = wanted.iter().map(|s| s.config.key).collect();
-    let mut table = dataplane.snapshot().await?;
-    table
-        .services
-        .retain(|s| owned.contains(&s.key()) || wanted_keys.contains(&s.key()));
-    let operations = reconcile::plan(&wanted, &table);
-    let count = operations.len();
-    let result = dataplane.apply(&operations).await;
-    // What was added before a failure is ours too.
-    owned.extend(wanted_keys.iter().copied());
-    if result.is_ok() {
-        owned.retain(|k| wanted_keys.contains(k));
-    }
-    result?;
-    if count > 0 {
-        tracing::info!(
-            "{} virtual service(s) programmed ({count} operation(s))",
-            wanted.len()
-        );
-    }
-    Ok(wanted)
 }
 
 /// Resolves at `at`, never without one.
@@ -637,73 +474,4 @@ fn failover_error(name: &str, error: RunnerError) -> CommandError {
             why: e.to_string(),
         },
     }
-}
-
-/// A command this engine cannot carry out yet, refused with the reason.
-fn not_here(actor: &Actor, command: &Command) -> CommandError {
-    tracing::warn!(
-        "operator {} (uid {}): '{}' is not available in this engine",
-        actor.name,
-        actor.uid,
-        command.verb()
-    );
-    match command {
-        Command::Confirm => CommandError::NothingToConfirm,
-        other => CommandError::Invalid {
-            what: other.verb().to_string(),
-            why: "not available in this engine yet".into(),
-        },
-    }
-}
-
-/// Load and validate; warnings are logged, errors stop here.
-pub fn load_config(path: &Path) -> Result<Config, EngineError> {
-    let outcome = load::load_file(path, &Options::default())?;
-    log_diagnostics(&outcome);
-    let errors = outcome.diagnostics.count(Severity::Error);
-    if errors > 0 {
-        return Err(EngineError::ConfigInvalid {
-            path: path.to_path_buf(),
-            errors,
-        });
-    }
-    Ok(outcome.config)
-}
-
-/// Logs a load's errors and warnings ("parsed, not acted on" among them),
-/// so the operator of a running director hears of them at every load.
-fn log_diagnostics(outcome: &load::Outcome) {
-    for diagnostic in &outcome.diagnostics {
-        let text = render_text(&outcome.sources, diagnostic);
-        match diagnostic.severity {
-            Severity::Error => tracing::error!("{text}"),
-            Severity::Warning => tracing::warn!("{text}"),
-            Severity::Note => {}
-        }
-    }
-}
-
-/// Logs the warnings of configuration text just applied (a reload or an
-/// apply), off the async runtime and after the apply has answered: the
-/// apply itself may have reused parts of the running model and skipped
-/// them.
-pub(crate) fn log_applied_warnings(path: PathBuf, text: String) {
-    tokio::task::spawn_blocking(move || {
-        log_diagnostics(&load::load_str(&path, &text, &Options::default()));
-    });
-}
-
-/// `router_id`, else the host name.
-pub fn director_name(config: &Config) -> String {
-    config
-        .global
-        .router_id
-        .as_ref()
-        .map(|r| r.value.clone())
-        .or_else(|| {
-            nix::unistd::gethostname()
-                .ok()
-                .and_then(|h| h.into_string().ok())
-        })
-        .unwrap_or_else(|| "lvstop".into())
 }

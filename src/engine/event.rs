@@ -147,6 +147,13 @@ impl EventRing {
     }
 }
 
+/// Wall-clock milliseconds since the Unix epoch: the timeline's clock.
+pub fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,14 +7,17 @@
 //!   reasons) layered over the health-filtered configuration.
 //! - [`command`]: what an operator can ask, with typed outcomes and errors.
 //! - [`event`]: the bounded timeline of what happened.
-//! - [`desk`]: where the director's loop takes commands, answers them
-//!   and undoes them when the dataplane refuses.
 //! - [`handle`]: the command channel the console and the control socket
 //!   share.
-//! - [`state`]: the decisions without the I/O — commands against the
-//!   configured table, pending drains, the audit trail.
-//! - [`director`]: the loop that composes it all and drives the
-//!   dataplane; [`Engine`](director::Engine) starts it.
+//! - [`state`]: the decisions without the I/O — every command goes
+//!   through it and comes back as one next step (answered, reconcile,
+//!   needs I/O); the clock, pending drains and their replies, the audit
+//!   trail.
+//! - [`director`]: the loop that composes it all; [`Engine`](director::Engine)
+//!   starts it. It holds a [`converger`] (the dataplane kept equal to the
+//!   wanted table: owned services, drift, retries, the VRRP gate), the
+//!   [`running`] configuration (model, text, file, pending apply) and the
+//!   [`sync_daemon`].
 //! - [`view`]: the [`Handle`](view::Handle) watchers and commanders hold:
 //!   snapshots, the timeline, subscriptions.
 //! - [`snapshot`]: the serde shape of everything the console shows.
@@ -29,15 +32,18 @@
 
 pub mod changes;
 pub mod command;
-pub mod desk;
+pub mod converger;
 pub mod director;
 pub mod event;
 pub mod gate;
 pub mod handle;
+pub mod host;
 pub mod lvs_globals;
 pub mod overrides;
 pub mod plan;
+pub mod running;
 pub mod snapshot;
 pub mod state;
+pub mod sync_daemon;
 pub mod transaction;
 pub mod view;

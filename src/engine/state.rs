@@ -1,16 +1,22 @@
-//! The engine's decisions without its I/O: which operator commands hold,
-//! what they do to the overrides, when a drain is finished, and what goes
-//! in the timeline. The director feeds it the configured table, the
-//! health-filtered table and the dataplane's live table, and carries out
-//! what it returns (a reconcile, a reply, an event).
+//! The engine's decisions without their I/O: which operator commands
+//! hold, what they do to the overrides, when a drain is finished, what
+//! goes in the timeline, and whom to answer. The director's loop hands it
+//! every command ([`EngineState::take`]) and does what comes back
+//! ([`Next`]): nothing more, a reconcile (then [`EngineState::settled`]),
+//! or a command that needs the loop's own I/O.
 //!
-//! Commands that need I/O of their own (reload, apply, zero, failover) are
-//! handed back to the director untouched.
+//! The state owns the director's clock and the replies of drains still
+//! running; a command whose reconcile fails is undone (the overrides go
+//! back to what they were) and its reply says the dataplane refused.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
 
-use super::command::{Command, CommandError, Outcome};
-use super::event::{EventKind, EventRing};
+use tokio::sync::oneshot;
+
+use super::command::{Command, CommandError, Outcome, PriorityChange};
+use super::event::{wall_ms, EventKind, EventRing};
+use super::handle::CommandRequest;
 use super::overrides::{
     effective_weight, Actor, DisableReason, NotDisabled, Overrides, Target, WeightOverride,
     WeightSource,
@@ -21,6 +27,9 @@ use crate::ipvs::model::{DestKey, ServiceKey, Table};
 /// The largest weight IPVS takes (`IP_VS_DEST_ATTR_WEIGHT` is a signed
 /// 32-bit value; ipvsadm and keepalived accept 0–65535).
 pub const MAX_WEIGHT: i32 = 65535;
+
+/// Where a command's answer goes.
+pub type Reply = oneshot::Sender<Result<Outcome, CommandError>>;
 
 /// A drain waiting for its real server to go idle.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,19 +42,71 @@ pub struct PendingDrain {
     pub actor: Actor,
 }
 
-/// What the director does with a command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Execution {
-    /// Answered now; the wanted table may have changed (reconcile).
-    Done(Result<Outcome, CommandError>),
-    /// A drain began: reply when [`EngineState::finished_drains`] says so.
-    Draining(u64),
-    /// Needs the director's own I/O (reload, apply, zero, failover).
-    Director(Command),
+/// What the director's loop does with a command after
+/// [`EngineState::take`].
+#[derive(Debug)]
+pub enum Next {
+    /// The answer is sent and the wanted table is as it was.
+    Answered,
+    /// The overrides changed: reconcile, then hand the result to
+    /// [`EngineState::settled`], which answers (a drain answers later,
+    /// from [`EngineState::tick`]).
+    Reconcile(Pending),
+    /// The loop carries this out with its own I/O and answers `reply`.
+    NeedsIo {
+        actor: Actor,
+        command: IoCommand,
+        reply: Reply,
+    },
 }
 
-/// Overrides, drains and the timeline, over the configured table.
-#[derive(Debug, Default)]
+/// The commands the director's loop carries out itself: they read files,
+/// talk to VRRP or change the dataplane beyond the overrides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IoCommand {
+    Reload,
+    Apply {
+        text: String,
+        dry_run: bool,
+        confirm_within_s: Option<u64>,
+    },
+    Confirm,
+    Zero {
+        service: Option<ServiceKey>,
+    },
+    /// Priority-0 advert, then BACKUP for `hold_s`.
+    StepDown {
+        name: String,
+        hold_s: u64,
+    },
+    /// Run at another priority until set back.
+    SetPriority {
+        name: String,
+        change: PriorityChange,
+    },
+}
+
+/// A command applied to the overrides, waiting for its reconcile.
+#[derive(Debug)]
+pub struct Pending {
+    /// The overrides before the command, to put back on failure.
+    before: Overrides,
+    verb: &'static str,
+    awaits: Awaiting,
+}
+
+/// Whom a reconcile answers.
+#[derive(Debug)]
+enum Awaiting {
+    /// The command's answer, sent once the dataplane took the change.
+    Answer(Reply, Outcome),
+    /// A drain, answered when it ends; only a refusal answers at once.
+    Drain(u64),
+}
+
+/// Overrides, drains and the timeline, over the configured table, on the
+/// director's clock.
+#[derive(Debug)]
 pub struct EngineState {
     /// The configuration's table, unfiltered (configured weights, and the
     /// services and real servers commands may name).
@@ -53,14 +114,23 @@ pub struct EngineState {
     pub overrides: Overrides,
     pub events: EventRing,
     drains: BTreeMap<u64, PendingDrain>,
+    /// The replies of the drains still running.
+    drain_replies: HashMap<u64, Reply>,
     next_drain: u64,
+    /// The instant the director's clock counts from.
+    started: Instant,
 }
 
 impl EngineState {
     pub fn new(configured: Vec<DesiredService>) -> Self {
         EngineState {
             configured,
-            ..EngineState::default()
+            overrides: Overrides::default(),
+            events: EventRing::default(),
+            drains: BTreeMap::new(),
+            drain_replies: HashMap::new(),
+            next_drain: 0,
+            started: Instant::now(),
         }
     }
 
@@ -74,10 +144,30 @@ impl EngineState {
         &self.configured
     }
 
-    /// The table to program: the health-filtered table with the
+    /// The instant the director's clock counts from.
+    pub fn clock_zero(&self) -> Instant {
+        self.started
+    }
+
+    /// Milliseconds on the director's clock.
+    pub fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// The table to program now: the health-filtered table with the
     /// overrides applied.
-    pub fn wanted(&self, healthy: &[DesiredService], now_ms: u64) -> Vec<DesiredService> {
+    pub fn wanted(&self, healthy: &[DesiredService]) -> Vec<DesiredService> {
+        self.wanted_at(healthy, self.now_ms())
+    }
+
+    /// [`EngineState::wanted`] at `now_ms` on the director's clock.
+    pub fn wanted_at(&self, healthy: &[DesiredService], now_ms: u64) -> Vec<DesiredService> {
         self.overrides.apply(healthy, now_ms)
+    }
+
+    /// Record an event in the timeline.
+    pub fn record(&mut self, kind: EventKind, message: String) {
+        self.events.push(wall_ms(), kind, message);
     }
 
     fn configured_weight(&self, service: ServiceKey, server: DestKey) -> Result<i32, CommandError> {
@@ -114,29 +204,37 @@ impl EngineState {
         }
     }
 
-    /// Carry out a command at `now_ms` (director clock) / `wall_ms`
+    /// Take one command off the channel, now.
+    pub fn take(&mut self, request: CommandRequest) -> Next {
+        let now = self.now_ms();
+        self.take_at(request, now, wall_ms())
+    }
+
+    /// [`EngineState::take`] at `now_ms` (director clock) / `wall_ms`
     /// (timeline clock).
-    pub fn execute(
-        &mut self,
-        actor: &Actor,
-        command: Command,
-        now_ms: u64,
-        wall_ms: u64,
-    ) -> Execution {
-        let result = match command {
+    pub fn take_at(&mut self, request: CommandRequest, now_ms: u64, wall_ms: u64) -> Next {
+        let CommandRequest {
+            actor,
+            command,
+            reply,
+        } = request;
+        let verb = command.verb();
+        let before = self.overrides.clone();
+        // Ok: decided here; Err: the loop's own I/O carries it out.
+        let decided: Result<Result<Outcome, CommandError>, IoCommand> = match command {
             Command::SetWeight {
                 service,
                 server,
                 weight,
                 reason,
-            } => self.set_weight(actor, service, server, weight, reason, now_ms),
+            } => Ok(self.set_weight(&actor, service, server, weight, reason, now_ms)),
             Command::Restore {
                 service,
                 server,
                 ramp_s,
-            } => self.restore(actor, service, server, ramp_s, now_ms),
-            Command::Disable { target, reason } => self.disable(actor, target, reason, now_ms),
-            Command::Enable { target, reason } => self.enable(target, reason.as_deref()),
+            } => Ok(self.restore(&actor, service, server, ramp_s, now_ms)),
+            Command::Disable { target, reason } => Ok(self.disable(&actor, target, reason, now_ms)),
+            Command::Enable { target, reason } => Ok(self.enable(target, reason.as_deref())),
             Command::Drain {
                 service,
                 server,
@@ -144,28 +242,134 @@ impl EngineState {
                 remove,
                 reason,
             } => {
-                return match self
-                    .start_drain(actor, service, server, timeout_s, remove, reason, now_ms)
-                {
+                let started =
+                    self.start_drain(&actor, service, server, timeout_s, remove, reason, now_ms);
+                match started {
                     Ok(id) => {
-                        self.audit(
-                            actor,
-                            "drain",
-                            Some(target_name(Target::RealServer(service, server))),
-                            None,
-                            wall_ms,
-                        );
-                        Execution::Draining(id)
+                        let target = target_name(Target::RealServer(service, server));
+                        self.audit(&actor, "drain", Some(target), None, wall_ms);
+                        self.drain_replies.insert(id, reply);
+                        return Next::Reconcile(Pending {
+                            before,
+                            verb,
+                            awaits: Awaiting::Drain(id),
+                        });
                     }
-                    Err(e) => Execution::Done(Err(e)),
+                    Err(e) => Ok(Err(e)),
                 }
             }
-            other => return Execution::Director(other),
+            Command::Reload => Err(IoCommand::Reload),
+            Command::Apply {
+                text,
+                dry_run,
+                confirm_within_s,
+            } => Err(IoCommand::Apply {
+                text,
+                dry_run,
+                confirm_within_s,
+            }),
+            Command::Confirm => Err(IoCommand::Confirm),
+            Command::Zero { service } => Err(IoCommand::Zero { service }),
+            Command::Failover {
+                name,
+                priority: Some(change),
+                ..
+            } => Err(IoCommand::SetPriority { name, change }),
+            Command::Failover { name, hold_s, .. } => Err(IoCommand::StepDown { name, hold_s }),
         };
-        if let Ok(Outcome::Done { message }) = &result {
-            self.audit(actor, "command", None, Some(message.clone()), wall_ms);
+        let result = match decided {
+            Ok(result) => result,
+            Err(command) => {
+                return Next::NeedsIo {
+                    actor,
+                    command,
+                    reply,
+                }
+            }
+        };
+        match result {
+            Ok(outcome) => {
+                if let Outcome::Done { message } = &outcome {
+                    self.audit(&actor, "command", None, Some(message.clone()), wall_ms);
+                }
+                Next::Reconcile(Pending {
+                    before,
+                    verb,
+                    awaits: Awaiting::Answer(reply, outcome),
+                })
+            }
+            Err(error) => {
+                let _ = reply.send(Err(error));
+                Next::Answered
+            }
         }
-        Execution::Done(result)
+    }
+
+    /// The reconcile after [`Next::Reconcile`] finished: answer, or undo
+    /// and say why.
+    pub fn settled(&mut self, pending: Pending, result: Result<(), String>) {
+        let why = match result {
+            Ok(()) => {
+                if let Awaiting::Answer(reply, outcome) = pending.awaits {
+                    let _ = reply.send(Ok(outcome));
+                }
+                return;
+            }
+            Err(why) => why,
+        };
+        self.overrides = pending.before;
+        let error = CommandError::Refused {
+            operation: pending.verb.to_string(),
+            why,
+        };
+        match pending.awaits {
+            Awaiting::Answer(reply, _) => {
+                let _ = reply.send(Err(error));
+            }
+            Awaiting::Drain(id) => {
+                self.drains.remove(&id);
+                if let Some(reply) = self.drain_replies.remove(&id) {
+                    let _ = reply.send(Err(error));
+                }
+            }
+        }
+    }
+
+    /// Whether the loop should call [`EngineState::tick`] (a drain waits
+    /// or a ramp climbs).
+    pub fn wants_ticks(&self) -> bool {
+        !self.drains.is_empty() || self.ramping()
+    }
+
+    /// Once a second while [`EngineState::wants_ticks`]: answer finished
+    /// drains and move ramps. Returns whether the wanted table changed.
+    pub fn tick(&mut self, live: &Table) -> bool {
+        let now = self.now_ms();
+        self.tick_at(live, now)
+    }
+
+    /// [`EngineState::tick`] at `now_ms` on the director's clock.
+    pub fn tick_at(&mut self, live: &Table, now_ms: u64) -> bool {
+        let mut changed = false;
+        for (id, outcome) in self.finished_drains(live, now_ms) {
+            if matches!(outcome, Outcome::Drained { removed: true, .. }) {
+                changed = true;
+            }
+            if let Some(reply) = self.drain_replies.remove(&id) {
+                let _ = reply.send(Ok(outcome));
+            }
+        }
+        if self.ramping() {
+            changed = true;
+            self.overrides.finish_ramps(now_ms);
+        }
+        changed
+    }
+
+    fn ramping(&self) -> bool {
+        self.overrides
+            .weights()
+            .any(|(_, o)| matches!(o.source, WeightSource::Ramp { .. }))
     }
 
     fn set_weight(
@@ -360,7 +564,7 @@ impl EngineState {
     /// the real server has no active connection left (idle), or the
     /// deadline passed. With `remove`, the server is disabled ("drained").
     /// A real server that left the table altogether counts as idle.
-    pub fn finished_drains(&mut self, table: &Table, now_ms: u64) -> Vec<(u64, Outcome)> {
+    fn finished_drains(&mut self, table: &Table, now_ms: u64) -> Vec<(u64, Outcome)> {
         let mut finished = Vec::new();
         for drain in self.drains.values() {
             let dest = table
@@ -401,11 +605,6 @@ impl EngineState {
             ));
         }
         out
-    }
-
-    /// Forget a drain (its reconcile failed; the caller answers it).
-    pub fn cancel_drain(&mut self, id: u64) {
-        self.drains.remove(&id);
     }
 
     /// The drains still waiting.

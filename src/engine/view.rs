@@ -4,7 +4,7 @@
 //! socket holds one per daemon and serves every subscriber from it.
 //!
 //! One snapshotter task assembles snapshots: it reads the dataplane, the
-//! checks, VRRP and the desk's overrides, and hands the same `Arc` to every
+//! checks, VRRP and the director's overrides, and hands the same `Arc` to every
 //! watcher that asks within [`SNAPSHOT_REUSE`], so ten subscribers at 1 Hz
 //! cost one dataplane read per second, not ten. A watcher that reads slowly
 //! only delays itself; the engine's loop never waits for a watcher.
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::command::{Command, CommandError, Outcome};
-use super::desk::wall_ms;
+use super::event::wall_ms;
 use super::event::{Event, EventRing};
 use super::handle::{Commands, Update};
 use super::overrides::Actor;
@@ -76,7 +76,7 @@ impl Timeline {
 /// What the director's loop publishes for snapshots: the parts only the
 /// loop knows.
 #[derive(Debug, Clone, Default)]
-pub struct DeskView {
+pub struct DirectorView {
     pub overrides: Vec<TargetOverrides>,
     pub drains: Vec<DrainView>,
     pub config_path: String,
@@ -91,7 +91,7 @@ pub struct Sources<D> {
     pub dataplane: Arc<D>,
     pub health: HealthReporter,
     pub vrrp: watch::Receiver<VrrpStatus>,
-    pub desk: watch::Receiver<DeskView>,
+    pub director: watch::Receiver<DirectorView>,
     pub timeline: Arc<Timeline>,
     /// The director's monotonic clock's zero.
     pub clock_zero: Instant,
@@ -226,24 +226,24 @@ async fn assemble<D: Dataplane>(sources: &Sources<D>) -> Result<Snapshot, String
         .snapshot()
         .await
         .map_err(|e| format!("cannot read the dataplane: {e}"))?;
-    let desk = sources.desk.borrow().clone();
+    let director = sources.director.borrow().clone();
     Ok(Snapshot {
         taken_unix_ms: wall_ms(),
         clock_ms: u64::try_from(sources.clock_zero.elapsed().as_millis()).unwrap_or(u64::MAX),
         director: DirectorInfo {
-            name: desk.name,
+            name: director.name,
             version: env!("CARGO_PKG_VERSION").to_string(),
             pid: std::process::id(),
             dataplane: sources.dataplane.kind(),
-            config_path: desk.config_path,
-            config_hash: desk.config_hash,
+            config_path: director.config_path,
+            config_hash: director.config_hash,
             started_unix_ms: sources.started_unix_ms,
         },
         table,
         checks: sources.health.report(),
         vrrp: sources.vrrp.borrow().clone(),
-        overrides: desk.overrides,
-        drains: desk.drains,
+        overrides: director.overrides,
+        drains: director.drains,
         last_event_seq: sources.timeline.last_seq(),
         observed: None,
     })

@@ -299,7 +299,7 @@ fn read_config(path: &Path) -> Result<ConfigFacts, String> {
     let services =
         desired::from_config(&config.lvs).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(ConfigFacts {
-        name: crate::engine::director::director_name(&config),
+        name: crate::config::running::director_name(&config),
         services,
         expected: expected_routers(&config),
     })

@@ -3,15 +3,11 @@
 //! validate, plan, the IPVS part all or nothing, answer, then checks and
 //! VRRP follow. The loop itself is in the parent module.
 
-use std::collections::HashSet;
-
-use super::{director_name, Director};
+use super::Director;
 use crate::config::model::Config;
-use crate::dataplane::{Dataplane, DataplaneKind};
+use crate::dataplane::Dataplane;
 use crate::engine::command::{CommandError, Outcome};
-use crate::engine::desk::wall_ms;
-use crate::engine::event::EventKind;
-use crate::engine::gate::VipOwners;
+use crate::engine::event::{wall_ms, EventKind};
 use crate::engine::overrides::Actor;
 use crate::engine::plan::{
     load_candidate_reusing, operation_line, ApplyPlan, PlanError, Running, RunningText,
@@ -19,14 +15,7 @@ use crate::engine::plan::{
 use crate::engine::snapshot::config_hash;
 use crate::engine::transaction::apply_all_or_nothing;
 use crate::ipvs::desired;
-use crate::ipvs::model::{ServiceKey, Table};
-use crate::ipvs::reconcile;
-
-/// An apply made with `confirm_within_s`, and how to undo it.
-pub(super) struct PendingApply {
-    pub(super) previous_text: String,
-    pub(super) deadline: tokio::time::Instant,
-}
+use crate::ipvs::model::Table;
 
 /// How long each phase of an apply took, for the log.
 pub(super) struct Phases {
@@ -63,19 +52,19 @@ impl<D: Dataplane + 'static> Director<D> {
     /// it is now. A file that does not load, or a change the dataplane
     /// refuses, leaves the director running on what it had.
     pub(super) async fn reload(&mut self) -> Result<Outcome, CommandError> {
-        tracing::info!("reloading {}", self.config_path.display());
-        let text =
-            std::fs::read_to_string(&self.config_path).map_err(|e| CommandError::Invalid {
-                what: "reload".into(),
-                why: format!("cannot read {}: {e}", self.config_path.display()),
-            })?;
+        let path = self.running.path.clone();
+        tracing::info!("reloading {}", path.display());
+        let text = std::fs::read_to_string(&path).map_err(|e| CommandError::Invalid {
+            what: "reload".into(),
+            why: format!("cannot read {}: {e}", path.display()),
+        })?;
         let plan = self.apply_text(text, false).await.inspect_err(|e| {
             tracing::error!("reload refused, keeping the running configuration: {e}");
         })?;
         Ok(Outcome::Done {
             message: format!(
                 "reloaded {} ({} change(s))",
-                self.config_path.display(),
+                path.display(),
                 plan.lines().len()
             ),
         })
@@ -98,25 +87,16 @@ impl<D: Dataplane + 'static> Director<D> {
                 rollback_at_ms: None,
             });
         }
-        // Roll back to what was last confirmed, even when an unconfirmed
-        // apply is replaced by another.
-        let previous_text = match &self.pending_apply {
-            Some(pending) => pending.previous_text.clone(),
-            None => self.config_text.clone(),
-        };
+        let previous_text = self.running.confirmed_text();
         let plan = self.apply_text(text, true).await?;
         let rollback_at_ms = match confirm_within_s {
             Some(seconds) => {
                 let within = std::time::Duration::from_secs(seconds);
-                self.pending_apply = Some(PendingApply {
-                    previous_text,
-                    deadline: tokio::time::Instant::now() + within,
-                });
+                self.running.await_confirm(previous_text, within);
                 Some(wall_ms().saturating_add(seconds.saturating_mul(1000)))
             }
             None => {
-                self.pending_apply = None;
-                self.save_config_text()?;
+                self.running.keep()?;
                 None
             }
         };
@@ -130,21 +110,18 @@ impl<D: Dataplane + 'static> Director<D> {
     /// `confirm`: keep the apply that waits for it, and write it to the
     /// file.
     pub(super) fn confirm(&mut self) -> Result<Outcome, CommandError> {
-        if self.pending_apply.take().is_none() {
-            return Err(CommandError::NothingToConfirm);
-        }
-        self.save_config_text()?;
+        self.running.confirm()?;
         Ok(Outcome::Done {
             message: format!(
                 "apply confirmed and written to {}",
-                self.config_path.display()
+                self.running.path.display()
             ),
         })
     }
 
     /// The confirmation did not come in time: apply the previous text.
     pub(super) async fn roll_back_unconfirmed(&mut self) {
-        let Some(pending) = self.pending_apply.take() else {
+        let Some(previous_text) = self.running.take_unconfirmed() else {
             return;
         };
         tracing::warn!("apply not confirmed in time: rolling back");
@@ -152,10 +129,10 @@ impl<D: Dataplane + 'static> Director<D> {
             uid: 0,
             name: "lvstop".into(),
         };
-        let rolled_back = self.apply_text(pending.previous_text, false).await;
+        let rolled_back = self.apply_text(previous_text, false).await;
         self.finish_apply().await;
         match rolled_back {
-            Ok(plan) => self.desk.audit(
+            Ok(plan) => self.audit(
                 &system,
                 "rollback",
                 format!(
@@ -165,7 +142,7 @@ impl<D: Dataplane + 'static> Director<D> {
             ),
             Err(e) => {
                 tracing::error!("the rollback of an unconfirmed apply failed: {e}");
-                self.desk.audit(
+                self.audit(
                     &system,
                     "rollback",
                     format!("apply not confirmed in time; the rollback failed: {e}"),
@@ -175,27 +152,10 @@ impl<D: Dataplane + 'static> Director<D> {
         self.publish();
     }
 
-    /// Write the running text to the configuration file: a temporary file
-    /// beside it, then a rename, so the file is never half written.
-    fn save_config_text(&self) -> Result<(), CommandError> {
-        let temporary = self.config_path.with_extension("lvstop-apply.tmp");
-        std::fs::write(&temporary, &self.config_text)
-            .and_then(|()| std::fs::rename(&temporary, &self.config_path))
-            .map_err(|e| {
-                let _ = std::fs::remove_file(&temporary);
-                CommandError::Invalid {
-                    what: "apply".into(),
-                    why: format!(
-                        "applied, but {} could not be written: {e}; a reload would undo it",
-                        self.config_path.display()
-                    ),
-                }
-            })
-    }
-
     /// The dataplane's table, for a command that cannot go on without it.
     async fn read_live(&self) -> Result<Table, CommandError> {
-        self.dataplane
+        self.converger
+            .dataplane()
             .snapshot()
             .await
             .map_err(|e| CommandError::Refused {
@@ -209,11 +169,11 @@ impl<D: Dataplane + 'static> Director<D> {
     /// health and the operators' overrides, as VRRP lets it serve.
     async fn plan(&mut self, text: &str) -> Result<(Config, ApplyPlan), CommandError> {
         let candidate = load_candidate_reusing(
-            &self.config_path,
+            &self.running.path,
             text,
             Some(RunningText {
-                text: &self.config_text,
-                config: &self.config,
+                text: &self.running.text,
+                config: &self.running.config,
             }),
         )
         .map_err(|e| match e {
@@ -226,10 +186,10 @@ impl<D: Dataplane + 'static> Director<D> {
         let live = self.read_live().await?;
         let mut plan = ApplyPlan::between(
             Running {
-                config: &self.config,
-                wanted: &self.applied,
+                config: &self.running.config,
+                wanted: self.converger.applied(),
                 live: &live,
-                owned: &self.owned,
+                owned: self.converger.owned(),
             },
             &candidate,
         )
@@ -237,21 +197,10 @@ impl<D: Dataplane + 'static> Director<D> {
             what: "apply".into(),
             why: e.to_string(),
         })?;
-        let mut wanted = self
-            .desk
-            .state()
-            .overrides
-            .apply(&plan.wanted, self.desk.now_ms());
-        if self.dataplane.kind() == DataplaneKind::Userspace {
-            let gate = VipOwners::from_config(&candidate);
-            wanted = gate.filter(wanted, &self.vrrp_status.borrow());
-        }
-        let keys: HashSet<ServiceKey> = wanted.iter().map(|s| s.config.key).collect();
-        let mut current = live;
-        current
-            .services
-            .retain(|s| self.owned.contains(&s.key()) || keys.contains(&s.key()));
-        plan.ipvs = reconcile::plan(&wanted, &current);
+        let wanted = self.state.wanted(&plan.wanted);
+        let vrrp = self.vrrp_status.borrow().clone();
+        let wanted = self.converger.serveable_for(&candidate, wanted, &vrrp);
+        plan.ipvs = self.converger.operations_to(&wanted, live);
         plan.wanted = wanted;
         Ok((candidate, plan))
     }
@@ -259,7 +208,7 @@ impl<D: Dataplane + 'static> Director<D> {
     /// The transactional apply: plan; the IPVS operations all or nothing
     /// (a refusal rolls the dataplane back and changes nothing else);
     /// then checks (unchanged real servers keep their state), VRRP
-    /// (unchanged instances keep running), the operators' desk and the
+    /// (unchanged instances keep running), the operators' overrides and the
     /// IPVS globals follow. `persist` only marks an operator's text (the
     /// caller writes it); a reload's text is the file already.
     async fn apply_text(&mut self, text: String, persist: bool) -> Result<ApplyPlan, CommandError> {
@@ -268,8 +217,9 @@ impl<D: Dataplane + 'static> Director<D> {
         phases.mark("plan");
         let before = self.read_live().await?;
         let hash = config_hash(&text);
-        if let Err(e) = apply_all_or_nothing(self.dataplane.as_ref(), &plan.ipvs, &before).await {
-            self.desk.record(
+        let dataplane = self.converger.dataplane();
+        if let Err(e) = apply_all_or_nothing(dataplane, &plan.ipvs, &before).await {
+            self.state.record(
                 EventKind::Config {
                     hash,
                     applied: false,
@@ -288,24 +238,14 @@ impl<D: Dataplane + 'static> Director<D> {
             });
         }
         phases.mark("ipvs");
-        let keys: HashSet<ServiceKey> = plan.wanted.iter().map(|s| s.config.key).collect();
-        self.owned.extend(keys.iter().copied());
-        self.owned.retain(|k| keys.contains(k));
-        self.applied.clone_from(&plan.wanted);
-        self.reported_drift.clear();
+        self.converger.adopt(&plan.wanted, &candidate);
         if let Ok(configured) = desired::from_config(&candidate.lvs) {
-            self.desk.set_configured(configured);
+            self.state.set_configured(configured);
         }
-        if self.gate.is_some() || self.dataplane.kind() == DataplaneKind::Userspace {
-            self.gate = Some(VipOwners::from_config(&candidate)).filter(|o| !o.is_empty());
-        }
-        self.sync_config = candidate.global.lvs_sync_daemon.clone();
-        self.name = director_name(&candidate);
-        self.config = candidate;
-        super::log_applied_warnings(self.config_path.clone(), text.clone());
-        self.config_text = text;
-        self.config_hash = hash.clone();
-        self.desk.record(
+        self.sync_daemon
+            .set_config(candidate.global.lvs_sync_daemon.clone());
+        self.running.adopt(candidate, text);
+        self.state.record(
             EventKind::Config {
                 hash,
                 applied: true,
@@ -332,22 +272,22 @@ impl<D: Dataplane + 'static> Director<D> {
         let Some(mut phases) = self.unfinished_apply.take() else {
             return;
         };
-        if let Err(e) = self.health.reload(&self.config).await {
+        if let Err(e) = self.health.reload(&self.running.config).await {
             tracing::error!("checks kept as they were: {e}");
         }
         phases.mark("checks");
-        let vrrp = self.vrrp.reload_config(&self.config).await;
+        let vrrp = self.vrrp.reload_config(&self.running.config).await;
         phases.mark("vrrp");
-        let timeouts = self.config.global.lvs_timeouts.clone();
-        self.set_timeouts(timeouts.as_ref()).await;
+        let timeouts = self.running.config.global.lvs_timeouts.clone();
+        self.converger.set_timeouts(timeouts.as_ref()).await;
         self.last_checks = self.health.report();
         self.converge_or_log("the applied configuration").await;
         self.follow_sync_daemon().await;
         phases.mark("settle");
         tracing::info!("apply took {}", phases.report());
-        self.desk.record(
+        self.state.record(
             EventKind::Config {
-                hash: self.config_hash.clone(),
+                hash: self.running.hash.clone(),
                 applied: true,
                 operations: 0,
             },
@@ -360,5 +300,11 @@ impl<D: Dataplane + 'static> Director<D> {
             ),
         );
         self.publish();
+    }
+
+    /// Record an action the director carried out for `actor`.
+    fn audit(&mut self, actor: &Actor, action: &str, detail: String) {
+        self.state
+            .audit(actor, action, None, Some(detail), wall_ms());
     }
 }
