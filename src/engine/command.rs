@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use super::overrides::Target;
 use crate::ipvs::model::{DestKey, ServiceKey};
 
-/// One operator command (issue "director engine", item 3).
+/// One operator command: an override (weight, drain, restore, disable,
+/// enable), a VRRP step-down or priority, or a configuration change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum Command {

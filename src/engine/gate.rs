@@ -3,8 +3,9 @@
 //! A userspace dataplane owns its VIPs by listening on them, so two
 //! directors on one segment must not both serve a VIP: a virtual service
 //! whose address belongs to a VRRP instance is served only while that
-//! instance is MASTER (issue "director engine", item 1). A VIP no instance
-//! names is served unconditionally — a standalone director. Firewall-mark
+//! instance is MASTER, as the kernel sees a VIP only while the MASTER has
+//! it on an interface. A VIP no instance names is served
+//! unconditionally — a standalone director. Firewall-mark
 //! services have no address of their own and are always served.
 //!
 //! The kernel dataplane does not need this: IPVS only sees packets for a

@@ -3,7 +3,7 @@
 //! want. Plain data with an injected clock; the director applies the
 //! result through the usual reconcile.
 //!
-//! Rules (issue "director engine", item 3):
+//! Rules:
 //! - a **weight** override (`set_weight`, `drain`, `restore` with a ramp)
 //!   replaces the weight the checks would give, but never brings back a
 //!   real server the checks took out;
