@@ -161,7 +161,7 @@ impl Snapshot {
 }
 
 #[cfg(test)]
-mod hash_tests {
+mod tests {
     #[test]
     fn config_hash_is_the_start_of_sha256sum() {
         // printf 'abc' | sha256sum

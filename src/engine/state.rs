@@ -651,5 +651,4 @@ pub fn target_name(target: Target) -> String {
 }
 
 #[cfg(test)]
-#[path = "state_tests.rs"]
 mod tests;

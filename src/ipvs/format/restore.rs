@@ -548,5 +548,4 @@ fn find_service(services: &mut [Service], key: ServiceKey) -> Result<&mut Servic
 }
 
 #[cfg(test)]
-#[path = "restore_tests.rs"]
 mod tests;

@@ -242,5 +242,4 @@ impl Checker {
 }
 
 #[cfg(test)]
-#[path = "effective_tests.rs"]
 mod tests;

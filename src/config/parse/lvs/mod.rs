@@ -469,6 +469,4 @@ pub fn ssl(parser: &mut Parser<'_>, node: &Node, lvs: &mut LvsConfig) {
 }
 
 #[cfg(test)]
-mod round_trip_tests;
-#[cfg(test)]
 mod tests;

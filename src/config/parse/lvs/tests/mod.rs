@@ -463,3 +463,5 @@ fn scheduler_flags_need_the_scheduler_first_like_keepalived() {
     assert_eq!(flags, [SchedFlag::ShPort, SchedFlag::Flag2]);
     assert!(config.lvs.virtual_servers[1].sched_flags.is_empty());
 }
+
+mod round_trip;

@@ -3,7 +3,7 @@
 //! and keepalived's sample configurations; plus a timing probe for large
 //! configurations.
 
-use super::tests::{load, load_with, with_code, SEED};
+use super::{load, load_with, with_code, SEED};
 use crate::config::model::Config;
 
 /// Every keyword of every LVS block, for the round trip.
