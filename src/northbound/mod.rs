@@ -13,10 +13,18 @@
 //!
 //! The console (`src/ui`) imports engine-side types from here and nowhere
 //! else, so a subsystem can change its internals without touching the
-//! console; a test in `src/ui` holds it to that. The types stay where
-//! their subsystem builds them and are re-exported here, so the JSON on
-//! the socket is exactly what each subsystem serializes. This module owns
-//! names only: it never runs anything, holds no state and does no I/O.
+//! console; a test in `src/ui` holds it to that.
+//!
+//! The reports only a subsystem's outside sees are defined here: [`checks`]
+//! and [`vrrp`]; their subsystems build them. The engine's own snapshot,
+//! events and commands, the IPVS table and the observer's report are the
+//! vocabulary of their modules and are re-exported. Either way the JSON
+//! on the socket is what those types serialize. This module owns shapes
+//! and names only: it never runs anything, holds no state and does no
+//! I/O.
+
+pub mod checks;
+pub mod vrrp;
 
 // The snapshot and who the director is.
 pub use crate::dataplane::DataplaneKind;
@@ -34,12 +42,13 @@ pub mod ipvsadm_text {
 }
 
 // Health checks: every virtual server, real server and checker.
-pub use crate::health::report::ChecksReport;
-pub use crate::health::runner::{CheckerView, HealthSnapshot, RealServerView, VirtualServerView};
+pub use checks::{
+    AlertCounters, CheckerView, ChecksReport, HealthSnapshot, RealServerView, VirtualServerView,
+};
 
 // VRRP: every instance and sync group, and the states they are in.
 pub use crate::vrrp::fsm::State as VrrpState;
-pub use crate::vrrp::runner::status::{GroupStatus, InstanceStatus, VrrpStatus};
+pub use vrrp::{GroupStatus, InstanceStatus, IoErrors, Transition, VrrpEvent, VrrpStatus};
 
 // What an observer saw of a director lvstop does not run.
 pub use crate::observe::keepalived::KeepalivedService;

@@ -90,8 +90,7 @@ fn module_depth(relative: &Path) -> usize {
 fn climbs(code: &str) -> usize {
     code.match_indices("super::")
         .map(|(at, _)| {
-            code[at..]
-                .as_bytes()
+            code.as_bytes()[at..]
                 .chunks(7)
                 .take_while(|chunk| *chunk == b"super::")
                 .count()
