@@ -30,9 +30,11 @@ pub mod vrrp;
 pub use crate::dataplane::DataplaneKind;
 pub use crate::engine::snapshot::{DirectorInfo, DrainView, Snapshot, TargetOverrides};
 
-// The IPVS table as the dataplane holds it, and the connection table.
+// The IPVS table as the dataplane holds it, its global settings, and the
+// connection table.
 pub use crate::ipvs::model::{
-    Connection, DestKey, Family, Forward, Protocol, Rates, ServiceFlags, ServiceKey, Table,
+    Connection, Daemon, DestKey, Family, Forward, Protocol, Rates, ServiceFlags, ServiceKey, Table,
+    Timeouts,
 };
 
 /// ipvsadm's own spelling of the snapshot's parts (`--timeout`,

@@ -53,9 +53,9 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
                 ]),
             ));
         }
-        let (kind, state, scope, latency, fails, since, reason) = match row.checker {
+        let (kind, state, styled_as, latency, fails, since, reason) = match row.checker {
             Some(c) => {
-                let (state, scope) = match (c.checked, c.up) {
+                let (state, styled_as) = match (c.checked, c.up) {
                     (false, _) => ("UP?", scope::UI_DIM),
                     (true, true) => ("UP", scope::CHECK_UP),
                     (true, false) => ("DOWN", scope::CHECK_DOWN),
@@ -63,7 +63,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
                 (
                     c.kind.to_string(),
                     state,
-                    scope,
+                    styled_as,
                     c.latency
                         .map(|l| format!("{}ms", l.as_millis()))
                         .unwrap_or_else(|| "-".to_string()),
@@ -92,7 +92,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
                 left(&row.rs.address, addr_width),
                 left(&kind, 10)
             )),
-            Span::styled(left(state, 5), theme.style(scope)),
+            Span::styled(left(state, 5), theme.style(styled_as)),
             Span::raw(format!(
                 " {} {} {} ",
                 right(&latency, 7),

@@ -55,12 +55,12 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
         },
     ));
     for d in &editor.diagnostics {
-        let scope = match d.severity {
+        let styled_as = match d.severity {
             Severity::Error => scope::CONFIG_DIAGNOSTIC_ERROR,
             Severity::Warning => scope::CONFIG_DIAGNOSTIC_WARNING,
             Severity::Note => scope::UI_DIM,
         };
-        lines.push(Line::styled(d.text.clone(), theme.style(scope)));
+        lines.push(Line::styled(d.text.clone(), theme.style(styled_as)));
     }
     match &editor.plan {
         Some((operations, applied)) => {
@@ -73,12 +73,12 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
                 theme.style(scope::UI_DIM),
             ));
             for op in operations {
-                let scope = if op.starts_with('-') || op.to_lowercase().starts_with("del") {
+                let styled_as = if op.starts_with('-') || op.to_lowercase().starts_with("del") {
                     scope::CONFIG_DIFF_REMOVE
                 } else {
                     scope::CONFIG_DIFF_ADD
                 };
-                lines.push(Line::styled(format!("  {op}"), theme.style(scope)));
+                lines.push(Line::styled(format!("  {op}"), theme.style(styled_as)));
             }
         }
         None => lines.push(Line::styled(

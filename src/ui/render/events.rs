@@ -29,9 +29,9 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let selected = app.cursor(View::Events);
     let mut body: Vec<Line<'static>> = Vec::new();
     for (index, row) in rows.iter().enumerate() {
-        let (at, kind, scope, text) = match row {
+        let (at, kind, styled_as, text) = match row {
             LogLine::Engine(event) => {
-                let scope = match &event.kind {
+                let styled_as = match &event.kind {
                     EventKind::Operator { .. } => scope::EVENT_OPERATOR,
                     EventKind::Alert { .. } => scope::EVENT_ALERT,
                     EventKind::Check { up: false, .. } => scope::CHECK_DOWN,
@@ -42,7 +42,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
                 (
                     event.at_ms,
                     kind_name(&event.kind),
-                    scope,
+                    styled_as,
                     event.message.clone(),
                 )
             }
@@ -62,7 +62,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
                 format!("  {} ", app.clock_text(at)),
                 theme.style(scope::EVENT_TIME),
             ),
-            Span::styled(format!("{} ", left(kind, 9)), theme.style(scope)),
+            Span::styled(format!("{} ", left(kind, 9)), theme.style(styled_as)),
             Span::raw(text),
         ]);
         if index == selected {

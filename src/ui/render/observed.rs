@@ -82,7 +82,7 @@ pub fn vrrp_lines(app: &App, observed: &Observation, width: usize) -> Vec<Line<'
     }
     if let Some(wire) = &observed.wire {
         for alarm in &wire.alarms {
-            let scope = if alarm.is_serious() {
+            let styled_as = if alarm.is_serious() {
                 scope::UI_ERROR
             } else {
                 scope::UI_DIM
@@ -90,7 +90,7 @@ pub fn vrrp_lines(app: &App, observed: &Observation, width: usize) -> Vec<Line<'
             lines.extend(
                 hang("    ALARM ", &alarm.to_string(), width)
                     .into_iter()
-                    .map(|l| Line::styled(l, theme.style(scope))),
+                    .map(|l| Line::styled(l, theme.style(styled_as))),
             );
         }
         if wire.routers.is_empty() {

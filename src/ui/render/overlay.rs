@@ -24,11 +24,11 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
     }
 }
 
-fn block(app: &App, title: String, scope: ThemeScope) -> Block<'static> {
+fn block(app: &App, title: String, styled_as: ThemeScope) -> Block<'static> {
     let block = Block::default()
         .borders(Borders::ALL)
         .title(title)
-        .style(app.theme.style(scope));
+        .style(app.theme.style(styled_as));
     if app.ascii {
         block.border_set(ratatui::symbols::border::Set {
             top_left: "+",

@@ -155,7 +155,7 @@ fn row_lines(app: &App, row: &Row<'_>, columns: &Columns, width: usize) -> Vec<L
     let group = row.group;
     let mut lines = Vec::new();
     let reasons = row_reasons(row, columns);
-    let (glyph, word, scope, main) = match row.server {
+    let (glyph, word, styled_as, main) = match row.server {
         None => {
             let (prot, addr) = service_label(group.key);
             let health = service_health(group);
@@ -186,12 +186,12 @@ fn row_lines(app: &App, row: &Row<'_>, columns: &Columns, width: usize) -> Vec<L
                 right(&number(rates.cps), 5),
                 right(&number(rates.inbps + rates.outbps), 6)
             );
-            let scope = if health == Health::Disabled {
+            let styled_as = if health == Health::Disabled {
                 scope::SVC_DISABLED
             } else {
                 scope::SVC_NAME
             };
-            (health.glyph(app.ascii), health.word(), scope, text)
+            (health.glyph(app.ascii), health.word(), styled_as, text)
         }
         Some(server) => {
             let rates = server.rates;
@@ -223,12 +223,12 @@ fn row_lines(app: &App, row: &Row<'_>, columns: &Columns, width: usize) -> Vec<L
     };
     let health_scope = match row.server {
         Some(server) => server.health.scope(),
-        None if scope == scope::SVC_DISABLED => scope::RS_DISABLED,
+        None if styled_as == scope::SVC_DISABLED => scope::RS_DISABLED,
         None => scope::RS_UP,
     };
     let mut spans = vec![
         Span::styled(format!("{glyph} "), theme.style(health_scope)),
-        Span::styled(main, theme.style(scope_for_text(row, scope))),
+        Span::styled(main, theme.style(scope_for_text(row, styled_as))),
         Span::styled(sparks, theme.style(scope::RATE_SPARKLINE)),
         Span::styled(format!(" {}", left(word, 5)), theme.style(health_scope)),
     ];
@@ -307,9 +307,9 @@ fn line_count(reasons: &[String], columns: &Columns) -> usize {
 }
 
 /// Service rows read bold; real-server rows in the terminal's colour.
-fn scope_for_text(row: &Row<'_>, scope: ThemeScope) -> ThemeScope {
+fn scope_for_text(row: &Row<'_>, styled_as: ThemeScope) -> ThemeScope {
     match (row.server, row.target()) {
-        (None, Target::Service(_)) => scope,
+        (None, Target::Service(_)) => styled_as,
         _ => scope::UI_TEXT,
     }
 }
