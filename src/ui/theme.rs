@@ -7,6 +7,9 @@
 //! or words too), so `NO_COLOR` and `--theme mono` lose nothing but
 //! colour. Loading fails, naming the theme and scope, on an unknown
 //! scope, colour or modifier.
+//!
+//! Render code names scopes by the constants in [`scope`], the same list
+//! the loader checks themes against, so a misspelt scope does not compile.
 
 use std::collections::BTreeMap;
 
@@ -26,9 +29,8 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("mono", include_str!("../../themes/mono.toml")),
 ];
 
-/// Every scope the console styles, as constants render code names, so a
-/// misspelt scope fails to compile instead of falling back to the default
-/// style. A theme naming a scope not listed here is a typo.
+/// Every scope the console styles, one constant each. A theme naming a
+/// scope not listed here is a typo.
 pub mod scope {
     use super::ThemeScope;
 
