@@ -20,6 +20,7 @@ pub mod ipvs;
 pub mod logging;
 pub mod metrics;
 pub mod net;
+pub mod northbound;
 pub mod notify;
 pub mod observe;
 pub mod once;

@@ -1,7 +1,10 @@
 //! The `:` command line's grammar: what parses into which request, and
 //! the errors an operator sees for what does not.
 
-use lvstop::ui::cmdline::{complete, parse, History, ParseError, Request};
+use lvstop::ui::cmdline::{
+    complete, complete_with, parse, parse_with, History, ParseError, Request,
+};
+use lvstop::ui::extension::ExtensionVerb;
 
 fn addr(text: &str) -> std::net::SocketAddr {
     text.parse().unwrap_or_else(|e| panic!("{text}: {e}"))
@@ -120,6 +123,31 @@ fn mistakes_get_errors_that_quote_the_bad_value() {
     }
     assert!(parse("priority VI_1").is_err());
     assert!(parse("reload now").is_err());
+}
+
+#[test]
+fn a_verb_the_host_adds_parses_into_its_words_and_completes() {
+    let host = [ExtensionVerb {
+        verb: "lab".into(),
+        forms: vec!["stop NAME".into(), "reset".into()],
+    }];
+    assert_eq!(
+        parse_with("lab stop rs1", &host),
+        Ok(Request::Extension {
+            verb: "lab".into(),
+            args: vec!["stop".into(), "rs1".into()],
+        })
+    );
+    assert_eq!(
+        parse_with("lab stop", &host).map_err(|e| e.to_string()),
+        Err("usage: lab stop NAME | lab reset".to_string())
+    );
+    assert!(matches!(
+        parse("lab reset"),
+        Err(ParseError::UnknownVerb(_))
+    ));
+    let none = |_: &str| Vec::new();
+    assert_eq!(complete_with("la", &host, &none).line, "lab ");
 }
 
 #[test]

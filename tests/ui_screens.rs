@@ -19,6 +19,7 @@ use lvstop::observe::report::Observation;
 use lvstop::observe::wire::{Family, LiveMaster, RouterKey, WireAlarm, WireReport};
 use lvstop::ui::action::View;
 use lvstop::ui::render::draw;
+use lvstop::ui::theme::scope;
 use lvstop::ui::{App, ConsoleOptions};
 
 fn render(app: &App, width: u16, height: u16) -> Buffer {
@@ -116,10 +117,10 @@ fn health_cells_use_the_theme_colours() {
     let up = cell_of("▲");
     let down = cell_of("▼");
     let draining = cell_of("◐");
-    assert_eq!(Some(up.fg), theme.style("rs.up").fg);
-    assert_eq!(Some(down.fg), theme.style("rs.down").fg);
+    assert_eq!(Some(up.fg), theme.style(scope::RS_UP).fg);
+    assert_eq!(Some(down.fg), theme.style(scope::RS_DOWN).fg);
     assert!(down.modifier.contains(ratatui::style::Modifier::BOLD));
-    assert_eq!(Some(draining.fg), theme.style("rs.draining").fg);
+    assert_eq!(Some(draining.fg), theme.style(scope::RS_DRAINING).fg);
     assert_ne!(up.fg, down.fg);
 }
 

@@ -30,13 +30,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::dataplane::DataplaneKind;
-use crate::engine::command::{Command, CommandError, Outcome};
-use crate::engine::event::Event;
-use crate::engine::snapshot::Snapshot;
-use crate::health::report::ChecksReport;
-use crate::ipvs::model::{Connection, Daemon, Table, Timeouts};
-use crate::vrrp::runner::VrrpStatus;
+use crate::northbound::{
+    ChecksReport, Command, CommandError, Connection, Daemon, DataplaneKind, Event, Outcome,
+    Snapshot, Table, Timeouts, VrrpStatus,
+};
 
 /// Bumped on incompatible changes; `hello` reports it.
 pub const PROTOCOL_VERSION: u32 = 2;

@@ -21,12 +21,49 @@ use super::DemoOptions;
 use crate::cli::{CommonOptions, DemoArgs};
 use crate::engine::handle::{command_channel, CommandRequest, Update};
 use crate::engine::view::Handle;
-use crate::ui::cmdline::DemoAction;
-use crate::ui::options::DemoRequest;
+use crate::ui::extension::{Extension, ExtensionRequest, ExtensionVerb};
 use crate::vrrp::fsm::State;
 
 /// The instance the demo's directors run.
 const INSTANCE: &str = "VI_1";
+
+/// `:demo` actions, the verb the demo adds to the console: the seed's
+/// checks, live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum DemoAction {
+    /// Stop the named web real server (`service httpd stop`).
+    StopServer(String),
+    /// Start it again.
+    StartServer(String),
+    /// Stop the director that is MASTER now (`systemctl stop keepalived`).
+    KillMaster,
+    /// Start every stopped director again.
+    Revive,
+}
+
+impl DemoAction {
+    /// The `:demo` verb and its forms, as the console checks them.
+    fn verb() -> ExtensionVerb {
+        ExtensionVerb {
+            verb: "demo".into(),
+            forms: ["stop NAME", "start NAME", "kill", "revive"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+
+    /// The action the words after `:demo` ask for.
+    fn from_args(args: &[String]) -> Option<DemoAction> {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        match args.as_slice() {
+            ["stop", name] => Some(DemoAction::StopServer((*name).to_string())),
+            ["start", name] => Some(DemoAction::StartServer((*name).to_string())),
+            ["kill"] => Some(DemoAction::KillMaster),
+            ["revive"] => Some(DemoAction::Revive),
+            _ => None,
+        }
+    }
+}
 
 /// Entry point of `lvstop demo`.
 pub fn run(common: &CommonOptions, args: &DemoArgs) -> ExitCode {
@@ -86,7 +123,10 @@ async fn demo(
 
     console.embedded = true;
     console.source = "embedded engine (demo)".into();
-    console.demo = Some(demo_tx);
+    console.extension = Some(Extension {
+        verbs: vec![DemoAction::verb()],
+        requests: demo_tx,
+    });
     let result = crate::ui::run(console, updates, commands, crate::console::actor())
         .await
         .map_err(|e| e.to_string());
@@ -190,9 +230,14 @@ async fn carry_out(
     world: Arc<Mutex<DemoWorld>>,
     directors: Arc<Mutex<DemoDirectors>>,
     followed: watch::Receiver<Option<Handle>>,
-    mut queue: mpsc::Receiver<DemoRequest>,
+    mut queue: mpsc::Receiver<ExtensionRequest>,
 ) {
-    while let Some((action, reply)) = queue.recv().await {
+    while let Some(request) = queue.recv().await {
+        let reply = request.answer;
+        let Some(action) = DemoAction::from_args(&request.args) else {
+            let _ = reply.send(Err(format!("usage: {}", DemoAction::verb().usage())));
+            continue;
+        };
         let answer = match action {
             DemoAction::StopServer(name) | DemoAction::StartServer(name)
                 if server_index(&*world.lock().await, &name).is_none() =>
@@ -263,4 +308,21 @@ async fn carry_out(
 
 fn server_index(world: &DemoWorld, name: &str) -> Option<usize> {
     world.servers().iter().position(|s| s.name() == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DemoAction;
+
+    #[test]
+    fn every_form_the_console_accepts_is_a_demo_action() {
+        for form in DemoAction::verb().forms {
+            let args: Vec<String> = form.split_whitespace().map(|w| w.to_lowercase()).collect();
+            assert!(DemoAction::from_args(&args).is_some(), "{form}");
+        }
+        assert_eq!(
+            DemoAction::verb().usage(),
+            "demo stop NAME | demo start NAME | demo kill | demo revive"
+        );
+    }
 }

@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 use super::overrides::{effective_weight, DisableReason, Overrides, Target, WeightOverride};
 use super::state::PendingDrain;
 use crate::dataplane::DataplaneKind;
-use crate::health::report::ChecksReport;
 use crate::ipvs::model::{DestKey, ServiceKey, Table};
-use crate::vrrp::runner::VrrpStatus;
+use crate::northbound::checks::ChecksReport;
+use crate::northbound::vrrp::VrrpStatus;
 
 /// The engine's state at one moment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 
-use crate::vrrp::fsm::State;
+use crate::northbound::VrrpState;
 
 /// What one director says about its instances; `None` when it does not
 /// answer (it then counts for neither alarm).
@@ -25,7 +25,7 @@ pub struct InstanceRole<'a> {
     pub name: &'a str,
     pub vrid: u8,
     pub vips: &'a [IpAddr],
-    pub state: State,
+    pub state: VrrpState,
 }
 
 /// A disagreement about one instance.
@@ -78,7 +78,7 @@ pub fn alarms(directors: &[DirectorRoles<'_>]) -> Vec<Alarm> {
             let entry = masters
                 .entry((role.vrid, vips))
                 .or_insert_with(|| (role.name, Vec::new()));
-            if role.state == State::Master {
+            if role.state == VrrpState::Master {
                 entry.1.push(director.director.to_string());
             }
         }
@@ -103,7 +103,7 @@ pub fn alarms(directors: &[DirectorRoles<'_>]) -> Vec<Alarm> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use State::{Backup, Fault, Master};
+    use VrrpState::{Backup, Fault, Master};
 
     const VIPS: [IpAddr; 2] = [
         IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, 88)),
@@ -111,7 +111,7 @@ mod tests {
     ];
 
     /// `VI_N` runs VRID 50 + N with a VIP of its own.
-    fn roles<'a>(director: &'a str, instances: &[(&'a str, State)]) -> DirectorRoles<'a> {
+    fn roles<'a>(director: &'a str, instances: &[(&'a str, VrrpState)]) -> DirectorRoles<'a> {
         DirectorRoles {
             director,
             instances: Some(

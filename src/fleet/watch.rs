@@ -12,8 +12,7 @@ use tokio::sync::mpsc;
 
 use super::DirectorSpec;
 use crate::control::remote::{self, Remote};
-use crate::engine::handle::{Commands, Update};
-use crate::ipvs::model::Connection;
+use crate::northbound::{Commands, Connection, Update};
 
 /// How long to wait before trying an unreachable director again.
 pub const RETRY: Duration = Duration::from_secs(2);

@@ -1,6 +1,7 @@
 //! What the daemon tells a client about its checks (`Request::Checks`,
-//! `lvstop --once`, `--json`), and the terse text `--once` prints after the
-//! IPVS table.
+//! `lvstop --once`, `--json`; the [`ChecksReport`] shape lives in
+//! [`crate::northbound::checks`]), and the terse text `--once` prints
+//! after the IPVS table.
 //!
 //! Text layout (one block per virtual server, one line per checker, every
 //! real server listed, including those the checks took out of the table;
@@ -27,45 +28,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
-
-use super::driver::DriverStats;
-use super::runner::{CheckerView, HealthSnapshot, RealServerView, VirtualServerView};
-
-/// The daemon's checks, as sent over the control socket.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-pub struct ChecksReport {
-    /// Wall-clock time (Unix milliseconds) of the runner's time zero: the
-    /// snapshot's `since_ms` and `last_check_ms` count from it.
-    pub epoch_unix_ms: u64,
-    pub snapshot: HealthSnapshot,
-    /// Probes started and finished, and how late they started.
-    pub driver: DriverStats,
-    /// The SMTP alert queue, when alerts are configured.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub alerts: Option<AlertCounters>,
-}
-
-impl ChecksReport {
-    /// Whether any real server has a checker.
-    pub fn has_checkers(&self) -> bool {
-        self.snapshot
-            .virtual_servers
-            .iter()
-            .flat_map(|vs| &vs.real_servers)
-            .any(|rs| !rs.checkers.is_empty())
-    }
-}
-
-/// Counters of the SMTP alert queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct AlertCounters {
-    pub submitted: u64,
-    pub sent: u64,
-    pub failed: u64,
-    pub dropped: u64,
-    pub queued: u64,
-}
+pub use crate::northbound::checks::{AlertCounters, ChecksReport};
+use crate::northbound::checks::{CheckerView, RealServerView, VirtualServerView};
 
 impl From<crate::notify::AlertStats> for AlertCounters {
     fn from(stats: crate::notify::AlertStats) -> Self {

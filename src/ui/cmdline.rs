@@ -15,33 +15,21 @@
 //! :failover INSTANCE [HOLD_S]
 //! :priority INSTANCE N|configured
 //! :reload   :apply   :confirm   :zero [VIP:PORT]   :q
-//! :demo stop NAME | start NAME | kill | revive     (lvstop demo only)
 //! ```
+//!
+//! A host program may add verbs of its own ([`super::extension`]); their
+//! lines are checked against the forms it gives and passed on as words.
 
 use std::net::SocketAddr;
 
-use crate::engine::command::PriorityChange;
+use super::extension::ExtensionVerb;
+use crate::northbound::PriorityChange;
 
 /// Every verb, for completion and the error on an unknown one.
 pub const VERBS: &[&str] = &[
     "weight", "drain", "restore", "disable", "enable", "failover", "priority", "reload", "apply",
-    "confirm", "zero", "q", "quit", "demo",
+    "confirm", "zero", "q", "quit",
 ];
-
-/// `:demo` actions (`lvstop demo` only): the seed's checks, live.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DemoAction {
-    /// Stop the named web real server (`service httpd stop`).
-    StopServer(String),
-    /// Start it again.
-    StartServer(String),
-    /// Stop the director that is MASTER now (`systemctl stop keepalived`).
-    KillMaster,
-    /// Start every stopped director again.
-    Revive,
-}
-
-const USAGE_DEMO: &str = "demo stop NAME | demo start NAME | demo kill | demo revive";
 
 /// What a command line asks, before its addresses are resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +74,11 @@ pub enum Request {
         service: Option<SocketAddr>,
     },
     Quit,
-    Demo(DemoAction),
+    /// A verb the host added, with the words after it.
+    Extension {
+        verb: String,
+        args: Vec<String>,
+    },
 }
 
 /// What is wrong with a command line, in words an operator can act on.
@@ -98,6 +90,8 @@ pub enum ParseError {
     UnknownVerb(String),
     #[error("usage: {0}")]
     Usage(&'static str),
+    #[error("usage: {0}")]
+    ExtensionUsage(String),
     #[error("'{0}' is not an address (IP:PORT, or [IPv6]:PORT)")]
     BadAddress(String),
     #[error("'{0}' is not a weight (a whole number, 0 to 65535)")]
@@ -165,10 +159,25 @@ fn addresses_then_text(words: &[&str]) -> Result<(Vec<SocketAddr>, String), Pars
 
 /// Parse one command line (without the leading `:`).
 pub fn parse(line: &str) -> Result<Request, ParseError> {
+    parse_with(line, &[])
+}
+
+/// Parse one command line (without the leading `:`), knowing the verbs
+/// the host added.
+pub fn parse_with(line: &str, extensions: &[ExtensionVerb]) -> Result<Request, ParseError> {
     let words: Vec<&str> = line.split_whitespace().collect();
     let Some((verb, args)) = words.split_first() else {
         return Err(ParseError::Empty);
     };
+    if let Some(extension) = extensions.iter().find(|e| e.verb == *verb) {
+        if !extension.accepts(args) {
+            return Err(ParseError::ExtensionUsage(extension.usage()));
+        }
+        return Ok(Request::Extension {
+            verb: extension.verb.clone(),
+            args: args.iter().map(|a| (*a).to_string()).collect(),
+        });
+    }
     match *verb {
         "weight" | "w" => {
             let Some((weight, addresses)) = args.split_last() else {
@@ -241,13 +250,6 @@ pub fn parse(line: &str) -> Result<Request, ParseError> {
         "apply" if args.is_empty() => Ok(Request::Apply),
         "confirm" if args.is_empty() => Ok(Request::Confirm),
         "q" | "quit" if args.is_empty() => Ok(Request::Quit),
-        "demo" => match args {
-            ["stop", name] => Ok(Request::Demo(DemoAction::StopServer((*name).to_string()))),
-            ["start", name] => Ok(Request::Demo(DemoAction::StartServer((*name).to_string()))),
-            ["kill"] => Ok(Request::Demo(DemoAction::KillMaster)),
-            ["revive"] => Ok(Request::Demo(DemoAction::Revive)),
-            _ => Err(ParseError::Usage(USAGE_DEMO)),
-        },
         "reload" | "apply" | "confirm" | "q" | "quit" => {
             Err(ParseError::Usage("this command takes no arguments"))
         }
@@ -267,12 +269,25 @@ pub struct Completion {
 /// Complete the last word of `line`: the verb first, then from
 /// `arguments` (addresses, instance names) for the verb typed.
 pub fn complete(line: &str, arguments: &dyn Fn(&str) -> Vec<String>) -> Completion {
+    complete_with(line, &[], arguments)
+}
+
+/// [`complete`], offering the verbs the host added too.
+pub fn complete_with(
+    line: &str,
+    extensions: &[ExtensionVerb],
+    arguments: &dyn Fn(&str) -> Vec<String>,
+) -> Completion {
     let (head, word) = match line.rfind(' ') {
         Some(at) => (&line[..=at], &line[at + 1..]),
         None => ("", line),
     };
     let pool: Vec<String> = if head.trim().is_empty() {
-        VERBS.iter().map(|v| (*v).to_string()).collect()
+        VERBS
+            .iter()
+            .map(|v| (*v).to_string())
+            .chain(extensions.iter().map(|e| e.verb.clone()))
+            .collect()
     } else {
         let verb = head.split_whitespace().next().unwrap_or_default();
         arguments(verb)

@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 use tokio::sync::mpsc;
 
 use super::error::UiError;
+use super::extension::Extension;
 use super::keymap::Keymap;
 use super::theme::Theme;
-use crate::ipvs::model::Connection;
+use crate::northbound::Connection;
 
 /// How the console runs (see [`super::run`]).
 #[derive(Debug)]
@@ -47,19 +48,13 @@ pub struct ConsoleOptions {
     pub time_zone: jiff::tz::TimeZone,
     /// The connection table (`ipvsadm -c`), when someone feeds it.
     pub connections: Option<mpsc::Receiver<Vec<Connection>>>,
-    /// `lvstop demo`: where `:demo` actions go, each answered with a line
-    /// to show (or why it failed).
-    pub demo: Option<mpsc::Sender<DemoRequest>>,
+    /// Verbs the host program adds to the command line, and where lines
+    /// using them go (`lvstop demo` adds `:demo`).
+    pub extension: Option<Extension>,
     /// Several directors (`--director`): the strip under the header shows
     /// them all, the screens show one. Empty for one source.
     pub directors: Vec<crate::fleet::DirectorSpec>,
 }
-
-/// A `:demo` action and where its answer goes.
-pub type DemoRequest = (
-    super::cmdline::DemoAction,
-    tokio::sync::oneshot::Sender<Result<String, String>>,
-);
 
 impl ConsoleOptions {
     /// Defaults around a keymap and theme: not read-only, Unicode, not
@@ -79,7 +74,7 @@ impl ConsoleOptions {
             confirm_within_s: 60,
             time_zone: jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC),
             connections: None,
-            demo: None,
+            extension: None,
             directors: Vec::new(),
         }
     }

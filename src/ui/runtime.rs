@@ -15,12 +15,11 @@ use tokio::sync::mpsc;
 
 use super::app::{App, Effect};
 use super::error::UiError;
-use super::options::{ConsoleOptions, DemoRequest};
+use super::extension::ExtensionRequest;
+use super::options::ConsoleOptions;
 use super::render::draw;
-use crate::engine::command::{CommandError, Outcome};
-use crate::engine::handle::{Commands, Update};
-use crate::engine::overrides::Actor;
 use crate::fleet::FleetMessage;
+use crate::northbound::{Actor, CommandError, Commands, Connection, Outcome, Update};
 
 /// Run the console until the operator quits or the update channel closes
 /// for good. The terminal is restored on every way out, panics included.
@@ -43,7 +42,7 @@ pub async fn run_fleet(
     actor: Actor,
 ) -> Result<(), UiError> {
     let draft_path = options.draft_path();
-    let demo = options.demo.clone();
+    let extension = options.extension.as_ref().map(|e| e.requests.clone());
     let mut app = App::new(&options);
     if let Ok(text) = tokio::fs::read_to_string(&draft_path).await {
         app.on_saved_draft(&text);
@@ -58,7 +57,7 @@ pub async fn run_fleet(
         Outlets {
             commands: Vec::new(),
             actor: &actor,
-            demo: demo.as_ref(),
+            extension: extension.as_ref(),
         },
         &draft_path,
     )
@@ -109,13 +108,13 @@ fn one_source(
     messages
 }
 
-/// Where the console's effects go: engine commands as `actor`, and
-/// `:demo` actions in `lvstop demo`.
+/// Where the console's effects go: engine commands as `actor`, and lines
+/// using a verb the host added to the host.
 struct Outlets<'a> {
     /// Each director's commands, by index, once attached.
     commands: Vec<Option<Commands>>,
     actor: &'a Actor,
-    demo: Option<&'a mpsc::Sender<DemoRequest>>,
+    extension: Option<&'a mpsc::Sender<ExtensionRequest>>,
 }
 
 async fn event_loop(
@@ -128,7 +127,7 @@ async fn event_loop(
     let Outlets {
         mut commands,
         actor,
-        demo,
+        extension,
     } = outlets;
     let mut keys = EventStream::new();
     let (outcome_tx, mut outcomes) = mpsc::channel::<Result<Outcome, CommandError>>(16);
@@ -222,29 +221,29 @@ async fn event_loop(
                 Effect::DeleteDraft => {
                     let _ = tokio::fs::remove_file(draft_path).await;
                 }
-                Effect::Demo(action) => {
+                Effect::Extension { verb, args } => {
                     let reply = outcome_tx.clone();
-                    let demo = demo.cloned();
+                    let extension = extension.cloned();
                     tokio::spawn(async move {
-                        let answer = match demo {
-                            None => Err("':demo' works in `lvstop demo` only".to_string()),
-                            Some(demo) => {
-                                let (tx, rx) = tokio::sync::oneshot::channel();
-                                match demo.send((action, tx)).await {
-                                    Ok(()) => rx
-                                        .await
-                                        .unwrap_or_else(|_| Err("the demo has ended".into())),
-                                    Err(_) => Err("the demo has ended".into()),
+                        let ended = || format!("':{verb}' has ended");
+                        let answer = match extension {
+                            None => Err(format!("':{verb}' is not available here")),
+                            Some(requests) => {
+                                let (answer, rx) = tokio::sync::oneshot::channel();
+                                let request = ExtensionRequest {
+                                    verb: verb.clone(),
+                                    args,
+                                    answer,
+                                };
+                                match requests.send(request).await {
+                                    Ok(()) => rx.await.unwrap_or_else(|_| Err(ended())),
+                                    Err(_) => Err(ended()),
                                 }
                             }
                         };
-                        let outcome =
-                            answer
-                                .map(|message| Outcome::Done { message })
-                                .map_err(|why| CommandError::Invalid {
-                                    what: "demo".into(),
-                                    why,
-                                });
+                        let outcome = answer
+                            .map(|message| Outcome::Done { message })
+                            .map_err(|why| CommandError::Invalid { what: verb, why });
                         let _ = reply.send(outcome).await;
                     });
                 }
@@ -252,8 +251,6 @@ async fn event_loop(
         }
     }
 }
-
-use crate::ipvs::model::Connection;
 
 async fn next_connections(
     receiver: &mut Option<mpsc::Receiver<Vec<Connection>>>,

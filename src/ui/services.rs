@@ -9,12 +9,11 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use crate::engine::overrides::{Target, WeightSource};
-use crate::engine::snapshot::Snapshot;
-use crate::health::runner::{RealServerView, VirtualServerView};
-use crate::ipvs::model::{DestKey, Forward, Protocol, Rates, ServiceFlags, ServiceKey};
-use crate::observe::keepalived::KeepalivedService;
-use crate::observe::report::{MissingRealServer, Observation};
+use crate::northbound::{
+    DestKey, Forward, KeepalivedService, MissingRealServer, Observation, Protocol, Rates,
+    RealServerView, ServiceFlags, ServiceKey, Snapshot, Target, VirtualServerView, WeightSource,
+};
+use crate::ui::theme::{scope, ThemeScope};
 
 /// What an operator needs to know about a real server at a glance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -51,12 +50,12 @@ impl Health {
     }
 
     /// The theme scope.
-    pub fn scope(self) -> &'static str {
+    pub fn scope(self) -> ThemeScope {
         match self {
-            Health::Up => "rs.up",
-            Health::Down => "rs.down",
-            Health::Draining => "rs.draining",
-            Health::Disabled => "rs.disabled",
+            Health::Up => scope::RS_UP,
+            Health::Down => scope::RS_DOWN,
+            Health::Draining => scope::RS_DRAINING,
+            Health::Disabled => scope::RS_DISABLED,
         }
     }
 }
@@ -137,7 +136,7 @@ fn keepalived_name(key: ServiceKey) -> String {
 fn parse_keepalived_name(name: &str) -> Option<ServiceKey> {
     if let Some(mark) = name.strip_prefix("FWM ") {
         return Some(ServiceKey::Fwmark {
-            family: crate::ipvs::model::Family::Inet,
+            family: crate::northbound::Family::Inet,
             mark: mark.trim().parse().ok()?,
         });
     }

@@ -7,6 +7,9 @@
 //! or words too), so `NO_COLOR` and `--theme mono` lose nothing but
 //! colour. Loading fails, naming the theme and scope, on an unknown
 //! scope, colour or modifier.
+//!
+//! Render code names scopes by the constants in [`scope`], the same list
+//! the loader checks themes against, so a misspelt scope does not compile.
 
 use std::collections::BTreeMap;
 
@@ -26,52 +29,82 @@ pub const SHIPPED: &[(&str, &str)] = &[
     ("mono", include_str!("../../themes/mono.toml")),
 ];
 
-/// Every scope the console styles. A theme naming another is a typo.
-pub const SCOPES: &[&str] = &[
-    "ui",
-    "ui.text",
-    "ui.header",
-    "ui.header.title",
-    "ui.tabs",
-    "ui.tabs.active",
-    "ui.selection",
-    "ui.border",
-    "ui.hint",
-    "ui.hint.key",
-    "ui.dialog",
-    "ui.dialog.danger",
-    "ui.error",
-    "ui.success",
-    "ui.filter",
-    "ui.dim",
-    "svc",
-    "svc.name",
-    "svc.disabled",
-    "rs",
-    "rs.up",
-    "rs.down",
-    "rs.draining",
-    "rs.disabled",
-    "rs.unchecked",
-    "rs.reason",
-    "rate",
-    "rate.sparkline",
-    "vrrp",
-    "vrrp.master",
-    "vrrp.backup",
-    "vrrp.fault",
-    "vrrp.init",
-    "check.up",
-    "check.down",
-    "event",
-    "event.time",
-    "event.operator",
-    "event.alert",
-    "config.diagnostic.error",
-    "config.diagnostic.warning",
-    "config.diff.add",
-    "config.diff.remove",
-];
+/// Every scope the console styles, one constant each. A theme naming a
+/// scope not listed here is a typo.
+pub mod scope {
+    use super::ThemeScope;
+
+    macro_rules! scopes {
+        ($($constant:ident = $name:literal,)*) => {
+            $(pub const $constant: ThemeScope = ThemeScope($name);)*
+            /// Every scope above, in the order themes list them.
+            pub const ALL: &[ThemeScope] = &[$($constant,)*];
+        };
+    }
+
+    scopes! {
+        UI = "ui",
+        UI_TEXT = "ui.text",
+        UI_HEADER = "ui.header",
+        UI_HEADER_TITLE = "ui.header.title",
+        UI_TABS = "ui.tabs",
+        UI_TABS_ACTIVE = "ui.tabs.active",
+        UI_SELECTION = "ui.selection",
+        UI_BORDER = "ui.border",
+        UI_HINT = "ui.hint",
+        UI_HINT_KEY = "ui.hint.key",
+        UI_DIALOG = "ui.dialog",
+        UI_DIALOG_DANGER = "ui.dialog.danger",
+        UI_ERROR = "ui.error",
+        UI_SUCCESS = "ui.success",
+        UI_FILTER = "ui.filter",
+        UI_DIM = "ui.dim",
+        SVC = "svc",
+        SVC_NAME = "svc.name",
+        SVC_DISABLED = "svc.disabled",
+        RS = "rs",
+        RS_UP = "rs.up",
+        RS_DOWN = "rs.down",
+        RS_DRAINING = "rs.draining",
+        RS_DISABLED = "rs.disabled",
+        RS_UNCHECKED = "rs.unchecked",
+        RS_REASON = "rs.reason",
+        RATE = "rate",
+        RATE_SPARKLINE = "rate.sparkline",
+        VRRP = "vrrp",
+        VRRP_MASTER = "vrrp.master",
+        VRRP_BACKUP = "vrrp.backup",
+        VRRP_FAULT = "vrrp.fault",
+        VRRP_INIT = "vrrp.init",
+        CHECK_UP = "check.up",
+        CHECK_DOWN = "check.down",
+        EVENT = "event",
+        EVENT_TIME = "event.time",
+        EVENT_OPERATOR = "event.operator",
+        EVENT_ALERT = "event.alert",
+        CONFIG_DIAGNOSTIC_ERROR = "config.diagnostic.error",
+        CONFIG_DIAGNOSTIC_WARNING = "config.diagnostic.warning",
+        CONFIG_DIFF_ADD = "config.diff.add",
+        CONFIG_DIFF_REMOVE = "config.diff.remove",
+    }
+}
+
+/// One scope a theme styles (`rs.down`): only the constants in [`scope`]
+/// exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ThemeScope(&'static str);
+
+impl ThemeScope {
+    /// The dotted name themes use.
+    pub fn name(self) -> &'static str {
+        self.0
+    }
+
+    /// The scope a theme file names, if the console styles it.
+    pub fn from_name(name: &str) -> Option<ThemeScope> {
+        scope::ALL.iter().copied().find(|s| s.0 == name)
+    }
+}
 
 /// A loaded theme: scope → style, with inheritance already resolved.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -168,7 +201,7 @@ impl Theme {
         };
         theme.name = name.to_string();
         for (scope, style) in &raw.scopes {
-            if !SCOPES.contains(&scope.as_str()) {
+            if ThemeScope::from_name(scope).is_none() {
                 return Err(error(format!("unknown scope '{scope}'")));
             }
             let at = |what: String| error(format!("scope '{scope}': {what}"));
@@ -187,10 +220,14 @@ impl Theme {
         Ok(theme)
     }
 
-    /// The style of `scope`, falling back to its parents (`rs.down.x` →
-    /// `rs.down` → `rs`), else the terminal's default.
-    pub fn style(&self, scope: &str) -> Style {
-        let mut scope = scope;
+    /// The style of `scope`, falling back to its parents (`rs.down` →
+    /// `rs`), else the terminal's default.
+    pub fn style(&self, scope: ThemeScope) -> Style {
+        self.style_named(scope.name())
+    }
+
+    fn style_named(&self, name: &str) -> Style {
+        let mut scope = name;
         loop {
             if let Some(style) = self.styles.get(scope) {
                 return *style;
@@ -277,11 +314,11 @@ mod tests {
     fn every_shipped_theme_loads_and_styles_health_distinctly() {
         for (name, _) in SHIPPED {
             let theme = Theme::load(name, &none()).unwrap_or_else(|e| panic!("{e}"));
-            let up = theme.style("rs.up");
-            let down = theme.style("rs.down");
+            let up = theme.style(scope::RS_UP);
+            let down = theme.style(scope::RS_DOWN);
             assert_ne!(up, down, "{name}: up and down look the same");
             assert_ne!(
-                theme.style("ui.selection"),
+                theme.style(scope::UI_SELECTION),
                 Style::default(),
                 "{name}: selection invisible"
             );
@@ -304,8 +341,11 @@ mod tests {
     #[test]
     fn scopes_fall_back_to_their_parents() {
         let theme = Theme::load("default", &none()).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(theme.style("rs.down.reason.detail"), theme.style("rs.down"));
-        assert_eq!(theme.style("nothing.here"), Style::default());
+        assert_eq!(
+            theme.style_named("rs.down.reason.detail"),
+            theme.style(scope::RS_DOWN)
+        );
+        assert_eq!(theme.style_named("nothing.here"), Style::default());
     }
 
     #[test]
@@ -326,9 +366,9 @@ mod tests {
         );
         user.insert("loop".to_string(), "inherits = \"loop\"\n".to_string());
         let mine = Theme::load("mine", &user).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(mine.style("rs.up").fg, Some(Color::Rgb(0, 255, 0)));
+        assert_eq!(mine.style(scope::RS_UP).fg, Some(Color::Rgb(0, 255, 0)));
         let default = Theme::load("default", &none()).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(mine.style("rs.down"), default.style("rs.down"));
+        assert_eq!(mine.style(scope::RS_DOWN), default.style(scope::RS_DOWN));
         let typo = Theme::load("typo", &user).unwrap_err().to_string();
         assert_eq!(typo, "theme 'typo': unknown scope 'rs.dwon'");
         let bad = Theme::load("badcolour", &user).unwrap_err().to_string();
@@ -355,9 +395,45 @@ mod tests {
             .values()
             .all(|s| s.fg.is_none() && s.bg.is_none()));
         assert_ne!(
-            theme.style("rs.down"),
-            theme.style("rs.up"),
+            theme.style(scope::RS_DOWN),
+            theme.style(scope::RS_UP),
             "state still differs without colour"
         );
+    }
+
+    #[test]
+    fn every_scope_constant_is_one_the_loader_accepts() {
+        let mut names: Vec<&str> = scope::ALL.iter().map(|s| s.name()).collect();
+        let count = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), count, "a scope is listed twice");
+        let every: String = scope::ALL
+            .iter()
+            .map(|s| format!("\"{}\" = {{ modifiers = [\"bold\"] }}\n", s.name()))
+            .collect();
+        let user = BTreeMap::from([("every".to_string(), every)]);
+        let theme = Theme::load("every", &user).unwrap_or_else(|e| panic!("{e}"));
+        for scope in scope::ALL {
+            assert_eq!(
+                theme.style(*scope),
+                Style::default().add_modifier(Modifier::BOLD),
+                "{}",
+                scope.name()
+            );
+        }
+    }
+
+    #[test]
+    fn every_scope_a_shipped_theme_sets_is_a_known_one() {
+        for (name, text) in SHIPPED {
+            let raw: RawTheme = toml::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            for scope in raw.scopes.keys() {
+                assert!(
+                    ThemeScope::from_name(scope).is_some(),
+                    "theme '{name}' sets unknown scope '{scope}'"
+                );
+            }
+        }
     }
 }

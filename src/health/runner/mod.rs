@@ -28,11 +28,16 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::time::Duration;
 
-pub(crate) use actions::{from_millis as deserialize_millis, millis as serialize_millis};
+pub use crate::northbound::checks::{
+    CheckerView, HealthSnapshot, RealServerView, VirtualServerView,
+};
+pub(crate) use actions::{
+    from_millis as deserialize_millis, from_millis_opt as deserialize_millis_opt,
+    millis as serialize_millis, millis_opt as serialize_millis_opt,
+};
 pub use actions::{Action, CheckerId, HealthEvent, LogLevel, ScriptCall};
 pub use plan::RunnerError;
 pub use reload::Inherited;
-pub use snapshot::{CheckerView, HealthSnapshot, RealServerView, VirtualServerView};
 
 use crate::config::model::Config;
 use crate::health::outcome::{ProbeReport, Reason};

@@ -4,13 +4,10 @@
 //! change. `--read-only` refuses every action that changes the director.
 
 use super::{target_text, App, Dialog, Effect, Mode, Prompt, PromptKind, Row};
-use crate::engine::command::{Command, PriorityChange};
-use crate::engine::overrides::Target;
-use crate::ipvs::model::{DestKey, ServiceKey};
+use crate::northbound::{Command, DestKey, PriorityChange, ServiceKey, Target, VrrpState};
 use crate::ui::action::{Action, View};
 use crate::ui::cmdline::Request;
 use crate::ui::services::{resolve_server, resolve_service, ServerRow};
-use crate::vrrp::fsm::State;
 
 impl App {
     /// Carry out one keymap action.
@@ -196,7 +193,7 @@ impl App {
                     s.vrrp
                         .instances
                         .iter()
-                        .filter(|i| matches!(i.state, State::Master))
+                        .filter(|i| matches!(i.state, VrrpState::Master))
                         .map(|i| i.name.clone())
                         .collect()
                 })
@@ -565,7 +562,7 @@ impl App {
                 self.confirm_zero(service)
             }
             Request::Quit => self.quit(),
-            Request::Demo(action) => vec![Effect::Demo(action)],
+            Request::Extension { verb, args } => vec![Effect::Extension { verb, args }],
         })
     }
 

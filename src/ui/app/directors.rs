@@ -8,10 +8,8 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use super::{App, Dialog, Mode, EVENTS_KEPT};
-use crate::engine::event::Event;
-use crate::engine::handle::Update;
-use crate::engine::snapshot::Snapshot;
 use crate::fleet::{alarms, Alarm, DirectorRoles, DirectorSpec, InstanceRole};
+use crate::northbound::{Event, Snapshot, Update};
 
 /// Whether a director answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,7 +158,7 @@ impl App {
     pub fn on_director_connections(
         &mut self,
         index: usize,
-        list: Vec<crate::ipvs::model::Connection>,
+        list: Vec<crate::northbound::Connection>,
     ) {
         if index == self.directors.shown {
             self.on_connections(list);

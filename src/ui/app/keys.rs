@@ -6,9 +6,9 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::{App, Effect, Mode, Prompt, PromptKind};
-use crate::engine::command::Command;
+use crate::northbound::Command;
 use crate::ui::action::{Action, View};
-use crate::ui::cmdline::{self, complete};
+use crate::ui::cmdline::{self, complete_with};
 use crate::ui::keymap::Key;
 
 /// What a line being typed does with a key.
@@ -81,7 +81,8 @@ impl App {
                     Vec::new()
                 }
                 LineKey::Tab => {
-                    let completion = complete(&line, &|verb| self.completions(verb));
+                    let completion =
+                        complete_with(&line, &self.extension_verbs, &|verb| self.completions(verb));
                     if !completion.candidates.is_empty() {
                         self.say(completion.candidates.join("  "), false);
                     }
@@ -234,7 +235,8 @@ impl App {
     }
 
     fn run_command_line(&mut self, line: &str) -> Vec<Effect> {
-        let request = match cmdline::parse(line.trim_start_matches(':')) {
+        let request = match cmdline::parse_with(line.trim_start_matches(':'), &self.extension_verbs)
+        {
             Ok(request) => request,
             Err(error) => {
                 self.say(error.to_string(), true);

@@ -23,17 +23,15 @@ pub use rows::{Row, SortBy};
 use super::action::View;
 use super::cmdline::History;
 use super::editor::ConfigEditor;
+use super::extension::ExtensionVerb;
 use super::keymap::Keymap;
 use super::options::ConsoleOptions;
 use super::services::{groups, ServiceGroup};
 use super::theme::Theme;
-use crate::engine::command::{Command, CommandError, Outcome};
-use crate::engine::event::Event;
-use crate::engine::handle::Update;
-use crate::engine::overrides::Target;
-use crate::engine::snapshot::Snapshot;
-use crate::ipvs::model::{Connection, ServiceKey};
-use crate::vrrp::fsm::State;
+use crate::northbound::{
+    Command, CommandError, Connection, Event, Outcome, ServiceKey, Snapshot, Target, Update,
+    VrrpState,
+};
 
 /// What the console asks the outside world to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,8 +43,8 @@ pub enum Effect {
     Quit,
     /// The draft was applied or dropped: remove the saved copy.
     DeleteDraft,
-    /// A `:demo` action, for `lvstop demo` to carry out.
-    Demo(super::cmdline::DemoAction),
+    /// A line using a verb the host added, for the host to carry out.
+    Extension { verb: String, args: Vec<String> },
 }
 
 /// How many engine events the console keeps.
@@ -97,7 +95,7 @@ pub struct Prompt {
 pub enum PromptKind {
     Weight {
         service: ServiceKey,
-        server: crate::ipvs::model::DestKey,
+        server: crate::northbound::DestKey,
     },
     DisableReason {
         target: Target,
@@ -139,6 +137,8 @@ pub struct App {
     pub(crate) keymap: Keymap,
     pub(crate) theme: Theme,
     pub(crate) read_only: bool,
+    /// The verbs the host added to the command line.
+    pub(crate) extension_verbs: Vec<ExtensionVerb>,
     pub(crate) ascii: bool,
     pub(crate) embedded: bool,
     pub(crate) observer: bool,
@@ -193,6 +193,11 @@ impl App {
             keymap: options.keymap.clone(),
             theme: options.theme.clone(),
             read_only: options.read_only,
+            extension_verbs: options
+                .extension
+                .as_ref()
+                .map(|e| e.verbs.clone())
+                .unwrap_or_default(),
             ascii: options.ascii,
             embedded: options.embedded,
             observer: options.observer,
@@ -263,7 +268,7 @@ impl App {
             s.vrrp
                 .instances
                 .iter()
-                .any(|i| matches!(i.state, State::Master))
+                .any(|i| matches!(i.state, VrrpState::Master))
         })
     }
 

@@ -5,13 +5,11 @@
 use std::cmp::Ordering;
 
 use super::{App, LogLine};
-use crate::engine::event::EventKind;
-use crate::engine::overrides::Target;
-use crate::health::runner::{CheckerView, RealServerView, VirtualServerView};
-use crate::ipvs::model::Connection;
+use crate::northbound::{
+    CheckerView, Connection, EventKind, InstanceStatus, RealServerView, Target, VirtualServerView,
+};
 use crate::ui::action::View;
 use crate::ui::services::{ServerRow, ServiceGroup};
-use crate::vrrp::runner::status::InstanceStatus;
 
 /// The services screen's sort column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

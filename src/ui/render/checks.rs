@@ -10,6 +10,7 @@ use ratatui::Frame;
 use super::widgets::{left, right, scroll};
 use crate::ui::action::View;
 use crate::ui::app::App;
+use crate::ui::theme::scope;
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let theme = &app.theme;
@@ -25,7 +26,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
             right("Fails", 5),
             left("Since", 8),
         ),
-        theme.style("ui.dim"),
+        theme.style(scope::UI_DIM),
     )];
     let Some(snapshot) = app.snapshot() else {
         frame.render_widget(Paragraph::new(lines), area);
@@ -47,22 +48,22 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
             body.push((
                 usize::MAX,
                 Line::from(vec![
-                    Span::styled(row.vs.name.clone(), theme.style("svc.name")),
-                    Span::styled(quorum, theme.style("ui.dim")),
+                    Span::styled(row.vs.name.clone(), theme.style(scope::SVC_NAME)),
+                    Span::styled(quorum, theme.style(scope::UI_DIM)),
                 ]),
             ));
         }
-        let (kind, state, scope, latency, fails, since, reason) = match row.checker {
+        let (kind, state, styled_as, latency, fails, since, reason) = match row.checker {
             Some(c) => {
-                let (state, scope) = match (c.checked, c.up) {
-                    (false, _) => ("UP?", "ui.dim"),
-                    (true, true) => ("UP", "check.up"),
-                    (true, false) => ("DOWN", "check.down"),
+                let (state, styled_as) = match (c.checked, c.up) {
+                    (false, _) => ("UP?", scope::UI_DIM),
+                    (true, true) => ("UP", scope::CHECK_UP),
+                    (true, false) => ("DOWN", scope::CHECK_DOWN),
                 };
                 (
                     c.kind.to_string(),
                     state,
-                    scope,
+                    styled_as,
                     c.latency
                         .map(|l| format!("{}ms", l.as_millis()))
                         .unwrap_or_else(|| "-".to_string()),
@@ -74,7 +75,11 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
             None => (
                 "none".to_string(),
                 if row.rs.up { "UP" } else { "DOWN" },
-                if row.rs.up { "check.up" } else { "check.down" },
+                if row.rs.up {
+                    scope::CHECK_UP
+                } else {
+                    scope::CHECK_DOWN
+                },
                 "-".to_string(),
                 "-".to_string(),
                 "-".to_string(),
@@ -87,24 +92,24 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
                 left(&row.rs.address, addr_width),
                 left(&kind, 10)
             )),
-            Span::styled(left(state, 5), theme.style(scope)),
+            Span::styled(left(state, 5), theme.style(styled_as)),
             Span::raw(format!(
                 " {} {} {} ",
                 right(&latency, 7),
                 right(&fails, 5),
                 left(&since, 8)
             )),
-            Span::styled(reason, theme.style("rs.reason")),
+            Span::styled(reason, theme.style(scope::RS_REASON)),
         ]);
         if index == selected {
-            line = line.patch_style(theme.style("ui.selection"));
+            line = line.patch_style(theme.style(scope::UI_SELECTION));
         }
         body.push((index, line));
     }
     if body.is_empty() {
         body.push((
             0,
-            Line::styled("  no health checker configured", theme.style("ui.dim")),
+            Line::styled("  no health checker configured", theme.style(scope::UI_DIM)),
         ));
     }
     let height = usize::from(area.height).saturating_sub(1);

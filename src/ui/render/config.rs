@@ -9,6 +9,7 @@ use ratatui::Frame;
 
 use crate::config::diagnostic::Severity;
 use crate::ui::app::{App, Mode};
+use crate::ui::theme::scope;
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let theme = &app.theme;
@@ -32,10 +33,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     textarea.set_block(
         Block::default()
             .borders(Borders::TOP)
-            .border_style(theme.style("ui.border"))
+            .border_style(theme.style(scope::UI_BORDER))
             .title(title),
     );
-    textarea.set_line_number_style(theme.style("ui.dim"));
+    textarea.set_line_number_style(theme.style(scope::UI_DIM));
     textarea.set_cursor_line_style(Style::default());
     if !editing {
         textarea.set_cursor_style(Style::default());
@@ -48,18 +49,18 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     lines.push(Line::styled(
         format!("{errors} errors, {warnings} warnings"),
         if errors > 0 {
-            theme.style("config.diagnostic.error")
+            theme.style(scope::CONFIG_DIAGNOSTIC_ERROR)
         } else {
-            theme.style("ui.success")
+            theme.style(scope::UI_SUCCESS)
         },
     ));
     for d in &editor.diagnostics {
-        let scope = match d.severity {
-            Severity::Error => "config.diagnostic.error",
-            Severity::Warning => "config.diagnostic.warning",
-            Severity::Note => "ui.dim",
+        let styled_as = match d.severity {
+            Severity::Error => scope::CONFIG_DIAGNOSTIC_ERROR,
+            Severity::Warning => scope::CONFIG_DIAGNOSTIC_WARNING,
+            Severity::Note => scope::UI_DIM,
         };
-        lines.push(Line::styled(d.text.clone(), theme.style(scope)));
+        lines.push(Line::styled(d.text.clone(), theme.style(styled_as)));
     }
     match &editor.plan {
         Some((operations, applied)) => {
@@ -69,25 +70,25 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
                 } else {
                     format!("an apply would run {} operations:", operations.len())
                 },
-                theme.style("ui.dim"),
+                theme.style(scope::UI_DIM),
             ));
             for op in operations {
-                let scope = if op.starts_with('-') || op.to_lowercase().starts_with("del") {
-                    "config.diff.remove"
+                let styled_as = if op.starts_with('-') || op.to_lowercase().starts_with("del") {
+                    scope::CONFIG_DIFF_REMOVE
                 } else {
-                    "config.diff.add"
+                    scope::CONFIG_DIFF_ADD
                 };
-                lines.push(Line::styled(format!("  {op}"), theme.style(scope)));
+                lines.push(Line::styled(format!("  {op}"), theme.style(styled_as)));
             }
         }
         None => lines.push(Line::styled(
             "D shows what an apply would change",
-            theme.style("ui.dim"),
+            theme.style(scope::UI_DIM),
         )),
     }
     let block = Block::default()
         .borders(Borders::TOP)
-        .border_style(theme.style("ui.border"))
+        .border_style(theme.style(scope::UI_BORDER))
         .title(" Diagnostics and plan ");
     frame.render_widget(Paragraph::new(lines).block(block), panel);
 }

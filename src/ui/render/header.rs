@@ -7,17 +7,17 @@
 use ratatui::text::{Line, Span};
 
 use super::widgets::{duration, fit_label, wrap};
-use crate::engine::event::EventKind;
+use crate::northbound::{EventKind, VrrpState};
 use crate::ui::app::{App, LogLine};
-use crate::vrrp::fsm::State;
+use crate::ui::theme::{scope, ThemeScope};
 
 /// The theme scope of a VRRP state.
-pub fn state_scope(state: State) -> &'static str {
+pub fn state_scope(state: VrrpState) -> ThemeScope {
     match state {
-        State::Master => "vrrp.master",
-        State::Backup => "vrrp.backup",
-        State::Fault => "vrrp.fault",
-        State::Initialize => "vrrp.init",
+        VrrpState::Master => scope::VRRP_MASTER,
+        VrrpState::Backup => scope::VRRP_BACKUP,
+        VrrpState::Fault => scope::VRRP_FAULT,
+        VrrpState::Initialize => scope::VRRP_INIT,
     }
 }
 
@@ -27,14 +27,14 @@ pub fn state_scope(state: State) -> &'static str {
 pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
     let width = usize::from(width);
     let theme = &app.theme;
-    let bar = theme.style("ui.header");
+    let bar = theme.style(scope::UI_HEADER);
     let mut lines = vec![summary(app, width).style(bar)];
     // Several directors: their VRRP disagreement comes first.
     for alarm in app.directors().alarms() {
         lines.extend(
             wrap(&alarm.to_string(), width.saturating_sub(2))
                 .into_iter()
-                .map(|l| Line::styled(format!(" {l} "), theme.style("ui.error"))),
+                .map(|l| Line::styled(format!(" {l} "), theme.style(scope::UI_ERROR))),
         );
     }
     let alarm = if let Some(lost) = &app.lost {
@@ -55,7 +55,7 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
         Some(alarm) => lines.extend(
             wrap(&alarm, width.saturating_sub(2))
                 .into_iter()
-                .map(|l| Line::styled(format!(" {l} "), theme.style("ui.error"))),
+                .map(|l| Line::styled(format!(" {l} "), theme.style(scope::UI_ERROR))),
         ),
         None => lines.push(vrrp_line(app, width)),
     }
@@ -68,7 +68,7 @@ pub fn lines(app: &App, width: u16) -> Vec<Line<'static>> {
 /// The alert count always stays.
 fn summary(app: &App, width: usize) -> Line<'static> {
     let theme = &app.theme;
-    let title = theme.style("ui.header.title");
+    let title = theme.style(scope::UI_HEADER_TITLE);
     let ellipsis = if app.ascii { "..." } else { "…" };
     // The observer's label follows keepalived as it starts and stops.
     let label = app
@@ -147,12 +147,12 @@ fn vrrp_line(app: &App, width: usize) -> Line<'static> {
     if s.vrrp.instances.is_empty() && s.observed.is_some() {
         spans.push(Span::styled(
             " VRRP is keepalived's here: see the VRRP screen",
-            theme.style("ui.dim"),
+            theme.style(scope::UI_DIM),
         ));
     } else if s.vrrp.instances.is_empty() {
         spans.push(Span::styled(
             " no VRRP instance: standalone director",
-            theme.style("ui.dim"),
+            theme.style(scope::UI_DIM),
         ));
     }
     let mut used = 0;
@@ -174,7 +174,7 @@ fn vrrp_line(app: &App, width: usize) -> Line<'static> {
         if used + need + more > width {
             spans.push(Span::styled(
                 format!(" +{} more", count - index),
-                theme.style("ui.dim"),
+                theme.style(scope::UI_DIM),
             ));
             break;
         }

@@ -22,6 +22,7 @@ use ratatui::Frame;
 use super::action::{Action, Hint, View};
 use super::app::{App, Mode};
 use super::keymap::Scope;
+use crate::ui::theme::scope;
 
 /// Draw the whole console into `frame`.
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
@@ -77,9 +78,9 @@ fn draw_tabs(frame: &mut Frame<'_>, area: Rect, app: &App) {
             .map(|k| format!("{k}:"))
             .unwrap_or_default();
         let style = if view == app.view() {
-            theme.style("ui.tabs.active")
+            theme.style(scope::UI_TABS_ACTIVE)
         } else {
-            theme.style("ui.tabs")
+            theme.style(scope::UI_TABS)
         };
         spans.push(Span::styled(format!(" {key}{}", view_title(view)), style));
     }
@@ -103,7 +104,7 @@ fn draw_tabs(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let gap = usize::from(area.width).saturating_sub(used + right.chars().count() + 1);
     if gap > 0 {
         spans.push(Span::raw(" ".repeat(gap)));
-        spans.push(Span::styled(right, theme.style("ui.filter")));
+        spans.push(Span::styled(right, theme.style(scope::UI_FILTER)));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
@@ -124,27 +125,27 @@ fn draw_message(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let cursor = if app.ascii { "_" } else { "█" };
     let line = match app.mode() {
         Mode::CommandLine(text) => Line::from(vec![
-            Span::styled(":", theme.style("ui.hint.key")),
+            Span::styled(":", theme.style(scope::UI_HINT_KEY)),
             Span::raw(format!("{text}{cursor}")),
         ]),
         Mode::Filter(text) => Line::from(vec![
-            Span::styled("/", theme.style("ui.hint.key")),
-            Span::styled(format!("{text}{cursor}"), theme.style("ui.filter")),
+            Span::styled("/", theme.style(scope::UI_HINT_KEY)),
+            Span::styled(format!("{text}{cursor}"), theme.style(scope::UI_FILTER)),
         ]),
         Mode::Prompt(prompt) => Line::from(vec![
-            Span::styled(prompt_label(app, prompt), theme.style("ui.hint.key")),
+            Span::styled(prompt_label(app, prompt), theme.style(scope::UI_HINT_KEY)),
             Span::raw(format!("{}{cursor}", prompt.input)),
         ]),
         Mode::Editing => Line::from(Span::styled(
             "-- EDITING -- Esc leaves the editor (the draft is kept and autosaved)",
-            theme.style("ui.hint"),
+            theme.style(scope::UI_HINT),
         )),
         _ => match app.message() {
             Some(message) => {
                 let style = if message.error {
-                    theme.style("ui.error")
+                    theme.style(scope::UI_ERROR)
                 } else {
-                    theme.style("ui.success")
+                    theme.style(scope::UI_SUCCESS)
                 };
                 Line::from(Span::styled(message.text.clone(), style))
             }
@@ -166,8 +167,11 @@ fn draw_hints(frame: &mut Frame<'_>, area: Rect, app: &App) {
         if index > 0 {
             spans.push(Span::raw("  "));
         }
-        spans.push(Span::styled(key, theme.style("ui.hint.key")));
-        spans.push(Span::styled(format!(" {word}"), theme.style("ui.hint")));
+        spans.push(Span::styled(key, theme.style(scope::UI_HINT_KEY)));
+        spans.push(Span::styled(
+            format!(" {word}"),
+            theme.style(scope::UI_HINT),
+        ));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

@@ -7,14 +7,15 @@
 use ratatui::text::Line;
 
 use super::widgets::{hang, left, right};
-use crate::observe::report::Observation;
+use crate::northbound::Observation;
 use crate::ui::app::App;
+use crate::ui::theme::scope;
 
 /// The observer's VRRP lines for a screen `width` wide; long lines wrap
 /// under their first word rather than being cut.
 pub fn vrrp_lines(app: &App, observed: &Observation, width: usize) -> Vec<Line<'static>> {
     let theme = &app.theme;
-    let dim = theme.style("ui.dim");
+    let dim = theme.style(scope::UI_DIM);
     let unknown = || "unknown".to_string();
     let mut lines = Vec::new();
     lines.push(Line::styled("  keepalived's instances", dim));
@@ -32,7 +33,7 @@ pub fn vrrp_lines(app: &App, observed: &Observation, width: usize) -> Vec<Line<'
                         width,
                     )
                     .into_iter()
-                    .map(|l| Line::styled(l, theme.style("ui.error"))),
+                    .map(|l| Line::styled(l, theme.style(scope::UI_ERROR))),
                 );
             }
             for i in &view.instances {
@@ -76,20 +77,20 @@ pub fn vrrp_lines(app: &App, observed: &Observation, width: usize) -> Vec<Line<'
                 width,
             )
             .into_iter()
-            .map(|l| Line::styled(l, theme.style("ui.error"))),
+            .map(|l| Line::styled(l, theme.style(scope::UI_ERROR))),
         );
     }
     if let Some(wire) = &observed.wire {
         for alarm in &wire.alarms {
-            let scope = if alarm.is_serious() {
-                "ui.error"
+            let styled_as = if alarm.is_serious() {
+                scope::UI_ERROR
             } else {
-                "ui.dim"
+                scope::UI_DIM
             };
             lines.extend(
                 hang("    ALARM ", &alarm.to_string(), width)
                     .into_iter()
-                    .map(|l| Line::styled(l, theme.style(scope))),
+                    .map(|l| Line::styled(l, theme.style(styled_as))),
             );
         }
         if wire.routers.is_empty() {

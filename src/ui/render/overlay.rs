@@ -11,6 +11,7 @@ use super::widgets::{left, wrap};
 use crate::ui::action::Action;
 use crate::ui::app::{App, Dialog};
 use crate::ui::keymap::Scope;
+use crate::ui::theme::{scope, ThemeScope};
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let width = width.min(area.width);
@@ -23,11 +24,11 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
     }
 }
 
-fn block(app: &App, title: String, scope: &str) -> Block<'static> {
+fn block(app: &App, title: String, styled_as: ThemeScope) -> Block<'static> {
     let block = Block::default()
         .borders(Borders::ALL)
         .title(title)
-        .style(app.theme.style(scope));
+        .style(app.theme.style(styled_as));
     if app.ascii {
         block.border_set(ratatui::symbols::border::Set {
             top_left: "+",
@@ -92,16 +93,16 @@ pub fn help(frame: &mut Frame<'_>, area: Rect, app: &App) {
         if entries.is_empty() {
             continue;
         }
-        lines.push(Line::styled(heading, theme.style("ui.dim")));
+        lines.push(Line::styled(heading, theme.style(scope::UI_DIM)));
         for (keys, desc) in entries {
             let keys = keys.join("/");
             // Keys wider than their column push the description down a line.
             let mut wrapped = wrap(&desc, desc_width).into_iter();
             if keys.chars().count() > KEYS {
-                lines.push(Line::styled(keys, theme.style("ui.hint.key")));
+                lines.push(Line::styled(keys, theme.style(scope::UI_HINT_KEY)));
             } else {
                 lines.push(Line::from(vec![
-                    Span::styled(left(&keys, KEYS), theme.style("ui.hint.key")),
+                    Span::styled(left(&keys, KEYS), theme.style(scope::UI_HINT_KEY)),
                     Span::raw(format!(" {}", wrapped.next().unwrap_or_default())),
                 ]));
             }
@@ -110,7 +111,7 @@ pub fn help(frame: &mut Frame<'_>, area: Rect, app: &App) {
             }
         }
     }
-    lines.push(Line::styled("Command line", theme.style("ui.dim")));
+    lines.push(Line::styled("Command line", theme.style(scope::UI_DIM)));
     let mut row = String::new();
     for command in COMMANDS {
         if !row.is_empty() && row.chars().count() + 2 + command.chars().count() > inner {
@@ -143,7 +144,7 @@ pub fn help(frame: &mut Frame<'_>, area: Rect, app: &App) {
     } else {
         format!(" Help: {} (any key closes) ", app.view().name())
     };
-    let mut block = block(app, title, "ui.dialog");
+    let mut block = block(app, title, scope::UI_DIALOG);
     if scrolls {
         let last = (first + height).min(total);
         let more = if last < total { ", more below" } else { "" };
@@ -172,7 +173,7 @@ pub fn dialog(frame: &mut Frame<'_>, area: Rect, app: &App, dialog: &Dialog) {
     for (bound, desc) in answers {
         keys.push(Span::styled(
             format!("[{}]", bound.join("/")),
-            theme.style("ui.hint.key"),
+            theme.style(scope::UI_HINT_KEY),
         ));
         keys.push(Span::raw(format!(" {desc}  ")));
     }
@@ -195,7 +196,7 @@ pub fn dialog(frame: &mut Frame<'_>, area: Rect, app: &App, dialog: &Dialog) {
             .block(block(
                 app,
                 format!(" {} ", dialog.title),
-                "ui.dialog.danger",
+                scope::UI_DIALOG_DANGER,
             )),
         rect,
     );

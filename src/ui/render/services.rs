@@ -11,9 +11,10 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::widgets::{left, number, right, scroll, sparkline};
-use crate::engine::overrides::Target;
+use crate::northbound::Target;
 use crate::ui::app::{App, Row};
 use crate::ui::services::{service_label, Health, ServiceGroup};
+use crate::ui::theme::{scope, ThemeScope};
 
 /// Column widths for one frame width.
 struct Columns {
@@ -71,7 +72,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
                 "  Prot {} Scheduler Flags",
                 left("LocalAddress:Port", columns.addr)
             ),
-            theme.style("ui.dim"),
+            theme.style(scope::UI_DIM),
         )),
         Line::from(Span::styled(
             format!(
@@ -86,7 +87,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
                     ""
                 }
             ),
-            theme.style("ui.dim"),
+            theme.style(scope::UI_DIM),
         )),
     ];
     let rows = app.visible_rows();
@@ -115,7 +116,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
         let mut row_lines = row_lines(app, row, &columns, width);
         if index == selected && app.selected().is_some() {
             if let Some(first) = row_lines.first_mut() {
-                *first = std::mem::take(first).patch_style(theme.style("ui.selection"));
+                *first = std::mem::take(first).patch_style(theme.style(scope::UI_SELECTION));
             }
         }
         let shown = row_lines.len().saturating_sub(skip);
@@ -130,7 +131,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
         } else {
             "no virtual service configured"
         };
-        lines.push(Line::from(Span::styled(text, theme.style("ui.dim"))));
+        lines.push(Line::from(Span::styled(text, theme.style(scope::UI_DIM))));
     }
     let mut out = titles;
     out.extend(lines.into_iter().take(height));
@@ -154,7 +155,7 @@ fn row_lines(app: &App, row: &Row<'_>, columns: &Columns, width: usize) -> Vec<L
     let group = row.group;
     let mut lines = Vec::new();
     let reasons = row_reasons(row, columns);
-    let (glyph, word, scope, main) = match row.server {
+    let (glyph, word, styled_as, main) = match row.server {
         None => {
             let (prot, addr) = service_label(group.key);
             let health = service_health(group);
@@ -185,12 +186,12 @@ fn row_lines(app: &App, row: &Row<'_>, columns: &Columns, width: usize) -> Vec<L
                 right(&number(rates.cps), 5),
                 right(&number(rates.inbps + rates.outbps), 6)
             );
-            let scope = if health == Health::Disabled {
-                "svc.disabled"
+            let styled_as = if health == Health::Disabled {
+                scope::SVC_DISABLED
             } else {
-                "svc.name"
+                scope::SVC_NAME
             };
-            (health.glyph(app.ascii), health.word(), scope, text)
+            (health.glyph(app.ascii), health.word(), styled_as, text)
         }
         Some(server) => {
             let rates = server.rates;
@@ -222,13 +223,13 @@ fn row_lines(app: &App, row: &Row<'_>, columns: &Columns, width: usize) -> Vec<L
     };
     let health_scope = match row.server {
         Some(server) => server.health.scope(),
-        None if scope == "svc.disabled" => "rs.disabled",
-        None => "rs.up",
+        None if styled_as == scope::SVC_DISABLED => scope::RS_DISABLED,
+        None => scope::RS_UP,
     };
     let mut spans = vec![
         Span::styled(format!("{glyph} "), theme.style(health_scope)),
-        Span::styled(main, theme.style(scope_for_text(row, scope))),
-        Span::styled(sparks, theme.style("rate.sparkline")),
+        Span::styled(main, theme.style(scope_for_text(row, styled_as))),
+        Span::styled(sparks, theme.style(scope::RATE_SPARKLINE)),
         Span::styled(format!(" {}", left(word, 5)), theme.style(health_scope)),
     ];
     let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
@@ -236,7 +237,7 @@ fn row_lines(app: &App, row: &Row<'_>, columns: &Columns, width: usize) -> Vec<L
         let room = width.saturating_sub(used + 2);
         spans.push(Span::styled(
             format!("  {}", left(&reasons.join("; "), room)),
-            theme.style("rs.reason"),
+            theme.style(scope::RS_REASON),
         ));
         lines.push(Line::from(spans));
     } else {
@@ -245,7 +246,7 @@ fn row_lines(app: &App, row: &Row<'_>, columns: &Columns, width: usize) -> Vec<L
         for reason in reasons {
             lines.push(Line::from(Span::styled(
                 left(&format!("       {arrow} {reason}"), width),
-                theme.style("rs.reason"),
+                theme.style(scope::RS_REASON),
             )));
         }
     }
@@ -306,9 +307,9 @@ fn line_count(reasons: &[String], columns: &Columns) -> usize {
 }
 
 /// Service rows read bold; real-server rows in the terminal's colour.
-fn scope_for_text(row: &Row<'_>, scope: &'static str) -> &'static str {
+fn scope_for_text(row: &Row<'_>, styled_as: ThemeScope) -> ThemeScope {
     match (row.server, row.target()) {
-        (None, Target::Service(_)) => scope,
-        _ => "ui.text",
+        (None, Target::Service(_)) => styled_as,
+        _ => scope::UI_TEXT,
     }
 }

@@ -12,6 +12,7 @@ use super::header::state_scope;
 use super::widgets::fit_label;
 use crate::ui::app::directors::{DirectorView, Link};
 use crate::ui::app::App;
+use crate::ui::theme::scope;
 
 /// Directors shown one per line.
 pub const FULL_ROWS: usize = 3;
@@ -69,7 +70,7 @@ fn full_line(
         name_width = name_width
     );
     let name_style = if shown {
-        theme.style("ui.tabs.active")
+        theme.style(scope::UI_TABS_ACTIVE)
     } else {
         Style::default()
     };
@@ -82,7 +83,7 @@ fn full_line(
             let room = room.saturating_sub(lead.len());
             spans.push(Span::styled(
                 format!(" {lead}{}", keep_end(reason, room, ellipsis)),
-                theme.style("ui.error"),
+                theme.style(scope::UI_ERROR),
             ));
         }
         (Link::Connecting, _) | (Link::Up, None) => {
@@ -91,13 +92,13 @@ fn full_line(
                     " {}",
                     fit_label(&format!("connecting{ellipsis}"), room, ellipsis)
                 ),
-                theme.style("ui.dim"),
+                theme.style(scope::UI_DIM),
             ));
         }
         (Link::Up, Some(snapshot)) if snapshot.vrrp.instances.is_empty() => {
             spans.push(Span::styled(
                 " no VRRP instance".to_string(),
-                theme.style("ui.dim"),
+                theme.style(scope::UI_DIM),
             ));
         }
         (Link::Up, Some(snapshot)) => {
@@ -115,7 +116,7 @@ fn full_line(
                 if used + need + more > width {
                     spans.push(Span::styled(
                         format!(" +{left} more"),
-                        theme.style("ui.dim"),
+                        theme.style(scope::UI_DIM),
                     ));
                     break;
                 }
@@ -161,13 +162,13 @@ fn folded(app: &App, width: usize) -> Vec<Line<'static>> {
         let mut token: Vec<(String, Style)> = vec![(
             format!(" {}{}", marker(app, shown).trim(), director.name),
             if shown {
-                theme.style("ui.tabs.active")
+                theme.style(scope::UI_TABS_ACTIVE)
             } else {
                 Style::default()
             },
         )];
         match (&director.link, &director.latest) {
-            (Link::Down(_), _) => token.push((format!(" {down}"), theme.style("ui.error"))),
+            (Link::Down(_), _) => token.push((format!(" {down}"), theme.style(scope::UI_ERROR))),
             (Link::Up, Some(snapshot)) => {
                 for instance in &snapshot.vrrp.instances {
                     let letter = &instance.state.keyword()[..1];
@@ -177,7 +178,7 @@ fn folded(app: &App, width: usize) -> Vec<Line<'static>> {
                     ));
                 }
             }
-            _ => token.push((waiting.to_string(), theme.style("ui.dim"))),
+            _ => token.push((waiting.to_string(), theme.style(scope::UI_DIM))),
         }
         token.push((" ".to_string(), Style::default()));
         let need: usize = token.iter().map(|(t, _)| t.chars().count()).sum();
@@ -191,7 +192,7 @@ fn folded(app: &App, width: usize) -> Vec<Line<'static>> {
         if used + need + reserve > width {
             if last_line {
                 if let Some(line) = lines.last_mut() {
-                    line.push(Span::styled(more, theme.style("ui.dim")));
+                    line.push(Span::styled(more, theme.style(scope::UI_DIM)));
                 }
                 break;
             }

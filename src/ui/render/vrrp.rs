@@ -13,6 +13,7 @@ use super::header::state_scope;
 use super::widgets::{duration, hang, left, right, scroll};
 use crate::ui::action::View;
 use crate::ui::app::App;
+use crate::ui::theme::scope;
 
 /// Where the VIPs column starts on a wide screen (after VRID and
 /// Interface).
@@ -34,7 +35,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
             right("In state", 8),
             if wide { "VRID Interface  VIPs" } else { "" }
         ),
-        theme.style("ui.dim"),
+        theme.style(scope::UI_DIM),
     ))];
     let Some(snapshot) = app.snapshot() else {
         frame.render_widget(Paragraph::new(lines), area);
@@ -108,12 +109,12 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
             )),
         ]);
         if index == selected {
-            line = line.patch_style(theme.style("ui.selection"));
+            line = line.patch_style(theme.style(scope::UI_SELECTION));
         }
         body.push((index, line));
         body.extend(vip_lines.into_iter().map(|l| (index, Line::raw(l))));
         if app.expanded.contains(&(View::Vrrp, index)) {
-            let dim = theme.style("ui.dim");
+            let dim = theme.style(scope::UI_DIM);
             if let Some(group) = &i.sync_group {
                 body.push((
                     index,
@@ -123,7 +124,10 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
             for reason in &i.fault_reasons {
                 body.push((
                     index,
-                    Line::styled(format!("      fault: {reason}"), theme.style("vrrp.fault")),
+                    Line::styled(
+                        format!("      fault: {reason}"),
+                        theme.style(scope::VRRP_FAULT),
+                    ),
                 ));
             }
             for t in &i.transitions {
@@ -165,7 +169,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
             usize::MAX,
             Line::styled(
                 format!("  {}", crate::ui::app::actions::OBSERVER_FAILOVER),
-                theme.style("ui.dim"),
+                theme.style(scope::UI_DIM),
             ),
         ));
     }
@@ -173,7 +177,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
         body.push((usize::MAX, Line::default()));
         body.push((
             usize::MAX,
-            Line::styled("  Sync group   State   Members", theme.style("ui.dim")),
+            Line::styled("  Sync group   State   Members", theme.style(scope::UI_DIM)),
         ));
         for group in &snapshot.vrrp.sync_groups {
             body.push((
@@ -194,7 +198,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
             0,
             Line::styled(
                 "  no VRRP instance: this director serves its VIPs unconditionally",
-                theme.style("ui.dim"),
+                theme.style(scope::UI_DIM),
             ),
         ));
     }

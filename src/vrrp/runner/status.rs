@@ -1,22 +1,22 @@
-//! What the runner tells the outside about VRRP: the [`VrrpStatus`] served
-//! on the control socket and printed by `lvstop --once`, the
-//! [`VrrpEvent`] stream, and the terse text section. Plain data; this
-//! module never touches the state machine or any socket.
+//! What the runner tells the outside about VRRP: it builds the
+//! [`VrrpStatus`] served on the control socket and printed by `lvstop
+//! --once` (its shape lives in [`crate::northbound::vrrp`]), and prints
+//! the terse text section. Plain data; this module never touches the
+//! state machine or any socket.
 //!
 //! The status is the state machine's [`NodeSnapshot`] plus what only the
 //! adapter knows: wall-clock times (when each instance entered its state,
 //! its last transitions), I/O errors, and the VIPs actually installed.
-//! Counters travel as a name → value map so the wire format does not
-//! break when the state machine counts something new.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
-
-use crate::vrrp::fsm::{InstanceSnapshot, NodeSnapshot, State};
+pub use crate::northbound::vrrp::{
+    GroupStatus, InstanceStatus, IoErrors, Transition, VrrpEvent, VrrpStatus,
+};
+use crate::vrrp::fsm::{InstanceSnapshot, NodeSnapshot};
 
 /// How many transitions each instance remembers.
 pub const TRANSITIONS_KEPT: usize = 8;
@@ -25,87 +25,6 @@ pub const TRANSITIONS_KEPT: usize = 8;
 pub fn unix_ms(at: SystemTime) -> u64 {
     at.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
-/// One state change of one instance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Transition {
-    pub from: State,
-    pub to: State,
-    /// Wall-clock time of the change, ms since the Unix epoch.
-    pub at_unix_ms: u64,
-}
-
-/// What the runner broadcasts as it happens.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum VrrpEvent {
-    StateChanged {
-        instance: String,
-        #[serde(flatten)]
-        transition: Transition,
-    },
-}
-
-/// Errors the adapter met carrying out an instance's actions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct IoErrors {
-    /// Adverts that could not be sent (socket error, no transport).
-    pub advert_send: u64,
-    /// VIP additions or removals the kernel refused.
-    pub vip: u64,
-    /// Gratuitous ARP / NA frames that could not be sent.
-    pub announce: u64,
-}
-
-/// One instance as the control socket serves it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct InstanceStatus {
-    pub name: String,
-    pub state: State,
-    pub vrid: u8,
-    pub version: u8,
-    pub interface: Option<String>,
-    /// The configured priority, or the operator's in its place.
-    pub base_priority: u8,
-    /// Set by `failover --priority N` until set back.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub operator_priority: Option<u8>,
-    pub effective_priority: u8,
-    /// The master's address while BACKUP, ours while MASTER.
-    pub master_address: Option<IpAddr>,
-    pub master_priority: Option<u8>,
-    /// Configured VIPs.
-    pub vips: Vec<IpAddr>,
-    /// VIPs this runner has installed on the host right now.
-    pub vips_installed: Vec<IpAddr>,
-    pub sync_group: Option<String>,
-    pub fault_reasons: Vec<String>,
-    /// When the instance entered its current state (ms since the epoch).
-    pub since_unix_ms: u64,
-    /// The last transitions, oldest first.
-    pub transitions: Vec<Transition>,
-    /// The state machine's counters (`advert_rcvd`, `advert_sent`,
-    /// `auth_failure`, …), by name.
-    pub stats: BTreeMap<String, u64>,
-    pub io_errors: IoErrors,
-}
-
-/// A sync group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GroupStatus {
-    pub name: String,
-    pub state: State,
-    pub members: Vec<String>,
-}
-
-/// Everything the runner reports: `lvstop --once --json`'s `vrrp` member.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-pub struct VrrpStatus {
-    pub instances: Vec<InstanceStatus>,
-    pub sync_groups: Vec<GroupStatus>,
-    /// Adverts whose VRID no instance on that interface uses.
-    pub unknown_vrid: u64,
 }
 
 /// Adapter-side facts about one instance.
@@ -157,10 +76,6 @@ impl VrrpStatus {
                 .collect(),
             unknown_vrid: node.unknown_vrid,
         }
-    }
-
-    pub fn instance(&self, name: &str) -> Option<&InstanceStatus> {
-        self.instances.iter().find(|i| i.name == name)
     }
 }
 
@@ -254,6 +169,7 @@ pub fn render_section(status: &VrrpStatus, out: &mut String) {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::vrrp::fsm::State;
 
     fn status() -> VrrpStatus {
         VrrpStatus {
