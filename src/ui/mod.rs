@@ -13,7 +13,7 @@
 //! The console never imports the engine's internals: it reads snapshots
 //! and events and sends commands through the engine's handle (or, in
 //! another process, the control socket that serializes it), and names
-//! them through [`crate::northbound`] only. `boundary_tests` lists the
+//! them through [`crate::northbound`] only. `tests` lists the
 //! other crate modules it may use.
 
 pub mod action;
@@ -30,7 +30,7 @@ pub mod services;
 pub mod theme;
 
 #[cfg(test)]
-mod boundary_tests;
+mod tests;
 
 pub use app::{App, Effect};
 pub use error::UiError;
