@@ -33,7 +33,7 @@ done
 [[ -n $runs ]] || runs=$((quick ? 3 : 5))
 all=(config vrrp console userspace apply checks kernel_read)
 
-# Sizes: the (10k x 10 for the kernel read) in both modes; shorter
+# Sizes: the target sizes (10k x 10 for the kernel read) in both modes; shorter
 # windows and smaller check/apply tables with --quick.
 if ((quick)); then
     console_secs=10 wrk_secs=5 apply_services=500 checkers=1000 check_window=10 check_warmup=10
