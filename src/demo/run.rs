@@ -1,4 +1,4 @@
-//! `lvstop demo`: the seed's deployment on loopback — two web real
+//! `lvstop demo`: the reference deployment on loopback — two web real
 //! servers, two directors (master and backup, `VI_1`) on an in-memory VRRP
 //! segment, a client load — with the console on top, in ten seconds and
 //! without root.

@@ -1,12 +1,12 @@
 //! `lvstop realserver start|stop|status`: prepares a host to be a
-//! direct-routing (DR) real server, replacing the seed's `realserver` shell
-//! script.
+//! direct-routing (DR) real server, replacing the reference deployment's
+//! `realserver` shell script.
 //!
 //! `start` puts each VIP as a host address (/32, IPv6 /128) on the device
 //! (default `lo`) — IPv4 VIPs all with the one label `<dev>:0`, like the
-//! seed's `lo:0` — with scope host on `lo` and global elsewhere, and sets
-//! `arp_ignore=1`, `arp_announce=2` on the device and on `all` so the host
-//! neither answers ARP for the VIP nor announces it. IPv6 needs no such
+//! reference deployment's `lo:0` — with scope host on `lo` and global
+//! elsewhere, and sets `arp_ignore=1`, `arp_announce=2` on the device and
+//! on `all` so the host neither answers ARP for the VIP nor announces it. IPv6 needs no such
 //! settings (neighbour discovery does not answer for addresses on `lo`), so
 //! with only IPv6 VIPs no sysctl is touched. Before changing a sysctl the
 //! previous value is saved in a state file; `stop` removes the VIPs and puts
