@@ -192,7 +192,7 @@ pub enum Command {
     /// Set up or tear down a direct-routing real server.
     Realserver {
         /// start, stop or status.
-        action: String,
+        action: crate::net::realserver::Action,
         /// Virtual IP address(es), comma separated.
         #[arg(long, value_name = "IP[,IP...]")]
         vip: Option<String>,
