@@ -47,4 +47,7 @@ pub enum DemoError {
     Director { name: String, why: String },
     #[error("no real server number {index} (the demo has {count})")]
     NoSuchServer { index: usize, count: usize },
+    /// The console on top of the demo failed.
+    #[error(transparent)]
+    Console(#[from] crate::ui::UiError),
 }

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, watch, Mutex};
 
 use super::directors::DemoDirectors;
 use super::world::DemoWorld;
-use super::DemoOptions;
+use super::{DemoError, DemoOptions};
 use crate::cli::{CommonOptions, DemoArgs};
 use crate::engine::handle::{command_channel, CommandRequest, Update};
 use crate::engine::view::Handle;
@@ -44,21 +44,25 @@ pub fn run(common: &CommonOptions, args: &DemoArgs) -> ExitCode {
     };
     options.load.rate = args.rate;
     let interval = crate::console::refresh(common);
-    crate::console::block_on("lvstop demo", demo(options, console, interval))
+    crate::console::block_on("lvstop demo", async move {
+        demo(options, console, interval)
+            .await
+            .map_err(|e| e.to_string())
+    })
 }
 
 async fn demo(
     options: DemoOptions,
     mut console: crate::ui::ConsoleOptions,
     interval: Duration,
-) -> Result<(), String> {
+) -> Result<(), DemoError> {
     crate::console::log_to_file();
-    let mut world = DemoWorld::start(options).await.map_err(|e| e.to_string())?;
+    let mut world = DemoWorld::start(options).await?;
     let directors = match DemoDirectors::start(world.directors()).await {
         Ok(directors) => directors,
         Err(e) => {
             world.shutdown().await;
-            return Err(e.to_string());
+            return Err(e);
         }
     };
     world.start_load();
@@ -89,7 +93,7 @@ async fn demo(
     console.demo = Some(demo_tx);
     let result = crate::ui::run(console, updates, commands, crate::console::actor())
         .await
-        .map_err(|e| e.to_string());
+        .map_err(DemoError::from);
 
     follower.abort();
     router.abort();
