@@ -192,6 +192,7 @@ pub enum Command {
     /// Set up or tear down a direct-routing real server.
     Realserver {
         /// start, stop or status.
+        #[arg(value_parser = crate::net::realserver::ActionParser)]
         action: crate::net::realserver::Action,
         /// Virtual IP address(es), comma separated.
         #[arg(long, value_name = "IP[,IP...]")]

@@ -86,6 +86,46 @@ pub enum Action {
     Status,
 }
 
+/// clap's parser for [`Action`]: the help lists the three words, and any
+/// other word is refused with lvstop's own message (a usage error, exit 2).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ActionParser;
+
+impl clap::builder::TypedValueParser for ActionParser {
+    type Value = Action;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Action, clap::Error> {
+        clap::builder::EnumValueParser::<Action>::new()
+            .parse_ref(cmd, arg, value)
+            .map_err(|_| {
+                clap::Error::raw(
+                    clap::error::ErrorKind::InvalidValue,
+                    format!(
+                        "unknown action '{}': use start, stop or status\n",
+                        value.to_string_lossy()
+                    ),
+                )
+                .with_cmd(cmd)
+            })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        use clap::ValueEnum;
+        Some(Box::new(
+            Action::value_variants()
+                .iter()
+                .filter_map(Action::to_possible_value),
+        ))
+    }
+}
+
 impl Action {
     /// The word on the command line.
     pub fn name(self) -> &'static str {
