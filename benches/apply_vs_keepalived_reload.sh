@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A one-weight change reaching the kernel's IPVS table, lvstop vs keepalived
-# (Debian's 2.2.7), same table, same VM boot (DESIGN.md §5: real kernel,
-# real keepalived; report a ratio, never assert a time).
+# (Debian's 2.2.7), same table, same VM boot (real kernel, real
+# keepalived; report a ratio, never assert a time).
 #
 # In the VM: SERVICES virtual servers × DESTS real servers (lb_algo wrr,
 # lb_kind DR, no checkers, so every real server is in the table from the

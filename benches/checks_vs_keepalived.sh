@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # TCP_CHECK throughput, lvstop vs keepalived (Debian's 2.2.7), same
 # configuration, same real servers, same VM boot. keepalived's checker
-# needs IPVS, which the host kernel lacks, so both run in the VM (DESIGN.md
-# §5: real kernel, real keepalived; report a ratio, never assert a time).
+# needs IPVS, which the host kernel lacks, so both run in the VM (real
+# kernel, real keepalived; report a ratio, never assert a time).
 #
 # In the VM: CHECKERS real servers (198.51.100.1-100 on a dummy interface ×
 # ports 10000…, CHECKERS/100 virtual servers of 100 real servers each),

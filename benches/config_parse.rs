@@ -1,8 +1,8 @@
 //! Parse + validate a generated director configuration of 2,300 virtual
 //! servers × 16 real servers with TCP_CHECK (~37k checkers), and its 2× and
-//! 4× versions (issue: "figure to reach: under 150 ms for 1×, linear
-//! growth"). `benches/config_vs_keepalived.sh` times keepalived's own
-//! `--config-test` on the same files for the side-by-side ratio.
+//! 4× versions (target: under 150 ms for 1×, growing linearly).
+//! `benches/config_vs_keepalived.sh` times keepalived's own `--config-test`
+//! on the same files for the side-by-side ratio.
 
 use std::path::Path;
 

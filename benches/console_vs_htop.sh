@@ -1,7 +1,7 @@
 #!/bin/sh
-# The console's cost in steady state, side by side with htop (issue "the
-# console", item 7): CPU at a 1 s refresh with 1,000 real servers, and the
-# bytes written to the terminal per second.
+# The console's cost in steady state, side by side with htop: CPU at a
+# 1 s refresh with 1,000 real servers, and the bytes written to the
+# terminal per second.
 #
 #   benches/console_vs_htop.sh [SECONDS]      (default 60)
 #

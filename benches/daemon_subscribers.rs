@@ -1,5 +1,5 @@
 //! Daemon CPU with ten subscribers at 1 Hz on a 10,000-destination table
-//! (issue "director engine", item 9; target under 1 % of one core).
+//! (target: under 1 % of one core).
 //!
 //! Starts `lvstop daemon --dataplane userspace` on a generated
 //! configuration (1,000 virtual servers × 10 real servers on loopback, no

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Full-table read of the kernel's IPVS, same table, same VM boot (DESIGN.md
-# §5: report a ratio, never assert a time): the headline is the command an
+# Full-table read of the kernel's IPVS, same table, same VM boot (report a
+# ratio, never assert a time): the headline is the command an
 # operator runs, `lvstop --once --ipvs-only -n` against `ipvsadm -Ln` (and
 # whether their outputs are identical); the library paths behind it (the
 # pipelined full netlink read, the listing fast path and its phases) are

@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# /metrics at scale (DESIGN.md §5: report figures and ratios, never assert
-# a time). Usage: benches/metrics_scrape.sh [SERVICES] [REAL_SERVERS_EACH]
+# /metrics at scale (report figures and ratios, never assert a time). Usage: benches/metrics_scrape.sh [SERVICES] [REAL_SERVERS_EACH]
 # [SCRAPES]; defaults 100 100 20 (10,000 real servers). Needs root for the
 # VM half (vng, Debian's kernel, prometheus-node-exporter);
 # METRICS_BENCH_VM=0 runs the host half only.

@@ -33,7 +33,7 @@ done
 [[ -n $runs ]] || runs=$((quick ? 3 : 5))
 all=(config vrrp console userspace apply checks kernel_read)
 
-# Sizes: the issue's (10k x 10 for the kernel read) in both modes; shorter
+# Sizes: the target sizes (10k x 10 for the kernel read) in both modes; shorter
 # windows and smaller check/apply tables with --quick.
 if ((quick)); then
     console_secs=10 wrk_secs=5 apply_services=500 checkers=1000 check_window=10 check_warmup=10
@@ -236,8 +236,8 @@ write_report() { # final: 1 at the end of the run
         echo
         echo "Written by \`benches/run-all.sh$( ((quick)) && echo ' --quick')$( [[ -n $only ]] && echo " --only $only")\` (runs=$runs) on $started_at; do not edit by hand, re-run the script."
         echo "Every figure is measured side by side with its reference in the same run; the"
-        echo "ratio is lvstop's median over the reference's (DESIGN.md §5: a ratio, never a"
-        echo "timed assertion). Figures from the VM come from an emulated (TCG) guest:"
+        echo "ratio is lvstop's median over the reference's (a ratio, never a timed"
+        echo "assertion). Figures from the VM come from an emulated (TCG) guest:"
         echo "compare their ratios, not their absolute values."
         echo
         echo "## Machine"

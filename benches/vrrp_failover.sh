@@ -20,7 +20,7 @@
 #   prio0   for clean stops, t0 → A's priority-0 advert on the wire (the
 #           stopping director's own reaction time)
 #
-# Theory (RFC 3768 §6.1 / RFC 5798 §6.1, DESIGN.md §3): a crash takes
+# Theory (RFC 3768 §6.1 / RFC 5798 §6.1): a crash takes
 # Master_Down_Interval = 3 × Advertisement_Interval + Skew_Time after the
 # last advert; a clean stop takes Skew_Time after the priority-0 advert.
 # Skew for priority 100: v2 (256 − 100)/256 s = 609 ms; v3

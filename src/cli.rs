@@ -187,7 +187,8 @@ pub enum Command {
     /// Set up or tear down a direct-routing real server.
     Realserver {
         /// start, stop or status.
-        action: String,
+        #[arg(value_parser = crate::net::realserver::ActionParser)]
+        action: crate::net::realserver::Action,
         /// Virtual IP address(es), comma separated.
         #[arg(long, value_name = "IP[,IP...]")]
         vip: Option<String>,

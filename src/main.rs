@@ -30,6 +30,6 @@ fn main() -> ExitCode {
                 state_file,
             }),
             _,
-        ) => lvstop::net::realserver::run(action, vip.as_deref(), dev, state_file),
+        ) => lvstop::net::realserver::run(*action, vip.as_deref(), dev, state_file),
     }
 }

@@ -207,10 +207,10 @@ fn service_key(
     }
 }
 
-/// ipvsadm reads marks in decimal, or hex with 0x.
 /// `failover` without `--hold` keeps the instance BACKUP this long.
 const DEFAULT_HOLD_S: u64 = 60;
 
+/// ipvsadm reads marks in decimal, or hex with 0x.
 fn parse_mark(text: &str) -> Option<u32> {
     match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         Some(hex) => u32::from_str_radix(hex, 16).ok(),
@@ -218,16 +218,26 @@ fn parse_mark(text: &str) -> Option<u32> {
     }
 }
 
+/// Why an address on the command line is not a socket address; the
+/// caller names the option and quotes the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+enum AddrError {
+    #[error("needs a port (VIP:PORT, or [VIP6]:PORT)")]
+    NoPort,
+    #[error("not a numeric address[:port]")]
+    NotNumeric,
+}
+
 /// `a.b.c.d[:port]`, `[v6]:port` or a bare IPv6 address; without a port,
 /// `default_port` (an error when there is none to default to).
-fn socket_addr(text: &str, default_port: Option<u16>) -> Result<SocketAddr, String> {
+fn socket_addr(text: &str, default_port: Option<u16>) -> Result<SocketAddr, AddrError> {
     if let Ok(addr) = text.parse::<SocketAddr>() {
         return Ok(addr);
     }
     match (text.parse::<std::net::IpAddr>(), default_port) {
         (Ok(ip), Some(port)) => Ok(SocketAddr::new(ip, port)),
-        (Ok(_), None) => Err("needs a port (VIP:PORT, or [VIP6]:PORT)".into()),
-        (Err(_), _) => Err("not a numeric address[:port]".into()),
+        (Ok(_), None) => Err(AddrError::NoPort),
+        (Err(_), _) => Err(AddrError::NotNumeric),
     }
 }
 

@@ -1,23 +1,25 @@
 //! The demo's options and the two directors' keepalived.conf texts.
 //!
-//! The texts follow the seed's configuration — `vrrp_instance VI_1`,
-//! `virtual_router_id 51`, `advert_int 1`, PASS authentication, weight 3
-//! real servers under `wrr` — with what a loopback demo needs instead:
+//! The texts follow the reference deployment's configuration — `vrrp_instance
+//! VI_1`, `virtual_router_id 51`, `advert_int 1`, PASS authentication, weight
+//! 3 real servers under `wrr` — with what a loopback demo needs instead:
 //!
-//! - **Addresses** keep the seed's last octets in 127.0.0.0/8: directors
-//!   .80 (master) and .81 (backup), real servers .82 and .83, VIP .88.
+//! - **Addresses** keep the reference deployment's last octets in 127.0.0.0/8:
+//!   directors .80 (master) and .81 (backup), real servers .82 and .83, VIP
+//!   .88.
 //! - **VRRP** runs on an in-memory segment (`RunnerIo::Memory`): the
 //!   runner treats every interface a configuration names as up and
 //!   holding the director's segment address, and VIPs land in a
 //!   `MemoryHost`, not on the host. So `interface demo0` names the segment,
 //!   not a host interface; nothing needs to exist and nothing is touched.
 //!   The director addresses are only identities on that segment.
-//! - **`lvs_method NAT`** (the seed's `lb_kind`): the userspace dataplane proxies whatever the
-//!   method, and from the client's side that is NAT; the seed's DR would
-//!   be shown as `Route` while behaving like NAT.
+//! - **`lvs_method NAT`** (the reference deployment's `lb_kind`): the
+//!   userspace dataplane proxies whatever the method, and from the client's
+//!   side that is NAT; the reference deployment's DR would be shown as `Route`
+//!   while behaving like NAT.
 //! - **No persistence**: every demo client comes from 127.0.0.1, so the
-//!   seed's `persistence_timeout 60` would pin all of them to one real
-//!   server and hide the spread the first check looks for.
+//!   reference deployment's `persistence_timeout 60` would pin all of them
+//!   to one real server and hide the spread the first check looks for.
 //! - **HTTP_GET instead of TCP_CHECK**, fast: `delay_loop 1`,
 //!   `connect_timeout 1`, `retry 1`, `delay_before_retry 1`. A stopped
 //!   web server refuses at once, so it is marked DOWN by the second failed
@@ -38,7 +40,7 @@ pub struct RealServerSpec {
     /// Shown in its page (`This is test <name>`); no spaces.
     pub name: String,
     pub addr: SocketAddr,
-    /// The seed's `weight 3`.
+    /// The reference deployment's `weight 3`.
     pub weight: u32,
 }
 
@@ -76,8 +78,9 @@ pub struct DemoOptions {
     /// The name of the VRRP segment in both configurations.
     pub interface: String,
     pub virtual_router_id: u8,
-    /// `lvs_sched`, the seed's `lb_algo` (default `wrr`, as in the seed; with equal weights it
-    /// alternates like `rr`, and a changed weight shows at once).
+    /// `lvs_sched`, the reference deployment's `lb_algo` (default `wrr`, as in
+    /// the reference deployment; with equal weights it alternates like `rr`,
+    /// and a changed weight shows at once).
     pub scheduler: String,
     pub load: LoadOptions,
 }

@@ -1,8 +1,8 @@
 //! The demo's two directors: two engines in this process, each with its
 //! own userspace dataplane, their VRRP instances on one in-memory segment.
 //! The MASTER's dataplane serves the VIP (`engine::gate`); when it stops
-//! or steps down, the backup takes the VIP over, as in the seed's second
-//! check.
+//! or steps down, the backup takes the VIP over, as in the reference
+//! deployment's second check.
 //!
 //! Each director's configuration is written to a private directory so a
 //! `reload` has a file to read, and the console's config screen shows a

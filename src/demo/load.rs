@@ -1,5 +1,5 @@
-//! The demo's clients: the seed's `clush -w @app curl http://VIP`, run
-//! continuously. Two kinds of traffic against one address:
+//! The demo's clients: the reference deployment's `clush -w @app curl
+//! http://VIP`, run continuously. Two kinds of traffic against one address:
 //!
 //! - **short requests**, `rate` per second, each on a new connection with
 //!   `Connection: close` — every one is a new IPVS connection, so the
@@ -407,7 +407,7 @@ impl Drop for KeepaliveGuard {
 }
 
 /// The real server's name from a demo page: `This is test rs1`, or the
-/// seed's two-line form `this is test\nrs1`.
+/// reference deployment's two-line form `this is test\nrs1`.
 pub fn server_name(body: &[u8]) -> Option<String> {
     const PREFIX: &str = "this is test";
     let text = std::str::from_utf8(body).ok()?.trim();

@@ -1,7 +1,7 @@
 //! The pieces of `lvstop demo` around the director engine and the console:
-//! the seed's deployment rebuilt on loopback, unprivileged.
+//! the reference deployment rebuilt on loopback, unprivileged.
 //!
-//! The seed note has two directors (master / backup, `vrrp_instance
+//! The reference deployment has two directors (master / backup, `vrrp_instance
 //! VI_1`), a VIP, two web real servers whose pages read `This is test` and
 //! the host name, and three checks an operator runs: traffic spreads over
 //! both real servers, stopping the master moves the VIP, stopping a web
@@ -47,4 +47,7 @@ pub enum DemoError {
     Director { name: String, why: String },
     #[error("no real server number {index} (the demo has {count})")]
     NoSuchServer { index: usize, count: usize },
+    /// The console on top of the demo failed.
+    #[error(transparent)]
+    Console(#[from] crate::ui::UiError),
 }

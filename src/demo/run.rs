@@ -1,4 +1,4 @@
-//! `lvstop demo`: the seed's deployment on loopback — two web real
+//! `lvstop demo`: the reference deployment on loopback — two web real
 //! servers, two directors (master and backup, `VI_1`) on an in-memory VRRP
 //! segment, a client load — with the console on top, in ten seconds and
 //! without root.
@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, watch, Mutex};
 
 use super::directors::DemoDirectors;
 use super::world::DemoWorld;
-use super::DemoOptions;
+use super::{DemoError, DemoOptions};
 use crate::cli::{CommonOptions, DemoArgs};
 use crate::engine::handle::{command_channel, CommandRequest, Update};
 use crate::engine::view::Handle;
@@ -81,21 +81,25 @@ pub fn run(common: &CommonOptions, args: &DemoArgs) -> ExitCode {
     };
     options.load.rate = args.rate;
     let interval = crate::console::refresh(common);
-    crate::console::block_on("lvstop demo", demo(options, console, interval))
+    crate::console::block_on("lvstop demo", async move {
+        demo(options, console, interval)
+            .await
+            .map_err(|e| e.to_string())
+    })
 }
 
 async fn demo(
     options: DemoOptions,
     mut console: crate::ui::ConsoleOptions,
     interval: Duration,
-) -> Result<(), String> {
+) -> Result<(), DemoError> {
     crate::console::log_to_file();
-    let mut world = DemoWorld::start(options).await.map_err(|e| e.to_string())?;
+    let mut world = DemoWorld::start(options).await?;
     let directors = match DemoDirectors::start(world.directors()).await {
         Ok(directors) => directors,
         Err(e) => {
             world.shutdown().await;
-            return Err(e.to_string());
+            return Err(e);
         }
     };
     world.start_load();
@@ -129,7 +133,7 @@ async fn demo(
     });
     let result = crate::ui::run(console, updates, commands, crate::console::actor())
         .await
-        .map_err(|e| e.to_string());
+        .map_err(DemoError::from);
 
     follower.abort();
     router.abort();

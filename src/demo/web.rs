@@ -1,11 +1,11 @@
-//! The demo's web real servers: what the seed's `httpd` boxes were. Each
-//! answers `GET /` (and `/index.html`) with `This is test <name>` — the
-//! seed's page, on one line — over HTTP/1.0 and 1.1, keep-alive and
-//! pipelining included, so HTTP_GET checks and the built-in load see a
+//! The demo's web real servers: what the reference deployment's `httpd`
+//! boxes were. Each answers `GET /` (and `/index.html`) with
+//! `This is test <name>` — the reference deployment's page, on one line —
+//! over HTTP/1.0 and 1.1, keep-alive and pipelining included, so HTTP_GET checks and the built-in load see a
 //! real web server.
 //!
-//! [`WebServer::stop`] is the seed's `service httpd stop`: the listener
-//! closes (new connections are refused, so a check fails with
+//! [`WebServer::stop`] is the reference deployment's `service httpd stop`: the
+//! listener closes (new connections are refused, so a check fails with
 //! "connection refused") and every open connection is closed.
 //! [`WebServer::start_again`] listens on the same address again.
 //!
@@ -134,8 +134,8 @@ impl Drop for WebServer {
     }
 }
 
-/// The page of a real server: the seed's `index.html` ("this is test"
-/// followed by the host name) on one line.
+/// The page of a real server: the reference deployment's `index.html` ("this
+/// is test" followed by the host name) on one line.
 pub fn page_body(name: &str) -> String {
     format!("This is test {name}\n")
 }

@@ -62,7 +62,7 @@ impl DemoWorld {
         &self.servers
     }
 
-    /// The seed's `service httpd stop` on real server `index`.
+    /// The reference deployment's `service httpd stop` on real server `index`.
     pub async fn stop_server(&mut self, index: usize) -> Result<(), DemoError> {
         self.server(index)?.stop().await;
         Ok(())

@@ -31,7 +31,7 @@ use crate::health::runner::{
 };
 use crate::health::target::{probe_specs, RealProbes};
 use crate::ipvs::desired::DesiredService;
-use crate::notify::script::SharedScript;
+use crate::notify::script::{ScriptError, SharedScript};
 use crate::notify::{
     Alert, AlertSender, FifoEvent, NotifyFifos, NotifyQueue, ScriptPolicy, ServiceName,
     SmtpSettings,
@@ -69,7 +69,7 @@ type ScriptKey = (Vec<String>, Option<String>, Option<String>);
 struct Prepared {
     runner: Runner,
     specs: Vec<ProbeSpec>,
-    scripts: HashMap<ScriptKey, Result<SharedScript, String>>,
+    scripts: HashMap<ScriptKey, Result<SharedScript, ScriptError>>,
     smtp: Option<SmtpSettings>,
     names: HashMap<String, ServiceName>,
 }
@@ -378,9 +378,8 @@ fn prepare_blocking(config: &Config) -> Result<Prepared, HealthError> {
         if scripts.contains_key(&key) {
             continue;
         }
-        let prepared = policy.prepare(script).map(Arc::new).map_err(|e| {
+        let prepared = policy.prepare(script).map(Arc::new).inspect_err(|e| {
             tracing::error!("{e}");
-            e.to_string()
         });
         scripts.insert(key, prepared);
     }
@@ -454,7 +453,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Does what the runner asks besides probing and membership.
 struct Notifier {
-    scripts: HashMap<ScriptKey, Result<SharedScript, String>>,
+    scripts: HashMap<ScriptKey, Result<SharedScript, ScriptError>>,
     queues: Queues,
     alerts: Option<AlertSender>,
     fifos: Arc<NotifyFifos>,

@@ -17,7 +17,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use super::render::{render, Format, RenderOptions};
-use super::source::Source;
+use super::source::{ScrapeError, Source};
 
 /// The longest request head accepted.
 const MAX_HEAD: usize = 16 * 1024;
@@ -158,12 +158,11 @@ async fn scrape<S: Source>(
     source: &S,
     options: RenderOptions,
     format: Format,
-) -> Result<String, String> {
+) -> Result<String, ScrapeError> {
     let (snapshot, totals) = source.scrape().await?;
-    tokio::task::spawn_blocking(move || render(snapshot, totals, options, format))
-        .await
-        .map_err(|e| format!("the scrape's task failed: {e}"))?
-        .map_err(|e| e.to_string())
+    let text =
+        tokio::task::spawn_blocking(move || render(snapshot, totals, options, format)).await??;
+    Ok(text)
 }
 
 /// Read one request head; `None` when the peer closed between requests,

@@ -16,9 +16,25 @@ use crate::engine::view::Handle;
 /// What a scrape reads.
 pub type Scraped = (Arc<Snapshot>, Option<EngineTotals>);
 
+/// Why `/metrics` has nothing to show; the body of its 503 answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ScrapeError {
+    /// The engine did not answer with a snapshot (its words).
+    #[error("{0}")]
+    Engine(String),
+    #[error("the observer stopped")]
+    ObserverStopped,
+    #[error("no snapshot yet")]
+    NoSnapshotYet,
+    #[error("the scrape's task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    #[error(transparent)]
+    Render(#[from] super::render::RenderError),
+}
+
 /// A source of snapshots for `/metrics`.
 pub trait Source: Send + Sync + 'static {
-    fn scrape(&self) -> impl Future<Output = Result<Scraped, String>> + Send;
+    fn scrape(&self) -> impl Future<Output = Result<Scraped, ScrapeError>> + Send;
 }
 
 /// A running engine, with the counters tallied from its timeline.
@@ -64,8 +80,8 @@ impl EngineSource {
 }
 
 impl Source for EngineSource {
-    async fn scrape(&self) -> Result<Scraped, String> {
-        let snapshot = self.handle.snapshot().await?;
+    async fn scrape(&self) -> Result<Scraped, ScrapeError> {
+        let snapshot = self.handle.snapshot().await.map_err(ScrapeError::Engine)?;
         Ok((snapshot, Some(self.tally())))
     }
 }
@@ -83,15 +99,15 @@ impl LatestSource {
 }
 
 impl Source for LatestSource {
-    async fn scrape(&self) -> Result<Scraped, String> {
+    async fn scrape(&self) -> Result<Scraped, ScrapeError> {
         let mut latest = self.latest.clone();
         let snapshot = latest
             .wait_for(Option::is_some)
             .await
-            .map_err(|_| "the observer stopped".to_string())?
+            .map_err(|_| ScrapeError::ObserverStopped)?
             .clone();
         snapshot
             .map(|s| (s, None))
-            .ok_or_else(|| "no snapshot yet".to_string())
+            .ok_or(ScrapeError::NoSnapshotYet)
     }
 }

@@ -43,7 +43,7 @@ const STDERR_GRACE: Duration = Duration::from_millis(500);
 const MAX_STDERR_LINE: usize = 512;
 
 /// Why a configured script will not be run.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum ScriptError {
     #[error("script has an empty command line")]
     Empty,

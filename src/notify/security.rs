@@ -92,7 +92,7 @@ pub struct Inspection {
 }
 
 /// The program cannot be inspected at all.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum InspectError {
     #[error("script '{0}' not found in PATH")]
     NotInPath(String),

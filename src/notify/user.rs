@@ -50,7 +50,7 @@ impl fmt::Display for RunAs {
 }
 
 /// A user or group that does not exist.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum UserError {
     #[error("unknown user '{0}' for running scripts")]
     UnknownUser(String),

@@ -112,7 +112,24 @@ struct State {
 /// The configuration file as last read, and when it changed.
 struct LoadedConfig {
     modified: Option<SystemTime>,
-    result: Result<ConfigFacts, String>,
+    result: Result<ConfigFacts, ConfigError>,
+}
+
+/// Why the observer has no facts from the configuration file; shown as
+/// the snapshot's configuration error.
+#[derive(Debug, Clone, thiserror::Error)]
+enum ConfigError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        /// Shared: the observer keeps the last result and hands out copies.
+        source: Arc<crate::config::preprocess::LoadError>,
+    },
+    #[error("{}: {source}", path.display())]
+    Table {
+        path: PathBuf,
+        source: desired::DesiredError,
+    },
 }
 
 /// What the observer takes from the configuration.
@@ -204,7 +221,7 @@ async fn assemble<D: KernelSource>(shared: &Shared<D>, reader: &mut TableReader)
     }
     let (name, missing, config_error) = match &facts {
         Some(Ok(facts)) => (facts.name.clone(), missing(&facts.services, &table), None),
-        Some(Err(e)) => (host_name(), Vec::new(), Some(e.clone())),
+        Some(Err(e)) => (host_name(), Vec::new(), Some(e.to_string())),
         None => (host_name(), Vec::new(), None),
     };
     let keepalived_pid = state.keepalived_pid;
@@ -273,7 +290,7 @@ fn host_name() -> String {
 
 /// The configuration's facts, re-read when the file changed (keepalived
 /// reloads rewrite it).
-fn refresh_config<D>(shared: &Shared<D>) -> Option<Result<ConfigFacts, String>> {
+fn refresh_config<D>(shared: &Shared<D>) -> Option<Result<ConfigFacts, ConfigError>> {
     let path = shared.options.config_path.as_deref()?;
     // No file is no error: the observer works without one.
     let modified = std::fs::metadata(path).ok()?.modified().ok();
@@ -292,12 +309,16 @@ fn refresh_config<D>(shared: &Shared<D>) -> Option<Result<ConfigFacts, String>> 
     state.config.as_ref().map(|loaded| loaded.result.clone())
 }
 
-fn read_config(path: &Path) -> Result<ConfigFacts, String> {
-    let outcome = load::load_file(path, &Options::default())
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+fn read_config(path: &Path) -> Result<ConfigFacts, ConfigError> {
+    let outcome = load::load_file(path, &Options::default()).map_err(|e| ConfigError::Read {
+        path: path.to_path_buf(),
+        source: Arc::new(e),
+    })?;
     let config: Config = outcome.config;
-    let services =
-        desired::from_config(&config.lvs).map_err(|e| format!("{}: {e}", path.display()))?;
+    let services = desired::from_config(&config.lvs).map_err(|source| ConfigError::Table {
+        path: path.to_path_buf(),
+        source,
+    })?;
     Ok(ConfigFacts {
         name: crate::config::running::director_name(&config),
         services,
@@ -348,7 +369,7 @@ pub fn observe_once(table: &Table, config_path: Option<&Path>) -> Observation {
         .map(|path| (path, read_config(path)));
     let (missing, config_error) = match &facts {
         Some((_, Ok(facts))) => (missing(&facts.services, table), None),
-        Some((_, Err(e))) => (Vec::new(), Some(e.clone())),
+        Some((_, Err(e))) => (Vec::new(), Some(e.to_string())),
         None => (Vec::new(), None),
     };
     Observation {

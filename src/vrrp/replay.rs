@@ -39,6 +39,54 @@ pub enum ReplayError {
     Runaway(Timestamp),
 }
 
+/// Why a case does not match its `expected.jsonl`; names the case and the
+/// first difference.
+#[derive(Debug, Error)]
+pub enum CaseError {
+    #[error("case {}: {source}", case.display())]
+    Run { case: PathBuf, source: ReplayError },
+    #[error("case {}: {}: {source}", case.display(), path.display())]
+    Bless {
+        case: PathBuf,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("case {}: {}: {source} (run with LVSTOP_BLESS=1)", case.display(), path.display())]
+    NoExpected {
+        case: PathBuf,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("case {}: line {line} differs\n  expected: {expected}\n  actual:   {actual}", case.display())]
+    Differs {
+        case: PathBuf,
+        line: usize,
+        expected: String,
+        actual: String,
+    },
+    #[error("case {}: {expected} expected lines, {actual} actual; {extra}", case.display())]
+    Length {
+        case: PathBuf,
+        expected: usize,
+        actual: usize,
+        /// The first line only one side has.
+        extra: String,
+    },
+}
+
+/// Why one line of `input.jsonl` is not an input.
+#[derive(Debug, Error)]
+enum InputError {
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    #[error("not a JSON object")]
+    NotAnObject,
+    #[error("missing \"ms\" (milliseconds)")]
+    NoTime,
+    #[error("{0}")]
+    Encode(#[from] PacketError),
+}
+
 /// A replay-only input: an advert described by its fields, encoded here
 /// (so cases stay readable), with ways to damage it.
 #[derive(Debug, Clone, Deserialize)]
@@ -96,10 +144,10 @@ pub fn run_case(dir: &Path) -> Result<Vec<String>, ReplayError> {
         if text.trim().is_empty() || text.trim_start().starts_with("//") {
             continue;
         }
-        let bad = |message: String| ReplayError::Input {
+        let bad = |error: InputError| ReplayError::Input {
             path: input_path.clone(),
             line: number + 1,
-            message,
+            message: error.to_string(),
         };
         let (at, input) = parse_input(text).map_err(bad)?;
         advance(&mut node, at, &mut lines)?;
@@ -122,27 +170,36 @@ pub fn run_case(dir: &Path) -> Result<Vec<String>, ReplayError> {
 /// Runs the case and compares with `expected.jsonl`; with
 /// `LVSTOP_BLESS=1`, rewrites it instead. The error names the case and
 /// shows the first difference.
-pub fn check_case(dir: &Path) -> Result<(), String> {
-    let name = dir.display();
-    let actual = run_case(dir).map_err(|e| format!("case {name}: {e}"))?;
+pub fn check_case(dir: &Path) -> Result<(), CaseError> {
+    let case = || dir.to_path_buf();
+    let actual = run_case(dir).map_err(|source| CaseError::Run {
+        case: case(),
+        source,
+    })?;
     let expected_path = dir.join("expected.jsonl");
     let text = actual.iter().map(|l| format!("{l}\n")).collect::<String>();
     if std::env::var("LVSTOP_BLESS").is_ok_and(|v| v == "1") {
-        return std::fs::write(&expected_path, text).map_err(|e| format!("case {name}: {e}"));
+        return std::fs::write(&expected_path, text).map_err(|source| CaseError::Bless {
+            case: case(),
+            path: expected_path.clone(),
+            source,
+        });
     }
-    let expected = std::fs::read_to_string(&expected_path).map_err(|e| {
-        format!(
-            "case {name}: {}: {e} (run with LVSTOP_BLESS=1)",
-            expected_path.display()
-        )
-    })?;
+    let expected =
+        std::fs::read_to_string(&expected_path).map_err(|source| CaseError::NoExpected {
+            case: case(),
+            path: expected_path.clone(),
+            source,
+        })?;
     let expected: Vec<&str> = expected.lines().collect();
     for (index, (want, got)) in expected.iter().zip(&actual).enumerate() {
         if want != got {
-            return Err(format!(
-                "case {name}: line {} differs\n  expected: {want}\n  actual:   {got}",
-                index + 1
-            ));
+            return Err(CaseError::Differs {
+                case: case(),
+                line: index + 1,
+                expected: (*want).to_string(),
+                actual: got.clone(),
+            });
         }
     }
     if expected.len() != actual.len() {
@@ -151,11 +208,12 @@ pub fn check_case(dir: &Path) -> Result<(), String> {
         } else {
             format!("missing line: {}", expected[actual.len()])
         };
-        return Err(format!(
-            "case {name}: {} expected lines, {} actual; {extra}",
-            expected.len(),
-            actual.len()
-        ));
+        return Err(CaseError::Length {
+            case: case(),
+            expected: expected.len(),
+            actual: actual.len(),
+            extra,
+        });
     }
     Ok(())
 }
@@ -208,20 +266,20 @@ fn nonzero(stats: &Stats) -> serde_json::Map<String, serde_json::Value> {
     }
 }
 
-fn parse_input(text: &str) -> Result<(Timestamp, Input), String> {
-    let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    let object = value.as_object_mut().ok_or("not a JSON object")?;
+fn parse_input(text: &str) -> Result<(Timestamp, Input), InputError> {
+    let mut value: serde_json::Value = serde_json::from_str(text)?;
+    let object = value.as_object_mut().ok_or(InputError::NotAnObject)?;
     let ms = object
         .remove("ms")
         .and_then(|ms| ms.as_f64())
-        .ok_or("missing \"ms\" (milliseconds)")?;
+        .ok_or(InputError::NoTime)?;
     let at = Timestamp((ms * 1000.0).round() as u64);
     if object.get("event").and_then(|e| e.as_str()) == Some("advert") {
         object.remove("event");
-        let advert: AdvertInput = serde_json::from_value(value).map_err(|e| e.to_string())?;
-        return Ok((at, encode(advert).map_err(|e| e.to_string())?));
+        let advert: AdvertInput = serde_json::from_value(value)?;
+        return Ok((at, encode(advert)?));
     }
-    let input: Input = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    let input: Input = serde_json::from_value(value)?;
     Ok((at, input))
 }
 

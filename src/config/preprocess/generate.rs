@@ -139,8 +139,51 @@ impl Generator {
     }
 }
 
+/// Why the text between a generator's parentheses is not a valid
+/// specification; the preprocessor reports it at the generator's line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpecError {
+    #[error("'{0}' is not an integer")]
+    NotAnInteger(String),
+    #[error("expected (var, [start, [step,]] end) but found {found} item(s) in '{spec}'")]
+    SeqItems { found: usize, spec: String },
+    #[error("'{0}' is not a valid variable name")]
+    BadVariable(String),
+    #[error("~SEQx is only valid for non-negative numbers, found '{0}'")]
+    NegativeHex(String),
+    #[error("step is zero in '{0}': the sequence would never end")]
+    ZeroStep(String),
+    #[error("step {step} never reaches {end} from {start} in '{spec}'")]
+    NeverReaches {
+        step: i128,
+        start: i128,
+        end: i128,
+        spec: String,
+    },
+    #[error("nested braces in '{0}'")]
+    NestedBraces(String),
+    #[error("unbalanced '}}' in '{0}'")]
+    UnbalancedClose(String),
+    #[error("unclosed '{{' in '{0}'")]
+    Unclosed(String),
+    #[error("'{0}' has text after its closing brace")]
+    TextAfterBrace(String),
+    #[error("value '{0}' contains whitespace or braces")]
+    BadValue(String),
+    #[error("empty ~LST")]
+    EmptyList,
+    #[error("no values to assign in '{0}'")]
+    NoValues(String),
+    #[error("'{item}' has {values} value(s) for {variables} variable(s)")]
+    RowWidth {
+        item: String,
+        values: usize,
+        variables: usize,
+    },
+}
+
 /// Parses the text between the parentheses.
-pub fn parse(kind: Kind, spec: &str) -> Result<Generator, String> {
+pub fn parse(kind: Kind, spec: &str) -> Result<Generator, SpecError> {
     match kind {
         Kind::Seq => parse_seq(spec, false),
         Kind::SeqHex => parse_seq(spec, true),
@@ -148,7 +191,7 @@ pub fn parse(kind: Kind, spec: &str) -> Result<Generator, String> {
     }
 }
 
-fn parse_number(word: &str) -> Result<i128, String> {
+fn parse_number(word: &str) -> Result<i128, SpecError> {
     let (negative, digits) = match word.strip_prefix('-') {
         Some(d) => (true, d),
         None => (false, word.strip_prefix('+').unwrap_or(word)),
@@ -165,21 +208,21 @@ fn parse_number(word: &str) -> Result<i128, String> {
             let n = i128::from(n);
             Ok(if negative { -n } else { n })
         }
-        _ => Err(format!("'{word}' is not an integer")),
+        _ => Err(SpecError::NotAnInteger(word.to_string())),
     }
 }
 
-fn parse_seq(spec: &str, hex: bool) -> Result<Generator, String> {
+fn parse_seq(spec: &str, hex: bool) -> Result<Generator, SpecError> {
     let parts: Vec<&str> = spec.split(',').map(str::trim).collect();
     if !(2..=4).contains(&parts.len()) {
-        return Err(format!(
-            "expected (var, [start, [step,]] end) but found {} item(s) in '{spec}'",
-            parts.len()
-        ));
+        return Err(SpecError::SeqItems {
+            found: parts.len(),
+            spec: spec.to_string(),
+        });
     }
     let var = parts[0];
     if !super::text::is_param_name(var) {
-        return Err(format!("'{var}' is not a valid variable name"));
+        return Err(SpecError::BadVariable(var.to_string()));
     }
     let numbers = parts[1..]
         .iter()
@@ -192,23 +235,27 @@ fn parse_seq(spec: &str, hex: bool) -> Result<Generator, String> {
         }
         [start, end] => (*start, None, *end),
         [start, step, end] => (*start, Some(*step), *end),
-        _ => return Err(format!("too many values in '{spec}'")),
+        _ => {
+            return Err(SpecError::SeqItems {
+                found: parts.len(),
+                spec: spec.to_string(),
+            })
+        }
     };
     let step = step.unwrap_or(if end >= start { 1 } else { -1 });
     if hex && (start < 0 || end < 0) {
-        return Err(format!(
-            "~SEQx is only valid for non-negative numbers, found '{spec}'"
-        ));
+        return Err(SpecError::NegativeHex(spec.to_string()));
     }
     if step == 0 {
-        return Err(format!(
-            "step is zero in '{spec}': the sequence would never end"
-        ));
+        return Err(SpecError::ZeroStep(spec.to_string()));
     }
     if (end > start && step < 0) || (end < start && step > 0) {
-        return Err(format!(
-            "step {step} never reaches {end} from {start} in '{spec}'"
-        ));
+        return Err(SpecError::NeverReaches {
+            step,
+            start,
+            end,
+            spec: spec.to_string(),
+        });
     }
     let count = ((end - start) / step) as u128 + 1;
     Ok(Generator::Seq {
@@ -221,7 +268,7 @@ fn parse_seq(spec: &str, hex: bool) -> Result<Generator, String> {
 }
 
 /// Splits at commas that are not inside `{…}`.
-fn split_top_level(spec: &str) -> Result<Vec<&str>, String> {
+fn split_top_level(spec: &str) -> Result<Vec<&str>, SpecError> {
     let mut items = Vec::new();
     let mut depth = 0usize;
     let mut start = 0;
@@ -230,12 +277,12 @@ fn split_top_level(spec: &str) -> Result<Vec<&str>, String> {
             b'{' => {
                 depth += 1;
                 if depth > 1 {
-                    return Err(format!("nested braces in '{spec}'"));
+                    return Err(SpecError::NestedBraces(spec.to_string()));
                 }
             }
             b'}' => {
                 if depth == 0 {
-                    return Err(format!("unbalanced '}}' in '{spec}'"));
+                    return Err(SpecError::UnbalancedClose(spec.to_string()));
                 }
                 depth -= 1;
             }
@@ -247,50 +294,50 @@ fn split_top_level(spec: &str) -> Result<Vec<&str>, String> {
         }
     }
     if depth != 0 {
-        return Err(format!("unclosed '{{' in '{spec}'"));
+        return Err(SpecError::Unclosed(spec.to_string()));
     }
     items.push(spec.get(start..).unwrap_or("").trim());
     Ok(items)
 }
 
 /// `{a, b}` → `[a, b]`; `a` → `[a]`.
-fn group(item: &str) -> Result<Vec<&str>, String> {
+fn group(item: &str) -> Result<Vec<&str>, SpecError> {
     let words: Vec<&str> = match item.strip_prefix('{') {
         Some(inner) => match inner.strip_suffix('}') {
             Some(inner) => inner.split(',').map(str::trim).collect(),
-            None => return Err(format!("'{item}' has text after its closing brace")),
+            None => return Err(SpecError::TextAfterBrace(item.to_string())),
         },
         None => vec![item],
     };
     for word in &words {
         if word.contains(|c: char| c.is_whitespace() || c == '{' || c == '}') {
-            return Err(format!("value '{word}' contains whitespace or braces"));
+            return Err(SpecError::BadValue((*word).to_string()));
         }
     }
     Ok(words)
 }
 
-fn parse_list(spec: &str) -> Result<Generator, String> {
+fn parse_list(spec: &str) -> Result<Generator, SpecError> {
     let items = split_top_level(spec)?;
     let Some((first, values)) = items.split_first() else {
-        return Err("empty ~LST".to_string());
+        return Err(SpecError::EmptyList);
     };
     let vars = group(first)?;
     if let Some(bad) = vars.iter().find(|v| !super::text::is_param_name(v)) {
-        return Err(format!("'{bad}' is not a valid variable name"));
+        return Err(SpecError::BadVariable((*bad).to_string()));
     }
     if values.is_empty() {
-        return Err(format!("no values to assign in '{spec}'"));
+        return Err(SpecError::NoValues(spec.to_string()));
     }
     let mut rows = Vec::with_capacity(values.len());
     for item in values {
         let row = group(item)?;
         if row.len() != vars.len() {
-            return Err(format!(
-                "'{item}' has {} value(s) for {} variable(s)",
-                row.len(),
-                vars.len()
-            ));
+            return Err(SpecError::RowWidth {
+                item: (*item).to_string(),
+                values: row.len(),
+                variables: vars.len(),
+            });
         }
         rows.push(row.into_iter().map(str::to_string).collect());
     }

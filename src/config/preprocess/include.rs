@@ -147,20 +147,27 @@ pub fn include_line(text: &str) -> Option<IncludeLine<'_>> {
     })
 }
 
+/// Why an include pattern's braces cannot be expanded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BraceError {
+    #[error("more than {MAX_BRACE_DEPTH} brace expressions in one pattern")]
+    TooDeep,
+    #[error("brace expression expands to more than {MAX_BRACE_EXPANSIONS} patterns")]
+    TooMany,
+}
+
 /// Expands csh brace expressions: `{foo/{,cat,dog},bar}` →
 /// `foo/`, `foo/cat`, `foo/dog`, `bar`. Braces without a top-level comma
 /// are kept as written. Errors when the expansion grows too large.
-pub fn expand_braces(pattern: &str) -> Result<Vec<String>, String> {
+pub fn expand_braces(pattern: &str) -> Result<Vec<String>, BraceError> {
     let mut out = Vec::new();
     expand_into(pattern, 0, &mut out)?;
     Ok(out)
 }
 
-fn expand_into(pattern: &str, depth: usize, out: &mut Vec<String>) -> Result<(), String> {
+fn expand_into(pattern: &str, depth: usize, out: &mut Vec<String>) -> Result<(), BraceError> {
     if depth > MAX_BRACE_DEPTH {
-        return Err(format!(
-            "more than {MAX_BRACE_DEPTH} brace expressions in one pattern"
-        ));
+        return Err(BraceError::TooDeep);
     }
     let bytes = pattern.as_bytes();
     let mut search = 0;
@@ -196,9 +203,7 @@ fn expand_into(pattern: &str, depth: usize, out: &mut Vec<String>) -> Result<(),
             let alternative = pattern.get(start..end).unwrap_or("");
             expand_into(&format!("{prefix}{alternative}{suffix}"), depth + 1, out)?;
             if out.len() > MAX_BRACE_EXPANSIONS {
-                return Err(format!(
-                    "brace expression expands to more than {MAX_BRACE_EXPANSIONS} patterns"
-                ));
+                return Err(BraceError::TooMany);
             }
             start = end + 1;
         }
@@ -243,7 +248,7 @@ pub fn resolve(pattern: &str, base: &Path, checks: Checks) -> (Vec<PathBuf>, Vec
     let mut problems = Vec::new();
     let alternatives = match expand_braces(pattern) {
         Ok(list) => list,
-        Err(message) => return (files, vec![Problem::BadPattern(message)]),
+        Err(error) => return (files, vec![Problem::BadPattern(error.to_string())]),
     };
     let braced = alternatives.len() > 1;
     let mut any_wildcard = false;

@@ -59,9 +59,9 @@ impl ConnState {
         Some(Duration::from_secs(u64::from(secs)))
     }
 
-    /// Whether the state counts as ActiveConn. The issue this dataplane
-    /// implements counts connections still connecting as InActConn (as
-    /// kernels before 5.3 did); change it here to follow newer kernels.
+    /// Whether the state counts as ActiveConn. Only ESTABLISHED does:
+    /// connections still connecting count as InActConn, as on kernels
+    /// before 5.3; change it here to follow newer kernels.
     pub fn is_active(self) -> bool {
         self == ConnState::Established
     }

@@ -1,9 +1,9 @@
 //! Reload: a runner built from a new configuration takes over the state of
 //! the previous runner wherever the checking did not change, so a reload
 //! (SIGHUP) neither resets a down real server to up nor sends its alerts
-//! again (DESIGN.md §3: "reload is a diff, not a restart, and must keep
-//! checker state"; keepalived keeps a real server's state across a reload
-//! when its checkers compare equal).
+//! again: a reload is a diff, not a restart, and keeps checker state, as
+//! keepalived keeps a real server's state across a reload when its
+//! checkers compare equal.
 //!
 //! A real server keeps its state when the new configuration has a real
 //! server of the same name in a virtual server of the same name, with the

@@ -50,10 +50,72 @@ pub enum Command {
 /// A line that is not valid ipvsadm syntax, or a command the table refuses.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RestoreError {
-    #[error("line {line}: {message}")]
-    Syntax { line: usize, message: String },
-    #[error("line {line}: {message}")]
-    Apply { line: usize, message: String },
+    #[error("line {line}: {source}")]
+    Syntax { line: usize, source: SyntaxError },
+    #[error("line {line}: {source}")]
+    Apply { line: usize, source: TableError },
+}
+
+/// Why one line is not valid ipvsadm syntax; the word at fault is quoted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SyntaxError {
+    #[error("option '{0}' needs a value")]
+    MissingValue(String),
+    #[error("'{0}' is not master or backup")]
+    NotADaemonState(String),
+    #[error("unknown tunnel type '{0}'")]
+    UnknownTunnelType(String),
+    #[error("'{0}' is not a multicast group address")]
+    BadMulticastGroup(String),
+    #[error("unknown option '{0}'")]
+    UnknownOption(String),
+    #[error("more than one command on the line")]
+    TwoCommands,
+    #[error("'{value}' is not a valid value for '{option}'")]
+    BadValue { value: String, option: String },
+    #[error("invalid fwmark value '{0}'")]
+    BadFwmark(String),
+    #[error("fwmark must be greater than zero")]
+    ZeroFwmark,
+    #[error("no command (-A, -a, -E, -e, -D, -d, …)")]
+    NoCommand,
+    #[error("--set needs tcp tcpfin udp")]
+    SetNeedsThree,
+    #[error("a service needs exactly one of -t, -u, --sctp-service, -f")]
+    NoService,
+    #[error("'{0}' is not an IPv4 netmask")]
+    BadNetmask(String),
+    #[error("'{0}' is not an IPv6 prefix length")]
+    BadPrefixLength(String),
+    #[error("invalid scheduler flag '{0}'")]
+    UnknownSchedFlag(String),
+    #[error("incompatible scheduler flag '{0}'")]
+    IncompatibleSchedFlag(String),
+    #[error("a real server needs -r")]
+    NoRealServer,
+    #[error("tunnel options conflict with forward method")]
+    TunnelOptions,
+    #[error("different address family is allowed only for tunneling servers")]
+    FamilyMismatch,
+    #[error("'{0}' is not a numeric address[:port]")]
+    BadAddress(String),
+}
+
+/// Why the table refuses a command, in the kernel's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TableError {
+    #[error("service already exists")]
+    ServiceExists,
+    #[error("no such service")]
+    NoSuchService,
+    #[error("destination already exists")]
+    DestExists,
+    #[error("no such destination")]
+    NoSuchDest,
+    #[error("daemon has already run")]
+    DaemonRunning,
+    #[error("no daemon is running")]
+    NoDaemon,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,10 +171,10 @@ pub fn parse(text: &str) -> Result<Vec<Command>, RestoreError> {
         match parse_line(line) {
             Ok(Some(cmd)) => commands.push(cmd),
             Ok(None) => {}
-            Err(message) => {
+            Err(source) => {
                 return Err(RestoreError::Syntax {
                     line: number,
-                    message,
+                    source,
                 })
             }
         }
@@ -122,7 +184,7 @@ pub fn parse(text: &str) -> Result<Vec<Command>, RestoreError> {
 
 /// Parse one line. A leading `ipvsadm` word is allowed; blank lines and
 /// comments give `None`.
-pub fn parse_line(line: &str) -> Result<Option<Command>, String> {
+pub fn parse_line(line: &str) -> Result<Option<Command>, SyntaxError> {
     let line = line.trim();
     if line.is_empty() || line.starts_with('#') {
         return Ok(None);
@@ -135,15 +197,15 @@ pub fn parse_line(line: &str) -> Result<Option<Command>, String> {
     build(words).map(Some)
 }
 
-fn read_words(tokens: &[&str]) -> Result<Words, String> {
+fn read_words(tokens: &[&str]) -> Result<Words, SyntaxError> {
     let mut w = Words::default();
     let mut i = 0;
-    let arg = |i: &mut usize, opt: &str| -> Result<String, String> {
+    let arg = |i: &mut usize, opt: &str| -> Result<String, SyntaxError> {
         *i += 1;
         tokens
             .get(*i)
             .map(|s| s.to_string())
-            .ok_or_else(|| format!("option '{opt}' needs a value"))
+            .ok_or_else(|| SyntaxError::MissingValue(opt.to_string()))
     };
     while i < tokens.len() {
         let tok = tokens[i];
@@ -167,7 +229,7 @@ fn read_words(tokens: &[&str]) -> Result<Words, String> {
                 let state = match arg(&mut i, tok)?.as_str() {
                     "master" => DaemonState::Master,
                     "backup" => DaemonState::Backup,
-                    other => return Err(format!("'{other}' is not master or backup")),
+                    other => return Err(SyntaxError::NotADaemonState(other.to_string())),
                 };
                 let verb = if tok == "--start-daemon" {
                     Verb::StartDaemon(state)
@@ -219,7 +281,7 @@ fn read_words(tokens: &[&str]) -> Result<Words, String> {
                     "ipip" => TunnelType::Ipip,
                     "gue" => TunnelType::Gue,
                     "gre" => TunnelType::Gre,
-                    other => return Err(format!("unknown tunnel type '{other}'")),
+                    other => return Err(SyntaxError::UnknownTunnelType(other.to_string())),
                 })
             }
             "--tun-port" => w.tun_port = Some(number(&arg(&mut i, tok)?, tok)?),
@@ -233,51 +295,53 @@ fn read_words(tokens: &[&str]) -> Result<Words, String> {
                 let v = arg(&mut i, tok)?;
                 w.mcast_group = Some(
                     v.parse()
-                        .map_err(|_| format!("'{v}' is not a multicast group address"))?,
+                        .map_err(|_| SyntaxError::BadMulticastGroup(v.clone()))?,
                 );
             }
             "--mcast-port" => w.mcast_port = Some(number(&arg(&mut i, tok)?, tok)?),
             "--mcast-ttl" => w.mcast_ttl = Some(number(&arg(&mut i, tok)?, tok)?),
             "-n" | "--numeric" => {}
-            other => return Err(format!("unknown option '{other}'")),
+            other => return Err(SyntaxError::UnknownOption(other.to_string())),
         }
         i += 1;
     }
     Ok(w)
 }
 
-fn set_verb(w: &mut Words, verb: Verb) -> Result<(), String> {
+fn set_verb(w: &mut Words, verb: Verb) -> Result<(), SyntaxError> {
     if w.verb.is_some() {
-        return Err("more than one command on the line".to_owned());
+        return Err(SyntaxError::TwoCommands);
     }
     w.verb = Some(verb);
     Ok(())
 }
 
-fn number<T: std::str::FromStr>(text: &str, opt: &str) -> Result<T, String> {
-    text.parse()
-        .map_err(|_| format!("'{text}' is not a valid value for '{opt}'"))
+fn number<T: std::str::FromStr>(text: &str, opt: &str) -> Result<T, SyntaxError> {
+    text.parse().map_err(|_| SyntaxError::BadValue {
+        value: text.to_string(),
+        option: opt.to_string(),
+    })
 }
 
 /// A firewall mark. `ipvsadm -S` prints marks with `%d`, so marks of 2^31
 /// and more come out negative; accept those as the 32-bit value they
 /// stand for, so that lvstop restores what ipvsadm saves.
-fn fwmark(text: &str) -> Result<u32, String> {
+fn fwmark(text: &str) -> Result<u32, SyntaxError> {
     let mark = match text.parse::<u32>() {
         Ok(m) => m,
         Err(_) => text
             .parse::<i32>()
             .map(|m| m as u32)
-            .map_err(|_| format!("invalid fwmark value '{text}'"))?,
+            .map_err(|_| SyntaxError::BadFwmark(text.to_string()))?,
     };
     if mark == 0 {
-        return Err("fwmark must be greater than zero".to_owned());
+        return Err(SyntaxError::ZeroFwmark);
     }
     Ok(mark)
 }
 
-fn build(w: Words) -> Result<Command, String> {
-    let verb = w.verb.ok_or("no command (-A, -a, -E, -e, -D, -d, …)")?;
+fn build(w: Words) -> Result<Command, SyntaxError> {
+    let verb = w.verb.ok_or(SyntaxError::NoCommand)?;
     Ok(match verb {
         Verb::AddService => Command::AddService(service_config(&w)?),
         Verb::EditService => Command::EditService(service_config(&w)?),
@@ -293,7 +357,7 @@ fn build(w: Words) -> Result<Command, String> {
         }),
         Verb::Set => match w.timeouts[..] {
             [tcp, tcp_fin, udp] => Command::SetTimeouts(Timeouts { tcp, tcp_fin, udp }),
-            _ => return Err("--set needs tcp tcpfin udp".to_owned()),
+            _ => return Err(SyntaxError::SetNeedsThree),
         },
         Verb::StartDaemon(state) => Command::StartDaemon(Daemon {
             state,
@@ -308,7 +372,7 @@ fn build(w: Words) -> Result<Command, String> {
     })
 }
 
-fn service_key(w: &Words) -> Result<ServiceKey, String> {
+fn service_key(w: &Words) -> Result<ServiceKey, SyntaxError> {
     match (&w.service, w.fwmark) {
         (Some((Some(protocol), text)), None) => {
             let addr = parse_addr_port(text, 0)?;
@@ -322,11 +386,11 @@ fn service_key(w: &Words) -> Result<ServiceKey, String> {
             family: if w.ipv6 { Family::Inet6 } else { Family::Inet },
             mark,
         }),
-        _ => Err("a service needs exactly one of -t, -u, --sctp-service, -f".to_owned()),
+        _ => Err(SyntaxError::NoService),
     }
 }
 
-fn service_config(w: &Words) -> Result<ServiceConfig, String> {
+fn service_config(w: &Words) -> Result<ServiceConfig, SyntaxError> {
     let key = service_key(w)?;
     let scheduler = w.scheduler.as_deref().unwrap_or("wlc");
     let mut cfg = ServiceConfig::new(key, scheduler);
@@ -337,11 +401,11 @@ fn service_config(w: &Words) -> Result<ServiceConfig, String> {
         cfg.netmask = match key.family() {
             Family::Inet => u32::from(
                 mask.parse::<Ipv4Addr>()
-                    .map_err(|_| format!("'{mask}' is not an IPv4 netmask"))?,
+                    .map_err(|_| SyntaxError::BadNetmask(mask.clone()))?,
             ),
             Family::Inet6 => match mask.parse::<u32>() {
                 Ok(prefix) if (1..=128).contains(&prefix) => prefix,
-                _ => return Err(format!("'{mask}' is not an IPv6 prefix length")),
+                _ => return Err(SyntaxError::BadPrefixLength(mask.clone())),
             },
         };
     }
@@ -357,7 +421,7 @@ fn service_config(w: &Words) -> Result<ServiceConfig, String> {
 
 /// `-b` names to flag bits: `sh-*` only under sh, `mh-*` only under mh,
 /// `flag-N` under any scheduler.
-fn sched_flags(scheduler: &str, list: &str) -> Result<u32, String> {
+fn sched_flags(scheduler: &str, list: &str) -> Result<u32, SyntaxError> {
     let mut bits = 0;
     for name in list.split(',').filter(|n| !n.is_empty()) {
         let (bit, only) = match name {
@@ -368,23 +432,23 @@ fn sched_flags(scheduler: &str, list: &str) -> Result<u32, String> {
             "sh-port" => (ServiceFlags::SCHED2, Some("sh")),
             "mh-fallback" => (ServiceFlags::SCHED1, Some("mh")),
             "mh-port" => (ServiceFlags::SCHED2, Some("mh")),
-            other => return Err(format!("invalid scheduler flag '{other}'")),
+            other => return Err(SyntaxError::UnknownSchedFlag(other.to_string())),
         };
         if only.is_some_and(|s| s != scheduler) {
-            return Err(format!("incompatible scheduler flag '{name}'"));
+            return Err(SyntaxError::IncompatibleSchedFlag(name.to_string()));
         }
         bits |= bit;
     }
     Ok(bits)
 }
 
-fn dest_config(w: &Words) -> Result<DestConfig, String> {
+fn dest_config(w: &Words) -> Result<DestConfig, SyntaxError> {
     let key = service_key(w)?;
     let svc_port = match key {
         ServiceKey::Inet { port, .. } => port,
         ServiceKey::Fwmark { .. } => 0,
     };
-    let text = w.real_server.as_deref().ok_or("a real server needs -r")?;
+    let text = w.real_server.as_deref().ok_or(SyntaxError::NoRealServer)?;
     let mut addr = parse_addr_port(text, svc_port)?;
     let forward = w.forward.unwrap_or(Forward::Route);
     // Direct routing and tunnels cannot change the port: ipvsadm forces
@@ -396,10 +460,10 @@ fn dest_config(w: &Words) -> Result<DestConfig, String> {
     if forward != Forward::Tunnel
         && (w.tun_type.is_some() || w.tun_port.is_some() || w.tun_flags.is_some())
     {
-        return Err("tunnel options conflict with forward method".to_owned());
+        return Err(SyntaxError::TunnelOptions);
     }
     if forward != Forward::Tunnel && Family::of(addr.ip()) != key.family() {
-        return Err("different address family is allowed only for tunneling servers".to_owned());
+        return Err(SyntaxError::FamilyMismatch);
     }
     let mut cfg = DestConfig::new(addr, forward, w.weight.unwrap_or(1));
     cfg.upper_threshold = w.upper.unwrap_or(0);
@@ -414,15 +478,14 @@ fn dest_config(w: &Words) -> Result<DestConfig, String> {
 
 /// `a.b.c.d[:port]`, `[v6]:port` or a bare IPv6 address; a missing port
 /// is `default_port`.
-fn parse_addr_port(text: &str, default_port: u16) -> Result<SocketAddr, String> {
-    let bad = || format!("'{text}' is not a numeric address[:port]");
+fn parse_addr_port(text: &str, default_port: u16) -> Result<SocketAddr, SyntaxError> {
     if let Ok(sa) = text.parse::<SocketAddr>() {
         return Ok(sa);
     }
     if let Ok(ip) = text.parse::<IpAddr>() {
         return Ok(SocketAddr::new(ip, default_port));
     }
-    Err(bad())
+    Err(SyntaxError::BadAddress(text.to_string()))
 }
 
 /// A table with the kernel's connection settings, rebuilt by replaying
@@ -454,29 +517,27 @@ impl Restored {
         let mut restored = Restored::default();
         for (index, line) in text.lines().enumerate() {
             let line_no = index + 1;
-            let cmd = parse_line(line).map_err(|message| RestoreError::Syntax {
+            let cmd = parse_line(line).map_err(|source| RestoreError::Syntax {
                 line: line_no,
-                message,
+                source,
             })?;
             if let Some(cmd) = cmd {
-                restored
-                    .apply(&cmd)
-                    .map_err(|message| RestoreError::Apply {
-                        line: line_no,
-                        message,
-                    })?;
+                restored.apply(&cmd).map_err(|source| RestoreError::Apply {
+                    line: line_no,
+                    source,
+                })?;
             }
         }
         Ok(restored)
     }
 
     /// Play one command as the kernel would.
-    pub fn apply(&mut self, cmd: &Command) -> Result<(), String> {
+    pub fn apply(&mut self, cmd: &Command) -> Result<(), TableError> {
         let services = &mut self.table.services;
         match cmd {
             Command::AddService(cfg) => {
                 if services.iter().any(|s| s.key() == cfg.key) {
-                    return Err("service already exists".to_owned());
+                    return Err(TableError::ServiceExists);
                 }
                 services.push(Service::new(cfg.clone()));
             }
@@ -488,7 +549,7 @@ impl Restored {
             Command::AddDest(key, cfg) => {
                 let svc = find_service(services, *key)?;
                 if svc.dest(cfg.key).is_some() {
-                    return Err("destination already exists".to_owned());
+                    return Err(TableError::DestExists);
                 }
                 // The kernel links new destinations at the head.
                 svc.dests.insert(0, crate::ipvs::model::Dest::new(*cfg));
@@ -499,13 +560,13 @@ impl Restored {
                     .dests
                     .iter_mut()
                     .find(|d| d.key() == cfg.key)
-                    .ok_or("no such destination")?;
+                    .ok_or(TableError::NoSuchDest)?;
                 dest.config = *cfg;
             }
             Command::DeleteDest(key, dest) => {
                 let svc = find_service(services, *key)?;
                 if svc.dest(*dest).is_none() {
-                    return Err("no such destination".to_owned());
+                    return Err(TableError::NoSuchDest);
                 }
                 svc.dests.retain(|d| d.key() != *dest);
             }
@@ -525,13 +586,13 @@ impl Restored {
             }
             Command::StartDaemon(d) => {
                 if self.daemons.iter().any(|x| x.state == d.state) {
-                    return Err("daemon has already run".to_owned());
+                    return Err(TableError::DaemonRunning);
                 }
                 self.daemons.push(d.clone());
             }
             Command::StopDaemon(state) => {
                 if !self.daemons.iter().any(|x| x.state == *state) {
-                    return Err("no daemon is running".to_owned());
+                    return Err(TableError::NoDaemon);
                 }
                 self.daemons.retain(|x| x.state != *state);
             }
@@ -540,11 +601,11 @@ impl Restored {
     }
 }
 
-fn find_service(services: &mut [Service], key: ServiceKey) -> Result<&mut Service, String> {
+fn find_service(services: &mut [Service], key: ServiceKey) -> Result<&mut Service, TableError> {
     services
         .iter_mut()
         .find(|s| s.key() == key)
-        .ok_or_else(|| "no such service".to_owned())
+        .ok_or(TableError::NoSuchService)
 }
 
 #[cfg(test)]

@@ -1,12 +1,12 @@
 //! `lvstop realserver start|stop|status`: prepares a host to be a
-//! direct-routing (DR) real server, replacing the seed's `realserver` shell
-//! script.
+//! direct-routing (DR) real server, replacing the reference deployment's
+//! `realserver` shell script.
 //!
 //! `start` puts each VIP as a host address (/32, IPv6 /128) on the device
 //! (default `lo`) — IPv4 VIPs all with the one label `<dev>:0`, like the
-//! seed's `lo:0` — with scope host on `lo` and global elsewhere, and sets
-//! `arp_ignore=1`, `arp_announce=2` on the device and on `all` so the host
-//! neither answers ARP for the VIP nor announces it. IPv6 needs no such
+//! reference deployment's `lo:0` — with scope host on `lo` and global
+//! elsewhere, and sets `arp_ignore=1`, `arp_announce=2` on the device and
+//! on `all` so the host neither answers ARP for the VIP nor announces it. IPv6 needs no such
 //! settings (neighbour discovery does not answer for addresses on `lo`), so
 //! with only IPv6 VIPs no sysctl is touched. Before changing a sysctl the
 //! previous value is saved in a state file; `stop` removes the VIPs and puts
@@ -74,8 +74,9 @@ impl RealserverError {
     }
 }
 
-/// What the command was asked to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the command was asked to do; clap parses it from the command
+/// line (`start`, `stop`, `status`) and rejects anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Action {
     /// Put VIPs and sysctls in place.
     Start,
@@ -85,16 +86,53 @@ pub enum Action {
     Status,
 }
 
-impl std::str::FromStr for Action {
-    type Err = RealserverError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "start" => Ok(Self::Start),
-            "stop" => Ok(Self::Stop),
-            "status" => Ok(Self::Status),
-            other => Err(RealserverError::Usage(format!(
-                "unknown action '{other}': use start, stop or status"
-            ))),
+/// clap's parser for [`Action`]: the help lists the three words, and any
+/// other word is refused with lvstop's own message (a usage error, exit 2).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ActionParser;
+
+impl clap::builder::TypedValueParser for ActionParser {
+    type Value = Action;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Action, clap::Error> {
+        clap::builder::EnumValueParser::<Action>::new()
+            .parse_ref(cmd, arg, value)
+            .map_err(|_| {
+                clap::Error::raw(
+                    clap::error::ErrorKind::InvalidValue,
+                    format!(
+                        "unknown action '{}': use start, stop or status\n",
+                        value.to_string_lossy()
+                    ),
+                )
+                .with_cmd(cmd)
+            })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        use clap::ValueEnum;
+        Some(Box::new(
+            Action::value_variants()
+                .iter()
+                .filter_map(Action::to_possible_value),
+        ))
+    }
+}
+
+impl Action {
+    /// The word on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Start => "start",
+            Self::Stop => "stop",
+            Self::Status => "status",
         }
     }
 }
@@ -190,7 +228,7 @@ pub struct Request {
 /// Runs the command from raw CLI values, printing to stdout/stderr, and
 /// returns the exit status: 0 done / all in place, 1 operation failed,
 /// 2 bad command line, 3 (`status`) something not in place.
-pub fn run(action: &str, vip: Option<&str>, dev: &str, state_file: &Path) -> ExitCode {
+pub fn run(action: Action, vip: Option<&str>, dev: &str, state_file: &Path) -> ExitCode {
     let request = match build_request(action, vip, dev, state_file) {
         Ok(r) => r,
         Err(e) => {
@@ -215,7 +253,7 @@ pub fn run(action: &str, vip: Option<&str>, dev: &str, state_file: &Path) -> Exi
         Ok(false) => ExitCode::from(EXIT_NOT_IN_PLACE),
         Err(e) => {
             let _ = out.flush();
-            eprintln!("lvstop realserver {action}: {e}");
+            eprintln!("lvstop realserver {}: {e}", action.name());
             e.exit_code()
         }
     }
@@ -223,12 +261,11 @@ pub fn run(action: &str, vip: Option<&str>, dev: &str, state_file: &Path) -> Exi
 
 /// Validates the command line into a [`Request`].
 pub fn build_request(
-    action: &str,
+    action: Action,
     vip: Option<&str>,
     dev: &str,
     state_file: &Path,
 ) -> Result<Request, RealserverError> {
-    let action: Action = action.parse()?;
     validate_ifname(dev).map_err(|e| RealserverError::Usage(format!("--dev: {e}")))?;
     let vips = vip.map(parse_vips).transpose()?;
     if action == Action::Start && vips.is_none() {
@@ -491,18 +528,28 @@ mod tests {
     }
 
     #[test]
-    fn actions_and_missing_vip_are_usage_errors() {
+    fn a_missing_vip_or_a_bad_device_is_a_usage_error() {
         let p = Path::new("/nonexistent/state.json");
-        assert!(matches!(
-            build_request("restart", None, "lo", p),
-            Err(RealserverError::Usage(_))
-        ));
-        let err = build_request("start", None, "lo", p)
+        let err = build_request(Action::Start, None, "lo", p)
             .unwrap_err()
             .to_string();
         assert!(err.contains("start needs --vip"), "{err}");
-        assert!(build_request("stop", None, "lo", p).is_ok());
-        assert!(build_request("start", Some("198.51.100.1"), "../x", p).is_err());
+        assert!(build_request(Action::Stop, None, "lo", p).is_ok());
+        assert!(matches!(
+            build_request(Action::Start, Some("198.51.100.1"), "../x", p),
+            Err(RealserverError::Usage(_))
+        ));
+    }
+
+    #[test]
+    fn the_command_line_takes_the_three_actions_and_nothing_else() {
+        use clap::ValueEnum;
+        let names: Vec<_> = Action::value_variants().iter().map(|a| a.name()).collect();
+        assert_eq!(names, ["start", "stop", "status"]);
+        for action in Action::value_variants() {
+            assert_eq!(Action::from_str(action.name(), false), Ok(*action));
+        }
+        assert!(Action::from_str("restart", false).is_err());
     }
 
     #[test]

@@ -53,8 +53,8 @@ pub(super) fn check(
     }
     if let (Some(key), Some(prefix)) = (config.auth.ah_key(), received.ah_prefix) {
         if config.version == Version::V2 {
-            if let Err(line) = check_ah(received.from, prefix, received.payload, key, ah_sequence) {
-                reject(&mut stats.auth_failure, line, out);
+            if let Err(why) = check_ah(received.from, prefix, received.payload, key, ah_sequence) {
+                reject(&mut stats.auth_failure, why.to_string(), out);
                 return None;
             }
         }
@@ -213,6 +213,24 @@ pub(super) fn check(
     Some(advert)
 }
 
+/// Why an advert with an Authentication Header is dropped; each displays
+/// as the line keepalived 2.2.7 logs for it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum AhRejection {
+    #[error("IPSEC-AH : {0}")]
+    IcvMismatch(AhError),
+    #[error("IPSEC-AH : dropping advert: {0}")]
+    Malformed(AhError),
+    /// Both words as a little-endian host reads them, as keepalived
+    /// prints them.
+    #[error("IPSEC AH : invalid IPSEC SPI value. {found} and expect {expected}")]
+    Spi { found: u32, expected: u32 },
+    #[error(
+        "IPSEC-AH : sequence number {received} already processed. Packet dropped. Local({local})"
+    )]
+    Replayed { received: u32, local: u32 },
+}
+
 /// RFC 2402 §3.4, in keepalived 2.2.7's order (measured with crafted
 /// packets): the ICV, then the SPI, which must be the sender's address,
 /// then the sequence number, which must be above the last one sent or
@@ -224,28 +242,26 @@ fn check_ah(
     payload: &[u8],
     key: &ah::AhKey,
     ah_sequence: &mut u32,
-) -> Result<(), String> {
+) -> Result<(), AhRejection> {
     let header = ah::verify(prefix, payload, key).map_err(|error| match error {
-        AhError::IcvMismatch => format!("IPSEC-AH : {error}"),
-        other => format!("IPSEC-AH : dropping advert: {other}"),
+        AhError::IcvMismatch => AhRejection::IcvMismatch(error),
+        other => AhRejection::Malformed(other),
     })?;
     let source = match from {
         IpAddr::V4(v4) => v4.octets(),
         IpAddr::V6(_) => [0; 4],
     };
     if header.spi.to_be_bytes() != source {
-        // keepalived prints both words as a little-endian host reads them.
-        return Err(format!(
-            "IPSEC AH : invalid IPSEC SPI value. {} and expect {}",
-            u32::from_le_bytes(source),
-            u32::from_le_bytes(header.spi.to_be_bytes())
-        ));
+        return Err(AhRejection::Spi {
+            found: u32::from_le_bytes(source),
+            expected: u32::from_le_bytes(header.spi.to_be_bytes()),
+        });
     }
     if header.sequence <= *ah_sequence {
-        return Err(format!(
-            "IPSEC-AH : sequence number {} already processed. Packet dropped. Local({})",
-            header.sequence, ah_sequence
-        ));
+        return Err(AhRejection::Replayed {
+            received: header.sequence,
+            local: *ah_sequence,
+        });
     }
     *ah_sequence = header.sequence;
     Ok(())

@@ -12,8 +12,8 @@
 
 use super::{RouteSet, TableNames};
 use crate::config::model::Config;
-use crate::net::address::{AddressSpec, Addresses};
-use crate::net::route::{AddOutcome, RemoveOutcome, Routing};
+use crate::net::address::{AddressError, AddressSpec, Addresses};
+use crate::net::route::{AddOutcome, RemoveOutcome, Routing, RoutingError};
 use crate::vrrp::runner::setup::address_spec;
 
 /// The kernel form of a configuration's static blocks.
@@ -69,6 +69,15 @@ impl Statics {
     }
 }
 
+/// A static entry the kernel refused, through either rtnetlink family.
+#[derive(Debug, thiserror::Error)]
+enum StaticError {
+    #[error(transparent)]
+    Routing(#[from] RoutingError),
+    #[error(transparent)]
+    Address(#[from] AddressError),
+}
+
 /// Moves the host from `before` to `after`: what `before` has and `after`
 /// lacks is removed (rules, routes, addresses), then everything of `after`
 /// is added (addresses, routes, rules; what is already there stays).
@@ -90,7 +99,7 @@ pub async fn apply(before: &Statics, after: &Statics) -> StaticsReport {
             return report;
         }
     };
-    let mut removed = |result: Result<RemoveOutcome, String>, what: String| match result {
+    let mut removed = |result: Result<RemoveOutcome, StaticError>, what: String| match result {
         Ok(RemoveOutcome::Removed) => report.removed += 1,
         Ok(RemoveOutcome::Absent) => {}
         Err(e) => {
@@ -99,18 +108,18 @@ pub async fn apply(before: &Statics, after: &Statics) -> StaticsReport {
         }
     };
     for rule in gone(&before.routes.rules, &after.routes.rules) {
-        let result = routing.remove_rule(rule).await.map_err(|e| e.to_string());
+        let result = routing.remove_rule(rule).await.map_err(StaticError::from);
         removed(result, format!("rule {rule}"));
     }
     for route in gone(&before.routes.routes, &after.routes.routes) {
-        let result = routing.remove_route(route).await.map_err(|e| e.to_string());
+        let result = routing.remove_route(route).await.map_err(StaticError::from);
         removed(result, format!("route {route}"));
     }
     for address in gone(&before.addresses, &after.addresses) {
-        let result = addresses.remove(address).await.map_err(|e| e.to_string());
+        let result = addresses.remove(address).await.map_err(StaticError::from);
         removed(result, format!("address {address}"));
     }
-    let mut added = |result: Result<AddOutcome, String>, what: String| match result {
+    let mut added = |result: Result<AddOutcome, StaticError>, what: String| match result {
         Ok(AddOutcome::Added) => report.added += 1,
         Ok(AddOutcome::AlreadyPresent) => {}
         Err(e) => {
@@ -119,15 +128,15 @@ pub async fn apply(before: &Statics, after: &Statics) -> StaticsReport {
         }
     };
     for address in &after.addresses {
-        let result = addresses.add(address).await.map_err(|e| e.to_string());
+        let result = addresses.add(address).await.map_err(StaticError::from);
         added(result, format!("address {address}"));
     }
     for route in &after.routes.routes {
-        let result = routing.add_route(route).await.map_err(|e| e.to_string());
+        let result = routing.add_route(route).await.map_err(StaticError::from);
         added(result, format!("route {route}"));
     }
     for rule in &after.routes.rules {
-        let result = routing.add_rule(rule).await.map_err(|e| e.to_string());
+        let result = routing.add_rule(rule).await.map_err(StaticError::from);
         added(result, format!("rule {rule}"));
     }
     report

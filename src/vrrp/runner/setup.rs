@@ -378,7 +378,7 @@ fn broadcast(addr: Ipv4Addr, prefix_len: u8, text: &str) -> Option<Ipv4Addr> {
 /// Every script of the configuration, prepared (or refused) once.
 #[derive(Debug, Default)]
 pub struct Scripts {
-    prepared: Vec<(Script, Result<SharedScript, String>)>,
+    prepared: Vec<(Script, Result<SharedScript, ScriptError>)>,
 }
 
 impl Scripts {
@@ -390,12 +390,12 @@ impl Scripts {
             let policy = match ScriptPolicy::from_global(&config.global) {
                 Ok(policy) => policy,
                 Err(e) => {
-                    let reason = e.to_string();
+                    let refused = ScriptError::User(e);
                     return Scripts {
                         prepared: config
                             .scripts()
                             .into_iter()
-                            .map(|s| (s.clone(), Err(reason.clone())))
+                            .map(|s| (s.clone(), Err(refused.clone())))
                             .collect(),
                     };
                 }
@@ -404,14 +404,12 @@ impl Scripts {
                 .audit(&config)
                 .into_iter()
                 .map(|(script, result)| {
-                    let result = result
-                        .map(|p| {
-                            for warning in &p.warnings {
-                                tracing::warn!("{warning}");
-                            }
-                            Arc::new(p)
-                        })
-                        .map_err(|e: ScriptError| e.to_string());
+                    let result = result.map(|p| {
+                        for warning in &p.warnings {
+                            tracing::warn!("{warning}");
+                        }
+                        Arc::new(p)
+                    });
                     (script.clone(), result)
                 })
                 .collect();
@@ -422,7 +420,10 @@ impl Scripts {
 
     /// The prepared script `command` runs and the arguments the state
     /// machine appended to the configured words (`notify`'s four).
-    pub fn find(&self, command: &Command) -> Option<(&Result<SharedScript, String>, Vec<String>)> {
+    pub fn find(
+        &self,
+        command: &Command,
+    ) -> Option<(&Result<SharedScript, ScriptError>, Vec<String>)> {
         self.prepared
             .iter()
             .filter(|(s, _)| {

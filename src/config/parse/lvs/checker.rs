@@ -241,9 +241,9 @@ pub(super) fn checker(parser: &mut Parser<'_>, kind: &str, node: &Node) -> Optio
 }
 
 /// `nb_get_retry` is an HTTP_GET/SSL_GET keyword only. keepalived 2.2.7
-/// says "Unknown keyword 'nb_get_retry'" elsewhere (the project seed has it
-/// in TCP_CHECK) and the retry count does not change; compat mode reads it
-/// as `retry`, which is what the operator meant.
+/// says "Unknown keyword 'nb_get_retry'" elsewhere (the reference deployment
+/// has it in TCP_CHECK) and the retry count does not change; compat mode reads
+/// it as `retry`, which is what the operator meant.
 fn nb_get_retry_outside_http(
     parser: &mut Parser<'_>,
     kind: &str,

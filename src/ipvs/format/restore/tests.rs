@@ -40,6 +40,7 @@ fn masks_flags_pe_and_ops() {
     );
     assert!(parse_line("-A -t 10.0.0.1:80 -s rr -b sh-port")
         .unwrap_err()
+        .to_string()
         .contains("incompatible scheduler flag 'sh-port'"));
 }
 
@@ -78,6 +79,7 @@ fn tunnel_options_need_a_tunnel() {
     assert!(
         parse_line("-a -t 10.0.0.1:80 -r 10.0.0.2 -m --tun-type gue")
             .unwrap_err()
+            .to_string()
             .contains("tunnel options")
     );
 }
@@ -96,6 +98,7 @@ fn errors_name_the_line_and_the_word() {
     assert_eq!(err.to_string(), "line 1: no such service");
     assert!(parse_line("-A -t 10.0.0.1:80 --frobnicate")
         .unwrap_err()
+        .to_string()
         .contains("'--frobnicate'"));
 }
 

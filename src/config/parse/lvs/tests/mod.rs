@@ -1,5 +1,5 @@
 //! Parser tests for the LVS blocks: typed values, aliases, ranges, the
-//! seed's `nb_get_retry`, and render → parse round trips.
+//! reference deployment's `nb_get_retry`, and render → parse round trips.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -34,8 +34,8 @@ fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
-/// The project seed's virtual server, as written there (indentation and
-/// trailing spaces included).
+/// The reference deployment's virtual server, as written there (indentation
+/// and trailing spaces included).
 pub(crate) const SEED: &str = "virtual_server 192.168.100.88 80 {  \n    delay_loop 6                    \n    lb_algo wrr                    \n    lb_kind DR                    \n    persistence_timeout 60          \n    protocol TCP                  \n    real_server 192.168.100.82 80 {  \n        weight 3                 \n        TCP_CHECK {  \n        connect_timeout 10         \n        nb_get_retry 3  \n        delay_before_retry 3  \n        connect_port 80  \n        }  \n    }  \n    real_server 192.168.100.83 80 {  \n        weight 3  \n        TCP_CHECK {  \n        connect_timeout 10  \n        nb_get_retry 3  \n        delay_before_retry 3  \n        connect_port 80  \n        }  \n     }  \n} \n";
 
 #[test]

@@ -1,7 +1,7 @@
 //! Round trips (parse → render → parse gives the same model, and canonical
-//! output is a fixed point) over a fixture with every LVS keyword, the seed
-//! and keepalived's sample configurations; plus a timing probe for large
-//! configurations.
+//! output is a fixed point) over a fixture with every LVS keyword, the
+//! reference deployment and keepalived's sample configurations; plus a timing
+//! probe for large configurations.
 
 use super::{load, load_with, with_code, SEED};
 use crate::config::model::Config;
