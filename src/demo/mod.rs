@@ -20,7 +20,6 @@
 
 pub mod config;
 pub mod directors;
-mod http;
 pub mod load;
 pub mod run;
 pub mod web;

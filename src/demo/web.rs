@@ -1,8 +1,9 @@
 //! The demo's web real servers: what the reference deployment's `httpd`
 //! boxes were. Each answers `GET /` (and `/index.html`) with
 //! `This is test <name>` — the reference deployment's page, on one line —
-//! over HTTP/1.0 and 1.1, keep-alive and pipelining included, so HTTP_GET checks and the built-in load see a
-//! real web server.
+//! over HTTP/1.0 and 1.1, keep-alive and pipelining included (hyper's
+//! HTTP/1 server), so HTTP_GET checks and the built-in load see a real web
+//! server.
 //!
 //! [`WebServer::stop`] is the reference deployment's `service httpd stop`: the
 //! listener closes (new connections are refused, so a check fails with
@@ -17,16 +18,25 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::convert::Infallible;
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{self, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode, Version};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::http::{self, Parsed, Response};
 use super::DemoError;
 
-/// An idle keep-alive connection is closed after this (nginx's
-/// `keepalive_timeout` defaults to 75 s).
+/// A connection that sends no whole request head for this long (an idle
+/// keep-alive one included) is closed (nginx's `keepalive_timeout`
+/// defaults to 75 s).
 const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
 /// After the last response of a closing connection, unread input is
 /// drained for at most this long, so the client reads the response
@@ -36,6 +46,10 @@ const LINGER: Duration = Duration::from_secs(2);
 const LINGER_BYTES: usize = 64 * 1024;
 /// Pending connections the kernel queues for `accept`.
 const BACKLOG: u32 = 1024;
+/// The request head may not exceed this, else the answer is 431 (nginx's
+/// default `large_client_header_buffers` is 8 KiB per line; this covers
+/// the whole head, plenty for the demo's clients and health checks).
+const MAX_HEAD: usize = 8 * 1024;
 
 /// One built-in web real server.
 #[derive(Debug)]
@@ -84,7 +98,7 @@ impl WebServer {
             source,
         })?;
         let (stop, stopped) = oneshot::channel();
-        let page: Arc<[u8]> = Arc::from(page_body(&self.name).into_bytes());
+        let page = Bytes::from(page_body(&self.name));
         let task = tokio::spawn(serve(listener, page, Arc::clone(&self.counters), stopped));
         self.running = Some(Running { stop, task });
         Ok(())
@@ -154,7 +168,7 @@ fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
 
 async fn serve(
     listener: TcpListener,
-    page: Arc<[u8]>,
+    page: Bytes,
     counters: Arc<Counters>,
     mut stop: oneshot::Receiver<()>,
 ) {
@@ -166,7 +180,7 @@ async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
                     let guard = OpenGuard::new(Arc::clone(&counters));
-                    connections.spawn(connection(stream, Arc::clone(&page), guard));
+                    connections.spawn(connection(stream, page.clone(), guard));
                 }
                 Err(e) => {
                     // EMFILE and friends: back off instead of spinning.
@@ -198,92 +212,91 @@ impl Drop for OpenGuard {
     }
 }
 
-async fn connection(mut stream: TcpStream, page: Arc<[u8]>, guard: OpenGuard) {
-    let mut input: Vec<u8> = Vec::with_capacity(1024);
-    let mut output: Vec<u8> = Vec::new();
-    loop {
-        // Answer every whole request already buffered, in order
-        // (pipelining), stopping after one that closes the connection.
-        let mut close = false;
-        loop {
-            match http::parse(&input) {
-                Parsed::Partial => break,
-                Parsed::Request { request, consumed } => {
-                    input.drain(..consumed);
-                    if answer(&request, &page, &mut output) {
-                        guard.0.pages.fetch_add(1, Ordering::Relaxed);
-                    }
-                    if !request.keep_alive {
-                        close = true;
-                        break;
-                    }
-                }
-                Parsed::Reject(rejection) => {
-                    let (status, reason) = rejection.status();
-                    let body = format!("{status} {reason}\n");
-                    Response {
-                        status,
-                        reason,
-                        body: body.as_bytes(),
-                        head_only: false,
-                        keep_alive: false,
-                        allow: None,
-                    }
-                    .write_to(&mut output);
-                    close = true;
-                    break;
-                }
-            }
+/// Serves one connection with hyper's HTTP/1 server, then closes it the
+/// way nginx does: the write side first, then whatever the client still
+/// sends is read and dropped for a while, so the last response is read
+/// instead of lost to a reset.
+async fn connection(mut stream: TcpStream, page: Bytes, guard: OpenGuard) {
+    let counters = Arc::clone(&guard.0);
+    let service = service_fn(move |request: Request<Incoming>| {
+        let response = answer(&request, &page);
+        if response.status() == StatusCode::OK {
+            counters.pages.fetch_add(1, Ordering::Relaxed);
         }
-        if !output.is_empty() {
-            if stream.write_all(&output).await.is_err() {
-                return;
-            }
-            output.clear();
-        }
-        if close {
-            linger(stream).await;
-            return;
-        }
-        match tokio::time::timeout(KEEPALIVE_IDLE, stream.read_buf(&mut input)).await {
-            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return,
-            Ok(Ok(_)) => {}
-        }
+        async move { Ok::<_, Infallible>(response) }
+    });
+    let served = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(KEEPALIVE_IDLE)
+        .max_header_size(MAX_HEAD)
+        .title_case_headers(true)
+        .serve_connection(TokioIo::new(&mut stream), service)
+        .await;
+    if let Err(e) = served {
+        tracing::debug!("demo web server connection: {e}");
     }
+    linger(stream).await;
+    drop(guard);
 }
 
-/// Writes the answer to one request; true when it served the page.
-fn answer(request: &http::Request, page: &[u8], output: &mut Vec<u8>) -> bool {
-    let head_only = request.method == "HEAD";
-    let mut response = Response {
-        status: 200,
-        reason: "OK",
-        body: page,
-        head_only,
-        keep_alive: request.keep_alive,
-        allow: None,
+/// The answer to one request: the page on `/` and `/index.html` (hyper
+/// leaves the body out of a HEAD answer), 404 elsewhere, 405 for other
+/// methods. HTTP/1.0 requests close unless they ask for keep-alive,
+/// HTTP/1.1 ones stay open unless they ask to close (RFC 9112 §9.3).
+fn answer(request: &Request<Incoming>, page: &Bytes) -> Response<Full<Bytes>> {
+    let (status, body) = if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        (
+            StatusCode::METHOD_NOT_ALLOWED,
+            Bytes::from_static(b"405 Method Not Allowed\n"),
+        )
+    } else if !matches!(request.uri().path(), "/" | "/index.html") {
+        (
+            StatusCode::NOT_FOUND,
+            Bytes::from_static(b"404 Not Found\n"),
+        )
+    } else {
+        (StatusCode::OK, page.clone())
     };
-    if !(head_only || request.method == "GET") {
-        response.status = 405;
-        response.reason = "Method Not Allowed";
-        response.body = b"405 Method Not Allowed\n";
-        response.allow = Some("GET, HEAD");
-    } else if !matches!(request.path.as_str(), "/" | "/index.html") {
-        response.status = 404;
-        response.reason = "Not Found";
-        response.body = b"404 Not Found\n";
+    let mut response = Response::new(Full::new(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::SERVER, HeaderValue::from_static("lvstop-demo"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    let connection = if keeps_alive(request) {
+        "keep-alive"
+    } else {
+        "close"
+    };
+    headers.insert(header::CONNECTION, HeaderValue::from_static(connection));
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        headers.insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
     }
-    response.write_to(output);
-    response.status == 200
+    response
 }
 
-/// Half-closes, then reads and drops what the client still sends until it
-/// closes too (or a limit is reached), so a pipelined request after a
-/// closing one cannot turn the last response into a reset.
-async fn linger(mut stream: TcpStream) {
-    if stream.shutdown().await.is_err() {
-        return;
+/// Whether the connection stays open after this request (RFC 9112 §9.3:
+/// HTTP/1.1 persists unless "close"; HTTP/1.0 only with "keep-alive").
+fn keeps_alive(request: &Request<Incoming>) -> bool {
+    let mut close = false;
+    let mut keep_alive = false;
+    for value in request.headers().get_all(header::CONNECTION) {
+        for option in value.to_str().unwrap_or_default().split(',') {
+            close |= option.trim().eq_ignore_ascii_case("close");
+            keep_alive |= option.trim().eq_ignore_ascii_case("keep-alive");
+        }
     }
+    !close && (request.version() == Version::HTTP_11 || keep_alive)
+}
+
+/// Half-closes (hyper may have done so already), then reads and drops what
+/// the client still sends until it closes too (or a limit is reached), so
+/// a pipelined request after a closing one, or the rest of a refused
+/// oversized head, cannot turn the last response into a reset.
+async fn linger(mut stream: TcpStream) {
+    let _ = stream.shutdown().await;
     let mut sink = [0u8; 4096];
     let mut drained = 0usize;
     let deadline = tokio::time::Instant::now() + LINGER;
