@@ -18,13 +18,13 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::cli::{CommonOptions, SourceChoice};
-use crate::config::running::load_for_director;
+use crate::config::running::{load_for_director, RefusedConfig};
 use crate::control::remote;
 use crate::control::ControlError;
 use crate::dataplane::kernel::KernelDataplane;
 use crate::dataplane::{Dataplane, DataplaneKind};
 use crate::engine::director::EngineOptions;
-use crate::engine::host::{HostEngine, HostOptions};
+use crate::engine::host::{HostEngine, HostEngineError, HostOptions};
 use crate::engine::overrides::Actor;
 use crate::engine::view::Handle;
 use crate::fleet::DirectorSpec;
@@ -32,6 +32,21 @@ use crate::ipvs::model::Connection;
 use crate::observe;
 use crate::ui::{self, ConsoleOptions};
 use crate::vrrp::runner::RunnerOptions;
+
+/// Why the console stopped or could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConsoleError {
+    #[error(transparent)]
+    Ui(#[from] ui::UiError),
+    #[error(transparent)]
+    Control(#[from] ControlError),
+    #[error(transparent)]
+    Config(#[from] RefusedConfig),
+    #[error(transparent)]
+    Engine(#[from] HostEngineError),
+    #[error("--engine: there is no {} to run; pass -f FILE, or try `lvstop demo`", .0.display())]
+    NoConfig(PathBuf),
+}
 
 /// The refresh interval when `-d` is not given.
 const DEFAULT_REFRESH: Duration = Duration::from_secs(1);
@@ -88,7 +103,7 @@ async fn several(
     common: &CommonOptions,
     mut options: ConsoleOptions,
     directors: Vec<DirectorSpec>,
-) -> Result<(), String> {
+) -> Result<(), ConsoleError> {
     let messages = crate::fleet::watch(&directors, refresh(common));
     if let Some(first) = directors.first() {
         options.source = format!("director {} {}", first.name, first.socket.display());
@@ -96,14 +111,14 @@ async fn several(
     options.directors = directors;
     ui::run_fleet(options, messages, actor())
         .await
-        .map_err(|e| e.to_string())
+        .map_err(ConsoleError::from)
 }
 
 /// Run `job` on a fresh multi-threaded runtime; its error, or the
 /// runtime's, is printed after `program:`.
-pub fn block_on(
+pub fn block_on<E: std::fmt::Display>(
     program: &str,
-    job: impl std::future::Future<Output = Result<(), String>>,
+    job: impl std::future::Future<Output = Result<(), E>>,
 ) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -161,7 +176,7 @@ async fn console(
     common: &CommonOptions,
     mut options: ConsoleOptions,
     engine: bool,
-) -> Result<(), String> {
+) -> Result<(), ConsoleError> {
     let interval = refresh(common);
     if engine {
         return embedded(common, options, interval).await;
@@ -175,7 +190,7 @@ async fn console(
                 run_remote(options, remote).await
             }
             Err(ControlError::NoDaemon { .. }) => observed(common, options, interval).await,
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e.into()),
         },
     }
 }
@@ -187,7 +202,7 @@ async fn observed(
     common: &CommonOptions,
     mut options: ConsoleOptions,
     interval: Duration,
-) -> Result<(), String> {
+) -> Result<(), ConsoleError> {
     let kernel = KernelDataplane::connect()
         .await
         .map(Arc::new)
@@ -208,26 +223,27 @@ async fn observed(
     options.connections = Some(observed.connections);
     ui::run(options, observed.updates, observed.commands, actor())
         .await
-        .map_err(|e| e.to_string())
+        .map_err(ConsoleError::from)
 }
 
 async fn attached(
     common: &CommonOptions,
     mut options: ConsoleOptions,
     interval: Duration,
-) -> Result<(), String> {
-    let remote = remote::attach(&common.socket, interval)
-        .await
-        .map_err(|e| e.to_string())?;
+) -> Result<(), ConsoleError> {
+    let remote = remote::attach(&common.socket, interval).await?;
     options.source = format!("lvstop daemon {}", common.socket.display());
     run_remote(options, remote).await
 }
 
-async fn run_remote(mut options: ConsoleOptions, remote: remote::Remote) -> Result<(), String> {
+async fn run_remote(
+    mut options: ConsoleOptions,
+    remote: remote::Remote,
+) -> Result<(), ConsoleError> {
     options.connections = Some(remote.connections);
     ui::run(options, remote.updates, remote.commands, actor())
         .await
-        .map_err(|e| e.to_string())
+        .map_err(ConsoleError::from)
 }
 
 /// `--engine`: this console is the director.
@@ -235,15 +251,12 @@ async fn embedded(
     common: &CommonOptions,
     mut options: ConsoleOptions,
     interval: Duration,
-) -> Result<(), String> {
+) -> Result<(), ConsoleError> {
     if !common.config.exists() {
-        return Err(format!(
-            "--engine: there is no {} to run; pass -f FILE, or try `lvstop demo`",
-            common.config.display()
-        ));
+        return Err(ConsoleError::NoConfig(common.config.clone()));
     }
     log_to_file();
-    let config = load_for_director(&common.config).map_err(|e| e.to_string())?;
+    let config = load_for_director(&common.config)?;
     options.embedded = true;
     let engine = HostEngine::start(
         config,
@@ -256,8 +269,7 @@ async fn embedded(
             },
         },
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     let dataplane = engine.dataplane();
     options.source = match dataplane.kind() {
         DataplaneKind::Kernel => "embedded engine (kernel IPVS)".into(),
@@ -275,12 +287,12 @@ async fn watch_engine<D: Dataplane + 'static>(
     dataplane: Arc<D>,
     mut options: ConsoleOptions,
     interval: Duration,
-) -> Result<(), String> {
+) -> Result<(), ConsoleError> {
     options.connections = Some(poll_connections(dataplane, interval));
     let updates = handle.subscribe(interval, 0);
     ui::run(options, updates, handle.commands().clone(), actor())
         .await
-        .map_err(|e| e.to_string())
+        .map_err(ConsoleError::from)
 }
 
 /// The dataplane's connection table every `interval`.

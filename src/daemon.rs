@@ -27,7 +27,7 @@ use crate::engine::director::EngineOptions;
 use crate::engine::handle::Update;
 use crate::engine::host::{HostEngine, HostEngineError, HostOptions};
 use crate::engine::overrides::Actor;
-use crate::engine::view::Handle;
+use crate::engine::view::{Handle, SnapshotError};
 use crate::pidfile::PidFile;
 use crate::vrrp::runner::RunnerOptions;
 
@@ -225,7 +225,7 @@ struct DaemonBackend {
 impl Backend for DaemonBackend {
     async fn handle(&self, peer: &Peer, request: Request) -> Response {
         let failed = |e: DataplaneError| Response::error(ErrorKind::Failed, e.to_string());
-        let gone = |e: String| Response::error(ErrorKind::Failed, e);
+        let gone = |e: SnapshotError| Response::error(ErrorKind::Failed, e.to_string());
         match request {
             Request::Hello => Response::Hello(self.hello.clone()),
             Request::Table => self

@@ -27,8 +27,8 @@ use crate::vrrp::fsm::State;
 /// The instance the demo's directors run.
 const INSTANCE: &str = "VI_1";
 
-/// `:demo` actions, the verb the demo adds to the console: the seed's
-/// checks, live.
+/// `:demo` actions, the verb the demo adds to the console: the reference
+/// deployment's checks, live.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum DemoAction {
     /// Stop the named web real server (`service httpd stop`).
@@ -81,11 +81,7 @@ pub fn run(common: &CommonOptions, args: &DemoArgs) -> ExitCode {
     };
     options.load.rate = args.rate;
     let interval = crate::console::refresh(common);
-    crate::console::block_on("lvstop demo", async move {
-        demo(options, console, interval)
-            .await
-            .map_err(|e| e.to_string())
-    })
+    crate::console::block_on("lvstop demo", demo(options, console, interval))
 }
 
 async fn demo(

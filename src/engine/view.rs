@@ -98,7 +98,17 @@ pub struct Sources<D> {
     pub started_unix_ms: u64,
 }
 
-type SnapshotReply = oneshot::Sender<Result<Arc<Snapshot>, String>>;
+type SnapshotReply = oneshot::Sender<Result<Arc<Snapshot>, SnapshotError>>;
+
+/// Why there is no snapshot.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("the engine has stopped")]
+    EngineStopped,
+    /// The dataplane's table could not be read (its words).
+    #[error("cannot read the dataplane: {0}")]
+    Dataplane(String),
+}
 
 /// A watcher's and commander's way into a running engine. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -131,15 +141,13 @@ impl Handle {
     }
 
     /// The engine's state now (or at most [`SNAPSHOT_REUSE`] old).
-    pub async fn snapshot(&self) -> Result<Arc<Snapshot>, String> {
+    pub async fn snapshot(&self) -> Result<Arc<Snapshot>, SnapshotError> {
         let (reply, answer) = oneshot::channel();
         self.snapshots
             .send(reply)
             .await
-            .map_err(|_| "the engine has stopped".to_string())?;
-        answer
-            .await
-            .map_err(|_| "the engine has stopped".to_string())?
+            .map_err(|_| SnapshotError::EngineStopped)?;
+        answer.await.map_err(|_| SnapshotError::EngineStopped)?
     }
 
     /// Events after `seq` still kept, and whether some were missed.
@@ -172,7 +180,7 @@ impl Handle {
                 _ = ticker.tick() => match self.snapshot().await {
                     Ok(snapshot) => Update::Snapshot(snapshot),
                     Err(why) => {
-                        let _ = out.send(Update::Lost(why)).await;
+                        let _ = out.send(Update::Lost(why.to_string())).await;
                         return;
                     }
                 },
@@ -220,12 +228,12 @@ async fn snapshotter<D: Dataplane>(
     }
 }
 
-async fn assemble<D: Dataplane>(sources: &Sources<D>) -> Result<Snapshot, String> {
+async fn assemble<D: Dataplane>(sources: &Sources<D>) -> Result<Snapshot, SnapshotError> {
     let table = sources
         .dataplane
         .snapshot()
         .await
-        .map_err(|e| format!("cannot read the dataplane: {e}"))?;
+        .map_err(|e| SnapshotError::Dataplane(e.to_string()))?;
     let director = sources.director.borrow().clone();
     Ok(Snapshot {
         taken_unix_ms: wall_ms(),

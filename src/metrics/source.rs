@@ -19,9 +19,9 @@ pub type Scraped = (Arc<Snapshot>, Option<EngineTotals>);
 /// Why `/metrics` has nothing to show; the body of its 503 answer.
 #[derive(Debug, thiserror::Error)]
 pub enum ScrapeError {
-    /// The engine did not answer with a snapshot (its words).
-    #[error("{0}")]
-    Engine(String),
+    /// The engine did not answer with a snapshot.
+    #[error(transparent)]
+    Engine(#[from] crate::engine::view::SnapshotError),
     #[error("the observer stopped")]
     ObserverStopped,
     #[error("no snapshot yet")]
