@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use lvstop::config::load::{load_str, Options};
 use lvstop::health::driver::{self, DriverOptions};
 use lvstop::health::outcome::{ProbeReport, Reason, Verdict};
-use lvstop::health::runner::{Action, Runner, RunnerOptions};
+use lvstop::health::machine::{Action, Runner, CheckOptions};
 use lvstop::health::target::{probe_specs, ProbeTarget, Prober, RealProbes};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -124,7 +124,7 @@ fn main() {
         let text = config(checkers, &listeners);
         let loaded = load_str("bench.conf".as_ref(), &text, &Options::default());
         assert!(!loaded.has_errors(), "generated config has errors");
-        let runner = Runner::new(&loaded.config, RunnerOptions::default()).unwrap();
+        let runner = Runner::new(&loaded.config, CheckOptions::default()).unwrap();
         // `LVSTOP_BENCH_PROBER=real` runs the daemon's own probes
         // (health::probe: reset on close, bind options); the default is a
         // plain connect-and-close.

@@ -26,12 +26,12 @@ use crate::dataplane::{Dataplane, DataplaneKind};
 use crate::engine::director::EngineOptions;
 use crate::engine::host::{HostEngine, HostEngineError, HostOptions};
 use crate::engine::overrides::Actor;
-use crate::engine::view::Handle;
+use crate::engine::handle::Handle;
 use crate::fleet::DirectorSpec;
 use crate::ipvs::model::Connection;
 use crate::observe;
 use crate::ui::{self, ConsoleOptions};
-use crate::vrrp::runner::RunnerOptions;
+use crate::vrrp::driver::VrrpOptions;
 
 /// Why the console stopped or could not start.
 #[derive(Debug, thiserror::Error)]
@@ -265,7 +265,7 @@ async fn embedded(
             allow_other_speaker: common.allow_other_speaker,
             engine: EngineOptions {
                 config_path: common.config.clone(),
-                vrrp: RunnerOptions::default(),
+                vrrp: VrrpOptions::default(),
             },
         },
     )

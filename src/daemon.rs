@@ -24,12 +24,12 @@ use crate::dataplane::chosen::ChosenDataplane;
 use crate::dataplane::{Dataplane, DataplaneError};
 use crate::engine::command::Command;
 use crate::engine::director::EngineOptions;
-use crate::engine::handle::Update;
+use crate::engine::channel::Update;
 use crate::engine::host::{HostEngine, HostEngineError, HostOptions};
 use crate::engine::overrides::Actor;
-use crate::engine::view::{Handle, SnapshotError};
+use crate::engine::handle::{Handle, SnapshotError};
 use crate::pidfile::PidFile;
-use crate::vrrp::runner::RunnerOptions;
+use crate::vrrp::driver::VrrpOptions;
 
 /// Why the daemon could not start or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -98,7 +98,7 @@ async fn serve(common: &CommonOptions, args: &DaemonArgs) -> Result<(), DaemonEr
             allow_other_speaker: common.allow_other_speaker,
             engine: EngineOptions {
                 config_path: common.config.clone(),
-                vrrp: RunnerOptions::default(),
+                vrrp: VrrpOptions::default(),
             },
         },
     )

@@ -15,7 +15,7 @@ use tokio::sync::watch;
 
 use crate::cli::{CommonOptions, ExporterArgs};
 use crate::dataplane::kernel::KernelDataplane;
-use crate::engine::handle::Update;
+use crate::engine::channel::Update;
 use crate::metrics::{LatestSource, RenderOptions};
 use crate::observe::driver::{self, ObserverOptions};
 

@@ -9,7 +9,7 @@
 //!
 //! From a daemon, the listing is followed (unless `--ipvs-only`) by a VRRP
 //! section (one line per instance; format in
-//! [`crate::vrrp::runner::status::render_section`]) and by every real
+//! [`crate::vrrp::driver::status::render_section`]) and by every real
 //! server's check state and reason, in the layout documented in
 //! [`crate::health::report`]; `--json` carries them as `vrrp` and `checks`.
 
@@ -30,7 +30,7 @@ use crate::health::report::{self, ChecksReport};
 use crate::ipvs::format::{self, ListOptions};
 use crate::ipvs::model::{Connection, Daemon, Table, Timeouts};
 use crate::observe::report::{KeepalivedView, MissingRealServer, Observation};
-use crate::vrrp::runner::{render_section, VrrpStatus};
+use crate::vrrp::driver::{render_section, VrrpStatus};
 
 /// Exit status when the state could not be read (ipvsadm exits 1 too).
 const EXIT_UNREADABLE: u8 = 1;

@@ -13,7 +13,7 @@ use lvstop::engine::plan::{
 };
 use lvstop::ipvs::desired::{self, DesiredService};
 use lvstop::ipvs::model::{Dest, Info, Origin, Service, ServiceKey, Table};
-use lvstop::vrrp::runner::units::UnitKey;
+use lvstop::vrrp::driver::units::UnitKey;
 
 struct Knobs {
     router_id: &'static str,

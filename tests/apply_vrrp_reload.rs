@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use lvstop::config::load::{load_str, Options};
 use lvstop::config::model::Config;
-use lvstop::vrrp::fsm::State;
-use lvstop::vrrp::runner::{
-    MemoryHost, RunnerIo, RunnerOptions, VrrpEvent, VrrpReload, VrrpService, VrrpStatus,
+use lvstop::vrrp::machine::State;
+use lvstop::vrrp::driver::{
+    MemoryHost, RunnerIo, VrrpOptions, VrrpEvent, VrrpReload, VrrpService, VrrpStatus,
 };
 use lvstop::vrrp::transport::memory::MemorySegment;
 
@@ -44,7 +44,7 @@ async fn director(
     config: &Config,
 ) -> (VrrpService, MemoryHost) {
     let host = MemoryHost::default();
-    let options = RunnerOptions {
+    let options = VrrpOptions {
         io: RunnerIo::Memory {
             segment: segment.clone(),
             address: address.parse().unwrap(),

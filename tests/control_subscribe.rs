@@ -293,7 +293,7 @@ fn hostile_input_gets_errors_and_never_disturbs_the_daemon_or_other_clients() {
 #[test]
 fn the_remote_attachment_brings_snapshots_commands_and_connections() {
     use lvstop::engine::command::{Command, Outcome};
-    use lvstop::engine::handle::Update;
+    use lvstop::engine::channel::Update;
     use lvstop::engine::overrides::Actor;
     use lvstop::ipvs::model::{DestKey, ServiceKey};
 

@@ -13,8 +13,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use lvstop::demo::directors::DemoDirectors;
 use lvstop::demo::{DemoOptions, DemoWorld, LoadOptions};
 use lvstop::engine::snapshot::Snapshot;
-use lvstop::engine::view::Handle;
-use lvstop::vrrp::fsm::State;
+use lvstop::engine::handle::Handle;
+use lvstop::vrrp::machine::State;
 use support::until;
 
 fn free_addr(last: u8) -> SocketAddr {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use lvstop::config::load::{load_str, Options};
 use lvstop::health::driver::{self, DriverOptions};
 use lvstop::health::outcome::{ProbeReport, Reason, Verdict};
-use lvstop::health::runner::{Action, HealthEvent, Runner, RunnerOptions};
+use lvstop::health::machine::{Action, HealthEvent, Runner, CheckOptions};
 use lvstop::health::target::{probe_specs, ProbeTarget, Prober, RealProbes};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -111,7 +111,7 @@ async fn a_real_server_leaves_when_its_listener_closes_and_returns_when_it_reope
     let (_backend_b, b) = Backend::listen("127.0.0.1:0".parse().unwrap()).await;
     let loaded = load_str("test.conf".as_ref(), &config(a, b), &Options::default());
     assert!(!loaded.has_errors());
-    let runner = Runner::new(&loaded.config, RunnerOptions::default()).unwrap();
+    let runner = Runner::new(&loaded.config, CheckOptions::default()).unwrap();
     let targets = runner.targets().to_vec();
     let mut handle = driver::spawn(
         runner,
@@ -234,7 +234,7 @@ async fn a_hanging_probe_neither_blocks_the_loop_nor_other_checkers() {
     let text = config("127.0.0.1:1".parse().unwrap(), b)
         .replace("connect_timeout 2", "connect_timeout 0.5");
     let loaded = load_str("test.conf".as_ref(), &text, &Options::default());
-    let runner = Runner::new(&loaded.config, RunnerOptions::default()).unwrap();
+    let runner = Runner::new(&loaded.config, CheckOptions::default()).unwrap();
     let options = DriverOptions {
         probe_grace: Duration::from_millis(100),
         ..DriverOptions::default()
@@ -268,7 +268,7 @@ async fn the_real_probes_plug_into_the_driver() {
     let (backend_a, a) = Backend::listen("127.0.0.1:0".parse().unwrap()).await;
     let (_backend_b, b) = Backend::listen("127.0.0.1:0".parse().unwrap()).await;
     let loaded = load_str("test.conf".as_ref(), &config(a, b), &Options::default());
-    let runner = Runner::new(&loaded.config, RunnerOptions::default()).unwrap();
+    let runner = Runner::new(&loaded.config, CheckOptions::default()).unwrap();
     let specs = probe_specs(&loaded.config, None);
     let mut handle = driver::spawn(
         runner,

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use lvstop::config::load::{load_str, Options};
 use lvstop::health::outcome::{ProbeReport, Reason, Verdict};
-use lvstop::health::runner::{Action, CheckerId, ProbeFinished, Runner, RunnerOptions};
+use lvstop::health::machine::{Action, CheckerId, ProbeFinished, Runner, CheckOptions};
 use serde_json::Value;
 
 #[derive(Clone)]
@@ -113,7 +113,7 @@ fn replay(case: &str) -> Vec<(Duration, Action)> {
     assert!(!loaded.has_errors(), "{case}: config has errors");
     let mut runner = Runner::new(
         &loaded.config,
-        RunnerOptions {
+        CheckOptions {
             seed: 7,
             hostname: "director".into(),
         },

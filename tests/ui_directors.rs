@@ -14,13 +14,13 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::Terminal;
 
-use lvstop::engine::handle::Update;
+use lvstop::engine::channel::Update;
 use lvstop::engine::snapshot::Snapshot;
 use lvstop::fleet::DirectorSpec;
 use lvstop::ui::app::Mode;
 use lvstop::ui::render::draw;
 use lvstop::ui::App;
-use lvstop::vrrp::fsm::State;
+use lvstop::vrrp::machine::State;
 
 fn render(app: &App, width: u16, height: u16) -> Buffer {
     let mut terminal =

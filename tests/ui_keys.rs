@@ -365,7 +365,7 @@ fn the_selection_stays_on_its_row_across_snapshots() {
     press(&mut app, "jj");
     let chosen = Some(Target::RealServer(vip(), rs("192.168.100.83:80")));
     assert_eq!(app.selected(), chosen);
-    app.on_update(lvstop::engine::handle::Update::Snapshot(
+    app.on_update(lvstop::engine::channel::Update::Snapshot(
         std::sync::Arc::new(ui_fixture::snapshot(3)),
     ));
     assert_eq!(app.selected(), chosen);
@@ -374,7 +374,7 @@ fn the_selection_stays_on_its_row_across_snapshots() {
     empty.checks = Default::default();
     empty.overrides.clear();
     empty.drains.clear();
-    app.on_update(lvstop::engine::handle::Update::Snapshot(
+    app.on_update(lvstop::engine::channel::Update::Snapshot(
         std::sync::Arc::new(empty),
     ));
     assert_eq!(app.selected(), None, "nothing left to select");

@@ -13,7 +13,7 @@ use ratatui::Terminal;
 
 use std::sync::Arc;
 
-use lvstop::engine::handle::Update;
+use lvstop::engine::channel::Update;
 use lvstop::engine::snapshot::Snapshot;
 use lvstop::observe::report::Observation;
 use lvstop::observe::wire::{Family, LiveMaster, RouterKey, WireAlarm, WireReport};
@@ -254,7 +254,7 @@ fn the_vrrp_screen_shows_every_vip() {
             s.vrrp.instances[0].vips = vips.iter().map(|v| v.parse().unwrap()).collect();
             second.name = "VI_2".into();
             second.vrid = 52;
-            second.state = lvstop::vrrp::fsm::State::Backup;
+            second.state = lvstop::vrrp::machine::State::Backup;
             second.vips = vec!["192.168.100.99".parse().unwrap_or_else(|e| panic!("{e}"))];
             s.vrrp.instances.push(second);
         });

@@ -16,11 +16,11 @@ use std::time::SystemTime;
 
 use lvstop::config::load::{load_str, Options};
 use lvstop::notify::alert::{render, Addresses};
-use lvstop::vrrp::fsm::{
+use lvstop::vrrp::machine::{
     Action, Input, InterfaceInfo, Interfaces, Node, NoticeState, NotifyTarget, Timestamp,
 };
-use lvstop::vrrp::runner::notices;
-use lvstop::vrrp::runner::units::{slices, UnitKey};
+use lvstop::vrrp::driver::notices;
+use lvstop::vrrp::driver::units::{slices, UnitKey};
 
 const FIXTURES: &str = "tests/fixtures/notify/keepalived-vrrp";
 

@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use super::protocol::{Envelope, ErrorKind, Request, Response};
 use super::ControlError;
 use crate::engine::command::{CommandError, Outcome};
-use crate::engine::handle::{command_channel, Commands, Update};
+use crate::engine::channel::{command_channel, Commands, Update};
 use crate::ipvs::model::Connection;
 
 /// What the console needs from a daemon.
@@ -168,7 +168,7 @@ async fn forward_updates(mut stream: Line, out: mpsc::Sender<Update>) {
 
 async fn forward_commands(
     path: PathBuf,
-    mut queue: mpsc::Receiver<crate::engine::handle::CommandRequest>,
+    mut queue: mpsc::Receiver<crate::engine::channel::CommandRequest>,
 ) {
     let mut line: Option<Line> = None;
     while let Some(request) = queue.recv().await {

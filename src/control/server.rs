@@ -17,7 +17,7 @@ use super::peer::{Access, Peer, PeerPolicy};
 use super::protocol::{Envelope, ErrorKind, Request, Response, MAX_REQUEST_BYTES};
 use super::stream::{self, Outgoing, SnapshotLines};
 use super::ControlError;
-use crate::engine::handle::Update;
+use crate::engine::channel::Update;
 
 /// Socket file mode: owner and group may connect, nobody else.
 const SOCKET_MODE: u32 = 0o660;
@@ -258,7 +258,7 @@ async fn read_requests<B: Backend>(
             }
             Request::Subscribe { interval_ms, since } => {
                 let interval = std::time::Duration::from_millis(interval_ms)
-                    .max(crate::engine::view::MIN_INTERVAL);
+                    .max(crate::engine::handle::MIN_INTERVAL);
                 match backend.subscribe(interval, since) {
                     Some(updates) => {
                         send(

@@ -14,7 +14,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use super::protocol::{Envelope, Response};
-use crate::engine::handle::Update;
+use crate::engine::channel::Update;
 use crate::engine::snapshot::Snapshot;
 
 /// One response line, newline included.

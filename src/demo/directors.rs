@@ -16,8 +16,8 @@ use super::DemoError;
 use crate::config::load::{load_str, Options};
 use crate::dataplane::userspace::UserspaceDataplane;
 use crate::engine::director::{Engine, EngineOptions};
-use crate::engine::view::Handle;
-use crate::vrrp::runner::{MemoryHost, RunnerIo, RunnerOptions};
+use crate::engine::handle::Handle;
+use crate::vrrp::driver::{MemoryHost, RunnerIo, VrrpOptions};
 use crate::vrrp::transport::memory::MemorySegment;
 
 /// One director: its configuration and, while running, its engine.
@@ -127,7 +127,7 @@ impl DemoDirectors {
             outcome.config,
             EngineOptions {
                 config_path: director.path.clone(),
-                vrrp: RunnerOptions {
+                vrrp: VrrpOptions {
                     io: RunnerIo::Memory {
                         segment,
                         address: director.config.segment_address,

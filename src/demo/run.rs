@@ -19,10 +19,10 @@ use super::directors::DemoDirectors;
 use super::world::DemoWorld;
 use super::{DemoError, DemoOptions};
 use crate::cli::{CommonOptions, DemoArgs};
-use crate::engine::handle::{command_channel, CommandRequest, Update};
-use crate::engine::view::Handle;
+use crate::engine::channel::{command_channel, CommandRequest, Update};
+use crate::engine::handle::Handle;
 use crate::ui::extension::{Extension, ExtensionRequest, ExtensionVerb};
-use crate::vrrp::fsm::State;
+use crate::vrrp::machine::State;
 
 /// The instance the demo's directors run.
 const INSTANCE: &str = "VI_1";

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use super::event::EventKind;
 use crate::health::report::{AlertCounters, ChecksReport};
-use crate::vrrp::runner::VrrpStatus;
+use crate::vrrp::driver::VrrpStatus;
 
 /// One change, ready for [`super::event::EventRing::push`].
 pub type Change = (EventKind, String);

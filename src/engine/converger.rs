@@ -16,7 +16,7 @@ use crate::dataplane::{Dataplane, DataplaneKind, Operation};
 use crate::ipvs::desired::DesiredService;
 use crate::ipvs::model::{ServiceKey, Table};
 use crate::ipvs::reconcile;
-use crate::vrrp::runner::VrrpStatus;
+use crate::vrrp::driver::VrrpStatus;
 
 /// The dataplane and what this director did to it.
 #[derive(Debug)]

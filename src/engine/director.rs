@@ -23,19 +23,19 @@ use super::changes;
 use super::command::{CommandError, Outcome, PriorityChange};
 use super::converger::Converger;
 use super::event::{wall_ms, EventKind, DEFAULT_CAPACITY};
-use super::handle::{command_channel, CommandRequest};
+use super::channel::{command_channel, CommandRequest};
 use super::running::RunningConfig;
 use super::snapshot::{DrainView, TargetOverrides};
 use super::state::{EngineState, IoCommand, Next};
 use super::sync_daemon::SyncDaemon;
-use super::view::{DirectorView, Handle, Sources, Timeline};
+use super::handle::{DirectorView, Handle, Sources, Timeline};
 use crate::config::model::Config;
 use crate::dataplane::{ApplyError, Dataplane, DataplaneError, Operation};
 use crate::health::report::ChecksReport;
 use crate::health::service::{self as health, HealthError, HealthService};
 use crate::ipvs::desired::{self, DesiredError};
 use crate::ipvs::model::ServiceKey;
-use crate::vrrp::runner::{NoticeSinks, RunnerError, RunnerOptions, VrrpService, VrrpStatus};
+use crate::vrrp::driver::{NoticeSinks, VrrpError, VrrpOptions, VrrpService, VrrpStatus};
 use apply::Phases;
 
 /// How often the dataplane is compared with what was applied.
@@ -56,7 +56,7 @@ pub enum EngineError {
     #[error("health checks: {0}")]
     Health(#[from] HealthError),
     #[error("VRRP: {0}")]
-    Vrrp(#[from] RunnerError),
+    Vrrp(#[from] VrrpError),
 }
 
 impl From<ApplyError> for EngineError {
@@ -71,7 +71,7 @@ pub struct EngineOptions {
     /// The file `reload` reads again.
     pub config_path: PathBuf,
     /// VRRP's sockets: the host's, or an in-memory segment (demo, tests).
-    pub vrrp: RunnerOptions,
+    pub vrrp: VrrpOptions,
 }
 
 /// A running engine.
@@ -464,9 +464,9 @@ async fn set_priority(
 }
 
 /// A failover the VRRP runners refused, in the command's terms.
-fn failover_error(name: &str, error: RunnerError) -> CommandError {
+fn failover_error(name: &str, error: VrrpError) -> CommandError {
     match error {
-        RunnerError::UnknownInstance(_) => CommandError::UnknownInstance {
+        VrrpError::UnknownInstance(_) => CommandError::UnknownInstance {
             name: name.to_string(),
         },
         e => CommandError::Refused {

@@ -16,8 +16,8 @@ use std::net::IpAddr;
 
 use crate::config::model::Config;
 use crate::ipvs::desired::DesiredService;
-use crate::vrrp::fsm::State;
-use crate::vrrp::runner::VrrpStatus;
+use crate::vrrp::machine::State;
+use crate::vrrp::driver::VrrpStatus;
 
 /// The instances that own each VIP, from the configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -76,7 +76,7 @@ mod tests {
     use super::*;
     use crate::config::load::{load_str, Options};
     use crate::ipvs::desired;
-    use crate::vrrp::runner::InstanceStatus;
+    use crate::vrrp::driver::InstanceStatus;
 
     const CONFIG: &str = "
 vrrp_instance VI_1 {

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use super::director::{Engine, EngineError, EngineOptions};
-use super::view::Handle;
+use super::handle::Handle;
 use crate::config::model::Config;
 use crate::dataplane::chosen::{ChosenDataplane, DataplaneChoice};
 use crate::dataplane::{Dataplane, DataplaneError, DataplaneKind};

@@ -7,7 +7,7 @@
 //!   reasons) layered over the health-filtered configuration.
 //! - [`command`]: what an operator can ask, with typed outcomes and errors.
 //! - [`event`]: the bounded timeline of what happened.
-//! - [`handle`]: the command channel the console and the control socket
+//! - [`channel`]: the command channel the console and the control socket
 //!   share.
 //! - [`state`]: the decisions without the I/O — every command goes
 //!   through it and comes back as one next step (answered, reconcile,
@@ -18,7 +18,7 @@
 //!   wanted table: owned services, drift, retries, the VRRP gate), the
 //!   [`running`] configuration (model, text, file, pending apply) and the
 //!   [`sync_daemon`].
-//! - [`view`]: the [`Handle`](view::Handle) watchers and commanders hold:
+//! - [`handle`]: the [`Handle`](handle::Handle) watchers and commanders hold:
 //!   snapshots, the timeline, subscriptions.
 //! - [`snapshot`]: the serde shape of everything the console shows.
 //! - [`changes`]: check and VRRP states compared into events.
@@ -31,6 +31,7 @@
 //! control socket that serializes it.
 
 pub mod changes;
+pub mod channel;
 pub mod command;
 pub mod converger;
 pub mod director;
@@ -46,4 +47,3 @@ pub mod snapshot;
 pub mod state;
 pub mod sync_daemon;
 pub mod transaction;
-pub mod view;

@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 
 use super::command::{Command, CommandError, Outcome, PriorityChange};
 use super::event::{wall_ms, EventKind, EventRing};
-use super::handle::CommandRequest;
+use super::channel::CommandRequest;
 use super::overrides::{
     effective_weight, Actor, DisableReason, NotDisabled, Overrides, Target, WeightOverride,
     WeightSource,

@@ -7,7 +7,7 @@ use super::lvs_globals;
 use crate::config::model::global::LvsSyncDaemon;
 use crate::dataplane::{Dataplane, DataplaneKind, Operation};
 use crate::ipvs::model::Daemon;
-use crate::vrrp::runner::VrrpStatus;
+use crate::vrrp::driver::VrrpStatus;
 
 /// `lvs_sync_daemon`, and the daemon this director started.
 #[derive(Debug, Default)]

@@ -18,7 +18,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::health::outcome::{ProbeReport, Reason, Verdict};
-use crate::health::runner::{Action, CheckerId, HealthSnapshot, LogLevel, ProbeFinished, Runner};
+use crate::health::machine::{Action, CheckerId, HealthSnapshot, LogLevel, ProbeFinished, Runner};
 use crate::health::target::Prober;
 use crate::ipvs::desired::DesiredService;
 
@@ -64,18 +64,18 @@ pub struct DriverStats {
     /// Probes that started more than `late_tolerance` after schedule.
     pub probes_late: u64,
     #[serde(
-        serialize_with = "crate::health::runner::serialize_millis",
-        deserialize_with = "crate::health::runner::deserialize_millis"
+        serialize_with = "crate::health::machine::serialize_millis",
+        deserialize_with = "crate::health::machine::deserialize_millis"
     )]
     pub lateness_p50: Duration,
     #[serde(
-        serialize_with = "crate::health::runner::serialize_millis",
-        deserialize_with = "crate::health::runner::deserialize_millis"
+        serialize_with = "crate::health::machine::serialize_millis",
+        deserialize_with = "crate::health::machine::deserialize_millis"
     )]
     pub lateness_p99: Duration,
     #[serde(
-        serialize_with = "crate::health::runner::serialize_millis",
-        deserialize_with = "crate::health::runner::deserialize_millis"
+        serialize_with = "crate::health::machine::serialize_millis",
+        deserialize_with = "crate::health::machine::deserialize_millis"
     )]
     pub lateness_max: Duration,
 }

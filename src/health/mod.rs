@@ -22,6 +22,6 @@ pub mod driver;
 pub mod outcome;
 pub mod probe;
 pub mod report;
-pub mod runner;
+pub mod machine;
 pub mod service;
 pub mod target;

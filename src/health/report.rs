@@ -174,7 +174,7 @@ mod tests {
 
     fn checker(up: bool, reason: Option<&str>, failures: u32, since_s: u64) -> CheckerView {
         CheckerView {
-            id: crate::health::runner::CheckerId(0),
+            id: crate::health::machine::CheckerId(0),
             kind: Cow::Borrowed("TCP_CHECK"),
             target: "127.0.0.3:80".into(),
             up,

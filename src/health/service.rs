@@ -6,7 +6,7 @@
 //! wants, for the daemon to reconcile the dataplane to.
 //!
 //! A reload builds the new runner, hands it the old runner's state
-//! ([`crate::health::runner::Runner::inherit`]) and keeps the old clock,
+//! ([`crate::health::machine::Runner::inherit`]) and keeps the old clock,
 //! so a real server that is down stays down and is not announced again.
 //!
 //! This module never touches the dataplane: the daemon applies
@@ -26,8 +26,8 @@ use crate::config::model::{Config, Script};
 use crate::health::driver::{self, DriverHandle, DriverOptions, StatsHandle};
 use crate::health::probe::{ProbeSpec, TlsSetupError};
 use crate::health::report::{unix_millis, ChecksReport};
-use crate::health::runner::{
-    texts, Action, HealthEvent, HealthSnapshot, Runner, RunnerError, RunnerOptions, ScriptCall,
+use crate::health::machine::{
+    texts, Action, HealthEvent, HealthSnapshot, Runner, CheckPlanError, CheckOptions, ScriptCall,
 };
 use crate::health::target::{probe_specs, RealProbes};
 use crate::ipvs::desired::DesiredService;
@@ -49,7 +49,7 @@ pub const SETTLE_ON_STOP: Duration = Duration::from_secs(5);
 #[derive(Debug, thiserror::Error)]
 pub enum HealthError {
     #[error(transparent)]
-    Runner(#[from] RunnerError),
+    Runner(#[from] CheckPlanError),
     #[error("SSL block: {0}")]
     Tls(#[from] TlsSetupError),
     #[error("script_user: {0}")]
@@ -340,7 +340,7 @@ fn prepare_blocking(config: &Config) -> Result<Prepared, HealthError> {
     // does; the real server is judged on its other checkers.
     let (allowed, misc) = crate::health::probe::misc_scripts(config, &policy);
     let config = allowed.as_ref().unwrap_or(config);
-    let options = RunnerOptions {
+    let options = CheckOptions {
         seed: seed(),
         hostname: crate::notify::smtp::local_host_name(),
     };

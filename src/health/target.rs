@@ -90,7 +90,7 @@ fn unspecified_like(ip: IpAddr) -> IpAddr {
 /// Runs one attempt of a checker against its target.
 ///
 /// `Target` is whatever the implementation resolved per checker, one per
-/// [`crate::health::runner::CheckerId`] in configuration order
+/// [`crate::health::machine::CheckerId`] in configuration order
 /// ([`ProbeTarget`], or the probes' own [`ProbeSpec`]). Implementations
 /// must finish within the checker's timeout (the driver still cuts an
 /// attempt off a little later and reports a timeout) and must never block

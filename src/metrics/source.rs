@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 use super::counters::{EngineCounters, EngineTotals};
 use crate::engine::snapshot::Snapshot;
-use crate::engine::view::Handle;
+use crate::engine::handle::Handle;
 
 /// What a scrape reads.
 pub type Scraped = (Arc<Snapshot>, Option<EngineTotals>);
@@ -21,7 +21,7 @@ pub type Scraped = (Arc<Snapshot>, Option<EngineTotals>);
 pub enum ScrapeError {
     /// The engine did not answer with a snapshot.
     #[error(transparent)]
-    Engine(#[from] crate::engine::view::SnapshotError),
+    Engine(#[from] crate::engine::handle::SnapshotError),
     #[error("the observer stopped")]
     ObserverStopped,
     #[error("no snapshot yet")]

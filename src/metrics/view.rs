@@ -19,7 +19,7 @@ use crate::observe::keepalived::types::{
     KeepalivedInstance, KeepalivedService, KeepalivedVirtualServer, KeepalivedVrrpState,
 };
 use crate::observe::wire::WireAlarm;
-use crate::vrrp::runner::InstanceStatus;
+use crate::vrrp::driver::InstanceStatus;
 
 /// The states of a VRRP instance, in the order the state-set lists them.
 pub const VRRP_STATES: [&str; 4] = ["INIT", "BACKUP", "MASTER", "FAULT"];

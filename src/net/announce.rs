@@ -15,7 +15,7 @@
 //!
 //! The VRRP daemon resolves these settings per instance (with
 //! `vrrp_min_garp`, strict mode and the instance's own `garp_*` keywords)
-//! in `vrrp::fsm::GarpTiming`, whose state machine decides when each set
+//! in `vrrp::machine::GarpTiming`, whose state machine decides when each set
 //! is due; it uses this schedule to pace one set. Within a set, the
 //! messages go round the VIPs `repeat` times (VIP 1, VIP 2, VIP 1, VIP 2…),
 //! as keepalived sends them. The intervals space messages of one kind;

@@ -2,7 +2,7 @@
 //! its quorum, every real server with its checkers, each checker's
 //! verdict, latency, reason and since when, and the probe driver's and
 //! alert queue's counters. The health service builds it
-//! ([`crate::health::report`], [`crate::health::runner`]); `lvstop --once
+//! ([`crate::health::report`], [`crate::health::machine`]); `lvstop --once
 //! --json` prints it as its `checks` member.
 
 use std::borrow::Cow;
@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::health::driver::DriverStats;
-use crate::health::runner::CheckerId;
+use crate::health::machine::CheckerId;
 
 /// The daemon's checks, as sent over the control socket.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -103,21 +103,21 @@ pub struct CheckerView {
     pub reason: Option<String>,
     #[serde(
         rename = "latency_ms",
-        serialize_with = "crate::health::runner::serialize_millis_opt",
-        deserialize_with = "crate::health::runner::deserialize_millis_opt"
+        serialize_with = "crate::health::machine::serialize_millis_opt",
+        deserialize_with = "crate::health::machine::deserialize_millis_opt"
     )]
     pub latency: Option<Duration>,
     /// Time of the last state change, since the runner started.
     #[serde(
         rename = "since_ms",
-        serialize_with = "crate::health::runner::serialize_millis",
-        deserialize_with = "crate::health::runner::deserialize_millis"
+        serialize_with = "crate::health::machine::serialize_millis",
+        deserialize_with = "crate::health::machine::deserialize_millis"
     )]
     pub since: Duration,
     #[serde(
         rename = "last_check_ms",
-        serialize_with = "crate::health::runner::serialize_millis_opt",
-        deserialize_with = "crate::health::runner::deserialize_millis_opt"
+        serialize_with = "crate::health::machine::serialize_millis_opt",
+        deserialize_with = "crate::health::machine::deserialize_millis_opt"
     )]
     pub last_check: Option<Duration>,
     /// Changes of verdict (up to down or back) since the checker started.

@@ -49,7 +49,7 @@ pub use checks::{
 };
 
 // VRRP: every instance and sync group, and the states they are in.
-pub use crate::vrrp::fsm::State as VrrpState;
+pub use crate::vrrp::machine::State as VrrpState;
 pub use vrrp::{GroupStatus, InstanceStatus, IoErrors, Transition, VrrpEvent, VrrpStatus};
 
 // What an observer saw of a director lvstop does not run.
@@ -62,4 +62,4 @@ pub use crate::engine::overrides::{Actor, DisableReason, Target, WeightOverride,
 
 // The timeline, and the channels between a console and an engine.
 pub use crate::engine::event::{Event, EventKind};
-pub use crate::engine::handle::{Commands, Update};
+pub use crate::engine::channel::{Commands, Update};

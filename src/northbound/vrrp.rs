@@ -1,6 +1,6 @@
 //! VRRP as the console sees it: every instance and sync group, its state,
 //! priorities, master and VIPs, recent transitions and counters. The VRRP
-//! runner builds it ([`crate::vrrp::runner::status`]); `lvstop --once
+//! runner builds it ([`crate::vrrp::driver::status`]); `lvstop --once
 //! --json` prints it as its `vrrp` member.
 //!
 //! Counters travel as a name → value map so the wire format does not
@@ -11,7 +11,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::vrrp::fsm::State;
+use crate::vrrp::machine::State;
 
 /// One state change of one instance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

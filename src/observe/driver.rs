@@ -24,14 +24,14 @@ use crate::config::load::{self, Options};
 use crate::config::model::Config;
 use crate::dataplane::{Dataplane, DataplaneKind};
 use crate::engine::command::{Command, CommandError, Outcome};
-use crate::engine::handle::{command_channel, CommandRequest, Commands, Update};
+use crate::engine::channel::{command_channel, CommandRequest, Commands, Update};
 use crate::engine::overrides::Actor;
 use crate::engine::snapshot::{DirectorInfo, DrainView, Snapshot};
 use crate::health::report::ChecksReport;
 use crate::ipvs::desired::{self, DesiredService};
 use crate::ipvs::model::{DestKey, Info, Origin, ServiceKey, Table};
 use crate::net::speakers;
-use crate::vrrp::runner::VrrpStatus;
+use crate::vrrp::driver::VrrpStatus;
 
 /// What the observer is pointed at.
 #[derive(Debug, Clone)]

@@ -146,8 +146,8 @@ fn the_console_imports_the_crate_only_through_its_allowed_modules() {
 #[test]
 fn the_import_scan_sees_paths_groups_and_inline_uses() {
     let code = "use crate::engine::event::Event;\n\
-                use crate::{config::load, vrrp::{fsm, runner}};\n\
-                let x = crate::health::runner::View::new();\n\
+                use crate::{config::load, vrrp::{machine, driver}};\n\
+                let x = crate::health::machine::View::new();\n\
                 use mycrate::thing;";
     assert_eq!(
         crate_modules(code),

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::config::load::{load_str, Options};
-use crate::vrrp::fsm::{Action, BuildError, Input, Interfaces, Node, State, Stats, Timestamp};
+use crate::vrrp::machine::{Action, BuildError, Input, Interfaces, Node, State, Stats, Timestamp};
 use crate::vrrp::packet::{Advertisement, Auth, PacketError};
 
 #[derive(Debug, Error)]

@@ -8,8 +8,8 @@
 
 use serde::Serialize;
 
-use crate::vrrp::fsm::{
-    Action, Command, Event, Instance, NoticeState, NotifyKind, NotifyScripts, NotifyTarget, State,
+use crate::vrrp::machine::{
+    Action, ScriptCommand, Event, Instance, NoticeState, NotifyKind, NotifyScripts, NotifyTarget, State,
     Timestamp,
 };
 
@@ -178,13 +178,13 @@ impl SyncGroup {
                 target: NotifyTarget::Group,
                 name: self.name.clone(),
                 kind,
-                command: Command::from(script),
+                command: ScriptCommand::from(script),
             });
         }
         if let Some(script) = &self.notify.any {
             // keepalived.conf(5): GROUP, name, state, priority; a group
             // has no priority and keepalived 2.2.7 passes 0 (recorded).
-            let mut command = Command::from(script);
+            let mut command = ScriptCommand::from(script);
             command.argv.extend([
                 "GROUP".to_string(),
                 self.name.clone(),

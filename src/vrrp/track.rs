@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::model::vrrp::{TrackFile, Tracked, VrrpScript};
-use crate::vrrp::fsm::{Command, Timestamp};
+use crate::vrrp::machine::{ScriptCommand, Timestamp};
 
 /// How one run of a `vrrp_script` ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,7 +40,7 @@ pub enum ScriptStatus {
 #[derive(Debug, Clone)]
 pub struct ScriptTracker {
     pub name: String,
-    pub command: Option<Command>,
+    pub command: Option<ScriptCommand>,
     pub interval: Duration,
     pub timeout: Duration,
     pub weight: i32,
@@ -57,7 +57,7 @@ impl ScriptTracker {
     pub fn from_model(script: &VrrpScript) -> Self {
         Self {
             name: script.name.value.clone(),
-            command: script.script.as_ref().map(Command::from),
+            command: script.script.as_ref().map(ScriptCommand::from),
             interval: script.effective_interval(),
             timeout: script.effective_timeout(),
             weight: script.effective_weight(),

@@ -1,6 +1,6 @@
 //! Which real servers' health checking a new configuration adds, removes
 //! or changes, and which keep their check state. The rule is the health
-//! runner's own ([`crate::health::runner::Runner::inherit`]): a real
+//! runner's own ([`crate::health::machine::Runner::inherit`]): a real
 //! server keeps its state when a virtual server of the same name still
 //! has it, with the same checkers in the same order and the same
 //! effective timing and target. Pure; nothing here probes.
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::textdiff;
 use crate::config::model::lvs::{LvsConfig, Protocol, RealServer, ServiceAddress, VirtualServer};
 use crate::config::model::Config;
-use crate::health::runner::texts;
+use crate::health::machine::texts;
 use crate::ipvs::desired;
 use crate::ipvs::model::{DestKey, ServiceKey};
 

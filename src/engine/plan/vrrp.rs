@@ -1,8 +1,8 @@
 //! The VRRP side of a plan: for each unit (a sync group with its members,
-//! or a lone instance; [`crate::vrrp::runner::units`]) whether a reload
+//! or a lone instance; [`crate::vrrp::driver::units`]) whether a reload
 //! adds, removes, restarts or keeps it, and what changed, in the
 //! configuration's words. It uses the same comparison as
-//! [`crate::vrrp::runner::VrrpService::reload_config`], so the plan says
+//! [`crate::vrrp::driver::VrrpService::reload_config`], so the plan says
 //! exactly what the reload will do. Pure.
 
 use serde::{Deserialize, Serialize};
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::textdiff;
 use crate::config::model::Config;
 use crate::config::render;
-use crate::vrrp::runner::units::{self, UnitKey};
+use crate::vrrp::driver::units::{self, UnitKey};
 
 /// What a reload does to one unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

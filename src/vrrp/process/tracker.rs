@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::pattern::ProcessPattern;
 use crate::config::model::vrrp::TrackProcess;
-use crate::vrrp::fsm::Timestamp;
+use crate::vrrp::machine::Timestamp;
 use crate::vrrp::track::ScriptStatus;
 
 /// One `track_process` block's state.

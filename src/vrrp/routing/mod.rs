@@ -11,7 +11,7 @@
 //!   stop.
 //!
 //! Which instance's routes go in or out on a transition is the runner's
-//! business (`vrrp::runner::routes`); this module never watches a state.
+//! business (`vrrp::driver::routes`); this module never watches a state.
 
 pub mod route_words;
 pub mod rule_words;

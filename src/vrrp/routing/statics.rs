@@ -14,7 +14,7 @@ use super::{RouteSet, TableNames};
 use crate::config::model::Config;
 use crate::net::address::{AddressError, AddressSpec, Addresses};
 use crate::net::route::{AddOutcome, RemoveOutcome, Routing, RoutingError};
-use crate::vrrp::runner::setup::address_spec;
+use crate::vrrp::driver::setup::address_spec;
 
 /// The kernel form of a configuration's static blocks.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

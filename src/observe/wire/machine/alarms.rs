@@ -8,7 +8,7 @@ use super::{Router, Speaker, Tracker, ALARM_MEMORY_MS, FORGET_UNEXPECTED_MS};
 use crate::observe::wire::report::{
     Family, LiveMaster, RouterKey, RouterSeen, SpeakerSeen, WireAlarm, WireReport,
 };
-use crate::vrrp::fsm::master_down_interval_us;
+use crate::vrrp::machine::master_down_interval_us;
 use crate::vrrp::packet::Version;
 
 pub(super) fn report(tracker: &Tracker, now_ms: u64) -> WireReport {

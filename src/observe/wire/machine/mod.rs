@@ -3,7 +3,7 @@
 //!
 //! Inputs are [`ObservedAdvert`]s stamped with a monotonic time in
 //! milliseconds and malformed-packet notes; [`Tracker::report`] turns the
-//! state into a [`WireReport`] at a given `now`. Like `vrrp::fsm`, this
+//! state into a [`WireReport`] at a given `now`. Like `vrrp::machine`, this
 //! module never reads a clock, a socket or a file, and it never decides
 //! anything for a router: it only watches.
 //!
@@ -23,7 +23,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use super::report::{Family, RouterKey, WireReport};
-use crate::vrrp::fsm::master_down_interval_us;
+use crate::vrrp::machine::master_down_interval_us;
 use crate::vrrp::packet::{Advertisement, Version};
 
 /// Routers tracked at most.

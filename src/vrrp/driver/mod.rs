@@ -31,7 +31,7 @@
 //! - [`service`]: the daemon's runners across reloads.
 //! - [`units`]: which instances run together, and what a reload changes.
 
-mod engine;
+mod node_task;
 pub mod io;
 pub mod notices;
 mod routes;
@@ -57,12 +57,12 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::config::model::Config;
 use crate::net::address::Addresses;
 use crate::net::announce::AnnounceSettings;
-use crate::vrrp::fsm::{
+use crate::vrrp::machine::{
     Action, BuildError, Input, InstanceConfig, InterfaceInfo, Interfaces, Node,
 };
 use crate::vrrp::routing::TableNames;
 use crate::vrrp::transport::memory::MemorySegment;
-use engine::{Engine, Msg};
+use node_task::{Msg, NodeTask};
 pub use io::MemoryHost;
 pub use notices::NoticeSinks;
 pub use service::{VrrpReload, VrrpRunners, VrrpService};
@@ -75,7 +75,7 @@ const INBOX_DEPTH: usize = 1024;
 
 /// Why the runner could not start, or refused a command.
 #[derive(Debug, thiserror::Error)]
-pub enum RunnerError {
+pub enum VrrpError {
     #[error(transparent)]
     Build(#[from] BuildError),
     #[error("vrrp_instance '{0}' has no interface to send adverts on")]
@@ -108,7 +108,7 @@ pub enum RunnerIo {
 
 /// How to start a runner.
 #[derive(Debug, Clone, Default)]
-pub struct RunnerOptions {
+pub struct VrrpOptions {
     pub io: RunnerIo,
     /// Where notify FIFO lines and e-mail alerts go (none by default).
     pub notices: NoticeSinks,
@@ -140,16 +140,16 @@ impl VrrpRunner {
     /// Master for an owner / `state MASTER`).
     pub async fn start(
         config: &Config,
-        options: RunnerOptions,
-    ) -> Result<VrrpRunnerHandle, RunnerError> {
+        options: VrrpOptions,
+    ) -> Result<VrrpRunnerHandle, VrrpError> {
         let names = setup::interface_names(config);
         let (interfaces, host, memory) = match &options.io {
             RunnerIo::System => {
                 let interfaces = setup::read_interfaces(&names).await?;
                 let addresses =
-                    Addresses::connect().map_err(|e| RunnerError::Netlink(e.to_string()))?;
+                    Addresses::connect().map_err(|e| VrrpError::Netlink(e.to_string()))?;
                 let routing = crate::net::route::Routing::connect()
-                    .map_err(|e| RunnerError::Netlink(e.to_string()))?;
+                    .map_err(|e| VrrpError::Netlink(e.to_string()))?;
                 let host = io::Host::System {
                     addresses,
                     routing,
@@ -184,7 +184,7 @@ impl VrrpRunner {
         let active_vmacs = match &memory {
             None => ActiveVmacs::create(&vmac_plan, &options.vmac_bases)
                 .await
-                .map_err(|e| RunnerError::Vmac(e.to_string()))?,
+                .map_err(|e| VrrpError::Vmac(e.to_string()))?,
             Some(_) => ActiveVmacs::default(),
         };
         let links = match &memory {
@@ -259,7 +259,7 @@ impl VrrpRunner {
             let counted = initial_process_counts(&processes, &inbox).await;
             watchers.spawn(watch::processes(processes, counted, inbox.clone()));
         }
-        let engine = Engine {
+        let engine = NodeTask {
             node,
             epoch: tokio::time::Instant::now(),
             started,
@@ -360,7 +360,7 @@ impl VrrpRunnerHandle {
 
     /// Operator "force failover": a master sends priority 0, releases its
     /// VIPs and stays BACKUP for `hold`.
-    pub async fn force_failover(&self, name: &str, hold: Duration) -> Result<(), RunnerError> {
+    pub async fn force_failover(&self, name: &str, hold: Duration) -> Result<(), VrrpError> {
         let instance = name.to_string();
         self.operate(name, Input::ForceFailover { instance, hold })
             .await
@@ -368,14 +368,14 @@ impl VrrpRunnerHandle {
 
     /// Operator priority change: `name` runs at `priority` (1-254)
     /// instead of its configured one until set back with `None`.
-    pub async fn set_priority(&self, name: &str, priority: Option<u8>) -> Result<(), RunnerError> {
+    pub async fn set_priority(&self, name: &str, priority: Option<u8>) -> Result<(), VrrpError> {
         let instance = name.to_string();
         self.operate(name, Input::SetPriority { instance, priority })
             .await
     }
 
     /// Feeds an operator's `input` to instance `name`, if it runs here.
-    async fn operate(&self, name: &str, input: Input) -> Result<(), RunnerError> {
+    async fn operate(&self, name: &str, input: Input) -> Result<(), VrrpError> {
         let (reply, answer) = oneshot::channel();
         self.inbox
             .send(Msg::Operator {
@@ -384,11 +384,11 @@ impl VrrpRunnerHandle {
                 reply,
             })
             .await
-            .map_err(|_| RunnerError::Stopped)?;
+            .map_err(|_| VrrpError::Stopped)?;
         match answer.await {
             Ok(true) => Ok(()),
-            Ok(false) => Err(RunnerError::UnknownInstance(name.to_string())),
-            Err(_) => Err(RunnerError::Stopped),
+            Ok(false) => Err(VrrpError::UnknownInstance(name.to_string())),
+            Err(_) => Err(VrrpError::Stopped),
         }
     }
 

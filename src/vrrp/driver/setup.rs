@@ -14,13 +14,13 @@ use futures_util::stream::TryStreamExt;
 use rtnetlink::packet_route::link::LinkFlags;
 
 use super::io::Link;
-use super::RunnerError;
+use super::VrrpError;
 use crate::config::model::vrrp::VirtualAddress;
 use crate::config::model::{Config, Script};
 use crate::net::address::{AddressSpec, Addresses, Scope};
 use crate::notify::script::SharedScript;
 use crate::notify::{ScriptError, ScriptPolicy};
-use crate::vrrp::fsm::{Command, InstanceConfig, InterfaceInfo, Interfaces, Node};
+use crate::vrrp::machine::{ScriptCommand, InstanceConfig, InterfaceInfo, Interfaces, Node};
 use crate::vrrp::transport::memory::MemorySegment;
 use crate::vrrp::transport::raw::{default_source, RawConfig, RawTransport};
 use crate::vrrp::transport::{IpFamily, TransportError};
@@ -116,8 +116,8 @@ pub fn link_is_up(flags: LinkFlags) -> bool {
 
 /// Reads the state and addresses of `names` over rtnetlink. A missing
 /// interface counts as down with no address.
-pub async fn read_interfaces(names: &[String]) -> Result<Interfaces, RunnerError> {
-    let addresses = Addresses::connect().map_err(|e| RunnerError::Netlink(e.to_string()))?;
+pub async fn read_interfaces(names: &[String]) -> Result<Interfaces, VrrpError> {
+    let addresses = Addresses::connect().map_err(|e| VrrpError::Netlink(e.to_string()))?;
     let mut out = Interfaces::new();
     for name in names {
         let up = link_state(name).await.unwrap_or(false);
@@ -164,7 +164,7 @@ pub async fn link_state(name: &str) -> Option<bool> {
 pub async fn open_raw_links(
     node: &Node,
     advert_devices: &HashMap<String, String>,
-) -> Result<Links, RunnerError> {
+) -> Result<Links, VrrpError> {
     let mut links = Links::default();
     let mut opened: BTreeMap<LinkKey, Arc<Link>> = BTreeMap::new();
     let mut receiving = BTreeSet::new();
@@ -173,7 +173,7 @@ pub async fn open_raw_links(
     for instance in node.instances() {
         let config = instance.config();
         let Some(mut key) = link_key(config) else {
-            return Err(RunnerError::NoInterface(config.name.clone()));
+            return Err(VrrpError::NoInterface(config.name.clone()));
         };
         if let Some(device) = advert_devices.get(&config.name) {
             key.device = device.clone();
@@ -183,7 +183,7 @@ pub async fn open_raw_links(
             Some(link) => Arc::clone(link),
             None => {
                 let family = if key.ipv6 { IpFamily::V6 } else { IpFamily::V4 };
-                let transport_error = |e: TransportError| RunnerError::Transport {
+                let transport_error = |e: TransportError| VrrpError::Transport {
                     instance: config.name.clone(),
                     reason: e.to_string(),
                 };
@@ -205,7 +205,7 @@ pub async fn open_raw_links(
                     authentication_header: key.authentication_header,
                 })
                 .await
-                .map_err(|e| RunnerError::Transport {
+                .map_err(|e| VrrpError::Transport {
                     instance: config.name.clone(),
                     reason: e.to_string(),
                 })?;
@@ -422,7 +422,7 @@ impl Scripts {
     /// machine appended to the configured words (`notify`'s four).
     pub fn find(
         &self,
-        command: &Command,
+        command: &ScriptCommand,
     ) -> Option<(&Result<SharedScript, ScriptError>, Vec<String>)> {
         self.prepared
             .iter()

@@ -10,9 +10,9 @@
 
 use std::collections::HashMap;
 
-use super::engine::Engine;
+use super::node_task::NodeTask;
 use crate::config::model::Config;
-use crate::vrrp::fsm::{Action, State};
+use crate::vrrp::machine::{Action, State};
 use crate::vrrp::routing::{RouteSet, TableNames};
 
 /// One thing for the engine to do: a state machine action, or an
@@ -86,7 +86,7 @@ pub fn interleave(actions: Vec<Action>) -> Vec<Step> {
     out
 }
 
-impl Engine {
+impl NodeTask {
     /// Installs (routes, then rules) or removes (rules, then routes) the
     /// instance's set; a failure is logged and the rest goes on.
     pub(super) async fn change_routes(&mut self, instance: &str, install: bool) {

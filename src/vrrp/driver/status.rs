@@ -16,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub use crate::northbound::vrrp::{
     GroupStatus, InstanceStatus, IoErrors, Transition, VrrpEvent, VrrpStatus,
 };
-use crate::vrrp::fsm::{InstanceSnapshot, NodeSnapshot};
+use crate::vrrp::machine::{InstanceSnapshot, NodeSnapshot};
 
 /// How many transitions each instance remembers.
 pub const TRANSITIONS_KEPT: usize = 8;
@@ -169,7 +169,7 @@ pub fn render_section(status: &VrrpStatus, out: &mut String) {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::vrrp::fsm::State;
+    use crate::vrrp::machine::State;
 
     fn status() -> VrrpStatus {
         VrrpStatus {

@@ -3,7 +3,7 @@
 //! actions only; never decides a transition.
 
 use super::{Instance, PRIORITY_STOP};
-use crate::vrrp::fsm::{Action, Command, NoticeState, NotifyKind, NotifyTarget};
+use crate::vrrp::machine::{Action, ScriptCommand, NoticeState, NotifyKind, NotifyTarget};
 use crate::vrrp::packet::{Advertisement, Auth, Version};
 
 impl Instance {
@@ -145,12 +145,12 @@ impl Instance {
                 target: NotifyTarget::Instance,
                 name: self.config.name.clone(),
                 kind,
-                command: Command::from(script),
+                command: ScriptCommand::from(script),
             });
         }
         let transition = kind != NotifyKind::MasterRxLowerPri;
         if let Some(script) = scripts.any.as_ref().filter(|_| transition) {
-            let mut command = Command::from(script);
+            let mut command = ScriptCommand::from(script);
             command.argv.extend([
                 "INSTANCE".to_string(),
                 self.config.name.clone(),

@@ -25,7 +25,7 @@ use super::timer::PreciseTimer;
 use crate::net::address::AddressSpec;
 use crate::net::announce::{AnnounceSchedule, AnnounceSettings, Trigger};
 use crate::notify::NotifyQueue;
-use crate::vrrp::fsm::{Action, Command, Input, Node, NoticeState, NotifyTarget, Timestamp, Vip};
+use crate::vrrp::machine::{Action, ScriptCommand, Input, Node, NoticeState, NotifyTarget, Timestamp, Vip};
 use crate::vrrp::packet::Advertisement;
 use crate::vrrp::routing::RouteSet;
 use crate::vrrp::track::ScriptOutcome;
@@ -50,13 +50,13 @@ pub enum Msg {
         reply: oneshot::Sender<bool>,
     },
     /// Stop with this input (`Shutdown` or `Delete`), then answer with
-    /// the sync groups' STOP notices, held back (see [`Engine::stop`]).
+    /// the sync groups' STOP notices, held back (see [`NodeTask::stop`]).
     Shutdown(Input, oneshot::Sender<Vec<Action>>),
 }
 
 /// The running node and everything it acts through.
 #[derive(Debug)]
-pub struct Engine {
+pub struct NodeTask {
     pub node: Node,
     pub epoch: Instant,
     pub started: SystemTime,
@@ -84,7 +84,7 @@ pub struct Engine {
     pub notices: NoticeSinks,
 }
 
-impl Engine {
+impl NodeTask {
     fn now(&self) -> Timestamp {
         Timestamp::from_duration(self.epoch.elapsed())
     }
@@ -451,7 +451,7 @@ impl Engine {
         }
     }
 
-    fn notify(&mut self, target: NotifyTarget, name: String, command: &Command) {
+    fn notify(&mut self, target: NotifyTarget, name: String, command: &ScriptCommand) {
         let scripts = Arc::clone(&self.scripts);
         let Some((prepared, extra_args)) = scripts.find(command) else {
             tracing::warn!(
@@ -483,7 +483,7 @@ impl Engine {
     /// Runs a `vrrp_script` unless its previous run is still going
     /// (keepalived does not overlap runs); the outcome comes back as an
     /// input.
-    fn run_script(&mut self, name: String, command: &Command, timeout: Duration) {
+    fn run_script(&mut self, name: String, command: &ScriptCommand, timeout: Duration) {
         if self.running_scripts.contains(&name) {
             return;
         }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::Instance;
 use crate::config::load::{load_str, Options};
-use crate::vrrp::fsm::{Action, Event, InstanceConfig, State, Timestamp};
+use crate::vrrp::machine::{Action, Event, InstanceConfig, State, Timestamp};
 use crate::vrrp::packet::{Advertisement, Auth, Version};
 
 const PEER: &str = "198.51.100.2";

@@ -77,7 +77,7 @@ pub(crate) struct CheckerPlan {
 
 /// Why a configuration cannot be run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RunnerError {
+pub enum CheckPlanError {
     #[error(transparent)]
     Desired(#[from] DesiredError),
     #[error("more than {} checkers", u32::MAX)]
@@ -85,7 +85,7 @@ pub enum RunnerError {
 }
 
 impl Plan {
-    pub fn build(config: &Config, hostname: &str) -> Result<Self, RunnerError> {
+    pub fn build(config: &Config, hostname: &str) -> Result<Self, CheckPlanError> {
         let global = &config.global;
         let global_alert = global
             .smtp_alert_checker
@@ -125,7 +125,7 @@ impl Plan {
                 let rs_channel = format!("{} of {vs_name}", texts::real_server_name(vs, rs_addr));
                 for checker in &rs.checkers {
                     let id = u32::try_from(plan.checkers.len())
-                        .map_err(|_| RunnerError::TooManyCheckers)?;
+                        .map_err(|_| CheckPlanError::TooManyCheckers)?;
                     checkers.push(CheckerId(id));
                     plan.checkers.push(CheckerPlan {
                         rs: first_rs + index,

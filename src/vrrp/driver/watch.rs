@@ -13,10 +13,10 @@ use futures_util::stream::TryStreamExt;
 use rtnetlink::packet_route::link::LinkAttribute;
 use tokio::sync::mpsc;
 
-use super::engine::Msg;
+use super::node_task::Msg;
 use super::io::Link;
 use super::setup::{link_is_up, VridFilter};
-use crate::vrrp::fsm::Input;
+use crate::vrrp::machine::Input;
 use crate::vrrp::process::{pattern, scan, ProcessPattern};
 
 /// How often link states are read. keepalived hears netlink at once; a

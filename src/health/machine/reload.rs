@@ -141,7 +141,7 @@ mod tests {
     use super::*;
     use crate::config::load::{load_str, Options};
     use crate::health::outcome::{ProbeReport, Reason, Verdict};
-    use crate::health::runner::{Action, ProbeFinished, RunnerOptions};
+    use crate::health::machine::{Action, ProbeFinished, CheckOptions};
     use crate::ipvs::model::DestKey;
 
     fn config(extra_vs: &str, b_delay: u32) -> crate::config::model::Config {
@@ -168,7 +168,7 @@ mod tests {
     /// Starts a runner and fails 127.0.0.3 until it is down; returns the
     /// runner and the time.
     fn with_b_down(config: &crate::config::model::Config) -> (Runner, Duration) {
-        let mut runner = Runner::new(config, RunnerOptions::default()).unwrap();
+        let mut runner = Runner::new(config, CheckOptions::default()).unwrap();
         runner.start(Duration::ZERO);
         let mut now = Duration::ZERO;
         for _ in 0..20 {
@@ -215,7 +215,7 @@ mod tests {
             ("127.0.0.3:80".to_string(), 1),
         ];
         assert_eq!(flaps(&old), counted);
-        let mut new = Runner::new(&config, RunnerOptions::default()).unwrap();
+        let mut new = Runner::new(&config, CheckOptions::default()).unwrap();
         new.inherit(&old);
         new.start(now);
         assert_eq!(flaps(&new), counted);
@@ -238,7 +238,7 @@ mod tests {
             "virtual_server 192.0.2.9 80 {\n protocol TCP\n real_server 127.0.0.9 80 {\n }\n}\n",
             1,
         );
-        let mut new = Runner::new(&after, RunnerOptions::default()).unwrap();
+        let mut new = Runner::new(&after, CheckOptions::default()).unwrap();
         let kept = new.inherit(&old);
         assert_eq!((kept.real_servers, kept.virtual_servers), (2, 1));
         let actions = new.start(now);
@@ -261,7 +261,7 @@ mod tests {
     #[test]
     fn a_real_server_whose_checker_changed_starts_afresh() {
         let (old, now) = with_b_down(&config("", 1));
-        let mut new = Runner::new(&config("", 2), RunnerOptions::default()).unwrap();
+        let mut new = Runner::new(&config("", 2), CheckOptions::default()).unwrap();
         let kept = new.inherit(&old);
         assert_eq!(kept.real_servers, 1, "only 127.0.0.2 kept its checker");
         new.start(now);

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::config::load::{load_str, Options};
-use crate::vrrp::fsm::State;
+use crate::vrrp::machine::State;
 
 const A: &str = "198.51.100.1";
 const B: &str = "198.51.100.2";
@@ -35,7 +35,7 @@ async fn start(
     config: &Config,
 ) -> (VrrpRunnerHandle, MemoryHost) {
     let host = MemoryHost::default();
-    let options = RunnerOptions {
+    let options = VrrpOptions {
         io: RunnerIo::Memory {
             segment: segment.clone(),
             address: address.parse().unwrap(),
@@ -292,7 +292,7 @@ async fn reload_restarts_vrrp_only_when_its_configuration_changed() {
     std::fs::write(&path, text(100, "")).unwrap();
     let config = load_str(&path, &text(100, ""), &Options::default()).config;
     let host = MemoryHost::default();
-    let options = RunnerOptions {
+    let options = VrrpOptions {
         io: RunnerIo::Memory {
             segment: MemorySegment::new(),
             address: A.parse().unwrap(),

@@ -36,7 +36,7 @@ pub(crate) use actions::{
     millis as serialize_millis, millis_opt as serialize_millis_opt,
 };
 pub use actions::{Action, CheckerId, HealthEvent, LogLevel, ScriptCall};
-pub use plan::RunnerError;
+pub use plan::CheckPlanError;
 pub use reload::Inherited;
 
 use crate::config::model::Config;
@@ -56,7 +56,7 @@ pub struct ProbeFinished {
 
 /// What the runner needs besides the configuration.
 #[derive(Debug, Clone)]
-pub struct RunnerOptions {
+pub struct CheckOptions {
     /// Seed of the warmup delays (keepalived draws them at random; a fixed
     /// seed makes a replay reproducible).
     pub seed: u64,
@@ -65,7 +65,7 @@ pub struct RunnerOptions {
     pub hostname: String,
 }
 
-impl Default for RunnerOptions {
+impl Default for CheckOptions {
     fn default() -> Self {
         Self {
             seed: 0x6c76_7374_6f70,
@@ -142,7 +142,7 @@ impl std::fmt::Debug for Runner {
 impl Runner {
     /// Builds the runner for every checker of `config`. Nothing runs until
     /// [`Runner::start`].
-    pub fn new(config: &Config, options: RunnerOptions) -> Result<Self, RunnerError> {
+    pub fn new(config: &Config, options: CheckOptions) -> Result<Self, CheckPlanError> {
         let plan = Plan::build(config, &options.hostname)?;
         Ok(Runner {
             checkers: vec![CheckerState::default(); plan.checkers.len()],

@@ -32,7 +32,7 @@ use tokio::task::JoinHandle;
 
 use super::units::{self, UnitKey};
 use super::{
-    RunnerError, RunnerIo, RunnerOptions, VrrpEvent, VrrpRunner, VrrpRunnerHandle, VrrpStatus,
+    VrrpError, RunnerIo, VrrpOptions, VrrpEvent, VrrpRunner, VrrpRunnerHandle, VrrpStatus,
 };
 use crate::config::load::{self, Options};
 use crate::config::model::Config;
@@ -45,7 +45,7 @@ const EVENT_DEPTH: usize = 256;
 #[derive(Debug)]
 pub struct VrrpService {
     config: Config,
-    options: RunnerOptions,
+    options: VrrpOptions,
     running: BTreeMap<UnitKey, Running>,
     merged: Arc<Mutex<Merged>>,
     feed: watch::Sender<VrrpStatus>,
@@ -118,7 +118,7 @@ pub struct VrrpReload {
 impl VrrpService {
     /// Starts one runner per unit of `config` (none without VRRP). When
     /// one cannot start, those already started stop again.
-    pub async fn start(config: &Config, options: RunnerOptions) -> Result<Self, RunnerError> {
+    pub async fn start(config: &Config, options: VrrpOptions) -> Result<Self, VrrpError> {
         let (feed, _) = watch::channel(VrrpStatus::default());
         let (events, _) = broadcast::channel(EVENT_DEPTH);
         let mut service = VrrpService {
@@ -164,7 +164,7 @@ impl VrrpService {
 
     /// Operator "force failover" of an instance, or of every member of a
     /// sync group: priority 0, VIPs released, BACKUP for `hold`.
-    pub async fn force_failover(&self, name: &str, hold: Duration) -> Result<(), RunnerError> {
+    pub async fn force_failover(&self, name: &str, hold: Duration) -> Result<(), VrrpError> {
         for instance in self.members(name) {
             self.owner(&instance)?
                 .runner
@@ -182,7 +182,7 @@ impl VrrpService {
         &mut self,
         name: &str,
         priority: Option<u8>,
-    ) -> Result<(), RunnerError> {
+    ) -> Result<(), VrrpError> {
         for instance in self.members(name) {
             self.owner(&instance)?
                 .runner
@@ -206,11 +206,11 @@ impl VrrpService {
     }
 
     /// The runner that holds `instance`.
-    fn owner(&self, instance: &str) -> Result<&Running, RunnerError> {
+    fn owner(&self, instance: &str) -> Result<&Running, VrrpError> {
         self.running
             .values()
             .find(|r| r.instances.iter().any(|i| i == instance))
-            .ok_or_else(|| RunnerError::UnknownInstance(instance.to_string()))
+            .ok_or_else(|| VrrpError::UnknownInstance(instance.to_string()))
     }
 
     /// SIGHUP: reads `path` again and applies it with
@@ -342,7 +342,7 @@ impl VrrpService {
         key: UnitKey,
         instances: Vec<String>,
         slice: &Config,
-    ) -> Result<(), RunnerError> {
+    ) -> Result<(), VrrpError> {
         let runner = VrrpRunner::start(slice, self.options.clone()).await?;
         for name in &instances {
             if let Some(&priority) = self.operator_priorities.get(name) {
@@ -449,7 +449,7 @@ pub struct VrrpRunners<'a>(&'a VrrpService);
 
 impl VrrpRunners<'_> {
     /// See [`VrrpService::force_failover`].
-    pub async fn force_failover(&self, name: &str, hold: Duration) -> Result<(), RunnerError> {
+    pub async fn force_failover(&self, name: &str, hold: Duration) -> Result<(), VrrpError> {
         self.0.force_failover(name, hold).await
     }
 }

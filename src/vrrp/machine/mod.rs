@@ -219,7 +219,7 @@ impl NoticeState {
 
 /// A command to run, split as keepalived splits it, with its user/group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Command {
+pub struct ScriptCommand {
     pub argv: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
@@ -227,7 +227,7 @@ pub struct Command {
     pub group: Option<String>,
 }
 
-impl From<&Script> for Command {
+impl From<&Script> for ScriptCommand {
     fn from(script: &Script) -> Self {
         Self {
             argv: script.argv.clone(),
@@ -278,13 +278,13 @@ pub enum Action {
         target: NotifyTarget,
         name: String,
         kind: NotifyKind,
-        command: Command,
+        command: ScriptCommand,
     },
     /// Run a `vrrp_script` now; report its outcome with
     /// [`Input::ScriptResult`]. A run still going after `timeout` failed.
     RunScript {
         script: String,
-        command: Command,
+        command: ScriptCommand,
         timeout: Duration,
     },
     StateChanged {
