@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use lvstop::config::load::{load_str, Options};
 use lvstop::health::driver::{self, DriverOptions};
+use lvstop::health::machine::{CheckAction, CheckOptions, HealthMachine};
 use lvstop::health::outcome::{ProbeReport, Reason, Verdict};
-use lvstop::health::machine::{Action, Runner, CheckOptions};
 use lvstop::health::target::{probe_specs, ProbeTarget, Prober, RealProbes};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -124,7 +124,7 @@ fn main() {
         let text = config(checkers, &listeners);
         let loaded = load_str("bench.conf".as_ref(), &text, &Options::default());
         assert!(!loaded.has_errors(), "generated config has errors");
-        let runner = Runner::new(&loaded.config, CheckOptions::default()).unwrap();
+        let runner = HealthMachine::new(&loaded.config, CheckOptions::default()).unwrap();
         // `LVSTOP_BENCH_PROBER=real` runs the daemon's own probes
         // (health::probe: reset on close, bind options); the default is a
         // plain connect-and-close.
@@ -144,7 +144,7 @@ fn main() {
         let removals = tokio::spawn(async move {
             let mut removed = 0u64;
             while let Some(action) = actions.recv().await {
-                if matches!(action, Action::RemoveDest { .. })
+                if matches!(action, CheckAction::RemoveDest { .. })
                     && !stopping_seen.load(Ordering::Relaxed)
                 {
                     removed += 1;

@@ -47,7 +47,7 @@ pub struct Cli {
     pub listing: ListingOptions,
 
     #[command(subcommand)]
-    pub command: Option<Command>,
+    pub command: Option<CliCommand>,
 }
 
 /// Options every command understands.
@@ -162,7 +162,7 @@ pub enum SourceChoice {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub enum CliCommand {
     /// Validate a configuration (exit codes as keepalived --config-test).
     Check(CheckArgs),
     /// Run the director engine headless.
@@ -188,7 +188,7 @@ pub enum Command {
     Realserver {
         /// start, stop or status.
         #[arg(value_parser = crate::net::realserver::ActionParser)]
-        action: crate::net::realserver::Action,
+        action: crate::net::realserver::RealServerAction,
         /// Virtual IP address(es), comma separated.
         #[arg(long, value_name = "IP[,IP...]")]
         vip: Option<String>,

@@ -22,12 +22,12 @@ use crate::control::server::{Backend, Server};
 use crate::control::ControlError;
 use crate::dataplane::chosen::ChosenDataplane;
 use crate::dataplane::{Dataplane, DataplaneError};
+use crate::engine::channel::Update;
 use crate::engine::command::Command;
 use crate::engine::director::EngineOptions;
-use crate::engine::channel::Update;
+use crate::engine::handle::{Handle, SnapshotError};
 use crate::engine::host::{HostEngine, HostEngineError, HostOptions};
 use crate::engine::overrides::Actor;
-use crate::engine::handle::{Handle, SnapshotError};
 use crate::pidfile::PidFile;
 use crate::vrrp::driver::VrrpOptions;
 

@@ -8,22 +8,22 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::Parser;
-use lvstop::cli::{Cli, Command};
+use lvstop::cli::{Cli, CliCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match (&cli.command, cli.once) {
-        (Some(Command::Check(args)), _) => lvstop::check::run(&cli.common, args),
+        (Some(CliCommand::Check(args)), _) => lvstop::check::run(&cli.common, args),
         (None, true) => lvstop::once::run(&cli.common, &cli.listing, &cli.directors),
         (None, false) => lvstop::console::run(&cli.common, cli.engine, &cli.directors),
-        (Some(Command::Daemon(args)), _) => lvstop::daemon::run(&cli.common, args),
-        (Some(Command::Ctl { json, verb, .. }), _) => {
+        (Some(CliCommand::Daemon(args)), _) => lvstop::daemon::run(&cli.common, args),
+        (Some(CliCommand::Ctl { json, verb, .. }), _) => {
             lvstop::ctl::run(&cli.common.socket, verb, *json)
         }
-        (Some(Command::Demo(args)), _) => lvstop::demo::run::run(&cli.common, args),
-        (Some(Command::Exporter(args)), _) => lvstop::exporter::run(&cli.common, args),
+        (Some(CliCommand::Demo(args)), _) => lvstop::demo::run::run(&cli.common, args),
+        (Some(CliCommand::Exporter(args)), _) => lvstop::exporter::run(&cli.common, args),
         (
-            Some(Command::Realserver {
+            Some(CliCommand::Realserver {
                 action,
                 vip,
                 dev,

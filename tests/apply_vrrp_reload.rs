@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use lvstop::config::load::{load_str, Options};
 use lvstop::config::model::Config;
-use lvstop::vrrp::machine::State;
 use lvstop::vrrp::driver::{
-    MemoryHost, RunnerIo, VrrpOptions, VrrpEvent, VrrpReload, VrrpService, VrrpStatus,
+    MemoryHost, RunnerIo, VrrpEvent, VrrpOptions, VrrpReload, VrrpService, VrrpStatus,
 };
+use lvstop::vrrp::machine::State;
 use lvstop::vrrp::transport::memory::MemorySegment;
 
 const A: &str = "198.51.100.1";

@@ -292,8 +292,8 @@ fn hostile_input_gets_errors_and_never_disturbs_the_daemon_or_other_clients() {
 /// connection table through `control::remote`.
 #[test]
 fn the_remote_attachment_brings_snapshots_commands_and_connections() {
-    use lvstop::engine::command::{Command, Outcome};
     use lvstop::engine::channel::Update;
+    use lvstop::engine::command::{Command, Outcome};
     use lvstop::engine::overrides::Actor;
     use lvstop::ipvs::model::{DestKey, ServiceKey};
 

@@ -12,8 +12,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use lvstop::demo::directors::DemoDirectors;
 use lvstop::demo::{DemoOptions, DemoWorld, LoadOptions};
-use lvstop::engine::snapshot::Snapshot;
 use lvstop::engine::handle::Handle;
+use lvstop::engine::snapshot::Snapshot;
 use lvstop::vrrp::machine::State;
 use support::until;
 

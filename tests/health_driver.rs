@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use lvstop::config::load::{load_str, Options};
 use lvstop::health::driver::{self, DriverOptions};
+use lvstop::health::machine::{CheckAction, CheckOptions, HealthEvent, HealthMachine};
 use lvstop::health::outcome::{ProbeReport, Reason, Verdict};
-use lvstop::health::machine::{Action, HealthEvent, Runner, CheckOptions};
 use lvstop::health::target::{probe_specs, ProbeTarget, Prober, RealProbes};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -78,10 +78,10 @@ impl Drop for Backend {
 /// Waits for an action matching `pick` (a guard against hanging, not a
 /// timing assertion: the rules allow seconds).
 async fn wait_for(
-    actions: &mut UnboundedReceiver<Action>,
+    actions: &mut UnboundedReceiver<CheckAction>,
     what: &str,
-    pick: impl Fn(&Action) -> bool,
-) -> Action {
+    pick: impl Fn(&CheckAction) -> bool,
+) -> CheckAction {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let action = tokio::time::timeout_at(deadline, actions.recv())
@@ -111,7 +111,7 @@ async fn a_real_server_leaves_when_its_listener_closes_and_returns_when_it_reope
     let (_backend_b, b) = Backend::listen("127.0.0.1:0".parse().unwrap()).await;
     let loaded = load_str("test.conf".as_ref(), &config(a, b), &Options::default());
     assert!(!loaded.has_errors());
-    let runner = Runner::new(&loaded.config, CheckOptions::default()).unwrap();
+    let runner = HealthMachine::new(&loaded.config, CheckOptions::default()).unwrap();
     let targets = runner.targets().to_vec();
     let mut handle = driver::spawn(
         runner,
@@ -127,20 +127,20 @@ async fn a_real_server_leaves_when_its_listener_closes_and_returns_when_it_reope
         wait_for(
             &mut handle.actions,
             "initial SetDest",
-            |act| matches!(act, Action::SetDest { dest, .. } if dest.key.socket_addr() == addr),
+            |act| matches!(act, CheckAction::SetDest { dest, .. } if dest.key.socket_addr() == addr),
         )
         .await;
     }
     let mut verdicts = std::collections::HashSet::new();
     while verdicts.len() < 2 {
-        if let Action::Event {
+        if let CheckAction::Event {
             event: HealthEvent::Checker {
                 checker, up: true, ..
             },
         } = wait_for(&mut handle.actions, "first verdicts", |act| {
             matches!(
                 act,
-                Action::Event {
+                CheckAction::Event {
                     event: HealthEvent::Checker { up: true, .. }
                 }
             )
@@ -154,7 +154,7 @@ async fn a_real_server_leaves_when_its_listener_closes_and_returns_when_it_reope
     drop(backend_a);
     // The alert comes with the verdict, the removal right after.
     wait_for(&mut handle.actions, "the DOWN alert", |act| {
-        matches!(act, Action::SendAlert { subject, body }
+        matches!(act, CheckAction::SendAlert { subject, body }
             if subject == &format!("[TEST] Realserver [127.0.0.1]:tcp:{} of virtual server [127.0.0.1]:tcp:80 - DOWN", a.port())
             && body == "=> TCP CHECK failed on service <=")
     })
@@ -162,10 +162,10 @@ async fn a_real_server_leaves_when_its_listener_closes_and_returns_when_it_reope
     let removed = wait_for(
         &mut handle.actions,
         "removal of A",
-        |act| matches!(act, Action::RemoveDest { dest, .. } if dest.socket_addr() == a),
+        |act| matches!(act, CheckAction::RemoveDest { dest, .. } if dest.socket_addr() == a),
     )
     .await;
-    assert!(matches!(removed, Action::RemoveDest { .. }));
+    assert!(matches!(removed, CheckAction::RemoveDest { .. }));
 
     // The console sees why.
     let mut snapshot = handle.snapshot.clone();
@@ -195,10 +195,10 @@ async fn a_real_server_leaves_when_its_listener_closes_and_returns_when_it_reope
     let back = wait_for(
         &mut handle.actions,
         "A back in the table",
-        |act| matches!(act, Action::SetDest { dest, .. } if dest.key.socket_addr() == a),
+        |act| matches!(act, CheckAction::SetDest { dest, .. } if dest.key.socket_addr() == a),
     )
     .await;
-    let Action::SetDest { dest, .. } = back else {
+    let CheckAction::SetDest { dest, .. } = back else {
         unreachable!()
     };
     assert_eq!(dest.weight, 1);
@@ -234,7 +234,7 @@ async fn a_hanging_probe_neither_blocks_the_loop_nor_other_checkers() {
     let text = config("127.0.0.1:1".parse().unwrap(), b)
         .replace("connect_timeout 2", "connect_timeout 0.5");
     let loaded = load_str("test.conf".as_ref(), &text, &Options::default());
-    let runner = Runner::new(&loaded.config, CheckOptions::default()).unwrap();
+    let runner = HealthMachine::new(&loaded.config, CheckOptions::default()).unwrap();
     let options = DriverOptions {
         probe_grace: Duration::from_millis(100),
         ..DriverOptions::default()
@@ -244,10 +244,10 @@ async fn a_hanging_probe_neither_blocks_the_loop_nor_other_checkers() {
     let down = wait_for(
         &mut handle.actions,
         "the hanging server's removal",
-        |act| matches!(act, Action::RemoveDest { dest, .. } if dest.port == 1),
+        |act| matches!(act, CheckAction::RemoveDest { dest, .. } if dest.port == 1),
     )
     .await;
-    assert!(matches!(down, Action::RemoveDest { .. }));
+    assert!(matches!(down, CheckAction::RemoveDest { .. }));
     // Meanwhile, and after, the healthy checker keeps its schedule.
     let deadline = Instant::now() + Duration::from_secs(30);
     while handle.stats().probes_finished < 6 {
@@ -268,7 +268,7 @@ async fn the_real_probes_plug_into_the_driver() {
     let (backend_a, a) = Backend::listen("127.0.0.1:0".parse().unwrap()).await;
     let (_backend_b, b) = Backend::listen("127.0.0.1:0".parse().unwrap()).await;
     let loaded = load_str("test.conf".as_ref(), &config(a, b), &Options::default());
-    let runner = Runner::new(&loaded.config, CheckOptions::default()).unwrap();
+    let runner = HealthMachine::new(&loaded.config, CheckOptions::default()).unwrap();
     let specs = probe_specs(&loaded.config, None);
     let mut handle = driver::spawn(
         runner,
@@ -279,14 +279,14 @@ async fn the_real_probes_plug_into_the_driver() {
     .unwrap();
     let mut verdicts = std::collections::HashSet::new();
     while verdicts.len() < 2 {
-        if let Action::Event {
+        if let CheckAction::Event {
             event: HealthEvent::Checker {
                 checker, up: true, ..
             },
         } = wait_for(&mut handle.actions, "first verdicts", |act| {
             matches!(
                 act,
-                Action::Event {
+                CheckAction::Event {
                     event: HealthEvent::Checker { up: true, .. }
                 }
             )
@@ -300,7 +300,7 @@ async fn the_real_probes_plug_into_the_driver() {
     wait_for(
         &mut handle.actions,
         "removal of A",
-        |act| matches!(act, Action::RemoveDest { dest, .. } if dest.socket_addr() == a),
+        |act| matches!(act, CheckAction::RemoveDest { dest, .. } if dest.socket_addr() == a),
     )
     .await;
     let runner = handle.shutdown().await.unwrap();

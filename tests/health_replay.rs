@@ -19,8 +19,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use lvstop::config::load::{load_str, Options};
+use lvstop::health::machine::{CheckAction, CheckOptions, CheckerId, HealthMachine, ProbeFinished};
 use lvstop::health::outcome::{ProbeReport, Reason, Verdict};
-use lvstop::health::machine::{Action, CheckerId, ProbeFinished, Runner, CheckOptions};
 use serde_json::Value;
 
 #[derive(Clone)]
@@ -106,12 +106,12 @@ fn report(answer: &Answer, timeout: Duration) -> (Duration, ProbeReport) {
 }
 
 /// Runs one case and returns the actions with their times.
-fn replay(case: &str) -> Vec<(Duration, Action)> {
+fn replay(case: &str) -> Vec<(Duration, CheckAction)> {
     let dir = Path::new("tests/fixtures/health/replay").join(case);
     let text = std::fs::read_to_string(dir.join("config.conf")).unwrap();
     let loaded = load_str(&dir.join("config.conf"), &text, &Options::default());
     assert!(!loaded.has_errors(), "{case}: config has errors");
-    let mut runner = Runner::new(
+    let mut runner = HealthMachine::new(
         &loaded.config,
         CheckOptions {
             seed: 7,
@@ -123,9 +123,10 @@ fn replay(case: &str) -> Vec<(Duration, Action)> {
     let mut world: HashMap<u32, Answer> = HashMap::new();
     let mut pending: Vec<(Duration, CheckerId, ProbeReport)> = Vec::new();
     let mut log = Vec::new();
-    let record = |at: Duration, actions: Vec<Action>, log: &mut Vec<(Duration, Action)>| {
-        log.extend(actions.into_iter().map(|a| (at, a)));
-    };
+    let record =
+        |at: Duration, actions: Vec<CheckAction>, log: &mut Vec<(Duration, CheckAction)>| {
+            log.extend(actions.into_iter().map(|a| (at, a)));
+        };
     let out = runner.start(Duration::ZERO);
     record(Duration::ZERO, out, &mut log);
     let mut next_input = 0;
@@ -161,7 +162,7 @@ fn replay(case: &str) -> Vec<(Duration, Action)> {
         }
         let out = runner.poll(now);
         for action in &out {
-            if let Action::StartProbe {
+            if let CheckAction::StartProbe {
                 checker, timeout, ..
             } = action
             {
@@ -174,7 +175,7 @@ fn replay(case: &str) -> Vec<(Duration, Action)> {
     }
 }
 
-fn render(log: &[(Duration, Action)]) -> String {
+fn render(log: &[(Duration, CheckAction)]) -> String {
     let mut text = String::new();
     for (at, action) in log {
         let mut value = serde_json::to_value(action).unwrap();
@@ -190,7 +191,7 @@ fn render(log: &[(Duration, Action)]) -> String {
 
 /// Replays a case, checks it against expected.jsonl, and returns the log
 /// for the case's own assertions.
-fn case(name: &str) -> Vec<(Duration, Action)> {
+fn case(name: &str) -> Vec<(Duration, CheckAction)> {
     let log = replay(name);
     let expected = Path::new("tests/fixtures/health/replay")
         .join(name)
@@ -201,58 +202,62 @@ fn case(name: &str) -> Vec<(Duration, Action)> {
     log
 }
 
-fn lines(log: &[(Duration, Action)]) -> Vec<(u64, String)> {
+fn lines(log: &[(Duration, CheckAction)]) -> Vec<(u64, String)> {
     log.iter()
         .filter_map(|(at, a)| match a {
-            Action::Log { line, .. } => Some((at.as_millis() as u64, line.clone())),
+            CheckAction::Log { line, .. } => Some((at.as_millis() as u64, line.clone())),
             _ => None,
         })
         .collect()
 }
 
-fn first_line_containing(log: &[(Duration, Action)], needle: &str) -> Option<u64> {
+fn first_line_containing(log: &[(Duration, CheckAction)], needle: &str) -> Option<u64> {
     lines(log)
         .into_iter()
         .find(|(_, l)| l.contains(needle))
         .map(|(at, _)| at)
 }
 
-fn starts_of(log: &[(Duration, Action)], id: u32) -> Vec<u64> {
+fn starts_of(log: &[(Duration, CheckAction)], id: u32) -> Vec<u64> {
     log.iter()
         .filter_map(|(at, a)| match a {
-            Action::StartProbe { checker, .. } if checker.0 == id => Some(at.as_millis() as u64),
+            CheckAction::StartProbe { checker, .. } if checker.0 == id => {
+                Some(at.as_millis() as u64)
+            }
             _ => None,
         })
         .collect()
 }
 
-fn alerts(log: &[(Duration, Action)]) -> Vec<(String, String)> {
+fn alerts(log: &[(Duration, CheckAction)]) -> Vec<(String, String)> {
     log.iter()
         .filter_map(|(_, a)| match a {
-            Action::SendAlert { subject, body } => Some((subject.clone(), body.clone())),
+            CheckAction::SendAlert { subject, body } => Some((subject.clone(), body.clone())),
             _ => None,
         })
         .collect()
 }
 
-fn scripts(log: &[(Duration, Action)]) -> Vec<(u64, String)> {
+fn scripts(log: &[(Duration, CheckAction)]) -> Vec<(u64, String)> {
     log.iter()
         .filter_map(|(at, a)| match a {
-            Action::RunScript { script } => Some((at.as_millis() as u64, script.argv.join(" "))),
+            CheckAction::RunScript { script } => {
+                Some((at.as_millis() as u64, script.argv.join(" ")))
+            }
             _ => None,
         })
         .collect()
 }
 
-fn dest_weights(log: &[(Duration, Action)]) -> Vec<(u64, String, Option<i32>)> {
+fn dest_weights(log: &[(Duration, CheckAction)]) -> Vec<(u64, String, Option<i32>)> {
     log.iter()
         .filter_map(|(at, a)| match a {
-            Action::SetDest { dest, .. } => Some((
+            CheckAction::SetDest { dest, .. } => Some((
                 at.as_millis() as u64,
                 dest.key.to_string(),
                 Some(dest.weight),
             )),
-            Action::RemoveDest { dest, .. } => {
+            CheckAction::RemoveDest { dest, .. } => {
                 Some((at.as_millis() as u64, dest.to_string(), None))
             }
             _ => None,

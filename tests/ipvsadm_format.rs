@@ -15,7 +15,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use compact_str::CompactString;
-use lvstop::ipvs::format::restore::{self, Command, Restored};
+use lvstop::ipvs::format::restore::{self, RestoreCommand, Restored};
 use lvstop::ipvs::format::{self, ListOptions};
 use lvstop::ipvs::model::{Connection, Daemon, ServiceKey, Stats, Table};
 use lvstop::ipvs::Rates;
@@ -51,7 +51,7 @@ fn render(dir: &Path, variant: &str, state: &Restored, conns: &[Connection]) -> 
     let opts = options(variant);
     if let Some((_, n)) = variant.split_once("-single-") {
         let args = fs::read_to_string(dir.join(format!("single-{n}.args"))).unwrap();
-        let Some(Command::DeleteService(key)) =
+        let Some(RestoreCommand::DeleteService(key)) =
             restore::parse_line(&format!("-D {}", args.trim())).unwrap()
         else {
             panic!("{variant}: bad service {args}");

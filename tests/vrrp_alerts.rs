@@ -16,11 +16,11 @@ use std::time::SystemTime;
 
 use lvstop::config::load::{load_str, Options};
 use lvstop::notify::alert::{render, Addresses};
-use lvstop::vrrp::machine::{
-    Action, Input, InterfaceInfo, Interfaces, Node, NoticeState, NotifyTarget, Timestamp,
-};
 use lvstop::vrrp::driver::notices;
 use lvstop::vrrp::driver::units::{slices, UnitKey};
+use lvstop::vrrp::machine::{
+    Input, InterfaceInfo, Interfaces, Node, NoticeState, NotifyTarget, Timestamp, VrrpAction,
+};
 
 const FIXTURES: &str = "tests/fixtures/notify/keepalived-vrrp";
 
@@ -72,11 +72,11 @@ impl Director {
     }
 
     /// Records the notices; returns the adverts to put on the wire.
-    fn carry_out(&mut self, actions: Vec<Action>) -> Vec<(IpAddr, IpAddr, Vec<u8>)> {
+    fn carry_out(&mut self, actions: Vec<VrrpAction>) -> Vec<(IpAddr, IpAddr, Vec<u8>)> {
         let mut wire = Vec::new();
         for action in actions {
             match action {
-                Action::Notice {
+                VrrpAction::Notice {
                     target,
                     name,
                     state,
@@ -91,7 +91,7 @@ impl Director {
                         }
                     }
                 }
-                Action::SendAdvert {
+                VrrpAction::SendAdvert {
                     destinations,
                     advert,
                     ..
@@ -101,7 +101,7 @@ impl Director {
                         wire.push((self.address, to, payload));
                     }
                 }
-                Action::RunNotify { command, .. } => {
+                VrrpAction::RunNotify { command, .. } => {
                     let name = Path::new(&command.argv[0])
                         .file_stem()
                         .unwrap()
@@ -186,13 +186,13 @@ impl World {
         let mut actions = Vec::new();
         let mut held = Vec::new();
         for node in self.directors[index].nodes.values_mut() {
-            let (group_stops, rest): (Vec<Action>, Vec<Action>) = node
+            let (group_stops, rest): (Vec<VrrpAction>, Vec<VrrpAction>) = node
                 .handle(now, Input::Shutdown)
                 .into_iter()
                 .partition(|a| {
                     matches!(
                         a,
-                        Action::Notice {
+                        VrrpAction::Notice {
                             target: NotifyTarget::Group,
                             state: NoticeState::Stop,
                             ..
@@ -433,7 +433,7 @@ fn a_backup_priority_change_is_a_backup_priority_line() {
             .handle(Timestamp(1_000_000), changed)
             .into_iter()
             .filter_map(|a| match a {
-                Action::Notice {
+                VrrpAction::Notice {
                     target,
                     name,
                     state,
@@ -479,7 +479,7 @@ fn smtp_alert_precedence_follows_keepalived() {
             .handle(Timestamp(0), Input::Startup)
             .into_iter()
             .filter_map(|a| match a {
-                Action::Notice { name, alert, .. } => Some((name, alert)),
+                VrrpAction::Notice { name, alert, .. } => Some((name, alert)),
                 _ => None,
             })
             .collect();

@@ -19,8 +19,8 @@ use tokio::sync::mpsc;
 
 use super::protocol::{Envelope, ErrorKind, Request, Response};
 use super::ControlError;
-use crate::engine::command::{CommandError, Outcome};
 use crate::engine::channel::{command_channel, Commands, Update};
+use crate::engine::command::{CommandError, Outcome};
 use crate::ipvs::model::Connection;
 
 /// What the console needs from a daemon.

@@ -20,15 +20,15 @@ use tokio::task::JoinHandle;
 mod apply;
 
 use super::changes;
+use super::channel::{command_channel, CommandRequest};
 use super::command::{CommandError, Outcome, PriorityChange};
 use super::converger::Converger;
 use super::event::{wall_ms, EventKind, DEFAULT_CAPACITY};
-use super::channel::{command_channel, CommandRequest};
+use super::handle::{DirectorView, Handle, Sources, Timeline};
 use super::running::RunningConfig;
 use super::snapshot::{DrainView, TargetOverrides};
 use super::state::{EngineState, IoCommand, Next};
 use super::sync_daemon::SyncDaemon;
-use super::handle::{DirectorView, Handle, Sources, Timeline};
 use crate::config::model::Config;
 use crate::dataplane::{ApplyError, Dataplane, DataplaneError, Operation};
 use crate::health::report::ChecksReport;

@@ -16,8 +16,8 @@ use std::net::IpAddr;
 
 use crate::config::model::Config;
 use crate::ipvs::desired::DesiredService;
-use crate::vrrp::machine::State;
 use crate::vrrp::driver::VrrpStatus;
+use crate::vrrp::machine::State;
 
 /// The instances that own each VIP, from the configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

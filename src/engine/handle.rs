@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::channel::{Commands, Update};
 use super::command::{Command, CommandError, Outcome};
 use super::event::wall_ms;
 use super::event::{Event, EventRing};
-use super::channel::{Commands, Update};
 use super::overrides::Actor;
 use super::snapshot::{DirectorInfo, DrainView, Snapshot, TargetOverrides};
 use crate::dataplane::Dataplane;

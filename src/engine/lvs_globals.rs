@@ -15,8 +15,8 @@
 
 use crate::config::model::global::{LvsSyncDaemon, LvsTimeouts};
 use crate::ipvs::model::{Daemon, DaemonState, Timeouts};
-use crate::vrrp::machine::State;
 use crate::vrrp::driver::VrrpStatus;
+use crate::vrrp::machine::State;
 
 /// keepalived.conf(5): sync id 0 unless `id` is given; the kernel's
 /// default message length (`maxlen` 0 lets the kernel pick from the MTU)

@@ -14,9 +14,9 @@ use std::time::Instant;
 
 use tokio::sync::oneshot;
 
+use super::channel::CommandRequest;
 use super::command::{Command, CommandError, Outcome, PriorityChange};
 use super::event::{wall_ms, EventKind, EventRing};
-use super::channel::CommandRequest;
 use super::overrides::{
     effective_weight, Actor, DisableReason, NotDisabled, Overrides, Target, WeightOverride,
     WeightSource,

@@ -1,4 +1,4 @@
-//! Runs a [`Runner`] on tokio against real probes.
+//! Runs a [`HealthMachine`] on tokio against real probes.
 //!
 //! One task owns the runner: it sleeps until the next probe is due, spawns
 //! every probe as its own task (so no probe, however slow, holds up the
@@ -17,8 +17,10 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use crate::health::machine::{
+    CheckAction, CheckerId, HealthMachine, HealthSnapshot, LogLevel, ProbeFinished,
+};
 use crate::health::outcome::{ProbeReport, Reason, Verdict};
-use crate::health::machine::{Action, CheckerId, HealthSnapshot, LogLevel, ProbeFinished, Runner};
 use crate::health::target::Prober;
 use crate::ipvs::desired::DesiredService;
 
@@ -136,13 +138,13 @@ pub struct DriverHandle {
     pub snapshot: watch::Receiver<Arc<HealthSnapshot>>,
     /// Every action but `StartProbe` (the driver runs those itself):
     /// membership changes, scripts, alerts, log lines, events.
-    pub actions: mpsc::UnboundedReceiver<Action>,
-    /// The IPVS table health wants ([`Runner::desired`]), republished as
+    pub actions: mpsc::UnboundedReceiver<CheckAction>,
+    /// The IPVS table health wants ([`HealthMachine::desired`]), republished as
     /// soon as a batch of actions changed the membership.
     pub desired: watch::Receiver<Arc<Vec<DesiredService>>>,
     stats: Arc<Mutex<Lateness>>,
     stop: Option<oneshot::Sender<Stop>>,
-    task: tokio::task::JoinHandle<Runner>,
+    task: tokio::task::JoinHandle<HealthMachine>,
     epoch: Instant,
 }
 
@@ -178,14 +180,14 @@ impl DriverHandle {
 
     /// Stops checking (the runner's shutdown actions are still sent) and
     /// returns the runner.
-    pub async fn shutdown(self) -> Result<Runner, tokio::task::JoinError> {
+    pub async fn shutdown(self) -> Result<HealthMachine, tokio::task::JoinError> {
         self.stop(Stop::Shutdown).await
     }
 
     /// Stops checking without the runner's shutdown: running probes are
     /// dropped, nothing is notified, and the runner comes back as it
-    /// stood, for [`Runner::inherit`] on a reload.
-    pub async fn detach(self) -> Result<Runner, tokio::task::JoinError> {
+    /// stood, for [`HealthMachine::inherit`] on a reload.
+    pub async fn detach(self) -> Result<HealthMachine, tokio::task::JoinError> {
         self.stop(Stop::Detach).await
     }
 
@@ -199,7 +201,7 @@ impl DriverHandle {
         self.epoch
     }
 
-    async fn stop(mut self, how: Stop) -> Result<Runner, tokio::task::JoinError> {
+    async fn stop(mut self, how: Stop) -> Result<HealthMachine, tokio::task::JoinError> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(how);
         }
@@ -217,14 +219,14 @@ pub struct TargetCountMismatch {
 
 /// Starts driving `runner` with `prober` on the current tokio runtime;
 /// `targets` holds one target per checker, in [`CheckerId`] order
-/// ([`Runner::targets`] for [`ProbeTarget`],
+/// ([`HealthMachine::targets`] for [`ProbeTarget`],
 /// [`crate::health::target::probe_specs`] for the real probes).
 ///
 /// The runner is started here, before this returns: the first
 /// [`DriverHandle::desired`] is already the start-up table and the start-up
 /// actions are already on [`DriverHandle::actions`].
 pub fn spawn<P: Prober>(
-    runner: Runner,
+    runner: HealthMachine,
     targets: Vec<P::Target>,
     prober: Arc<P>,
     options: DriverOptions,
@@ -280,12 +282,12 @@ pub fn spawn<P: Prober>(
 }
 
 struct Driver<P: Prober> {
-    runner: Runner,
+    runner: HealthMachine,
     prober: Arc<P>,
     targets: Vec<Arc<P::Target>>,
     options: DriverOptions,
     epoch: Instant,
-    actions: mpsc::UnboundedSender<Action>,
+    actions: mpsc::UnboundedSender<CheckAction>,
     snapshot: watch::Sender<Arc<HealthSnapshot>>,
     desired: watch::Sender<Arc<Vec<DesiredService>>>,
     stats: Arc<Mutex<Lateness>>,
@@ -298,7 +300,7 @@ struct Driver<P: Prober> {
 }
 
 impl<P: Prober> Driver<P> {
-    async fn run(mut self, mut stop: oneshot::Receiver<Stop>) -> Runner {
+    async fn run(mut self, mut stop: oneshot::Receiver<Stop>) -> HealthMachine {
         let mut publish = tokio::time::interval(self.options.snapshot_interval);
         publish.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let how = loop {
@@ -354,7 +356,7 @@ impl<P: Prober> Driver<P> {
         let actions = self.runner.poll(now);
         let mut lateness = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
         for action in actions {
-            let Action::StartProbe {
+            let CheckAction::StartProbe {
                 checker,
                 scheduled,
                 timeout,
@@ -420,19 +422,25 @@ impl<P: Prober> Driver<P> {
         self.forward(actions);
     }
 
-    fn forward(&mut self, actions: Vec<Action>) {
-        let membership = actions
-            .iter()
-            .any(|a| matches!(a, Action::SetDest { .. } | Action::RemoveDest { .. }));
+    fn forward(&mut self, actions: Vec<CheckAction>) {
+        let membership = actions.iter().any(|a| {
+            matches!(
+                a,
+                CheckAction::SetDest { .. } | CheckAction::RemoveDest { .. }
+            )
+        });
         if membership {
             self.desired.send_replace(Arc::new(self.runner.desired()));
         }
-        if self.publish_soon.is_none() && actions.iter().any(|a| matches!(a, Action::Event { .. }))
+        if self.publish_soon.is_none()
+            && actions
+                .iter()
+                .any(|a| matches!(a, CheckAction::Event { .. }))
         {
             self.publish_soon = Some(Instant::now() + self.options.change_publish_delay);
         }
         for action in actions {
-            if let Action::Log { level, line } = &action {
+            if let CheckAction::Log { level, line } = &action {
                 match level {
                     LogLevel::Info => tracing::info!(target: "lvstop::health", "{line}"),
                     LogLevel::Debug => tracing::debug!(target: "lvstop::health", "{line}"),

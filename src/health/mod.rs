@@ -19,9 +19,9 @@
 //! the engine.
 
 pub mod driver;
+pub mod machine;
 pub mod outcome;
 pub mod probe;
 pub mod report;
-pub mod machine;
 pub mod service;
 pub mod target;

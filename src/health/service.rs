@@ -6,7 +6,7 @@
 //! wants, for the daemon to reconcile the dataplane to.
 //!
 //! A reload builds the new runner, hands it the old runner's state
-//! ([`crate::health::machine::Runner::inherit`]) and keeps the old clock,
+//! ([`crate::health::machine::HealthMachine::inherit`]) and keeps the old clock,
 //! so a real server that is down stays down and is not announced again.
 //!
 //! This module never touches the dataplane: the daemon applies
@@ -24,11 +24,12 @@ use tokio::task::JoinHandle;
 use crate::config::model::lvs::ServiceAddress;
 use crate::config::model::{Config, Script};
 use crate::health::driver::{self, DriverHandle, DriverOptions, StatsHandle};
+use crate::health::machine::{
+    texts, CheckAction, CheckOptions, CheckPlanError, HealthEvent, HealthMachine, HealthSnapshot,
+    ScriptCall,
+};
 use crate::health::probe::{ProbeSpec, TlsSetupError};
 use crate::health::report::{unix_millis, ChecksReport};
-use crate::health::machine::{
-    texts, Action, HealthEvent, HealthSnapshot, Runner, CheckPlanError, CheckOptions, ScriptCall,
-};
 use crate::health::target::{probe_specs, RealProbes};
 use crate::ipvs::desired::DesiredService;
 use crate::notify::script::{ScriptError, SharedScript};
@@ -49,7 +50,7 @@ pub const SETTLE_ON_STOP: Duration = Duration::from_secs(5);
 #[derive(Debug, thiserror::Error)]
 pub enum HealthError {
     #[error(transparent)]
-    Runner(#[from] CheckPlanError),
+    HealthMachine(#[from] CheckPlanError),
     #[error("SSL block: {0}")]
     Tls(#[from] TlsSetupError),
     #[error("script_user: {0}")]
@@ -67,7 +68,7 @@ type ScriptKey = (Vec<String>, Option<String>, Option<String>);
 
 /// What the blocking preparation produced.
 struct Prepared {
-    runner: Runner,
+    runner: HealthMachine,
     specs: Vec<ProbeSpec>,
     scripts: HashMap<ScriptKey, Result<SharedScript, ScriptError>>,
     smtp: Option<SmtpSettings>,
@@ -150,7 +151,7 @@ impl HealthService {
 
     /// Replaces the checkers with those of `config`, keeping the state of
     /// every real server whose checkers did not change (see
-    /// [`Runner::inherit`]). When `config` cannot be prepared the running
+    /// [`HealthMachine::inherit`]). When `config` cannot be prepared the running
     /// checkers are untouched.
     pub async fn reload(&mut self, config: &Config) -> Result<(), HealthError> {
         let prepared = prepare(config).await?;
@@ -174,7 +175,7 @@ impl HealthService {
     fn launch(
         &mut self,
         mut prepared: Prepared,
-        previous: Option<(Runner, tokio::time::Instant)>,
+        previous: Option<(HealthMachine, tokio::time::Instant)>,
     ) -> Result<(), HealthError> {
         let mut options = DriverOptions::default();
         if let Some((old, epoch)) = &previous {
@@ -344,7 +345,7 @@ fn prepare_blocking(config: &Config) -> Result<Prepared, HealthError> {
         seed: seed(),
         hostname: crate::notify::smtp::local_host_name(),
     };
-    let runner = Runner::new(config, options)?;
+    let runner = HealthMachine::new(config, options)?;
     let needs_tls = config.lvs.virtual_servers.iter().any(|vs| {
         vs.real_servers.iter().any(|rs| {
             rs.checkers
@@ -461,28 +462,28 @@ struct Notifier {
 }
 
 impl Notifier {
-    async fn run(self, mut actions: mpsc::UnboundedReceiver<Action>) {
+    async fn run(self, mut actions: mpsc::UnboundedReceiver<CheckAction>) {
         while let Some(action) = actions.recv().await {
             self.handle(action);
         }
     }
 
-    fn handle(&self, action: Action) {
+    fn handle(&self, action: CheckAction) {
         match action {
-            Action::RunScript { script } => self.run_script(&script),
-            Action::SendAlert { subject, body } => match &self.alerts {
+            CheckAction::RunScript { script } => self.run_script(&script),
+            CheckAction::SendAlert { subject, body } => match &self.alerts {
                 Some(sender) => sender.send(Alert::new(subject, body)),
                 None => tracing::debug!(
                     "alert not sent (no smtp_server or notification_email): {subject}"
                 ),
             },
-            Action::Event { event } => self.fifo(&event),
+            CheckAction::Event { event } => self.fifo(&event),
             // Membership reaches the daemon through the desired table; the
             // driver logs the log lines; probes are the driver's.
-            Action::SetDest { .. }
-            | Action::RemoveDest { .. }
-            | Action::Log { .. }
-            | Action::StartProbe { .. } => {}
+            CheckAction::SetDest { .. }
+            | CheckAction::RemoveDest { .. }
+            | CheckAction::Log { .. }
+            | CheckAction::StartProbe { .. } => {}
         }
     }
 

@@ -10,8 +10,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::counters::{EngineCounters, EngineTotals};
-use crate::engine::snapshot::Snapshot;
 use crate::engine::handle::Handle;
+use crate::engine::snapshot::Snapshot;
 
 /// What a scrape reads.
 pub type Scraped = (Arc<Snapshot>, Option<EngineTotals>);

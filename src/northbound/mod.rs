@@ -61,5 +61,5 @@ pub use crate::engine::command::{Command, CommandError, Outcome, PriorityChange}
 pub use crate::engine::overrides::{Actor, DisableReason, Target, WeightOverride, WeightSource};
 
 // The timeline, and the channels between a console and an engine.
-pub use crate::engine::event::{Event, EventKind};
 pub use crate::engine::channel::{Commands, Update};
+pub use crate::engine::event::{Event, EventKind};

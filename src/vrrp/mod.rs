@@ -11,12 +11,12 @@
 //! - [`transport`] moves the encoded adverts between routers, over raw IP
 //!   protocol 112 sockets or an in-memory segment.
 
+pub mod driver;
 pub mod machine;
 pub mod packet;
 pub mod process;
 pub mod replay;
 pub mod routing;
-pub mod driver;
 pub mod sync_group;
 pub mod track;
 pub mod transport;

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::config::load::{load_str, Options};
-use crate::vrrp::machine::{Action, BuildError, Input, Interfaces, Node, State, Stats, Timestamp};
+use crate::vrrp::machine::{
+    BuildError, Input, Interfaces, Node, State, Stats, Timestamp, VrrpAction,
+};
 use crate::vrrp::packet::{Advertisement, Auth, PacketError};
 
 #[derive(Debug, Error)]
@@ -231,7 +233,7 @@ fn advance(node: &mut Node, until: Timestamp, lines: &mut Vec<String>) -> Result
     Ok(())
 }
 
-fn record(at: Timestamp, actions: &[Action], lines: &mut Vec<String>) {
+fn record(at: Timestamp, actions: &[VrrpAction], lines: &mut Vec<String>) {
     for action in actions {
         record_one(at, action, lines);
     }

@@ -9,8 +9,8 @@
 use serde::Serialize;
 
 use crate::vrrp::machine::{
-    Action, ScriptCommand, Event, Instance, NoticeState, NotifyKind, NotifyScripts, NotifyTarget, State,
-    Timestamp,
+    Event, Instance, NoticeState, NotifyKind, NotifyScripts, NotifyTarget, ScriptCommand, State,
+    Timestamp, VrrpAction,
 };
 
 /// One `vrrp_sync_group` running.
@@ -63,8 +63,8 @@ impl SyncGroup {
         &mut self,
         now: Timestamp,
         instances: &mut [Instance],
-        round: &[Action],
-        out: &mut Vec<Action>,
+        round: &[VrrpAction],
+        out: &mut Vec<VrrpAction>,
     ) -> bool {
         let mut moved = false;
         // FAULT: every member is held while another one has its own fault.
@@ -91,7 +91,7 @@ impl SyncGroup {
         }
         // BACKUP: a member that left MASTER for BACKUP takes the others.
         let dropped = round.iter().any(|action| {
-            matches!(action, Action::StateChanged { instance, from: State::Master, to: State::Backup }
+            matches!(action, VrrpAction::StateChanged { instance, from: State::Master, to: State::Backup }
                 if self.is_member(instances, instance))
         });
         if dropped {
@@ -137,8 +137,8 @@ impl SyncGroup {
             .any(|&i| instances.get(i).is_some_and(|m| m.name() == name))
     }
 
-    fn log(&self, state: &str) -> Action {
-        Action::Log {
+    fn log(&self, state: &str) -> VrrpAction {
+        VrrpAction::Log {
             line: format!(
                 "VRRP_Group({}) Syncing instances to {state} state",
                 self.name
@@ -148,7 +148,7 @@ impl SyncGroup {
 
     /// The group's own state (FAULT if any member is, MASTER if all are,
     /// BACKUP otherwise) and its notify scripts when it changes.
-    fn update_state(&mut self, instances: &[Instance], out: &mut Vec<Action>) {
+    fn update_state(&mut self, instances: &[Instance], out: &mut Vec<VrrpAction>) {
         let states: Vec<State> = self
             .members
             .iter()
@@ -174,7 +174,7 @@ impl SyncGroup {
             State::Initialize => (NotifyKind::Stop, NoticeState::Stop, &self.notify.stop),
         };
         if let Some(script) = own {
-            out.push(Action::RunNotify {
+            out.push(VrrpAction::RunNotify {
                 target: NotifyTarget::Group,
                 name: self.name.clone(),
                 kind,
@@ -191,7 +191,7 @@ impl SyncGroup {
                 notice.keyword().to_string(),
                 "0".to_string(),
             ]);
-            out.push(Action::RunNotify {
+            out.push(VrrpAction::RunNotify {
                 target: NotifyTarget::Group,
                 name: self.name.clone(),
                 kind: NotifyKind::Any,
@@ -200,7 +200,7 @@ impl SyncGroup {
         }
         // keepalived 2.2.7 mails a group's MASTER, BACKUP and FAULT, not
         // its STOP (recorded: tests/fixtures/notify/keepalived-vrrp).
-        out.push(Action::Notice {
+        out.push(VrrpAction::Notice {
             target: NotifyTarget::Group,
             name: self.name.clone(),
             state: notice,

@@ -13,15 +13,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lvstop::dataplane::DataplaneKind;
-use lvstop::engine::event::{Event, EventKind};
 use lvstop::engine::channel::Update;
+use lvstop::engine::event::{Event, EventKind};
 use lvstop::engine::overrides::{Actor, Target, WeightOverride, WeightSource};
 use lvstop::engine::snapshot::{DirectorInfo, DrainView, Snapshot, TargetOverrides};
 use lvstop::health::driver::DriverStats;
-use lvstop::health::report::ChecksReport;
 use lvstop::health::machine::{
     CheckerId, CheckerView, HealthSnapshot, RealServerView, VirtualServerView,
 };
+use lvstop::health::report::ChecksReport;
 use lvstop::ipvs::model::{
     Connection, Dest, DestConfig, DestKey, Forward, Info, Origin, Rates, Service, ServiceConfig,
     ServiceKey, Table,
@@ -29,9 +29,9 @@ use lvstop::ipvs::model::{
 use lvstop::ui::keymap::Keymap;
 use lvstop::ui::theme::Theme;
 use lvstop::ui::{App, ConsoleOptions};
-use lvstop::vrrp::machine::State;
 use lvstop::vrrp::driver::status::IoErrors;
 use lvstop::vrrp::driver::{InstanceStatus, Transition, VrrpStatus};
+use lvstop::vrrp::machine::State;
 
 /// 2023-11-14 22:13:20 UTC.
 pub const NOW_MS: u64 = 1_700_000_000_000;

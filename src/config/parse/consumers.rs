@@ -177,7 +177,11 @@ const CONSUMERS: &[(&str, &str, &str)] = &[
         "src/health/probe/udp.rs",
         ".max_reply_length",
     ),
-    ("mcast_dst_ip", "src/vrrp/machine/config.rs", ".mcast_dst_ip"),
+    (
+        "mcast_dst_ip",
+        "src/vrrp/machine/config.rs",
+        ".mcast_dst_ip",
+    ),
     (
         "mh-fallback",
         "src/ipvs/desired.rs",
@@ -193,7 +197,11 @@ const CONSUMERS: &[(&str, &str, &str)] = &[
     ("misc_path", "src/health/probe/misc.rs", "misc.path"),
     ("misc_timeout", "src/health/target.rs", "misc.timeout"),
     ("name", "src/daemon.rs", ".name"),
-    ("nopreempt", "src/vrrp/machine/instance/mod.rs", ".nopreempt"),
+    (
+        "nopreempt",
+        "src/vrrp/machine/instance/mod.rs",
+        ".nopreempt",
+    ),
     (
         "notification_email",
         "src/notify/smtp.rs",
@@ -212,7 +220,11 @@ const CONSUMERS: &[(&str, &str, &str)] = &[
     ("notify_fifo_script", "src/notify/fifo.rs", "family.script"),
     ("notify_master", "src/vrrp/sync_group.rs", "notify.master"),
     ("notify_stop", "src/vrrp/sync_group.rs", "notify.stop"),
-    ("notify_deleted", "src/vrrp/machine/config.rs", "notify.deleted"),
+    (
+        "notify_deleted",
+        "src/vrrp/machine/config.rs",
+        "notify.deleted",
+    ),
     (
         "notify_master_rx_lower_pri",
         "src/vrrp/machine/config.rs",
@@ -464,7 +476,11 @@ const CONSUMERS: &[(&str, &str, &str)] = &[
         "src/vrrp/machine/config.rs",
         ".vrrp_lower_prio_no_advert",
     ),
-    ("vrrp_min_garp", "src/vrrp/machine/config.rs", ".vrrp_min_garp"),
+    (
+        "vrrp_min_garp",
+        "src/vrrp/machine/config.rs",
+        ".vrrp_min_garp",
+    ),
     (
         "vrrp_mcast_group4",
         "src/vrrp/machine/config.rs",

@@ -1,6 +1,6 @@
 //! Which real servers' health checking a new configuration adds, removes
 //! or changes, and which keep their check state. The rule is the health
-//! runner's own ([`crate::health::machine::Runner::inherit`]): a real
+//! runner's own ([`crate::health::machine::HealthMachine::inherit`]): a real
 //! server keeps its state when a virtual server of the same name still
 //! has it, with the same checkers in the same order and the same
 //! effective timing and target. Pure; nothing here probes.

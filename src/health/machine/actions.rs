@@ -24,7 +24,7 @@ impl CheckerId {
 /// One output of the runner.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
-pub enum Action {
+pub enum CheckAction {
     /// Start one attempt of `checker` now; it was due at `scheduled` (time
     /// since the runner started) and may take `timeout`.
     StartProbe {

@@ -8,10 +8,10 @@ use std::time::Duration;
 use crate::config::model::lvs::CheckerKind;
 use crate::health::outcome::{ProbeReport, Reason, Verdict};
 
-use super::actions::{Action, CheckerId, HealthEvent, LogLevel};
-use super::{texts, Runner};
+use super::actions::{CheckAction, CheckerId, HealthEvent, LogLevel};
+use super::{texts, HealthMachine};
 
-impl Runner {
+impl HealthMachine {
     pub(super) fn on_result(&mut self, now: Duration, id: CheckerId, report: &ProbeReport) {
         let Some(state) = self.checkers.get_mut(id.index()) else {
             return;
@@ -60,7 +60,7 @@ impl Runner {
                     LogLevel::Debug
                 };
                 let line = texts::attempt_failure_line(&plan.kind, rs, reason);
-                self.out.push(Action::Log { level, line });
+                self.out.push(CheckAction::Log { level, line });
             }
         }
         let state = &mut self.checkers[id.index()];
@@ -110,7 +110,7 @@ impl Runner {
                 )
             }
         };
-        self.out.push(Action::Log {
+        self.out.push(CheckAction::Log {
             level: LogLevel::Info,
             line,
         });
@@ -125,7 +125,7 @@ impl Runner {
             let subject =
                 texts::real_server_subject(&self.plan.router_id, &rs_plan.name, vs_name, rs_alive);
             let body = texts::alert_body(&self.plan.checkers[id.index()].kind, up, reason);
-            self.out.push(Action::SendAlert { subject, body });
+            self.out.push(CheckAction::SendAlert { subject, body });
         }
     }
 
@@ -164,7 +164,7 @@ impl Runner {
 
     fn checker_event(&mut self, id: CheckerId, _now: Duration) {
         let state = &self.checkers[id.index()];
-        self.out.push(Action::Event {
+        self.out.push(CheckAction::Event {
             event: HealthEvent::Checker {
                 checker: id,
                 up: state.up,

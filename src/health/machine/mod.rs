@@ -2,10 +2,10 @@
 //! machine with an injected clock.
 //!
 //! Inputs are the time (a [`Duration`] since the runner started), probe
-//! results ([`ProbeFinished`]) and shutdown. Outputs are [`Action`]s: start
+//! results ([`ProbeFinished`]) and shutdown. Outputs are [`CheckAction`]s: start
 //! a probe, set or remove an IPVS destination, run a script, send an alert,
 //! log a line, tell the console; plus the desired table
-//! ([`Runner::desired`]) and a [`HealthSnapshot`] of every checker.
+//! ([`HealthMachine::desired`]) and a [`HealthSnapshot`] of every checker.
 //!
 //! Rules follow keepalived.conf(5) and keepalived 2.2's checker: a checker
 //! retries `retry` times `delay_before_retry` apart before it declares its
@@ -35,7 +35,7 @@ pub(crate) use actions::{
     from_millis as deserialize_millis, from_millis_opt as deserialize_millis_opt,
     millis as serialize_millis, millis_opt as serialize_millis_opt,
 };
-pub use actions::{Action, CheckerId, HealthEvent, LogLevel, ScriptCall};
+pub use actions::{CheckAction, CheckerId, HealthEvent, LogLevel, ScriptCall};
 pub use plan::CheckPlanError;
 pub use reload::Inherited;
 
@@ -112,7 +112,7 @@ struct VsState {
 }
 
 /// keepalived's checkers for one configuration. See the module docs.
-pub struct Runner {
+pub struct HealthMachine {
     plan: Plan,
     checkers: Vec<CheckerState>,
     real_servers: Vec<RsState>,
@@ -121,17 +121,17 @@ pub struct Runner {
     rng: SplitMix64,
     no_checker_emails: bool,
     started: bool,
-    out: Vec<Action>,
+    out: Vec<CheckAction>,
     dirty: Vec<usize>,
     /// Checkers and virtual servers whose state came from the runner of
-    /// the previous configuration ([`Runner::inherit`]).
+    /// the previous configuration ([`HealthMachine::inherit`]).
     inherited_checkers: Vec<bool>,
     inherited_virtual_servers: Vec<bool>,
 }
 
-impl std::fmt::Debug for Runner {
+impl std::fmt::Debug for HealthMachine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runner")
+        f.debug_struct("HealthMachine")
             .field("checkers", &self.checkers.len())
             .field("real_servers", &self.real_servers.len())
             .field("virtual_servers", &self.virtual_servers.len())
@@ -139,12 +139,12 @@ impl std::fmt::Debug for Runner {
     }
 }
 
-impl Runner {
+impl HealthMachine {
     /// Builds the runner for every checker of `config`. Nothing runs until
-    /// [`Runner::start`].
+    /// [`HealthMachine::start`].
     pub fn new(config: &Config, options: CheckOptions) -> Result<Self, CheckPlanError> {
         let plan = Plan::build(config, &options.hostname)?;
-        Ok(Runner {
+        Ok(HealthMachine {
             checkers: vec![CheckerState::default(); plan.checkers.len()],
             real_servers: vec![RsState::default(); plan.real_servers.len()],
             virtual_servers: plan
@@ -176,7 +176,7 @@ impl Runner {
     /// initial quorum, sorry server) and schedules each checker's first
     /// attempt after its warmup. Returns the initial membership as
     /// `SetDest` actions and the start-up log lines.
-    pub fn start(&mut self, now: Duration) -> Vec<Action> {
+    pub fn start(&mut self, now: Duration) -> Vec<CheckAction> {
         if self.started {
             return Vec::new();
         }
@@ -236,7 +236,7 @@ impl Runner {
     }
 
     /// Starts every probe due at or before `now`.
-    pub fn poll(&mut self, now: Duration) -> Vec<Action> {
+    pub fn poll(&mut self, now: Duration) -> Vec<CheckAction> {
         while let Some(&Reverse((due, id))) = self.queue.peek() {
             if due > now {
                 break;
@@ -248,7 +248,7 @@ impl Runner {
             }
             state.due = None;
             state.in_flight = Some(now);
-            self.out.push(Action::StartProbe {
+            self.out.push(CheckAction::StartProbe {
                 checker: id,
                 scheduled: due,
                 timeout: self.plan.checkers[id.index()].timeout,
@@ -257,9 +257,9 @@ impl Runner {
         std::mem::take(&mut self.out)
     }
 
-    /// Feeds the result of a probe started by [`Runner::poll`]. A result
+    /// Feeds the result of a probe started by [`HealthMachine::poll`]. A result
     /// for a checker with no attempt running is ignored.
-    pub fn probe_finished(&mut self, now: Duration, finished: ProbeFinished) -> Vec<Action> {
+    pub fn probe_finished(&mut self, now: Duration, finished: ProbeFinished) -> Vec<CheckAction> {
         self.on_result(now, finished.checker, &finished.report);
         self.flush()
     }
@@ -267,7 +267,7 @@ impl Runner {
     /// Stops checking: every real server leaves its pool; with `omega`,
     /// notify_down / quorum_down scripts run and alerts are sent
     /// (keepalived.conf(5), `omega`).
-    pub fn shutdown(&mut self, now: Duration) -> Vec<Action> {
+    pub fn shutdown(&mut self, now: Duration) -> Vec<CheckAction> {
         self.queue.clear();
         for state in &mut self.checkers {
             state.due = None;
@@ -302,7 +302,7 @@ impl Runner {
 
     /// Announces membership changes of the virtual servers touched since
     /// the last flush, then hands over the actions.
-    fn flush(&mut self) -> Vec<Action> {
+    fn flush(&mut self) -> Vec<CheckAction> {
         let mut dirty = std::mem::take(&mut self.dirty);
         dirty.sort_unstable();
         dirty.dedup();

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use crate::ipvs::model::DestConfig;
 
-use super::actions::{Action, HealthEvent, LogLevel};
-use super::{texts, Runner};
+use super::actions::{CheckAction, HealthEvent, LogLevel};
+use super::{texts, HealthMachine};
 
-impl Runner {
+impl HealthMachine {
     /// A real server goes up or down (all its checkers up, or one down).
     pub(super) fn set_real_server(&mut self, rs: usize, alive: bool, now: Duration) {
         if self.real_servers[rs].alive == alive {
@@ -24,12 +24,12 @@ impl Runner {
             &plan.name,
             &self.plan.virtual_servers[vs].name,
         );
-        self.out.push(Action::Log {
+        self.out.push(CheckAction::Log {
             level: LogLevel::Info,
             line,
         });
         self.real_servers[rs].alive = alive;
-        self.out.push(Action::Event {
+        self.out.push(CheckAction::Event {
             event: HealthEvent::RealServer {
                 virtual_server: self.plan.virtual_servers[vs].name.clone(),
                 real_server: self.plan.real_servers[rs].name.clone(),
@@ -51,7 +51,7 @@ impl Runner {
             &plan.notify_down
         };
         if let Some(script) = script {
-            self.out.push(Action::RunScript {
+            self.out.push(CheckAction::RunScript {
                 script: script.clone(),
             });
         }
@@ -78,11 +78,11 @@ impl Runner {
             &plan.name,
             &self.plan.virtual_servers[vs].name,
         );
-        self.out.push(Action::Log {
+        self.out.push(CheckAction::Log {
             level: LogLevel::Info,
             line,
         });
-        self.out.push(Action::Event {
+        self.out.push(CheckAction::Event {
             event: HealthEvent::Weight {
                 virtual_server: self.plan.virtual_servers[vs].name.clone(),
                 real_server: plan.name.clone(),
@@ -123,7 +123,7 @@ impl Runner {
         if !state.quorum_up && sum_signed >= threshold {
             self.virtual_servers[vs].quorum_up = true;
             let line = texts::gained_quorum_line(quorum, hysteresis, threshold, sum, &plan.name);
-            self.out.push(Action::Log {
+            self.out.push(CheckAction::Log {
                 level: LogLevel::Info,
                 line,
             });
@@ -137,7 +137,7 @@ impl Runner {
             self.virtual_servers[vs].quorum_up = false;
             let line =
                 texts::lost_quorum_line(init, quorum, hysteresis, threshold, sum, &plan.name);
-            self.out.push(Action::Log {
+            self.out.push(CheckAction::Log {
                 level: LogLevel::Info,
                 line,
             });
@@ -154,7 +154,7 @@ impl Runner {
             return;
         };
         let line = texts::sorry_server_line(active, sorry.inhibit, &sorry.name, &plan.name);
-        self.out.push(Action::Log {
+        self.out.push(CheckAction::Log {
             level: LogLevel::Info,
             line,
         });
@@ -166,19 +166,19 @@ impl Runner {
             sorry_server: sorry.name.clone(),
             active,
         };
-        self.out.push(Action::Log {
+        self.out.push(CheckAction::Log {
             level: LogLevel::Info,
             line: pool,
         });
         self.virtual_servers[vs].sorry_active = active;
-        self.out.push(Action::Event { event });
+        self.out.push(CheckAction::Event { event });
         self.dirty.push(vs);
     }
 
     fn vs_notifies(&mut self, vs: usize, init: bool, threshold: i64, sum: u64) {
         let plan = &self.plan.virtual_servers[vs];
         let up = self.virtual_servers[vs].quorum_up;
-        self.out.push(Action::Event {
+        self.out.push(CheckAction::Event {
             event: HealthEvent::Quorum {
                 virtual_server: plan.name.clone(),
                 up,
@@ -192,12 +192,12 @@ impl Runner {
             &plan.quorum_down
         };
         if let Some(script) = script {
-            self.out.push(Action::RunScript {
+            self.out.push(CheckAction::RunScript {
                 script: script.clone(),
             });
         }
         if plan.smtp_alert {
-            self.out.push(Action::SendAlert {
+            self.out.push(CheckAction::SendAlert {
                 subject: texts::virtual_server_subject(&self.plan.router_id, &plan.name, up),
                 body: texts::quorum_alert_body(
                     up,
@@ -221,7 +221,7 @@ impl Runner {
         for rs in self.plan.virtual_servers[vs].real_servers.clone() {
             let plan = &self.plan.real_servers[rs];
             let line = texts::shutdown_line(&plan.name, &self.plan.virtual_servers[vs].name);
-            self.out.push(Action::Log {
+            self.out.push(CheckAction::Log {
                 level: LogLevel::Info,
                 line,
             });
@@ -241,7 +241,7 @@ impl Runner {
                     &self.plan.virtual_servers[vs].name,
                     false,
                 );
-                self.out.push(Action::SendAlert {
+                self.out.push(CheckAction::SendAlert {
                     subject,
                     body: texts::SHUTDOWN_BODY.into(),
                 });
@@ -252,12 +252,12 @@ impl Runner {
         if omega {
             let plan = &self.plan.virtual_servers[vs];
             if let Some(script) = &plan.quorum_down {
-                self.out.push(Action::RunScript {
+                self.out.push(CheckAction::RunScript {
                     script: script.clone(),
                 });
             }
             if plan.smtp_alert {
-                self.out.push(Action::SendAlert {
+                self.out.push(CheckAction::SendAlert {
                     subject: texts::virtual_server_subject(&self.plan.router_id, &plan.name, false),
                     body: texts::SHUTDOWN_BODY.into(),
                 });
@@ -314,7 +314,7 @@ impl Runner {
             let key = self.plan.virtual_servers[vs].services[service].config.key;
             for old in &before {
                 if !now.iter().any(|d| d.key == old.key) {
-                    self.out.push(Action::RemoveDest {
+                    self.out.push(CheckAction::RemoveDest {
                         service: key,
                         dest: old.key,
                     });
@@ -322,7 +322,7 @@ impl Runner {
             }
             for new in &now {
                 if before.iter().find(|d| d.key == new.key) != Some(new) {
-                    self.out.push(Action::SetDest {
+                    self.out.push(CheckAction::SetDest {
                         service: key,
                         dest: *new,
                     });

@@ -16,9 +16,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use super::actions::CheckerId;
-use super::Runner;
+use super::HealthMachine;
 
-/// What [`Runner::inherit`] took over.
+/// What [`HealthMachine::inherit`] took over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Inherited {
     pub checkers: usize,
@@ -26,13 +26,13 @@ pub struct Inherited {
     pub virtual_servers: usize,
 }
 
-impl Runner {
+impl HealthMachine {
     /// Takes over the state of `previous` (the runner of the configuration
     /// being replaced) for everything that did not change; see the module
-    /// docs. Call before [`Runner::start`], with times on the same clock as
+    /// docs. Call before [`HealthMachine::start`], with times on the same clock as
     /// `previous` (the driver keeps its epoch across a reload). Does
     /// nothing once started.
-    pub fn inherit(&mut self, previous: &Runner) -> Inherited {
+    pub fn inherit(&mut self, previous: &HealthMachine) -> Inherited {
         let mut inherited = Inherited::default();
         if self.started {
             return inherited;
@@ -100,7 +100,12 @@ impl Runner {
     }
 
     /// Whether two lists of checkers check the same way.
-    fn same_checking(&self, new: &[CheckerId], previous: &Runner, old: &[CheckerId]) -> bool {
+    fn same_checking(
+        &self,
+        new: &[CheckerId],
+        previous: &HealthMachine,
+        old: &[CheckerId],
+    ) -> bool {
         new.len() == old.len()
             && new.iter().zip(old).all(|(n, o)| {
                 let (np, op) = (
@@ -140,8 +145,8 @@ impl Runner {
 mod tests {
     use super::*;
     use crate::config::load::{load_str, Options};
+    use crate::health::machine::{CheckAction, CheckOptions, ProbeFinished};
     use crate::health::outcome::{ProbeReport, Reason, Verdict};
-    use crate::health::machine::{Action, ProbeFinished, CheckOptions};
     use crate::ipvs::model::DestKey;
 
     fn config(extra_vs: &str, b_delay: u32) -> crate::config::model::Config {
@@ -157,7 +162,7 @@ mod tests {
         loaded.config
     }
 
-    fn dests(runner: &Runner) -> Vec<DestKey> {
+    fn dests(runner: &HealthMachine) -> Vec<DestKey> {
         runner
             .desired()
             .iter()
@@ -167,14 +172,14 @@ mod tests {
 
     /// Starts a runner and fails 127.0.0.3 until it is down; returns the
     /// runner and the time.
-    fn with_b_down(config: &crate::config::model::Config) -> (Runner, Duration) {
-        let mut runner = Runner::new(config, CheckOptions::default()).unwrap();
+    fn with_b_down(config: &crate::config::model::Config) -> (HealthMachine, Duration) {
+        let mut runner = HealthMachine::new(config, CheckOptions::default()).unwrap();
         runner.start(Duration::ZERO);
         let mut now = Duration::ZERO;
         for _ in 0..20 {
             now += Duration::from_millis(500);
             for action in runner.poll(now) {
-                if let Action::StartProbe { checker, .. } = action {
+                if let CheckAction::StartProbe { checker, .. } = action {
                     let down = runner.targets()[checker.index()].connect.port() == 80
                         && runner.targets()[checker.index()].connect.ip().to_string()
                             == "127.0.0.3";
@@ -196,7 +201,7 @@ mod tests {
         (runner, now)
     }
 
-    fn flaps(runner: &Runner) -> Vec<(String, u64)> {
+    fn flaps(runner: &HealthMachine) -> Vec<(String, u64)> {
         runner
             .snapshot()
             .virtual_servers
@@ -215,7 +220,7 @@ mod tests {
             ("127.0.0.3:80".to_string(), 1),
         ];
         assert_eq!(flaps(&old), counted);
-        let mut new = Runner::new(&config, CheckOptions::default()).unwrap();
+        let mut new = HealthMachine::new(&config, CheckOptions::default()).unwrap();
         new.inherit(&old);
         new.start(now);
         assert_eq!(flaps(&new), counted);
@@ -238,7 +243,7 @@ mod tests {
             "virtual_server 192.0.2.9 80 {\n protocol TCP\n real_server 127.0.0.9 80 {\n }\n}\n",
             1,
         );
-        let mut new = Runner::new(&after, CheckOptions::default()).unwrap();
+        let mut new = HealthMachine::new(&after, CheckOptions::default()).unwrap();
         let kept = new.inherit(&old);
         assert_eq!((kept.real_servers, kept.virtual_servers), (2, 1));
         let actions = new.start(now);
@@ -247,9 +252,10 @@ mod tests {
             "still out of the table after the reload"
         );
         assert!(
-            !actions
-                .iter()
-                .any(|a| matches!(a, Action::SendAlert { .. } | Action::RunScript { .. })),
+            !actions.iter().any(|a| matches!(
+                a,
+                CheckAction::SendAlert { .. } | CheckAction::RunScript { .. }
+            )),
             "no alert or script for a state that did not change: {actions:?}"
         );
         let view = new.snapshot();
@@ -261,7 +267,7 @@ mod tests {
     #[test]
     fn a_real_server_whose_checker_changed_starts_afresh() {
         let (old, now) = with_b_down(&config("", 1));
-        let mut new = Runner::new(&config("", 2), CheckOptions::default()).unwrap();
+        let mut new = HealthMachine::new(&config("", 2), CheckOptions::default()).unwrap();
         let kept = new.inherit(&old);
         assert_eq!(kept.real_servers, 1, "only 127.0.0.2 kept its checker");
         new.start(now);

@@ -6,10 +6,10 @@
 use std::borrow::Cow;
 
 use super::actions::CheckerId;
-use super::Runner;
+use super::HealthMachine;
 use crate::northbound::checks::{CheckerView, HealthSnapshot, RealServerView, VirtualServerView};
 
-impl Runner {
+impl HealthMachine {
     /// Every virtual server, real server and checker as they stand.
     pub fn snapshot(&self) -> HealthSnapshot {
         let virtual_servers = self

@@ -1,7 +1,7 @@
 //! ipvsadm's command syntax, read back: the lines `ipvsadm -S` writes and
 //! `ipvsadm -R` reads (`-A -t 10.0.0.1:80 -s wrr -p 60`, `-a -t ... -r
 //! 10.0.0.2:80 -g -w 1`, …), and the same words on an `ipvsadm` command
-//! line. Parsing gives a [`Command`]; [`Restored::apply`] plays commands on
+//! line. Parsing gives a [`RestoreCommand`]; [`Restored::apply`] plays commands on
 //! a table the way the kernel would store them.
 //!
 //! Only numeric addresses and ports are accepted (no name lookups): this
@@ -21,7 +21,7 @@ pub const DEFAULT_PERSISTENCE_TIMEOUT: u32 = 360;
 
 /// What a line of ipvsadm syntax asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
+pub enum RestoreCommand {
     /// `-A`
     AddService(ServiceConfig),
     /// `-E`
@@ -164,7 +164,7 @@ struct Words {
 }
 
 /// Parse a whole restore file; blank lines and `#` comments are skipped.
-pub fn parse(text: &str) -> Result<Vec<Command>, RestoreError> {
+pub fn parse(text: &str) -> Result<Vec<RestoreCommand>, RestoreError> {
     let mut commands = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;
@@ -184,7 +184,7 @@ pub fn parse(text: &str) -> Result<Vec<Command>, RestoreError> {
 
 /// Parse one line. A leading `ipvsadm` word is allowed; blank lines and
 /// comments give `None`.
-pub fn parse_line(line: &str) -> Result<Option<Command>, SyntaxError> {
+pub fn parse_line(line: &str) -> Result<Option<RestoreCommand>, SyntaxError> {
     let line = line.trim();
     if line.is_empty() || line.starts_with('#') {
         return Ok(None);
@@ -340,26 +340,26 @@ fn fwmark(text: &str) -> Result<u32, SyntaxError> {
     Ok(mark)
 }
 
-fn build(w: Words) -> Result<Command, SyntaxError> {
+fn build(w: Words) -> Result<RestoreCommand, SyntaxError> {
     let verb = w.verb.ok_or(SyntaxError::NoCommand)?;
     Ok(match verb {
-        Verb::AddService => Command::AddService(service_config(&w)?),
-        Verb::EditService => Command::EditService(service_config(&w)?),
-        Verb::DeleteService => Command::DeleteService(service_key(&w)?),
-        Verb::AddDest => Command::AddDest(service_key(&w)?, dest_config(&w)?),
-        Verb::EditDest => Command::EditDest(service_key(&w)?, dest_config(&w)?),
-        Verb::DeleteDest => Command::DeleteDest(service_key(&w)?, dest_config(&w)?.key),
-        Verb::Clear => Command::Clear,
-        Verb::Zero => Command::Zero(if w.service.is_some() || w.fwmark.is_some() {
+        Verb::AddService => RestoreCommand::AddService(service_config(&w)?),
+        Verb::EditService => RestoreCommand::EditService(service_config(&w)?),
+        Verb::DeleteService => RestoreCommand::DeleteService(service_key(&w)?),
+        Verb::AddDest => RestoreCommand::AddDest(service_key(&w)?, dest_config(&w)?),
+        Verb::EditDest => RestoreCommand::EditDest(service_key(&w)?, dest_config(&w)?),
+        Verb::DeleteDest => RestoreCommand::DeleteDest(service_key(&w)?, dest_config(&w)?.key),
+        Verb::Clear => RestoreCommand::Clear,
+        Verb::Zero => RestoreCommand::Zero(if w.service.is_some() || w.fwmark.is_some() {
             Some(service_key(&w)?)
         } else {
             None
         }),
         Verb::Set => match w.timeouts[..] {
-            [tcp, tcp_fin, udp] => Command::SetTimeouts(Timeouts { tcp, tcp_fin, udp }),
+            [tcp, tcp_fin, udp] => RestoreCommand::SetTimeouts(Timeouts { tcp, tcp_fin, udp }),
             _ => return Err(SyntaxError::SetNeedsThree),
         },
-        Verb::StartDaemon(state) => Command::StartDaemon(Daemon {
+        Verb::StartDaemon(state) => RestoreCommand::StartDaemon(Daemon {
             state,
             mcast_ifn: CompactString::from(w.mcast_ifn.as_deref().unwrap_or("eth0")),
             syncid: w.syncid.unwrap_or(0),
@@ -368,7 +368,7 @@ fn build(w: Words) -> Result<Command, SyntaxError> {
             mcast_port: w.mcast_port.unwrap_or(0),
             mcast_ttl: w.mcast_ttl.unwrap_or(0),
         }),
-        Verb::StopDaemon(state) => Command::StopDaemon(state),
+        Verb::StopDaemon(state) => RestoreCommand::StopDaemon(state),
     })
 }
 
@@ -532,21 +532,23 @@ impl Restored {
     }
 
     /// Play one command as the kernel would.
-    pub fn apply(&mut self, cmd: &Command) -> Result<(), TableError> {
+    pub fn apply(&mut self, cmd: &RestoreCommand) -> Result<(), TableError> {
         let services = &mut self.table.services;
         match cmd {
-            Command::AddService(cfg) => {
+            RestoreCommand::AddService(cfg) => {
                 if services.iter().any(|s| s.key() == cfg.key) {
                     return Err(TableError::ServiceExists);
                 }
                 services.push(Service::new(cfg.clone()));
             }
-            Command::EditService(cfg) => find_service(services, cfg.key)?.config = cfg.clone(),
-            Command::DeleteService(key) => {
+            RestoreCommand::EditService(cfg) => {
+                find_service(services, cfg.key)?.config = cfg.clone()
+            }
+            RestoreCommand::DeleteService(key) => {
                 find_service(services, *key)?;
                 services.retain(|s| s.key() != *key);
             }
-            Command::AddDest(key, cfg) => {
+            RestoreCommand::AddDest(key, cfg) => {
                 let svc = find_service(services, *key)?;
                 if svc.dest(cfg.key).is_some() {
                     return Err(TableError::DestExists);
@@ -554,7 +556,7 @@ impl Restored {
                 // The kernel links new destinations at the head.
                 svc.dests.insert(0, crate::ipvs::model::Dest::new(*cfg));
             }
-            Command::EditDest(key, cfg) => {
+            RestoreCommand::EditDest(key, cfg) => {
                 let svc = find_service(services, *key)?;
                 let dest = svc
                     .dests
@@ -563,16 +565,16 @@ impl Restored {
                     .ok_or(TableError::NoSuchDest)?;
                 dest.config = *cfg;
             }
-            Command::DeleteDest(key, dest) => {
+            RestoreCommand::DeleteDest(key, dest) => {
                 let svc = find_service(services, *key)?;
                 if svc.dest(*dest).is_none() {
                     return Err(TableError::NoSuchDest);
                 }
                 svc.dests.retain(|d| d.key() != *dest);
             }
-            Command::Clear => services.clear(),
-            Command::Zero(_) => {}
-            Command::SetTimeouts(t) => {
+            RestoreCommand::Clear => services.clear(),
+            RestoreCommand::Zero(_) => {}
+            RestoreCommand::SetTimeouts(t) => {
                 let cur = &mut self.timeouts;
                 for (slot, value) in [
                     (&mut cur.tcp, t.tcp),
@@ -584,13 +586,13 @@ impl Restored {
                     }
                 }
             }
-            Command::StartDaemon(d) => {
+            RestoreCommand::StartDaemon(d) => {
                 if self.daemons.iter().any(|x| x.state == d.state) {
                     return Err(TableError::DaemonRunning);
                 }
                 self.daemons.push(d.clone());
             }
-            Command::StopDaemon(state) => {
+            RestoreCommand::StopDaemon(state) => {
                 if !self.daemons.iter().any(|x| x.state == *state) {
                     return Err(TableError::NoDaemon);
                 }

@@ -77,7 +77,7 @@ impl RealserverError {
 /// What the command was asked to do; clap parses it from the command
 /// line (`start`, `stop`, `status`) and rejects anything else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Action {
+pub enum RealServerAction {
     /// Put VIPs and sysctls in place.
     Start,
     /// Remove VIPs and restore sysctls.
@@ -86,21 +86,21 @@ pub enum Action {
     Status,
 }
 
-/// clap's parser for [`Action`]: the help lists the three words, and any
+/// clap's parser for [`RealServerAction`]: the help lists the three words, and any
 /// other word is refused with lvstop's own message (a usage error, exit 2).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ActionParser;
 
 impl clap::builder::TypedValueParser for ActionParser {
-    type Value = Action;
+    type Value = RealServerAction;
 
     fn parse_ref(
         &self,
         cmd: &clap::Command,
         arg: Option<&clap::Arg>,
         value: &std::ffi::OsStr,
-    ) -> Result<Action, clap::Error> {
-        clap::builder::EnumValueParser::<Action>::new()
+    ) -> Result<RealServerAction, clap::Error> {
+        clap::builder::EnumValueParser::<RealServerAction>::new()
             .parse_ref(cmd, arg, value)
             .map_err(|_| {
                 clap::Error::raw(
@@ -119,14 +119,14 @@ impl clap::builder::TypedValueParser for ActionParser {
     ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
         use clap::ValueEnum;
         Some(Box::new(
-            Action::value_variants()
+            RealServerAction::value_variants()
                 .iter()
-                .filter_map(Action::to_possible_value),
+                .filter_map(RealServerAction::to_possible_value),
         ))
     }
 }
 
-impl Action {
+impl RealServerAction {
     /// The word on the command line.
     pub fn name(self) -> &'static str {
         match self {
@@ -214,7 +214,7 @@ pub fn dr_settings(dev: &str, vips: &[IpAddr]) -> Vec<(ConfSetting, i64)> {
 #[derive(Debug, Clone)]
 pub struct Request {
     /// start, stop or status.
-    pub action: Action,
+    pub action: RealServerAction,
     /// `--vip`, parsed; `None` when not given.
     pub vips: Option<Vec<IpAddr>>,
     /// `--dev`.
@@ -228,7 +228,7 @@ pub struct Request {
 /// Runs the command from raw CLI values, printing to stdout/stderr, and
 /// returns the exit status: 0 done / all in place, 1 operation failed,
 /// 2 bad command line, 3 (`status`) something not in place.
-pub fn run(action: Action, vip: Option<&str>, dev: &str, state_file: &Path) -> ExitCode {
+pub fn run(action: RealServerAction, vip: Option<&str>, dev: &str, state_file: &Path) -> ExitCode {
     let request = match build_request(action, vip, dev, state_file) {
         Ok(r) => r,
         Err(e) => {
@@ -261,14 +261,14 @@ pub fn run(action: Action, vip: Option<&str>, dev: &str, state_file: &Path) -> E
 
 /// Validates the command line into a [`Request`].
 pub fn build_request(
-    action: Action,
+    action: RealServerAction,
     vip: Option<&str>,
     dev: &str,
     state_file: &Path,
 ) -> Result<Request, RealserverError> {
     validate_ifname(dev).map_err(|e| RealserverError::Usage(format!("--dev: {e}")))?;
     let vips = vip.map(parse_vips).transpose()?;
-    if action == Action::Start && vips.is_none() {
+    if action == RealServerAction::Start && vips.is_none() {
         return Err(RealserverError::Usage(
             "start needs --vip IP[,IP...] (the virtual IP addresses of the DR service)".into(),
         ));
@@ -287,9 +287,9 @@ pub fn build_request(
 pub async fn execute(request: &Request, out: &mut dyn Write) -> Result<bool, RealserverError> {
     let state = State::load(&request.state_file)?;
     match request.action {
-        Action::Start => start(request, state, out).await.map(|()| true),
-        Action::Stop => stop(request, state, out).await.map(|()| true),
-        Action::Status => status(request, state, out).await,
+        RealServerAction::Start => start(request, state, out).await.map(|()| true),
+        RealServerAction::Stop => stop(request, state, out).await.map(|()| true),
+        RealServerAction::Status => status(request, state, out).await,
     }
 }
 
@@ -530,13 +530,13 @@ mod tests {
     #[test]
     fn a_missing_vip_or_a_bad_device_is_a_usage_error() {
         let p = Path::new("/nonexistent/state.json");
-        let err = build_request(Action::Start, None, "lo", p)
+        let err = build_request(RealServerAction::Start, None, "lo", p)
             .unwrap_err()
             .to_string();
         assert!(err.contains("start needs --vip"), "{err}");
-        assert!(build_request(Action::Stop, None, "lo", p).is_ok());
+        assert!(build_request(RealServerAction::Stop, None, "lo", p).is_ok());
         assert!(matches!(
-            build_request(Action::Start, Some("198.51.100.1"), "../x", p),
+            build_request(RealServerAction::Start, Some("198.51.100.1"), "../x", p),
             Err(RealserverError::Usage(_))
         ));
     }
@@ -544,12 +544,18 @@ mod tests {
     #[test]
     fn the_command_line_takes_the_three_actions_and_nothing_else() {
         use clap::ValueEnum;
-        let names: Vec<_> = Action::value_variants().iter().map(|a| a.name()).collect();
+        let names: Vec<_> = RealServerAction::value_variants()
+            .iter()
+            .map(|a| a.name())
+            .collect();
         assert_eq!(names, ["start", "stop", "status"]);
-        for action in Action::value_variants() {
-            assert_eq!(Action::from_str(action.name(), false), Ok(*action));
+        for action in RealServerAction::value_variants() {
+            assert_eq!(
+                RealServerAction::from_str(action.name(), false),
+                Ok(*action)
+            );
         }
-        assert!(Action::from_str("restart", false).is_err());
+        assert!(RealServerAction::from_str("restart", false).is_err());
     }
 
     #[test]

@@ -31,8 +31,8 @@
 //! - [`service`]: the daemon's runners across reloads.
 //! - [`units`]: which instances run together, and what a reload changes.
 
-mod node_task;
 pub mod io;
+mod node_task;
 pub mod notices;
 mod routes;
 pub mod service;
@@ -58,12 +58,12 @@ use crate::config::model::Config;
 use crate::net::address::Addresses;
 use crate::net::announce::AnnounceSettings;
 use crate::vrrp::machine::{
-    Action, BuildError, Input, InstanceConfig, InterfaceInfo, Interfaces, Node,
+    BuildError, Input, InstanceConfig, InterfaceInfo, Interfaces, Node, VrrpAction,
 };
 use crate::vrrp::routing::TableNames;
 use crate::vrrp::transport::memory::MemorySegment;
-use node_task::{Msg, NodeTask};
 pub use io::MemoryHost;
+use node_task::{Msg, NodeTask};
 pub use notices::NoticeSinks;
 pub use service::{VrrpReload, VrrpRunners, VrrpService};
 pub use status::{render_section, InstanceStatus, Transition, VrrpEvent, VrrpStatus};
@@ -405,7 +405,7 @@ impl VrrpRunnerHandle {
     /// As [`Self::shutdown`], but the sync groups' STOP notices come back
     /// undelivered, for a caller stopping several runners to announce
     /// after all of them (keepalived's order).
-    pub async fn shutdown_holding_group_stops(self) -> Vec<Action> {
+    pub async fn shutdown_holding_group_stops(self) -> Vec<VrrpAction> {
         self.finish(Input::Shutdown).await
     }
 
@@ -418,7 +418,7 @@ impl VrrpRunnerHandle {
         }
     }
 
-    async fn finish(mut self, input: Input) -> Vec<Action> {
+    async fn finish(mut self, input: Input) -> Vec<VrrpAction> {
         let (reply, done) = oneshot::channel();
         let mut held = Vec::new();
         if self.inbox.send(Msg::Shutdown(input, reply)).await.is_ok() {

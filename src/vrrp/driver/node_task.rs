@@ -25,7 +25,9 @@ use super::timer::PreciseTimer;
 use crate::net::address::AddressSpec;
 use crate::net::announce::{AnnounceSchedule, AnnounceSettings, Trigger};
 use crate::notify::NotifyQueue;
-use crate::vrrp::machine::{Action, ScriptCommand, Input, Node, NoticeState, NotifyTarget, Timestamp, Vip};
+use crate::vrrp::machine::{
+    Input, Node, NoticeState, NotifyTarget, ScriptCommand, Timestamp, Vip, VrrpAction,
+};
 use crate::vrrp::packet::Advertisement;
 use crate::vrrp::routing::RouteSet;
 use crate::vrrp::track::ScriptOutcome;
@@ -51,7 +53,7 @@ pub enum Msg {
     },
     /// Stop with this input (`Shutdown` or `Delete`), then answer with
     /// the sync groups' STOP notices, held back (see [`NodeTask::stop`]).
-    Shutdown(Input, oneshot::Sender<Vec<Action>>),
+    Shutdown(Input, oneshot::Sender<Vec<VrrpAction>>),
 }
 
 /// The running node and everything it acts through.
@@ -143,16 +145,16 @@ impl NodeTask {
     /// (recorded: `INSTANCE "VI_1" STOP`, `INSTANCE "VI_2" STOP`, then
     /// `GROUP "G1" STOP`), and other units stop in runners of their own;
     /// so those notices are returned for the caller to deliver last.
-    async fn stop(&mut self, input: Input) -> Vec<Action> {
+    async fn stop(&mut self, input: Input) -> Vec<VrrpAction> {
         let now = self.now();
-        let (held, actions): (Vec<Action>, Vec<Action>) = self
+        let (held, actions): (Vec<VrrpAction>, Vec<VrrpAction>) = self
             .node
             .handle(now, input)
             .into_iter()
             .partition(|action| {
                 matches!(
                     action,
-                    Action::Notice {
+                    VrrpAction::Notice {
                         target: NotifyTarget::Group,
                         state: NoticeState::Stop,
                         ..
@@ -186,7 +188,7 @@ impl NodeTask {
 
     /// The actions in order, with the route changes their transitions
     /// call for (see [`routes::interleave`]).
-    async fn carry_out(&mut self, actions: Vec<Action>) {
+    async fn carry_out(&mut self, actions: Vec<VrrpAction>) {
         for step in routes::interleave(actions) {
             match step {
                 Step::Act(action) => self.act(action).await,
@@ -206,9 +208,9 @@ impl NodeTask {
         });
     }
 
-    async fn act(&mut self, action: Action) {
+    async fn act(&mut self, action: VrrpAction) {
         match action {
-            Action::SendAdvert {
+            VrrpAction::SendAdvert {
                 instance,
                 destinations,
                 advert,
@@ -218,7 +220,7 @@ impl NodeTask {
                 self.send_advert(&instance, &destinations, &advert, ah_sequence)
                     .await
             }
-            Action::AddVips {
+            VrrpAction::AddVips {
                 instance,
                 interface,
                 vips,
@@ -226,7 +228,7 @@ impl NodeTask {
                 self.change_vips(&instance, interface.as_deref(), &vips, true)
                     .await
             }
-            Action::RemoveVips {
+            VrrpAction::RemoveVips {
                 instance,
                 interface,
                 vips,
@@ -241,24 +243,24 @@ impl NodeTask {
                 self.change_vips(&instance, interface.as_deref(), &vips, false)
                     .await;
             }
-            Action::SendGratuitous {
+            VrrpAction::SendGratuitous {
                 instance,
                 interface,
                 addresses,
                 repeat,
             } => self.gratuitous(&instance, interface.as_deref(), addresses, repeat),
-            Action::RunNotify {
+            VrrpAction::RunNotify {
                 target,
                 name,
                 command,
                 ..
             } => self.notify(target, name, &command),
-            Action::RunScript {
+            VrrpAction::RunScript {
                 script,
                 command,
                 timeout,
             } => self.run_script(script, &command, timeout),
-            Action::StateChanged { instance, from, to } => {
+            VrrpAction::StateChanged { instance, from, to } => {
                 let at = SystemTime::now();
                 let transition = Transition {
                     from,
@@ -274,14 +276,14 @@ impl NodeTask {
                     transition,
                 });
             }
-            Action::Notice {
+            VrrpAction::Notice {
                 target,
                 name,
                 state,
                 priority,
                 alert,
             } => self.notices.deliver(target, &name, state, priority, alert),
-            Action::Log { line } => tracing::info!("{line}"),
+            VrrpAction::Log { line } => tracing::info!("{line}"),
         }
     }
 

@@ -1,7 +1,7 @@
 //! Where the VRRP side's notices go: the notify FIFOs of `global_defs`
 //! (`notify_fifo`, `vrrp_notify_fifo`, each with its `*_fifo_script`) and
 //! e-mail alerts through the shared SMTP sender. The state machine decides
-//! what to announce ([`Action::Notice`](crate::vrrp::machine::Action)); this
+//! what to announce ([`VrrpAction::Notice`](crate::vrrp::machine::VrrpAction)); this
 //! only renders and hands over, and never blocks: a FIFO write is
 //! non-blocking and an alert is queued.
 
@@ -12,7 +12,7 @@ use crate::notify::smtp::{
     local_host_name, SmtpSettings, SmtpSettingsError, DEFAULT_QUEUE_CAPACITY,
 };
 use crate::notify::{Alert, AlertSender, FifoEvent, NotifyFifos, VrrpStateWord, VrrpSubject};
-use crate::vrrp::machine::{Action, NoticeState, NotifyTarget};
+use crate::vrrp::machine::{NoticeState, NotifyTarget, VrrpAction};
 
 /// The FIFOs and the alert sender VRRP notices go to. Clones share the
 /// mail settings, so a reload reaches runners that keep running.
@@ -107,8 +107,8 @@ impl NoticeSinks {
 
 impl NoticeSinks {
     /// Delivers `action` if it is a notice; other actions are ignored.
-    pub fn deliver_action(&self, action: &Action) {
-        if let Action::Notice {
+    pub fn deliver_action(&self, action: &VrrpAction) {
+        if let VrrpAction::Notice {
             target,
             name,
             state,

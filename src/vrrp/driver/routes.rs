@@ -12,14 +12,14 @@ use std::collections::HashMap;
 
 use super::node_task::NodeTask;
 use crate::config::model::Config;
-use crate::vrrp::machine::{Action, State};
+use crate::vrrp::machine::{State, VrrpAction};
 use crate::vrrp::routing::{RouteSet, TableNames};
 
 /// One thing for the engine to do: a state machine action, or an
 /// instance's routes and rules going in or out.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
-    Act(Action),
+    Act(VrrpAction),
     Routes { instance: String, install: bool },
 }
 
@@ -44,11 +44,11 @@ pub fn route_sets(config: &Config, tables: &TableNames) -> HashMap<String, Route
 /// MASTER, ahead of that instance's `RemoveVips` wherever it stands (a
 /// stop removes the VIPs before announcing the transition), else behind
 /// the transition.
-pub fn interleave(actions: Vec<Action>) -> Vec<Step> {
+pub fn interleave(actions: Vec<VrrpAction>) -> Vec<Step> {
     let mut before: HashMap<usize, Vec<Step>> = HashMap::new();
     let mut after: HashMap<usize, Vec<Step>> = HashMap::new();
     for (i, action) in actions.iter().enumerate() {
-        let Action::StateChanged { instance, from, to } = action else {
+        let VrrpAction::StateChanged { instance, from, to } = action else {
             continue;
         };
         let install = match (*from, *to) {
@@ -67,8 +67,8 @@ pub fn interleave(actions: Vec<Action>) -> Vec<Step> {
             install,
         };
         let vips = actions.iter().enumerate().position(|(j, a)| match a {
-            Action::AddVips { instance: of, .. } if install => j > i && of == instance,
-            Action::RemoveVips { instance: of, .. } if !install => of == instance,
+            VrrpAction::AddVips { instance: of, .. } if install => j > i && of == instance,
+            VrrpAction::RemoveVips { instance: of, .. } if !install => of == instance,
             _ => false,
         });
         match vips {
@@ -136,24 +136,24 @@ impl NodeTask {
 mod tests {
     use super::*;
 
-    fn changed(from: State, to: State) -> Action {
-        Action::StateChanged {
+    fn changed(from: State, to: State) -> VrrpAction {
+        VrrpAction::StateChanged {
             instance: "VI_1".into(),
             from,
             to,
         }
     }
 
-    fn vips(add: bool) -> Action {
+    fn vips(add: bool) -> VrrpAction {
         let (instance, interface, vips) = ("VI_1".to_string(), None, Vec::new());
         if add {
-            Action::AddVips {
+            VrrpAction::AddVips {
                 instance,
                 interface,
                 vips,
             }
         } else {
-            Action::RemoveVips {
+            VrrpAction::RemoveVips {
                 instance,
                 interface,
                 vips,
@@ -168,8 +168,8 @@ mod tests {
         }
     }
 
-    fn log() -> Action {
-        Action::Log { line: "x".into() }
+    fn log() -> VrrpAction {
+        VrrpAction::Log { line: "x".into() }
     }
 
     #[test]

@@ -32,7 +32,7 @@ use tokio::task::JoinHandle;
 
 use super::units::{self, UnitKey};
 use super::{
-    VrrpError, RunnerIo, VrrpOptions, VrrpEvent, VrrpRunner, VrrpRunnerHandle, VrrpStatus,
+    RunnerIo, VrrpError, VrrpEvent, VrrpOptions, VrrpRunner, VrrpRunnerHandle, VrrpStatus,
 };
 use crate::config::load::{self, Options};
 use crate::config::model::Config;

@@ -20,7 +20,7 @@ use crate::config::model::{Config, Script};
 use crate::net::address::{AddressSpec, Addresses, Scope};
 use crate::notify::script::SharedScript;
 use crate::notify::{ScriptError, ScriptPolicy};
-use crate::vrrp::machine::{ScriptCommand, InstanceConfig, InterfaceInfo, Interfaces, Node};
+use crate::vrrp::machine::{InstanceConfig, InterfaceInfo, Interfaces, Node, ScriptCommand};
 use crate::vrrp::transport::memory::MemorySegment;
 use crate::vrrp::transport::raw::{default_source, RawConfig, RawTransport};
 use crate::vrrp::transport::{IpFamily, TransportError};

@@ -13,8 +13,8 @@ use futures_util::stream::TryStreamExt;
 use rtnetlink::packet_route::link::LinkAttribute;
 use tokio::sync::mpsc;
 
-use super::node_task::Msg;
 use super::io::Link;
+use super::node_task::Msg;
 use super::setup::{link_is_up, VridFilter};
 use crate::vrrp::machine::Input;
 use crate::vrrp::process::{pattern, scan, ProcessPattern};

@@ -2,7 +2,7 @@
 //! keepalived's behaviour where the RFCs leave room), sans-I/O.
 //!
 //! Inputs are [`Event`]s with the current [`Timestamp`] passed in; outputs
-//! are [`Action`]s the adapters carry out (send an advert, add VIPs, run a
+//! are [`VrrpAction`]s the adapters carry out (send an advert, add VIPs, run a
 //! notify script, log a line in keepalived's words). Timers are deadlines
 //! the caller polls with [`Instance::next_deadline`] and fires with
 //! [`Event::Tick`]. This module never touches a socket, a clock, a file or
@@ -181,7 +181,7 @@ pub enum NotifyKind {
     Any,
 }
 
-/// The state word of a [`Action::Notice`]: what keepalived writes to its
+/// The state word of a [`VrrpAction::Notice`]: what keepalived writes to its
 /// notify FIFOs (keepalived.conf(5), `notify` and `notify_fifo`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -240,7 +240,7 @@ impl From<&Script> for ScriptCommand {
 /// What the adapters must do. Order matters: carry them out in sequence.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
-pub enum Action {
+pub enum VrrpAction {
     /// Send `advert` to each destination (multicast group or unicast
     /// peers), from `source` when configured (`unicast_src_ip`), else from
     /// the interface's address; TTL / hop limit 255.

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::{
-    Action, Event, Instance, InstanceConfig, InstanceSnapshot, NotifyScripts, NotifyTarget,
-    Timestamp,
+    Event, Instance, InstanceConfig, InstanceSnapshot, NotifyScripts, NotifyTarget, Timestamp,
+    VrrpAction,
 };
 use crate::config::model::vrrp::Tracked;
 use crate::config::model::Config;
@@ -279,7 +279,7 @@ impl Node {
     }
 
     /// Feeds one input at `now`; returns the actions, in order.
-    pub fn handle(&mut self, now: Timestamp, input: Input) -> Vec<Action> {
+    pub fn handle(&mut self, now: Timestamp, input: Input) -> Vec<VrrpAction> {
         let mut out = Vec::new();
         match input {
             Input::Startup => {
@@ -314,7 +314,7 @@ impl Node {
                 let mut moved = false;
                 for tracker in self.processes.values_mut() {
                     if let Some((_, line)) = tracker.tick(now) {
-                        out.push(Action::Log { line });
+                        out.push(VrrpAction::Log { line });
                         moved = true;
                     }
                 }
@@ -345,7 +345,7 @@ impl Node {
                 self.retrack(now, &mut out);
             }
             Input::InterfaceDown { interface } => {
-                out.push(Action::Log {
+                out.push(VrrpAction::Log {
                     line: format!("Netlink reports {interface} down"),
                 });
                 self.links.insert(interface, false);
@@ -361,7 +361,7 @@ impl Node {
             Input::ScriptResult { script, outcome } => {
                 if let Some(tracker) = self.scripts.get_mut(&script) {
                     if let Some((_, line)) = tracker.record(outcome) {
-                        out.push(Action::Log { line });
+                        out.push(VrrpAction::Log { line });
                         self.retrack(now, &mut out);
                     }
                 }
@@ -377,7 +377,7 @@ impl Node {
             Input::ProcessCount { process, count } => {
                 if let Some(tracker) = self.processes.get_mut(&process) {
                     if let Some((_, line)) = tracker.observe(now, count) {
-                        out.push(Action::Log { line });
+                        out.push(VrrpAction::Log { line });
                         self.retrack(now, &mut out);
                     }
                 }
@@ -397,7 +397,7 @@ impl Node {
         out
     }
 
-    fn each(&mut self, now: Timestamp, event: Event, out: &mut Vec<Action>) {
+    fn each(&mut self, now: Timestamp, event: Event, out: &mut Vec<VrrpAction>) {
         for instance in &mut self.instances {
             out.extend(instance.handle(now, event.clone()));
         }
@@ -408,7 +408,7 @@ impl Node {
         now: Timestamp,
         interface: Option<String>,
         datagram: crate::vrrp::transport::Datagram,
-        out: &mut Vec<Action>,
+        out: &mut Vec<VrrpAction>,
     ) {
         let from = datagram.source;
         let vrid = datagram.payload.get(1).copied();
@@ -439,12 +439,12 @@ impl Node {
         }
     }
 
-    fn run_scripts(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+    fn run_scripts(&mut self, now: Timestamp, out: &mut Vec<VrrpAction>) {
         for script in self.scripts.values_mut() {
             if script.next_run.is_some_and(|at| at <= now) {
                 script.next_run = Some(now.plus(script.interval));
                 if let Some(command) = &script.command {
-                    out.push(Action::RunScript {
+                    out.push(VrrpAction::RunScript {
                         script: script.name.clone(),
                         command: command.clone(),
                         timeout: script.timeout,
@@ -456,7 +456,7 @@ impl Node {
 
     /// Recomputes every instance's tracking effect and tells those whose
     /// effect changed.
-    fn retrack(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+    fn retrack(&mut self, now: Timestamp, out: &mut Vec<VrrpAction>) {
         for (index, tracking) in self.tracking.iter_mut().enumerate() {
             let mut effect = Effect::default();
             for (name, weight) in &tracking.interfaces {
@@ -495,7 +495,7 @@ impl Node {
     }
 
     /// Lets each sync group bring its members in line until nothing moves.
-    fn sync(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+    fn sync(&mut self, now: Timestamp, out: &mut Vec<VrrpAction>) {
         let starting: Vec<bool> = self
             .groups
             .iter()
@@ -524,14 +524,14 @@ impl Node {
     /// keepalived announces a sync group's first state before its members'
     /// (recorded: `GROUP "G1" BACKUP 0` ahead of `INSTANCE "VI_1" BACKUP`
     /// at start), later ones after the member that moved it.
-    fn announce_group_first(&self, group: &SyncGroup, out: &mut Vec<Action>) {
-        let is_group_notice = |a: &Action| matches!(a, Action::Notice { target: NotifyTarget::Group, name, .. } if *name == group.name);
+    fn announce_group_first(&self, group: &SyncGroup, out: &mut Vec<VrrpAction>) {
+        let is_group_notice = |a: &VrrpAction| matches!(a, VrrpAction::Notice { target: NotifyTarget::Group, name, .. } if *name == group.name);
         let member_names: Vec<&str> = group
             .members
             .iter()
             .filter_map(|&i| self.instances.get(i).map(Instance::name))
             .collect();
-        let is_member_notice = |a: &Action| matches!(a, Action::Notice { target: NotifyTarget::Instance, name, .. } if member_names.contains(&name.as_str()));
+        let is_member_notice = |a: &VrrpAction| matches!(a, VrrpAction::Notice { target: NotifyTarget::Instance, name, .. } if member_names.contains(&name.as_str()));
         let (Some(at), Some(first)) = (
             out.iter().position(is_group_notice),
             out.iter().position(is_member_notice),

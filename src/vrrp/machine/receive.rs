@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use super::{Action, InstanceConfig, Stats};
+use super::{InstanceConfig, Stats, VrrpAction};
 use crate::vrrp::packet::ah::{self, AhError};
 use crate::vrrp::packet::{Advertisement, Auth, PacketError, Version, VRRP_TTL};
 
@@ -32,12 +32,12 @@ pub(super) fn check(
     stats: &mut Stats,
     ah_sequence: &mut u32,
     received: &Received<'_>,
-    out: &mut Vec<Action>,
+    out: &mut Vec<VrrpAction>,
 ) -> Option<Advertisement> {
     let name = &config.name;
-    let reject = |counter: &mut u64, line: String, out: &mut Vec<Action>| {
+    let reject = |counter: &mut u64, line: String, out: &mut Vec<VrrpAction>| {
         *counter += 1;
-        out.push(Action::Log {
+        out.push(VrrpAction::Log {
             line: format!("({name}) {line}"),
         });
     };
@@ -311,7 +311,7 @@ mod tests {
         sequence: &mut u32,
         prefix: Option<&[u8]>,
         vrrp: &[u8],
-    ) -> (Option<Advertisement>, Vec<Action>) {
+    ) -> (Option<Advertisement>, Vec<VrrpAction>) {
         let received = Received {
             from: PEER.into(),
             to: GROUP.into(),
@@ -325,9 +325,9 @@ mod tests {
         (advert, out)
     }
 
-    fn logged(out: &[Action]) -> String {
+    fn logged(out: &[VrrpAction]) -> String {
         match out {
-            [Action::Log { line }] => line.clone(),
+            [VrrpAction::Log { line }] => line.clone(),
             other => panic!("{other:?}"),
         }
     }

@@ -2,7 +2,7 @@
 
 use super::*;
 
-fn one(line: &str) -> Command {
+fn one(line: &str) -> RestoreCommand {
     parse_line(line)
         .unwrap_or_else(|e| panic!("{line}: {e}"))
         .unwrap_or_else(|| panic!("{line}: no command"))
@@ -10,13 +10,13 @@ fn one(line: &str) -> Command {
 
 #[test]
 fn service_defaults_follow_ipvsadm() {
-    let Command::AddService(cfg) = one("-A -t 10.0.0.1:80") else {
+    let RestoreCommand::AddService(cfg) = one("-A -t 10.0.0.1:80") else {
         panic!("not -A")
     };
     assert_eq!(cfg.scheduler, "wlc");
     assert!(!cfg.flags.persistent());
     assert_eq!(cfg.netmask, 0xffff_ffff);
-    let Command::AddService(cfg) = one("ipvsadm -A -u [2001:db8::1]:53 -s rr -p") else {
+    let RestoreCommand::AddService(cfg) = one("ipvsadm -A -u [2001:db8::1]:53 -s rr -p") else {
         panic!("not -A")
     };
     assert!(cfg.flags.persistent());
@@ -26,7 +26,7 @@ fn service_defaults_follow_ipvsadm() {
 
 #[test]
 fn masks_flags_pe_and_ops() {
-    let Command::AddService(cfg) =
+    let RestoreCommand::AddService(cfg) =
         one("-A -u 10.0.0.1:5060 -s sh -p 60 -M 255.255.255.0 --pe sip -o -b sh-fallback,sh-port")
     else {
         panic!("not -A")
@@ -46,20 +46,20 @@ fn masks_flags_pe_and_ops() {
 
 #[test]
 fn direct_routing_and_tunnels_keep_the_service_port() {
-    let Command::AddDest(_, d) = one("-a -t 10.0.0.1:80 -r 10.0.0.2:8080 -g") else {
+    let RestoreCommand::AddDest(_, d) = one("-a -t 10.0.0.1:80 -r 10.0.0.2:8080 -g") else {
         panic!("not -a")
     };
     assert_eq!(d.key.port, 80);
-    let Command::AddDest(_, d) = one("-a -t 10.0.0.1:80 -r 10.0.0.2:8080 -m -w 0") else {
+    let RestoreCommand::AddDest(_, d) = one("-a -t 10.0.0.1:80 -r 10.0.0.2:8080 -m -w 0") else {
         panic!("not -a")
     };
     assert_eq!((d.key.port, d.forward, d.weight), (8080, Forward::Masq, 0));
-    let Command::AddDest(_, d) = one("-a -t 10.0.0.1:80 -r 10.0.0.2") else {
+    let RestoreCommand::AddDest(_, d) = one("-a -t 10.0.0.1:80 -r 10.0.0.2") else {
         panic!("not -a")
     };
     assert_eq!((d.key.port, d.forward, d.weight), (80, Forward::Route, 1));
     // Firewall-mark services have no port to force.
-    let Command::AddDest(key, d) = one("-a -f 7 -6 -r 2001:db8::2 -g") else {
+    let RestoreCommand::AddDest(key, d) = one("-a -f 7 -6 -r 2001:db8::2 -g") else {
         panic!("not -a")
     };
     assert_eq!(key.family(), Family::Inet6);
@@ -68,7 +68,7 @@ fn direct_routing_and_tunnels_keep_the_service_port() {
 
 #[test]
 fn tunnel_options_need_a_tunnel() {
-    let Command::AddDest(_, d) =
+    let RestoreCommand::AddDest(_, d) =
         one("-a -t 10.0.0.1:80 -r 10.0.0.2 -i --tun-type gue --tun-port 6080 --tun-remcsum")
     else {
         panic!("not -a")
@@ -125,7 +125,7 @@ fn replay_keeps_the_kernels_list_order_and_settings() {
 
 #[test]
 fn negative_fwmarks_from_save_output_wrap_to_32_bits() {
-    let Command::AddService(cfg) = one("-A -f -1 -s rr") else {
+    let RestoreCommand::AddService(cfg) = one("-A -f -1 -s rr") else {
         panic!("not -A")
     };
     assert_eq!(

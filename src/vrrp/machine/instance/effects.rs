@@ -3,11 +3,11 @@
 //! actions only; never decides a transition.
 
 use super::{Instance, PRIORITY_STOP};
-use crate::vrrp::machine::{Action, ScriptCommand, NoticeState, NotifyKind, NotifyTarget};
+use crate::vrrp::machine::{NoticeState, NotifyKind, NotifyTarget, ScriptCommand, VrrpAction};
 use crate::vrrp::packet::{Advertisement, Auth, Version};
 
 impl Instance {
-    pub(super) fn send_advert(&mut self, priority: u8, out: &mut Vec<Action>) {
+    pub(super) fn send_advert(&mut self, priority: u8, out: &mut Vec<VrrpAction>) {
         self.stats.advert_sent += 1;
         if priority == PRIORITY_STOP {
             self.stats.pri_zero_sent += 1;
@@ -22,7 +22,7 @@ impl Instance {
             self.ah_sequence = self.ah_sequence.wrapping_add(1);
             self.ah_sequence
         });
-        out.push(Action::SendAdvert {
+        out.push(VrrpAction::SendAdvert {
             instance: self.config.name.clone(),
             interface: self.config.interface.clone(),
             source: self.config.unicast_src,
@@ -39,7 +39,7 @@ impl Instance {
         });
     }
 
-    pub(super) fn add_vips(&self, out: &mut Vec<Action>) {
+    pub(super) fn add_vips(&self, out: &mut Vec<VrrpAction>) {
         let vips: Vec<_> = self
             .config
             .vips
@@ -48,7 +48,7 @@ impl Instance {
             .cloned()
             .collect();
         if !vips.is_empty() {
-            out.push(Action::AddVips {
+            out.push(VrrpAction::AddVips {
                 instance: self.config.name.clone(),
                 interface: self.config.interface.clone(),
                 vips,
@@ -56,7 +56,7 @@ impl Instance {
         }
     }
 
-    pub(super) fn remove_vips(&self, out: &mut Vec<Action>) {
+    pub(super) fn remove_vips(&self, out: &mut Vec<VrrpAction>) {
         let vips: Vec<_> = self
             .config
             .vips
@@ -65,7 +65,7 @@ impl Instance {
             .cloned()
             .collect();
         if !vips.is_empty() {
-            out.push(Action::RemoveVips {
+            out.push(VrrpAction::RemoveVips {
                 instance: self.config.name.clone(),
                 interface: self.config.interface.clone(),
                 vips,
@@ -75,7 +75,7 @@ impl Instance {
 
     /// `repeat` announcements of every VIP and eVIP: keepalived 2.2.7
     /// goes round both lists (captured: VIP, eVIP, VIP, eVIP, …).
-    pub(super) fn gratuitous(&self, repeat: u32, out: &mut Vec<Action>) {
+    pub(super) fn gratuitous(&self, repeat: u32, out: &mut Vec<VrrpAction>) {
         let addresses: Vec<_> = self
             .config
             .vips
@@ -90,7 +90,7 @@ impl Instance {
     /// an interface other than the instance's own (keepalived 2.2.7 with
     /// `garp_extra_if all 3` and a VIP `dev eth1`: one GARP for that VIP
     /// every 3 s after becoming MASTER, none for the instance interface's).
-    pub(super) fn gratuitous_extra_if(&self, out: &mut Vec<Action>) {
+    pub(super) fn gratuitous_extra_if(&self, out: &mut Vec<VrrpAction>) {
         self.announce(self.extra_if_addresses(), 1, out);
     }
 
@@ -106,11 +106,11 @@ impl Instance {
             .collect()
     }
 
-    fn announce(&self, addresses: Vec<std::net::IpAddr>, repeat: u32, out: &mut Vec<Action>) {
+    fn announce(&self, addresses: Vec<std::net::IpAddr>, repeat: u32, out: &mut Vec<VrrpAction>) {
         if repeat == 0 || addresses.is_empty() {
             return;
         }
-        out.push(Action::SendGratuitous {
+        out.push(VrrpAction::SendGratuitous {
             instance: self.config.name.clone(),
             interface: self.config.interface.clone(),
             addresses,
@@ -122,7 +122,7 @@ impl Instance {
     /// `notify` with `INSTANCE name state priority`, then the notice (FIFO
     /// line, e-mail alert). `notify_master_rx_lower_pri` runs its own
     /// script only; `notify` is for transitions.
-    pub(super) fn notify(&self, kind: NotifyKind, out: &mut Vec<Action>) {
+    pub(super) fn notify(&self, kind: NotifyKind, out: &mut Vec<VrrpAction>) {
         let scripts = &self.config.notify;
         let (own, state) = match kind {
             NotifyKind::Master => (scripts.master.as_ref(), NoticeState::Master),
@@ -141,7 +141,7 @@ impl Instance {
             NotifyKind::Any => return,
         };
         if let Some(script) = own {
-            out.push(Action::RunNotify {
+            out.push(VrrpAction::RunNotify {
                 target: NotifyTarget::Instance,
                 name: self.config.name.clone(),
                 kind,
@@ -157,7 +157,7 @@ impl Instance {
                 state.keyword().to_string(),
                 self.effective_priority.to_string(),
             ]);
-            out.push(Action::RunNotify {
+            out.push(VrrpAction::RunNotify {
                 target: NotifyTarget::Instance,
                 name: self.config.name.clone(),
                 kind: NotifyKind::Any,
@@ -170,12 +170,12 @@ impl Instance {
     /// The FIFO line, and an e-mail alert with `smtp_alert`. keepalived
     /// 2.2.7 mails MASTER, BACKUP, FAULT and DELETED, never STOP or the
     /// FIFO-only states (recorded: tests/fixtures/notify/keepalived-vrrp).
-    pub(super) fn notice(&self, state: NoticeState, out: &mut Vec<Action>) {
+    pub(super) fn notice(&self, state: NoticeState, out: &mut Vec<VrrpAction>) {
         let mailed = matches!(
             state,
             NoticeState::Master | NoticeState::Backup | NoticeState::Fault | NoticeState::Deleted
         );
-        out.push(Action::Notice {
+        out.push(VrrpAction::Notice {
             target: NotifyTarget::Instance,
             name: self.config.name.clone(),
             state,
@@ -184,8 +184,8 @@ impl Instance {
         });
     }
 
-    pub(super) fn log(&self, line: String, out: &mut Vec<Action>) {
-        out.push(Action::Log {
+    pub(super) fn log(&self, line: String, out: &mut Vec<VrrpAction>) {
+        out.push(VrrpAction::Log {
             line: format!("({}) {line}", self.config.name),
         });
     }

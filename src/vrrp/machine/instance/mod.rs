@@ -14,8 +14,8 @@ mod tests;
 
 use super::receive::{self, Received};
 use super::{
-    Action, Event, InstanceConfig, InstanceSnapshot, NoticeState, NotifyKind, State, Stats,
-    Timestamp,
+    Event, InstanceConfig, InstanceSnapshot, NoticeState, NotifyKind, State, Stats, Timestamp,
+    VrrpAction,
 };
 use crate::config::model::vrrp::InitialState;
 use crate::vrrp::packet::{Advertisement, Version};
@@ -182,7 +182,7 @@ impl Instance {
     }
 
     /// Feeds one event; returns what to do, in order.
-    pub fn handle(&mut self, now: Timestamp, event: Event) -> Vec<Action> {
+    pub fn handle(&mut self, now: Timestamp, event: Event) -> Vec<VrrpAction> {
         let mut out = Vec::new();
         match event {
             Event::Startup => self.on_startup(now, &mut out),
@@ -241,7 +241,7 @@ impl Instance {
     }
 
     // RFC 5798 §6.4.1: Initialize.
-    fn on_startup(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+    fn on_startup(&mut self, now: Timestamp, out: &mut Vec<VrrpAction>) {
         if self.state != State::Initialize {
             return;
         }
@@ -262,7 +262,7 @@ impl Instance {
         }
     }
 
-    fn on_shutdown(&mut self, now: Timestamp, kind: NotifyKind, out: &mut Vec<Action>) {
+    fn on_shutdown(&mut self, now: Timestamp, kind: NotifyKind, out: &mut Vec<VrrpAction>) {
         if self.state == State::Initialize {
             return;
         }
@@ -277,7 +277,7 @@ impl Instance {
         self.notify(kind, out);
     }
 
-    fn on_advert(&mut self, now: Timestamp, mut received: Received<'_>, out: &mut Vec<Action>) {
+    fn on_advert(&mut self, now: Timestamp, mut received: Received<'_>, out: &mut Vec<VrrpAction>) {
         let from = received.from;
         received.check_addresses = match self.state {
             State::Backup => !self.config.skip_check_adv_addr || self.master_address != Some(from),
@@ -306,7 +306,7 @@ impl Instance {
         now: Timestamp,
         from: IpAddr,
         advert: &Advertisement,
-        out: &mut Vec<Action>,
+        out: &mut Vec<VrrpAction>,
     ) {
         let holding = self.hold_until.is_some_and(|until| now < until);
         if advert.priority == PRIORITY_STOP {
@@ -365,7 +365,7 @@ impl Instance {
         now: Timestamp,
         from: IpAddr,
         advert: &Advertisement,
-        out: &mut Vec<Action>,
+        out: &mut Vec<VrrpAction>,
     ) {
         if advert.priority == PRIORITY_STOP {
             // Send an ADVERTISEMENT at once so the stopping router's
@@ -434,7 +434,7 @@ impl Instance {
         }
     }
 
-    fn on_tick(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+    fn on_tick(&mut self, now: Timestamp, out: &mut Vec<VrrpAction>) {
         let due = |deadline: Option<Timestamp>| deadline.is_some_and(|at| at <= now);
         match self.state {
             State::Master => {
@@ -481,7 +481,7 @@ impl Instance {
         now: Timestamp,
         delta: i32,
         faults: Vec<String>,
-        out: &mut Vec<Action>,
+        out: &mut Vec<VrrpAction>,
     ) {
         self.track_delta = delta;
         self.faults = faults;
@@ -491,7 +491,7 @@ impl Instance {
 
     /// Base priority plus the trackers' delta. keepalived keeps a tracked
     /// priority within 1-254; the owner's 255 is not adjusted.
-    fn update_effective_priority(&mut self, out: &mut Vec<Action>) {
+    fn update_effective_priority(&mut self, out: &mut Vec<VrrpAction>) {
         let effective = if self.base_priority == PRIORITY_OWNER {
             PRIORITY_OWNER
         } else {
@@ -518,7 +518,7 @@ impl Instance {
         }
     }
 
-    fn on_set_priority(&mut self, now: Timestamp, priority: Option<u8>, out: &mut Vec<Action>) {
+    fn on_set_priority(&mut self, now: Timestamp, priority: Option<u8>, out: &mut Vec<VrrpAction>) {
         // 0 and 255 are the protocol's own (RFC 5798 §5.2.4); the caller
         // refuses them, and they are clamped here all the same.
         let priority = priority.map(|p| p.clamp(1, PRIORITY_OWNER - 1));
@@ -544,7 +544,7 @@ impl Instance {
         }
     }
 
-    fn on_force_failover(&mut self, now: Timestamp, hold: Duration, out: &mut Vec<Action>) {
+    fn on_force_failover(&mut self, now: Timestamp, hold: Duration, out: &mut Vec<VrrpAction>) {
         let until = now.plus(hold);
         self.hold_until = Some(until);
         self.log(
@@ -564,7 +564,7 @@ impl Instance {
         !self.faults.is_empty() || self.group_fault
     }
 
-    fn reconcile_fault(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+    fn reconcile_fault(&mut self, now: Timestamp, out: &mut Vec<VrrpAction>) {
         let faulty = self.is_faulty();
         match self.state {
             State::Backup | State::Master if faulty => self.enter_fault(now, out),
@@ -580,7 +580,7 @@ impl Instance {
         }
     }
 
-    fn enter_master(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+    fn enter_master(&mut self, now: Timestamp, out: &mut Vec<VrrpAction>) {
         // keepalived sends the advert first so the old master drops the
         // VIPs before our gratuitous ARPs go out.
         self.send_advert(self.effective_priority, out);
@@ -610,7 +610,7 @@ impl Instance {
     /// announced again (`garp_lower_prio_repeat` now, as many again after
     /// `garp_lower_prio_delay`), since the other router may have been
     /// master for a moment and the segment may have learnt its MAC.
-    fn answer_lower_priority(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+    fn answer_lower_priority(&mut self, now: Timestamp, out: &mut Vec<VrrpAction>) {
         if !self.config.lower_prio_no_advert {
             self.send_advert(self.effective_priority, out);
             self.advert_due = Some(now.plus(self.config.advert_interval));
@@ -626,7 +626,7 @@ impl Instance {
         }
     }
 
-    fn enter_backup(&mut self, now: Timestamp, suffix: &str, out: &mut Vec<Action>) {
+    fn enter_backup(&mut self, now: Timestamp, suffix: &str, out: &mut Vec<VrrpAction>) {
         let was_master = self.state == State::Master;
         if was_master {
             self.stats.release_master += 1;
@@ -642,7 +642,7 @@ impl Instance {
         self.master_down_due = Some(now.plus_us(self.master_down_interval()));
     }
 
-    fn enter_fault(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+    fn enter_fault(&mut self, now: Timestamp, out: &mut Vec<VrrpAction>) {
         if self.state == State::Master {
             self.send_advert(PRIORITY_STOP, out);
             self.stats.release_master += 1;
@@ -656,18 +656,18 @@ impl Instance {
         self.wants_master = false;
     }
 
-    fn change(&mut self, now: Timestamp, to: State, out: &mut Vec<Action>) {
+    fn change(&mut self, now: Timestamp, to: State, out: &mut Vec<VrrpAction>) {
         self.change_with(now, to, "", out);
     }
 
-    fn change_with(&mut self, now: Timestamp, to: State, suffix: &str, out: &mut Vec<Action>) {
+    fn change_with(&mut self, now: Timestamp, to: State, suffix: &str, out: &mut Vec<VrrpAction>) {
         let from = self.state;
         if to != State::Initialize {
             self.log(format!("Entering {} STATE{suffix}", to.keyword()), out);
         }
         self.state = to;
         self.last_transition = Some(now);
-        out.push(Action::StateChanged {
+        out.push(VrrpAction::StateChanged {
             instance: self.config.name.clone(),
             from,
             to,

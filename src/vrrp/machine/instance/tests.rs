@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::Instance;
 use crate::config::load::{load_str, Options};
-use crate::vrrp::machine::{Action, Event, InstanceConfig, State, Timestamp};
+use crate::vrrp::machine::{Event, InstanceConfig, State, Timestamp, VrrpAction};
 use crate::vrrp::packet::{Advertisement, Auth, Version};
 
 const PEER: &str = "198.51.100.2";
@@ -46,7 +46,7 @@ fn instance(global: &str, extra: &str) -> Instance {
 }
 
 /// The instance as MASTER at 10 s, and the actions of that transition.
-fn master(global: &str, extra: &str) -> (Instance, Vec<Action>) {
+fn master(global: &str, extra: &str) -> (Instance, Vec<VrrpAction>) {
     let mut vi = instance(global, extra);
     vi.handle(secs(0.0), Event::Startup);
     let out = vi.handle(secs(10.0), Event::Tick);
@@ -73,20 +73,20 @@ fn advert(priority: u8) -> Event {
     }
 }
 
-fn adverts(out: &[Action]) -> Vec<u8> {
+fn adverts(out: &[VrrpAction]) -> Vec<u8> {
     out.iter()
         .filter_map(|a| match a {
-            Action::SendAdvert { advert, .. } => Some(advert.priority),
+            VrrpAction::SendAdvert { advert, .. } => Some(advert.priority),
             _ => None,
         })
         .collect()
 }
 
 /// (addresses, repeat) of each announcement request.
-fn announcements(out: &[Action]) -> Vec<(Vec<IpAddr>, u32)> {
+fn announcements(out: &[VrrpAction]) -> Vec<(Vec<IpAddr>, u32)> {
     out.iter()
         .filter_map(|a| match a {
-            Action::SendGratuitous {
+            VrrpAction::SendGratuitous {
                 addresses, repeat, ..
             } => Some((addresses.clone(), *repeat)),
             _ => None,
@@ -99,7 +99,7 @@ fn all_addresses() -> Vec<IpAddr> {
 }
 
 /// Feeds ticks at every deadline up to `until`, collecting the actions.
-fn run_until(vi: &mut Instance, until: Timestamp) -> Vec<(Timestamp, Action)> {
+fn run_until(vi: &mut Instance, until: Timestamp) -> Vec<(Timestamp, VrrpAction)> {
     let mut out = Vec::new();
     while let Some(at) = vi.next_deadline().filter(|at| *at <= until) {
         out.extend(vi.handle(at, Event::Tick).into_iter().map(|a| (at, a)));
@@ -107,11 +107,11 @@ fn run_until(vi: &mut Instance, until: Timestamp) -> Vec<(Timestamp, Action)> {
     out
 }
 
-fn announcements_at(timed: &[(Timestamp, Action)]) -> Vec<(Timestamp, Vec<IpAddr>, u32)> {
+fn announcements_at(timed: &[(Timestamp, VrrpAction)]) -> Vec<(Timestamp, Vec<IpAddr>, u32)> {
     timed
         .iter()
         .filter_map(|(at, a)| match a {
-            Action::SendGratuitous {
+            VrrpAction::SendGratuitous {
                 addresses, repeat, ..
             } => Some((*at, addresses.clone(), *repeat)),
             _ => None,
@@ -134,11 +134,11 @@ fn a_master_answers_a_lower_priority_with_an_advert_and_two_announcement_sets() 
     assert_eq!(announcements(&out), vec![(all_addresses(), 5)]);
     let first = out
         .iter()
-        .position(|a| matches!(a, Action::SendAdvert { .. }))
+        .position(|a| matches!(a, VrrpAction::SendAdvert { .. }))
         .unwrap();
     let garp = out
         .iter()
-        .position(|a| matches!(a, Action::SendGratuitous { .. }))
+        .position(|a| matches!(a, VrrpAction::SendGratuitous { .. }))
         .unwrap();
     assert!(first < garp, "the advert leaves before the ARPs: {out:?}");
     let later = run_until(&mut vi, secs(30.0));
@@ -150,7 +150,7 @@ fn a_master_answers_a_lower_priority_with_an_advert_and_two_announcement_sets() 
     // The advert interval restarts from the reply.
     let next: Vec<_> = later
         .iter()
-        .filter(|(_, a)| matches!(a, Action::SendAdvert { .. }))
+        .filter(|(_, a)| matches!(a, VrrpAction::SendAdvert { .. }))
         .map(|(at, _)| *at)
         .take(2)
         .collect();
@@ -250,11 +250,11 @@ fn higher_prio_send_advert_sends_one_advert_before_yielding() {
         assert_eq!(adverts(&out), vec![100], "{out:?}");
         let sent = out
             .iter()
-            .position(|a| matches!(a, Action::SendAdvert { .. }))
+            .position(|a| matches!(a, VrrpAction::SendAdvert { .. }))
             .unwrap();
         let left = out
             .iter()
-            .position(|a| matches!(a, Action::StateChanged { .. }))
+            .position(|a| matches!(a, VrrpAction::StateChanged { .. }))
             .unwrap();
         assert!(sent < left, "the advert goes out while still MASTER");
     }
