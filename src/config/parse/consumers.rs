@@ -212,7 +212,7 @@ const CONSUMERS: &[(&str, &str, &str)] = &[
         "src/notify/smtp.rs",
         ".notification_email_from",
     ),
-    ("notify", "src/vrrp/driver/engine.rs", ".notify"),
+    ("notify", "src/vrrp/driver/node_task.rs", ".notify"),
     ("notify_backup", "src/vrrp/sync_group.rs", "notify.backup"),
     ("notify_down", "src/health/machine/pool.rs", ".notify_down"),
     ("notify_fault", "src/vrrp/sync_group.rs", "notify.fault"),
