@@ -1,0 +1,20 @@
+//! The running engine as an operator drives it: `lvstop daemon`, `--once`,
+//! `lvstop ctl`, the control socket, and the demo's directors and world.
+//!
+//! One test binary per area; each module below was a test binary of its
+//! own. Privileged tests take `support::privileged_test`, which keeps the
+//! modules apart from each other (see `support::group_lock`).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod control_socket;
+mod control_subscribe;
+mod ctl_apply;
+mod ctl_daemon;
+mod daemon_once;
+mod demo_directors;
+mod demo_traffic;
+mod demo_web;
+mod demo_world;
+mod once_directors;
