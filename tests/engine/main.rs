@@ -1,9 +1,10 @@
 //! The running engine as an operator drives it: `lvstop daemon`, `--once`,
 //! `lvstop ctl`, the control socket, and the demo's directors and world.
 //!
-//! One test binary per area; each module below was a test binary of its
-//! own. Privileged tests take `support::privileged_test`, which keeps the
-//! modules apart from each other (see `support::group_lock`).
+//! One test binary per area, one module per topic; `cargo test --test
+//! AREA MODULE` runs a module alone. Privileged tests take
+//! `support::privileged_test`, which keeps the modules apart from each
+//! other (see `support::group_lock`).
 
 #[path = "../support/mod.rs"]
 mod support;

@@ -1,9 +1,9 @@
 //! A lock held by groups instead of threads: any number of tests of one
-//! group (one module of the test binary, i.e. one former test file) hold it
-//! together, and a test of another group waits until the last of them has
-//! finished. Privileged tests take it, so that network namespaces, VMs and
-//! real keepalived processes of different modules never meet, while the
-//! tests of one module keep running in parallel as they always have.
+//! group (one module of the test binary) hold it together, and a test of
+//! another group waits until the last of them has finished. Privileged
+//! tests take it, so that network namespaces, VMs and real keepalived
+//! processes of different modules never meet, while the tests of one
+//! module still run in parallel.
 
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
@@ -34,6 +34,9 @@ fn holders() -> MutexGuard<'static, Holders> {
 /// Waits until no other group holds the lock, then joins the holders.
 pub fn enter(group: &str) -> Guard {
     let mut holders = holders();
+    if let Some(other) = holders.group.as_deref().filter(|g| *g != group) {
+        eprintln!("{group}: waiting for the tests of {other} to finish");
+    }
     while holders.group.as_deref().is_some_and(|g| g != group) {
         holders = RELEASED
             .wait(holders)

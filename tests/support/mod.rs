@@ -29,9 +29,9 @@ pub fn privileged() -> bool {
 /// Starts the privileged test `test` of `module` (pass `module_path!()`):
 /// `None`, after printing why, when it must be skipped; otherwise a guard
 /// that keeps the tests of every other module of this binary out until it
-/// is dropped. Tests of one module still run side by side, as they did
-/// when each module was a test binary of its own: namespaces, VMs, tmux
-/// sessions and the real keepalived were written for that.
+/// is dropped. Tests of one module run side by side: a module's
+/// namespaces, VMs, tmux sessions and keepalived processes are written to
+/// live together, not beside another module's.
 pub fn privileged_test(module: &str, test: &str) -> Option<group_lock::Guard> {
     if !privileged() {
         eprintln!("skipped {test}: set LVSTOP_TEST_PRIVILEGED=1 (root) to run the privileged tier");

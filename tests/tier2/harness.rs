@@ -4,9 +4,9 @@
 //! guards; a frame capture on the observer; VIP checks with `ip addr`.
 //! Everything is removed on drop, also when a test fails.
 //!
-//! Shared by several test binaries, each using part of it.
+//! Shared by the modules of the tier2 binary, each using part of it.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs::File;
 use std::net::Ipv4Addr;

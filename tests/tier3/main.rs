@@ -2,9 +2,10 @@
 //! with IPVS booted by virtme-ng, lvstop's kernel backend, `--once` and the
 //! schedulers against it, and the reference deployment end to end.
 //!
-//! One test binary per area; each module below was a test binary of its
-//! own. Privileged tests take `support::privileged_test`, which keeps the
-//! modules apart from each other (see `support::group_lock`).
+//! One test binary per area, one module per topic; `cargo test --test
+//! AREA MODULE` runs a module alone. Privileged tests take
+//! `support::privileged_test`, which keeps the modules apart from each
+//! other (see `support::group_lock`).
 
 #[path = "../support/mod.rs"]
 mod support;

@@ -2,9 +2,10 @@
 //! conformance of the state machine, alerts and reloads on an in-memory
 //! segment.
 //!
-//! One test binary per area; each module below was a test binary of its
-//! own. Privileged tests take `support::privileged_test`, which keeps the
-//! modules apart from each other (see `support::group_lock`).
+//! One test binary per area, one module per topic; `cargo test --test
+//! AREA MODULE` runs a module alone. Privileged tests take
+//! `support::privileged_test`, which keeps the modules apart from each
+//! other (see `support::group_lock`).
 
 #[path = "../support/mod.rs"]
 mod support;
