@@ -8,6 +8,7 @@
 //! input.
 
 pub mod diagnostic;
+#[cfg(any(test, feature = "test-support"))]
 pub mod generate;
 pub mod lexer;
 pub mod load;

@@ -3,7 +3,8 @@
 //! - The sans-I/O core — the packet codec ([`packet`]), the instance
 //!   state machine ([`fsm`]), sync groups ([`sync_group`]) and tracking
 //!   ([`track`]) — is plain data in, data out with an injected clock: no
-//!   sockets, no timers, no logging. [`replay`] drives it from JSONL files.
+//!   sockets, no timers, no logging. `replay` (feature `test-support`)
+//!   drives it from JSONL files for the conformance tests.
 //! - [`runner`] drives a [`fsm::Node`] on tokio: sockets, timers, VIPs,
 //!   announcements, scripts.
 //! - [`routing`] turns `virtual_routes`/`virtual_rules` and the static
@@ -15,6 +16,7 @@ pub mod driver;
 pub mod machine;
 pub mod packet;
 pub mod process;
+#[cfg(any(test, feature = "test-support"))]
 pub mod replay;
 pub mod routing;
 pub mod sync_group;

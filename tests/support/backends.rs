@@ -8,8 +8,9 @@
 //! 127.0.0.0/8 addresses chosen by the test, with ephemeral ports.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -294,25 +295,6 @@ pub async fn udp_ask(socket: &UdpSocket, vip: SocketAddr, payload: &str) -> Stri
     String::from_utf8_lossy(&buf[..n]).into_owned()
 }
 
-/// Poll `check` until it returns `Some`, or panic after 15 s naming `what`.
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// A TCP_CHECK target on a thread of its own: accepts and closes every
 /// connection until `stop` is set, then drops its listener, so that
 /// connections are refused from then on.
@@ -333,4 +315,82 @@ pub fn accept_and_close(
         }
     });
     local
+}
+
+/// A backend on a thread of its own that answers every connection with
+/// `reply` and closes. It can be stopped (its port then refuses
+/// connections) and started again on the same address.
+pub struct ReplyBackend {
+    pub addr: SocketAddr,
+    reply: Arc<Vec<u8>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ReplyBackend {
+    pub fn tcp(ip: std::net::Ipv4Addr, name: &str) -> ReplyBackend {
+        Self::with_reply(SocketAddr::from((ip, 0)), name.as_bytes().to_vec())
+    }
+
+    pub fn http(ip: std::net::Ipv4Addr, status: &str) -> ReplyBackend {
+        let reply =
+            format!("HTTP/1.1 {status}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        Self::with_reply(SocketAddr::from((ip, 0)), reply.into_bytes())
+    }
+
+    fn with_reply(addr: SocketAddr, reply: Vec<u8>) -> ReplyBackend {
+        let mut backend = ReplyBackend {
+            addr,
+            reply: Arc::new(reply),
+            stop: Arc::new(AtomicBool::new(false)),
+            thread: None,
+        };
+        backend.start();
+        backend
+    }
+
+    /// Listens on `addr`; port 0 takes a port once and keeps it for
+    /// every restart (no window in which another socket could take it).
+    pub fn start(&mut self) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind(self.addr).unwrap();
+        self.addr = listener.local_addr().unwrap();
+        listener.set_nonblocking(true).unwrap();
+        self.stop = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&self.stop);
+        let reply = Arc::clone(&self.reply);
+        self.thread = Some(std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((mut stream, _)) => {
+                        let reply = Arc::clone(&reply);
+                        std::thread::spawn(move || {
+                            stream.set_nonblocking(false).ok();
+                            stream
+                                .set_read_timeout(Some(Duration::from_millis(200)))
+                                .ok();
+                            let mut buf = [0u8; 512];
+                            let _ = stream.read(&mut buf);
+                            let _ = stream.write_all(&reply);
+                        });
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        }));
+    }
+
+    /// Closes the listening socket: checks see "connection refused".
+    pub fn stop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.join().unwrap();
+        }
+    }
+}
+
+impl Drop for ReplyBackend {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }

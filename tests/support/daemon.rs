@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const LVSTOP: &str = env!("CARGO_BIN_EXE_lvstop");
 
@@ -39,18 +39,15 @@ impl Daemon {
         daemon
     }
 
-    /// Poll `ready` every 20 ms for up to 30 s; on timeout fail with the
+    /// Polls `ready` for up to 30 s ([`super::eventually`]); on timeout fail with the
     /// daemon's log and its last `--once -n`.
-    pub fn wait_for(&self, what: &str, mut ready: impl FnMut() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !ready() {
-            assert!(
-                Instant::now() < deadline,
+    pub fn wait_for(&self, what: &str, ready: impl FnMut() -> bool) {
+        if !super::eventually(Duration::from_secs(30), ready) {
+            panic!(
                 "timed out waiting for {what}; daemon log:\n{}\nlast --once -n:\n{}",
                 self.log_text(),
                 String::from_utf8_lossy(&self.once(&["-n"]).stdout)
             );
-            std::thread::sleep(Duration::from_millis(20));
         }
     }
 

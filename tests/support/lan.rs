@@ -16,7 +16,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const VIP: &str = "198.51.100.88";
 pub const RS1: &str = "198.51.100.82:80";
@@ -44,11 +44,10 @@ pub fn spawn(script: &str, log: &Path) {
 
 /// Waits (bounded) until `check` holds; panics naming `what`.
 pub fn until(what: &str, seconds: u64, check: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    while !check() {
-        assert!(Instant::now() < deadline, "never saw {what}");
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    assert!(
+        super::eventually(Duration::from_secs(seconds), check),
+        "never saw {what}"
+    );
 }
 
 /// The reference deployment's keepalived.conf for one director, in the

@@ -2,7 +2,7 @@
 //!
 //! Every namespace a test creates is deleted when its guard drops, even when
 //! the test fails. Addresses come from 198.51.100.0/24 and 203.0.113.0/24
-//! (DESIGN.md §5); namespaces get no default route.
+//! (the test tiers in ARCHITECTURE.md); namespaces get no default route.
 
 use std::process::{Command, Output};
 

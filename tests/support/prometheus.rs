@@ -133,19 +133,14 @@ impl Prometheus {
         limit: Duration,
         ok: impl Fn(f64) -> bool,
     ) -> Result<f64, Option<f64>> {
-        let deadline = std::time::Instant::now() + limit;
         let mut last = None;
-        loop {
-            if let Some(v) = self.value(promql) {
-                if ok(v) {
-                    return Ok(v);
-                }
-                last = Some(v);
-            }
-            if std::time::Instant::now() > deadline {
-                return Err(last);
-            }
-            std::thread::sleep(Duration::from_millis(250));
+        let seen = super::eventually(limit, || {
+            last = self.value(promql);
+            last.is_some_and(&ok)
+        });
+        match last {
+            Some(v) if seen => Ok(v),
+            _ => Err(last),
         }
     }
 }

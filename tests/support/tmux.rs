@@ -3,7 +3,7 @@
 //! server is killed on drop.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub struct Tmux {
     socket: String,
@@ -54,18 +54,13 @@ impl Tmux {
 
     /// Wait up to `seconds` for `check` on the screen.
     pub fn until(&self, what: &str, seconds: u64, check: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(seconds);
-        loop {
-            let screen = self.screen();
-            if check(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "never saw {what}; the screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        let mut screen = String::new();
+        let seen = super::eventually(Duration::from_secs(seconds), || {
+            screen = self.screen();
+            check(&screen)
+        });
+        assert!(seen, "never saw {what}; the screen:\n{screen}");
+        screen
     }
 }
 

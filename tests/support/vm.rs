@@ -1,5 +1,5 @@
 //! Boots Debian's kernel (which ships the IPVS modules) with virtme-ng under
-//! TCG and runs commands inside it (DESIGN.md §5, tier 3).
+//! TCG and runs commands inside it (tier 3 of the test tiers in ARCHITECTURE.md).
 //!
 //! The guest sees the host's root file system read-only; `rwdir` gives it a
 //! host directory to write results into.

@@ -1,6 +1,6 @@
 //! Which of lvstop's diagnostics keepalived 2.2.7 also counts against a
 //! configuration under `--config-test`, measured by the differential test
-//! (`tests/tier2_check_differential.rs`).
+//! (`tests/tier2/tier2_check_differential.rs`).
 
 use crate::config::diagnostic::{Diagnostic, Severity};
 

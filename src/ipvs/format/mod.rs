@@ -3,7 +3,7 @@
 //! `--persistent-conn`, `--tun-info`; `-S`/`--save`; `-c`; `--timeout`;
 //! `--daemon`. Everything after the first line is byte-identical to
 //! ipvsadm 1.31 on the same state (checked against goldens captured from
-//! the real ipvsadm on a real kernel: `tests/ipvsadm_format.rs`).
+//! the real ipvsadm on a real kernel: `tests/dataplane/ipvsadm_format.rs`).
 //!
 //! Names are never resolved: without `numeric` lvstop still prints
 //! numeric addresses and ports (ipvsadm would look up host and service

@@ -1,7 +1,7 @@
 //! What a MASTER does when it hears another router, and when it announces
 //! its addresses, under keepalived's advert and GARP settings. The counts
 //! are keepalived 2.2.7's, measured on the wire (see
-//! `tests/tier2_vrrp_garp.rs`, which compares both daemons live).
+//! `tests/tier2/tier2_vrrp_garp.rs`, which compares both daemons live).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
