@@ -11,6 +11,7 @@ mod support;
 
 mod check_constructs;
 mod cli_check;
+mod code_conventions;
 mod config_corpus;
 mod config_invalid;
 mod config_properties;
