@@ -9,23 +9,17 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::signal::unix::{signal, Signal, SignalKind};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use crate::cli::{CommonOptions, DaemonArgs};
 use crate::config::running::{load_for_director, RefusedConfig};
-use crate::control::peer::Peer;
-use crate::control::protocol::{ErrorKind, Hello, Request, Response, PROTOCOL_VERSION};
-use crate::control::server::{Backend, Server};
+use crate::control::engine_backend::EngineBackend;
+use crate::control::server::Server;
 use crate::control::ControlError;
-use crate::dataplane::chosen::ChosenDataplane;
-use crate::dataplane::{Dataplane, DataplaneError};
-use crate::engine::channel::Update;
 use crate::engine::command::Command;
 use crate::engine::director::EngineOptions;
-use crate::engine::handle::{Handle, SnapshotError};
 use crate::engine::host::{HostEngine, HostEngineError, HostOptions};
 use crate::engine::overrides::Actor;
 use crate::pidfile::PidFile;
@@ -147,17 +141,11 @@ async fn direct(
         server = server.with_admin_group(gid)?;
     }
     tracing::info!("control socket listening on {}", server.path().display());
-    let backend = Arc::new(DaemonBackend {
-        hello: Hello {
-            protocol: PROTOCOL_VERSION,
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            dataplane: dataplane.kind(),
-            config_path: common.config.display().to_string(),
-            pid: std::process::id(),
-        },
+    let backend = Arc::new(EngineBackend::new(
         dataplane,
-        engine: engine.handle(),
-    });
+        engine.handle(),
+        common.config.display().to_string(),
+    ));
     let (stop, stopped) = watch::channel(false);
     let metrics = match metrics {
         Some(setup) => {
@@ -212,79 +200,5 @@ fn group_id(name: &str) -> Result<u32, DaemonError> {
         Err(e) => Err(DaemonError::Unavailable(format!(
             "--admin-group: cannot look up '{name}': {e}"
         ))),
-    }
-}
-
-/// Answers control requests from the engine and its dataplane.
-struct DaemonBackend {
-    dataplane: Arc<ChosenDataplane>,
-    engine: Handle,
-    hello: Hello,
-}
-
-impl Backend for DaemonBackend {
-    async fn handle(&self, peer: &Peer, request: Request) -> Response {
-        let failed = |e: DataplaneError| Response::error(ErrorKind::Failed, e.to_string());
-        let gone = |e: SnapshotError| Response::error(ErrorKind::Failed, e.to_string());
-        match request {
-            Request::Hello => Response::Hello(self.hello.clone()),
-            Request::Table => self
-                .dataplane
-                .snapshot()
-                .await
-                .map_or_else(failed, Response::Table),
-            Request::Connections => self
-                .dataplane
-                .connections()
-                .await
-                .map_or_else(failed, Response::Connections),
-            Request::Timeouts => self
-                .dataplane
-                .timeouts()
-                .await
-                .map_or_else(failed, Response::Timeouts),
-            Request::Daemons => self
-                .dataplane
-                .daemons()
-                .await
-                .map_or_else(failed, Response::Daemons),
-            Request::Command(command) => {
-                let actor = Actor {
-                    uid: peer.uid,
-                    name: peer.name(),
-                };
-                match self.engine.execute(actor, command).await {
-                    Ok(outcome) => Response::Outcome(outcome),
-                    Err(error) => Response::CommandError(error),
-                }
-            }
-            Request::Checks => self
-                .engine
-                .snapshot()
-                .await
-                .map_or_else(gone, |s| Response::Checks(Box::new(s.checks.clone()))),
-            Request::Vrrp => self
-                .engine
-                .snapshot()
-                .await
-                .map_or_else(gone, |s| Response::Vrrp(s.vrrp.clone())),
-            Request::Snapshot => self
-                .engine
-                .snapshot()
-                .await
-                .map_or_else(gone, |s| Response::Snapshot(Box::new((*s).clone()))),
-            Request::Events { since } => {
-                let (events, missed) = self.engine.events_since(since);
-                Response::Events { events, missed }
-            }
-            Request::Subscribe { .. } => Response::error(
-                ErrorKind::BadRequest,
-                "subscribe is served by the socket itself",
-            ),
-        }
-    }
-
-    fn subscribe(&self, interval: Duration, since: u64) -> Option<mpsc::Receiver<Update>> {
-        Some(self.engine.subscribe(interval, since))
     }
 }

@@ -1,8 +1,10 @@
 //! The control socket: how `lvstop --once`, `lvstop ctl` and a console in
 //! another process talk to a running daemon. [`protocol`] defines the
-//! messages, [`server`] the daemon's end, [`client`] the other end.
+//! messages, [`server`] the daemon's end (answering from the engine
+//! through [`engine_backend`]), [`client`] the other end.
 
 pub mod client;
+pub mod engine_backend;
 pub mod peer;
 pub mod protocol;
 pub mod remote;

@@ -62,6 +62,21 @@ pub struct Key {
     pub modifiers: KeyModifiers,
 }
 
+/// Why a key's name in a keymap does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("'{0}' is not a key (a character, or <C-x>, <Enter>, <F1>…)")]
+    NotAKey(String),
+    #[error("'{key}': unknown modifier '{prefix}-' (C-, A-, S-)")]
+    UnknownModifier { key: String, prefix: String },
+    #[error("'{0}': function keys are <F1> to <F12>")]
+    NoSuchFunctionKey(String),
+    #[error("'{key}': write the shifted character itself ('{shifted}')")]
+    ShiftedCharacter { key: String, shifted: char },
+    #[error("'{0}' is not a key name")]
+    NoSuchName(String),
+}
+
 impl Key {
     /// The key a terminal event stands for. Shift is folded into the
     /// character (`G`), as keymaps write it.
@@ -80,7 +95,7 @@ impl Key {
 
     /// Parse `a`, `G`, `?`, `<C-d>`, `<A-x>`, `<S-Up>`, `<Tab>`,
     /// `<S-Tab>`, `<Space>`, `<lt>` (a literal `<`), `<F1>`…
-    pub fn parse(text: &str) -> Result<Key, String> {
+    pub fn parse(text: &str) -> Result<Key, KeyError> {
         let mut chars = text.chars();
         if let (Some(c), None) = (chars.next(), chars.next()) {
             return Ok(Key {
@@ -91,9 +106,7 @@ impl Key {
         let inner = text
             .strip_prefix('<')
             .and_then(|t| t.strip_suffix('>'))
-            .ok_or_else(|| {
-                format!("'{text}' is not a key (a character, or <C-x>, <Enter>, <F1>…)")
-            })?;
+            .ok_or_else(|| KeyError::NotAKey(text.to_string()))?;
         let mut modifiers = KeyModifiers::NONE;
         let mut name = inner;
         while let Some((prefix, rest)) = name
@@ -105,9 +118,10 @@ impl Key {
                 "A" | "M" => KeyModifiers::ALT,
                 "S" => KeyModifiers::SHIFT,
                 _ => {
-                    return Err(format!(
-                        "'{text}': unknown modifier '{prefix}-' (C-, A-, S-)"
-                    ))
+                    return Err(KeyError::UnknownModifier {
+                        key: text.to_string(),
+                        prefix: prefix.to_string(),
+                    })
                 }
             };
             name = rest;
@@ -135,7 +149,7 @@ impl Key {
             "Insert" => KeyCode::Insert,
             f if f.starts_with('F') && f.len() > 1 => match f[1..].parse::<u8>() {
                 Ok(n @ 1..=12) => KeyCode::F(n),
-                _ => return Err(format!("'{text}': function keys are <F1> to <F12>")),
+                _ => return Err(KeyError::NoSuchFunctionKey(text.to_string())),
             },
             single if single.chars().count() == 1 => {
                 let c = single.chars().next().unwrap_or(' ');
@@ -146,14 +160,14 @@ impl Key {
                     c
                 };
                 if modifiers.contains(KeyModifiers::SHIFT) {
-                    return Err(format!(
-                        "'{text}': write the shifted character itself ('{}')",
-                        c.to_ascii_uppercase()
-                    ));
+                    return Err(KeyError::ShiftedCharacter {
+                        key: text.to_string(),
+                        shifted: c.to_ascii_uppercase(),
+                    });
                 }
                 KeyCode::Char(c)
             }
-            _ => return Err(format!("'{text}' is not a key name")),
+            _ => return Err(KeyError::NoSuchName(text.to_string())),
         };
         Ok(Key { code, modifiers })
     }
@@ -412,12 +426,19 @@ mod tests {
             assert_eq!(key(text).to_string(), text, "{text}");
         }
         assert_eq!(key("<C-D>"), key("<C-d>"));
-        assert!(Key::parse("<X-a>")
-            .unwrap_err()
-            .contains("unknown modifier"));
-        assert!(Key::parse("<F13>").is_err());
-        assert!(Key::parse("<S-a>").unwrap_err().contains("'A'"));
-        assert!(Key::parse("ab").is_err());
+        assert_eq!(
+            Key::parse("<X-a>"),
+            Err(KeyError::UnknownModifier {
+                key: "<X-a>".into(),
+                prefix: "X".into()
+            })
+        );
+        assert_eq!(
+            Key::parse("<F13>"),
+            Err(KeyError::NoSuchFunctionKey("<F13>".into()))
+        );
+        assert!(Key::parse("<S-a>").unwrap_err().to_string().contains("'A'"));
+        assert_eq!(Key::parse("ab"), Err(KeyError::NotAKey("ab".into())));
         assert_eq!(key("<Enter>").label(), "Enter");
         assert_eq!(key("<C-r>").label(), "C-r");
         assert_eq!(key("<lt>").label(), "<");

@@ -453,6 +453,8 @@ fn server_mut(group: &mut ServiceGroup, key: DestKey) -> &mut ServerRow {
 /// Why an address on the command line names nothing, or too much.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ResolveError {
+    #[error("name a virtual service, a real server, or both")]
+    NoTarget,
     #[error("no virtual service '{0}'")]
     NoService(String),
     #[error("no real server '{0}' in any virtual service")]

@@ -204,7 +204,7 @@ impl Theme {
             if ThemeScope::from_name(scope).is_none() {
                 return Err(error(format!("unknown scope '{scope}'")));
             }
-            let at = |what: String| error(format!("scope '{scope}': {what}"));
+            let at = |what: StyleValueError| error(format!("scope '{scope}': {what}"));
             let mut out = Style::default();
             if let Some(fg) = &style.fg {
                 out = out.fg(colour(fg, &raw.palette).map_err(at)?);
@@ -249,8 +249,21 @@ impl Theme {
     }
 }
 
+/// Why a style value in a theme does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StyleValueError {
+    #[error(
+        "'{0}' is not a colour (a [palette] name, an ANSI name such as 'red' or 'light-blue', '#rrggbb' or 'reset')"
+    )]
+    NotAColour(String),
+    #[error(
+        "'{0}' is not a modifier (bold, dim, italic, underlined, reversed, crossed_out, slow_blink)"
+    )]
+    NotAModifier(String),
+}
+
 /// A palette name, an ANSI colour name, `#rrggbb`, or `reset`.
-fn colour(text: &str, palette: &BTreeMap<String, String>) -> Result<Color, String> {
+fn colour(text: &str, palette: &BTreeMap<String, String>) -> Result<Color, StyleValueError> {
     let resolved = palette.get(text).map_or(text, String::as_str);
     let named = match resolved {
         "reset" => Some(Color::Reset),
@@ -280,12 +293,10 @@ fn colour(text: &str, palette: &BTreeMap<String, String>) -> Result<Color, Strin
             return Ok(Color::Rgb((rgb >> 16) as u8, (rgb >> 8) as u8, rgb as u8));
         }
     }
-    Err(format!(
-        "'{text}' is not a colour (a [palette] name, an ANSI name such as 'red' or 'light-blue', '#rrggbb' or 'reset')"
-    ))
+    Err(StyleValueError::NotAColour(text.to_string()))
 }
 
-fn modifier(text: &str) -> Result<Modifier, String> {
+fn modifier(text: &str) -> Result<Modifier, StyleValueError> {
     Ok(match text {
         "bold" => Modifier::BOLD,
         "dim" => Modifier::DIM,
@@ -294,11 +305,7 @@ fn modifier(text: &str) -> Result<Modifier, String> {
         "reversed" => Modifier::REVERSED,
         "crossed_out" => Modifier::CROSSED_OUT,
         "slow_blink" => Modifier::SLOW_BLINK,
-        _ => {
-            return Err(format!(
-                "'{text}' is not a modifier (bold, dim, italic, underlined, reversed, crossed_out, slow_blink)"
-            ))
-        }
+        _ => return Err(StyleValueError::NotAModifier(text.to_string())),
     })
 }
 

@@ -196,7 +196,7 @@ const CONSUMERS: &[(&str, &str, &str)] = &[
     ("misc_dynamic", "src/health/probe/misc.rs", "misc.dynamic"),
     ("misc_path", "src/health/probe/misc.rs", "misc.path"),
     ("misc_timeout", "src/health/target.rs", "misc.timeout"),
-    ("name", "src/daemon.rs", ".name"),
+    ("name", "src/health/probe/dns.rs", "dns.name"),
     (
         "nopreempt",
         "src/vrrp/machine/instance/mod.rs",
@@ -245,7 +245,7 @@ const CONSUMERS: &[(&str, &str, &str)] = &[
     ("ops", "src/ipvs/format/restore.rs", ".ops"),
     ("param_match", "src/vrrp/process/pattern.rs", ".param_match"),
     ("password", "src/vrrp/replay.rs", ".password"),
-    ("path", "src/daemon.rs", ".path"),
+    ("path", "src/health/probe/http.rs", "url.path"),
     ("payload", "src/observe/wire/decode/mod.rs", ".payload"),
     (
         "persistence_granularity",

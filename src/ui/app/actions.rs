@@ -7,7 +7,7 @@ use super::{target_text, App, Dialog, Effect, Mode, Prompt, PromptKind, Row};
 use crate::northbound::{Command, DestKey, PriorityChange, ServiceKey, Target, VrrpState};
 use crate::ui::action::{Action, View};
 use crate::ui::cmdline::Request;
-use crate::ui::services::{resolve_server, resolve_service, ServerRow};
+use crate::ui::services::{resolve_server, resolve_service, ResolveError, ServerRow};
 
 impl App {
     /// Carry out one keymap action.
@@ -542,11 +542,11 @@ impl App {
                 })
             }
             Request::Disable { addresses, reason } => {
-                let target = self.resolve_target(&addresses)?;
+                let target = self.resolve_target(&addresses).map_err(|e| e.to_string())?;
                 self.confirm_disable(target, reason)
             }
             Request::Enable { addresses, reason } => {
-                let target = self.resolve_target(&addresses)?;
+                let target = self.resolve_target(&addresses).map_err(|e| e.to_string())?;
                 self.send(Command::Enable { target, reason })
             }
             Request::Failover { name, hold_s } => self.confirm_failover(name, hold_s),
@@ -568,18 +568,17 @@ impl App {
 
     /// One address: a virtual service if one has it, else a real server
     /// (of a single service); two: service and real server.
-    fn resolve_target(&self, addresses: &[std::net::SocketAddr]) -> Result<Target, String> {
+    fn resolve_target(&self, addresses: &[std::net::SocketAddr]) -> Result<Target, ResolveError> {
         match addresses {
             [one] => match resolve_service(&self.groups, *one) {
                 Ok(service) => Ok(Target::Service(service)),
-                Err(_) => resolve_server(&self.groups, None, *one)
-                    .map(|(s, d)| Target::RealServer(s, d))
-                    .map_err(|e| e.to_string()),
+                Err(_) => {
+                    resolve_server(&self.groups, None, *one).map(|(s, d)| Target::RealServer(s, d))
+                }
             },
             [service, server] => resolve_server(&self.groups, Some(*service), *server)
-                .map(|(s, d)| Target::RealServer(s, d))
-                .map_err(|e| e.to_string()),
-            _ => Err("name a virtual service, a real server, or both".to_string()),
+                .map(|(s, d)| Target::RealServer(s, d)),
+            _ => Err(ResolveError::NoTarget),
         }
     }
 }
