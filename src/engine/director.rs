@@ -24,7 +24,7 @@ use super::channel::{command_channel, CommandRequest};
 use super::command::{CommandError, Outcome, PriorityChange};
 use super::converger::Converger;
 use super::event::{wall_ms, EventKind, DEFAULT_CAPACITY};
-use super::handle::{DirectorView, Handle, Sources, Timeline};
+use super::handle::{Handle, LoopView, Sources, Timeline};
 use super::running::RunningConfig;
 use super::snapshot::{DrainView, TargetOverrides};
 use super::state::{EngineState, IoCommand, Next};
@@ -113,7 +113,7 @@ impl Engine {
         let vrrp = VrrpService::start(&config, vrrp_options).await?;
         let vrrp_status = vrrp.status();
         let timeline = Arc::new(Timeline::new(DEFAULT_CAPACITY));
-        let (view, view_receiver) = watch::channel(DirectorView::default());
+        let (view, view_receiver) = watch::channel(LoopView::default());
         let (commands, command_queue) = command_channel();
         let handle = Handle::start(
             Sources {
@@ -181,7 +181,7 @@ struct Director<D> {
     /// An apply answered whose checks and VRRP still have to follow.
     unfinished_apply: Option<Phases>,
     timeline: Arc<Timeline>,
-    view: watch::Sender<DirectorView>,
+    view: watch::Sender<LoopView>,
 }
 
 impl<D: Dataplane + 'static> Director<D> {
@@ -293,7 +293,7 @@ impl<D: Dataplane + 'static> Director<D> {
     /// Make the overrides, drains and new events visible to watchers.
     fn publish(&self) {
         let clock = self.state.now_ms();
-        self.view.send_replace(DirectorView {
+        self.view.send_replace(LoopView {
             overrides: TargetOverrides::collect(&self.state.overrides, clock),
             drains: self.state.pending_drains().map(DrainView::from).collect(),
             config_path: self.running.path.display().to_string(),

@@ -76,7 +76,7 @@ impl Timeline {
 /// What the director's loop publishes for snapshots: the parts only the
 /// loop knows.
 #[derive(Debug, Clone, Default)]
-pub struct DirectorView {
+pub struct LoopView {
     pub overrides: Vec<TargetOverrides>,
     pub drains: Vec<DrainView>,
     pub config_path: String,
@@ -91,7 +91,7 @@ pub struct Sources<D> {
     pub dataplane: Arc<D>,
     pub health: HealthReporter,
     pub vrrp: watch::Receiver<VrrpStatus>,
-    pub director: watch::Receiver<DirectorView>,
+    pub director: watch::Receiver<LoopView>,
     pub timeline: Arc<Timeline>,
     /// The director's monotonic clock's zero.
     pub clock_zero: Instant,

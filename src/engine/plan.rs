@@ -30,10 +30,10 @@ use crate::ipvs::desired::{self, DesiredError, DesiredService};
 use crate::ipvs::model::{DestConfig, DestKey, ServiceKey, Table};
 use crate::ipvs::reconcile;
 
-pub use checks::{CheckAction, CheckChange};
+pub use checks::{CheckChange, CheckChangeKind};
 pub use ipvs_lines::line as operation_line;
 pub use reuse::RunningText;
-pub use vrrp::{VrrpAction, VrrpChange};
+pub use vrrp::{VrrpChange, VrrpChangeKind};
 
 /// Why no plan could be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -153,7 +153,7 @@ impl ApplyPlan {
     /// checking or setting changed.
     pub fn is_empty(&self) -> bool {
         self.ipvs.is_empty()
-            && self.vrrp.iter().all(|v| v.action == VrrpAction::Keep)
+            && self.vrrp.iter().all(|v| v.action == VrrpChangeKind::Keep)
             && self.checks.is_empty()
             && self.settings.is_empty()
     }

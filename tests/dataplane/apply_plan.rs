@@ -8,8 +8,8 @@ use std::path::Path;
 
 use lvstop::config::model::Config;
 use lvstop::engine::plan::{
-    load_candidate, load_candidate_reusing, ApplyPlan, CheckAction, PlanError, Running,
-    RunningText, VrrpAction,
+    load_candidate, load_candidate_reusing, ApplyPlan, CheckChangeKind, PlanError, Running,
+    RunningText, VrrpChangeKind,
 };
 use lvstop::ipvs::desired::{self, DesiredService};
 use lvstop::ipvs::model::{Dest, Info, Origin, Service, ServiceKey, Table};
@@ -110,7 +110,7 @@ fn the_same_file_plans_nothing() {
     assert!(p.is_empty(), "{:?}", p.lines());
     assert!(p.lines().is_empty());
     assert_eq!(p.checks_kept, 2);
-    assert!(p.vrrp.iter().all(|v| v.action == VrrpAction::Keep));
+    assert!(p.vrrp.iter().all(|v| v.action == VrrpChangeKind::Keep));
 }
 
 #[test]
@@ -176,8 +176,8 @@ fn a_new_checker_restarts_that_real_server_only() {
             "check 198.51.100.84:80 in [198.51.100.88]:tcp:80: TCP_CHECK added",
         ]
     );
-    let actions: Vec<CheckAction> = p.checks.iter().map(|c| c.action).collect();
-    assert_eq!(actions, [CheckAction::Changed, CheckAction::Added]);
+    let actions: Vec<CheckChangeKind> = p.checks.iter().map(|c| c.action).collect();
+    assert_eq!(actions, [CheckChangeKind::Changed, CheckChangeKind::Added]);
     assert_eq!(p.checks_kept, 1, ".83 keeps its state");
 }
 
@@ -221,7 +221,7 @@ fn vrrp_changes_name_the_instance_and_leave_the_others_alone() {
         .iter()
         .find(|v| v.unit == UnitKey::SyncGroup("G".into()))
         .unwrap();
-    assert_eq!(group.action, VrrpAction::Keep);
+    assert_eq!(group.action, VrrpChangeKind::Keep);
     assert_eq!(group.instances, ["VI_2", "VI_3"]);
 }
 

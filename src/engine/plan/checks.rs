@@ -20,7 +20,7 @@ use crate::ipvs::model::{DestKey, ServiceKey};
 /// What happens to one real server's checking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum CheckAction {
+pub enum CheckChangeKind {
     /// A new real server with checkers: starts like at start-up.
     Added,
     /// Its checkers stop with it.
@@ -35,7 +35,7 @@ pub struct CheckChange {
     /// keepalived's name of the virtual server (`[198.51.100.88]:tcp:80`).
     pub virtual_server: String,
     pub real_server: SocketAddr,
-    pub action: CheckAction,
+    pub action: CheckChangeKind,
     /// What changed (`TCP_CHECK: connect_timeout 3 -> 5`, `HTTP_GET added`).
     pub details: Vec<String>,
 }
@@ -46,9 +46,9 @@ impl CheckChange {
         let head = format!("check {} in {}", self.real_server, self.virtual_server);
         if self.details.is_empty() {
             let word = match self.action {
-                CheckAction::Added => "added",
-                CheckAction::Removed => "removed",
-                CheckAction::Changed => "changed",
+                CheckChangeKind::Added => "added",
+                CheckChangeKind::Removed => "removed",
+                CheckChangeKind::Changed => "changed",
             };
             return vec![format!("{head}: {word}")];
         }
@@ -252,7 +252,7 @@ fn removed(vs: &VirtualServer, rs: &RealServer) -> CheckChange {
     CheckChange {
         virtual_server: texts::virtual_server_name(vs),
         real_server: address(vs, rs),
-        action: CheckAction::Removed,
+        action: CheckChangeKind::Removed,
         details: kinds(rs).iter().map(|k| format!("{k} removed")).collect(),
     }
 }
@@ -277,7 +277,7 @@ pub fn diff(running: &Config, candidate: &Config) -> ChecksDiff {
                     out.changes.push(CheckChange {
                         virtual_server: texts::virtual_server_name(vs),
                         real_server: address(vs, rs),
-                        action: CheckAction::Added,
+                        action: CheckChangeKind::Added,
                         details: kinds(rs).iter().map(|k| format!("{k} added")).collect(),
                     });
                 }
@@ -320,7 +320,7 @@ fn compare(lvs: &LvsConfig, old_vs: &VirtualServer, vs: &VirtualServer, out: &mu
                 CheckChange {
                     virtual_server: texts::virtual_server_name(vs),
                     real_server: addr,
-                    action: CheckAction::Changed,
+                    action: CheckChangeKind::Changed,
                     details: details((old_vs, old), (vs, rs)),
                 }
             }
@@ -328,7 +328,7 @@ fn compare(lvs: &LvsConfig, old_vs: &VirtualServer, vs: &VirtualServer, out: &mu
             None => CheckChange {
                 virtual_server: texts::virtual_server_name(vs),
                 real_server: addr,
-                action: CheckAction::Added,
+                action: CheckChangeKind::Added,
                 details: kinds(rs).iter().map(|k| format!("{k} added")).collect(),
             },
         };

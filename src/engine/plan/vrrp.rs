@@ -15,7 +15,7 @@ use crate::vrrp::driver::units::{self, UnitKey};
 /// What a reload does to one unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum VrrpAction {
+pub enum VrrpChangeKind {
     /// Starts (initial state, then election).
     Add,
     /// Stops: priority-0 advert, VIPs released, `notify_stop`.
@@ -30,7 +30,7 @@ pub enum VrrpAction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VrrpChange {
     pub unit: UnitKey,
-    pub action: VrrpAction,
+    pub action: VrrpChangeKind,
     /// Its instances (the new configuration's, or the old one's when it
     /// goes away).
     pub instances: Vec<String>,
@@ -51,13 +51,13 @@ impl VrrpChange {
             UnitKey::Instance(_) => String::new(),
         };
         match self.action {
-            VrrpAction::Keep => Vec::new(),
-            VrrpAction::Add => vec![format!("VRRP {who}: added{}", members())],
-            VrrpAction::Remove => vec![format!(
+            VrrpChangeKind::Keep => Vec::new(),
+            VrrpChangeKind::Add => vec![format!("VRRP {who}: added{}", members())],
+            VrrpChangeKind::Remove => vec![format!(
                 "VRRP {who}: removed{} (priority 0 sent, VIPs released)",
                 members()
             )],
-            VrrpAction::Restart => {
+            VrrpChangeKind::Restart => {
                 let mut out = self.details.clone();
                 out.push(format!(
                     "VRRP {who}: restarts{} on its new configuration",
@@ -102,11 +102,12 @@ pub fn diff(running: &Config, candidate: &Config) -> Vec<VrrpChange> {
             continue;
         };
         let (action, details) = match before.get(&unit.key) {
-            None => (VrrpAction::Add, Vec::new()),
-            Some((_, old_slice)) if changed.changed.contains(&unit.key) => {
-                (VrrpAction::Restart, restart_details(old_slice, new_slice))
-            }
-            Some(_) => (VrrpAction::Keep, Vec::new()),
+            None => (VrrpChangeKind::Add, Vec::new()),
+            Some((_, old_slice)) if changed.changed.contains(&unit.key) => (
+                VrrpChangeKind::Restart,
+                restart_details(old_slice, new_slice),
+            ),
+            Some(_) => (VrrpChangeKind::Keep, Vec::new()),
         };
         out.push(VrrpChange {
             unit: unit.key,
@@ -119,7 +120,7 @@ pub fn diff(running: &Config, candidate: &Config) -> Vec<VrrpChange> {
         if !after.contains_key(&unit.key) {
             out.push(VrrpChange {
                 unit: unit.key,
-                action: VrrpAction::Remove,
+                action: VrrpChangeKind::Remove,
                 instances: unit.instances,
                 details: Vec::new(),
             });
